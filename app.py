@@ -1,0 +1,30 @@
+"""Agent Workbench: `streamlit run app.py`. Navigation, group picker and first-run setup."""
+
+import streamlit as st
+
+st.set_page_config(page_title="Agent Workbench", page_icon="🧪", layout="wide")
+
+from ui.common import current, group_picker  # noqa: E402
+
+ctx = current()
+group_picker(ctx)
+
+pages = {
+    "Build": [
+        st.Page("pages/1_Chat.py", title="Chat", icon="💬", default=True),
+        st.Page("pages/2_Agents.py", title="Agents", icon="🤖"),
+        st.Page("pages/3_Knowledge.py", title="Knowledge", icon="📚"),
+        st.Page("pages/8_Tasks.py", title="Tasks", icon="✅"),
+    ],
+    "Observe": [
+        st.Page("pages/4_Traces.py", title="Traces", icon="🔎"),
+        st.Page("pages/5_Events.py", title="Events", icon="📜"),
+        st.Page("pages/6_Usage.py", title="Usage", icon="📈"),
+        st.Page("pages/7_Prices.py", title="Prices", icon="💲"),
+    ],
+    "Admin": [
+        st.Page("pages/9_Groups.py", title="Groups", icon="👥"),
+    ],
+}
+st.sidebar.caption(f"Signed in as person #{ctx.person_id} · role **{ctx.role}**")
+st.navigation(pages).run()

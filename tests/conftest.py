@@ -1,0 +1,56 @@
+"""Shared fixtures: every test gets its own data directory (SQLite file, Chroma folder)."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench import db, settings
+
+pytest_plugins = ["tests.scripted_openai"]
+
+
+@pytest.fixture()
+def data_dir(tmp_path, monkeypatch):
+    """A fresh, empty workbench: its own database and Chroma folder under tmp_path."""
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("WORKBENCH_SECRETS_FILE", str(tmp_path / "secrets.toml"))
+    settings.reset_settings()
+    db.reset_engine()
+    yield tmp_path / "data"
+    db.reset_engine()
+    settings.reset_settings()
+
+
+@pytest.fixture()
+def wb(data_dir):
+    """A migrated, seeded workbench; yields the bootstrap result (group, person, agent ids)."""
+    from workbench import bootstrap
+
+    yield bootstrap.init_app()
+
+
+@pytest.fixture()
+def scripted(wb, openai_server, monkeypatch):
+    """A provider on the scripted server and an agent using it, with quick retries.
+    Yields a namespace: person_id, group_id, provider_id, agent_id, server, make_agent()."""
+    import types
+
+    from workbench import agents
+    from workbench.providers import service as providers
+
+    monkeypatch.setenv("WORKBENCH_RETRY_BACKOFF_S", "0.01")
+    monkeypatch.setenv("WORKBENCH_PROVIDER_TIMEOUT_S", "2")
+    monkeypatch.setenv("WORKBENCH_RUN_FLUSH_INTERVAL_S", "0.02")
+    settings.reset_settings()
+    provider = providers.add_provider(wb.person_id, wb.group_id, name="Scripted", preset="openai",
+                                      base_url=openai_server.base_url, api_key_name="")
+
+    def make_agent(**values):
+        fields = {"name": "Tester", "provider_id": provider.id, "model": "gpt-4o-mini",
+                  "system_prompt": "You are a test agent.", **values}
+        return agents.create_agent(wb.person_id, wb.group_id, **fields)
+
+    agent = make_agent(tools=["create_task", "get_context", "call_human"])
+    yield types.SimpleNamespace(person_id=wb.person_id, group_id=wb.group_id, provider_id=provider.id,
+                                agent_id=agent.id, server=openai_server, make_agent=make_agent)

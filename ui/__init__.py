@@ -1,0 +1,1 @@
+"""Streamlit view helpers shared by the pages (no rules here: those live in workbench)."""

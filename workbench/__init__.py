@@ -1,0 +1,1 @@
+"""Agent Workbench: every rule of the product lives in this package."""

@@ -1,0 +1,94 @@
+"""First start and every start: migrate the schema, mark runs a previous process left
+unfinished as interrupted, and on an empty database create the local person, a default
+group they own, the built-in provider and a demo agent."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from . import agents, groups
+from .db import migrate, session_scope
+from .models import Person, ProviderRecord, Thing
+from .settings import get_settings
+
+DEMO_PROMPT = ("You are a friendly assistant in Agent Workbench. Answer briefly and plainly.")
+
+_lock = threading.Lock()
+_done: dict[str, "Startup"] = {}
+
+
+@dataclass(frozen=True)
+class Startup:
+    person_id: int  # the local person (single-user mode)
+    group_id: int  # their first group
+    agent_id: int | None  # the demo agent, if the group has one
+    interrupted_runs: int = 0
+
+
+def init_app() -> Startup:
+    """Idempotent, once per process and database."""
+    url = get_settings().db_url
+    with _lock:
+        if url in _done:
+            return _done[url]
+        migrate()
+        from .pricing import seed_prices
+        from .runtime import recover_interrupted_runs
+
+        interrupted = recover_interrupted_runs()
+        with session_scope() as s:
+            seed_prices(s)
+        startup = _seed_local_workspace(interrupted)
+        _done[url] = startup
+        return startup
+
+
+def forget() -> None:
+    """Tests that point the app at a new database call this."""
+    with _lock:
+        _done.clear()
+
+
+def local_person_id() -> int:
+    cfg = get_settings()
+    with session_scope() as s:
+        return groups.get_or_create_person(s, name=cfg.local_person_name, email=cfg.local_person_email).id
+
+
+def add_builtin_provider(s, group_id: int) -> ProviderRecord:
+    from .providers.presets import LOCAL_PRESET, PRESETS
+
+    rec = ProviderRecord(group_id=group_id, name="Built-in (offline)", kind="local", preset=LOCAL_PRESET,
+                         default_model=PRESETS[LOCAL_PRESET]["default_model"])
+    s.add(rec)
+    s.flush()
+    return rec
+
+
+def _seed_local_workspace(interrupted: int) -> Startup:
+    cfg = get_settings()
+    with session_scope() as s:
+        person = groups.get_or_create_person(s, name=cfg.local_person_name, email=cfg.local_person_email)
+        existing = s.scalar(select(groups.Connection.target_id).where(
+            groups.Connection.type == groups.MEMBER_OF, groups.Connection.source_type == "person",
+            groups.Connection.source_id == person.id).order_by(groups.Connection.id).limit(1))
+        if existing is not None:
+            agent_id = s.scalar(select(Thing.id).where(Thing.group_id == existing, Thing.type == "agent",
+                                                       Thing.deleted_at.is_(None)).order_by(Thing.id).limit(1))
+            return Startup(person.id, existing, agent_id, interrupted)
+        person.is_admin = True  # the first local person administers the workbench
+        group = groups._create_group(s, person.id, cfg.default_group_name, "starter")
+        provider = add_builtin_provider(s, group.id)
+        agent = agents.create_in_session(s, person.id, group.id, {
+            "name": "Demo assistant", "description": "Runs on the built-in offline model.",
+            "provider_id": provider.id, "model": provider.default_model, "system_prompt": DEMO_PROMPT,
+            "temperature": 0.7, "max_output_tokens": 160, "tools": []})
+        return Startup(person.id, group.id, agent.id, interrupted)
+
+
+def person_exists(person_id: int) -> bool:
+    with session_scope() as s:
+        return s.get(Person, person_id) is not None

@@ -1,0 +1,36 @@
+"""The event log: every state change, tool call and error of a group, with who did it.
+Secrets are scrubbed from event data before it is written."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .models import Event
+
+_SECRET_KEYS = re.compile(r"(api[_-]?key|authorization|secret|password|token(?!s))", re.I)
+_SECRET_VALUES = re.compile(r"(sk-[A-Za-z0-9_\-]{8,}|Bearer\s+[A-Za-z0-9._\-]{8,})")
+
+
+def redact(value: Any) -> Any:
+    """A copy of `value` with secret-looking keys and values replaced by "[redacted]"."""
+    if isinstance(value, dict):
+        return {k: ("[redacted]" if isinstance(k, str) and _SECRET_KEYS.search(k)
+                    and not k.endswith("_name") else redact(v))
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    if isinstance(value, str):
+        return _SECRET_VALUES.sub("[redacted]", value)
+    return value
+
+
+def record(session: Session, type: str, *, group_id: int | None, actor_id: int | None = None,
+           actor_type: str = "person", target_type: str | None = None,
+           target_id: int | None = None, data: dict[str, Any] | None = None) -> Event:
+    event = Event(type=type, group_id=group_id, actor_id=actor_id, actor_type=actor_type,
+                  target_type=target_type, target_id=target_id, data=redact(data or {}))
+    session.add(event)
+    return event

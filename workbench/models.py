@@ -1,0 +1,299 @@
+"""SQLAlchemy 2 typed models: the six dimensions (groups, people, things, connections,
+events, knowledge) plus threads, messages, runs, run steps, usage records and prices.
+Every row that belongs to a tenant carries `group_id`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String,
+                        Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+# --- groups and people -------------------------------------------------------------
+
+class Group(Base):
+    __tablename__ = "groups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    plan: Mapped[str] = mapped_column(String(32), default="starter")
+    monthly_budget_usd: Mapped[float | None] = mapped_column(Float, default=None)
+    rpm_limit: Mapped[int | None] = mapped_column(Integer, default=None)
+    tpm_limit: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Person(Base):
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), unique=True, default=None)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Connection(Base):
+    """A typed edge: member_of (person -> group, with role), escalated_to (thread -> person)."""
+
+    __tablename__ = "connections"
+    __table_args__ = (
+        Index("ix_connections_group_type", "group_id", "type"),
+        Index("ix_connections_source", "source_type", "source_id", "type"),
+        Index("ix_connections_target", "target_type", "target_id", "type"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(40))
+    source_type: Mapped[str] = mapped_column(String(40))
+    source_id: Mapped[int] = mapped_column(Integer)
+    target_type: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str | None] = mapped_column(String(20), default=None)
+    status: Mapped[str | None] = mapped_column(String(20), default=None)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# --- things: agents, tasks ---------------------------------------------------------
+
+class Thing(Base):
+    __tablename__ = "things"
+    __table_args__ = (Index("ix_things_group_type", "group_id", "type", "deleted_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str | None] = mapped_column(String(40), default=None)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+
+class AgentVersion(Base):
+    """An immutable snapshot of an agent's configuration; runs point at the one they used."""
+
+    __tablename__ = "agent_versions"
+    __table_args__ = (UniqueConstraint("agent_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("things.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ProviderRecord(Base):
+    """A configured model endpoint. `api_key_name` names an env var or secret, never a key."""
+
+    __tablename__ = "providers"
+    __table_args__ = (UniqueConstraint("group_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(40))  # openai_compatible | local
+    preset: Mapped[str | None] = mapped_column(String(40), default=None)
+    base_url: Mapped[str | None] = mapped_column(String(500), default=None)
+    api_key_name: Mapped[str | None] = mapped_column(String(120), default=None)
+    default_model: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# --- threads, messages, runs -------------------------------------------------------
+
+class Thread(Base):
+    __tablename__ = "threads"
+    __table_args__ = (Index("ix_threads_group_list", "group_id", "archived", "last_activity_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("things.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), default=None)
+    title: Mapped[str] = mapped_column(String(200), default="New thread")
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="idle")  # idle|running|waiting_human
+    message_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_activity_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("thread_id", "seq", name="uq_messages_thread_seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(20))  # user|assistant|tool|human|system
+    content: Mapped[str] = mapped_column(Text, default="")
+    tool_calls: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    tool_call_id: Mapped[str | None] = mapped_column(String(120), default=None)
+    name: Mapped[str | None] = mapped_column(String(120), default=None)
+    status: Mapped[str] = mapped_column(String(20), default="complete")
+    run_id: Mapped[int | None] = mapped_column(Integer, index=True, default=None)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), default=None)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Run(Base):
+    """One user turn: the model calls and tool calls that produced a reply."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_group_started", "group_id", "started_at"),
+        Index("ix_runs_thread", "thread_id", "started_at"),
+        Index("ix_runs_status", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("things.id"))
+    agent_version_id: Mapped[int | None] = mapped_column(ForeignKey("agent_versions.id"), default=None)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), default=None)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    user_message_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    reply_message_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    duration_ms: Mapped[float | None] = mapped_column(Float, default=None)
+    step_count: Mapped[int] = mapped_column(Integer, default=0)
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    tools_used: Mapped[str] = mapped_column(String(500), default="")  # ",a,b," for filtering
+    error_type: Mapped[str | None] = mapped_column(String(80), default=None)
+    error_message: Mapped[str | None] = mapped_column(Text, default=None)
+    error_chain: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+
+
+class RunStep(Base):
+    __tablename__ = "run_steps"
+    __table_args__ = (UniqueConstraint("run_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # model_call | tool_call
+    name: Mapped[str] = mapped_column(String(200))  # model id or tool name
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running|ok|error|cancelled
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    duration_ms: Mapped[float | None] = mapped_column(Float, default=None)
+    ttft_ms: Mapped[float | None] = mapped_column(Float, default=None)
+    input_tokens: Mapped[int | None] = mapped_column(Integer, default=None)
+    output_tokens: Mapped[int | None] = mapped_column(Integer, default=None)
+    retries: Mapped[int] = mapped_column(Integer, default=0)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    message_id: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+# --- events, usage, prices ---------------------------------------------------------
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_group_time", "group_id", "created_at", "id"),
+        Index("ix_events_group_type_time", "group_id", "type", "created_at", "id"),
+        Index("ix_events_group_actor_time", "group_id", "actor_id", "created_at", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), default=None)
+    type: Mapped[str] = mapped_column(String(60))
+    actor_type: Mapped[str] = mapped_column(String(20), default="person")  # person|agent|system
+    actor_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    target_type: Mapped[str | None] = mapped_column(String(40), default=None)
+    target_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class UsageRecord(Base):
+    __tablename__ = "usage_records"
+    __table_args__ = (
+        Index("ix_usage_group_time", "group_id", "created_at"),
+        Index("ix_usage_group_model_time", "group_id", "model", "created_at"),
+        Index("ix_usage_group_agent_time", "group_id", "agent_id", "created_at"),
+        Index("ix_usage_group_person_time", "group_id", "person_id", "created_at"),
+        Index("ix_usage_run", "run_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    agent_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    thread_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    run_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    person_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    provider: Mapped[str] = mapped_column(String(80))
+    model: Mapped[str] = mapped_column(String(200))
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cached_input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    reasoning_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    price_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    price_is_default: Mapped[bool] = mapped_column(Boolean, default=False)  # unknown model: flagged
+    duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    ttft_ms: Mapped[float | None] = mapped_column(Float, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Price(Base):
+    """USD per million tokens, effective from a date. model "*" is the provider's default."""
+
+    __tablename__ = "prices"
+    __table_args__ = (Index("ix_prices_lookup", "provider", "model", "effective_from"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(80))
+    model: Mapped[str] = mapped_column(String(200))
+    input_per_mtok: Mapped[float] = mapped_column(Float)
+    output_per_mtok: Mapped[float] = mapped_column(Float)
+    cached_input_per_mtok: Mapped[float | None] = mapped_column(Float, default=None)
+    reasoning_per_mtok: Mapped[float | None] = mapped_column(Float, default=None)
+    effective_from: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# --- knowledge ---------------------------------------------------------------------
+
+class Document(Base):
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("group_id", "content_hash", name="uq_documents_group_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    doc_type: Mapped[str] = mapped_column(String(20))  # txt|md|pdf|html|csv|docx|json|snippet
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)  # extracted text, kept so re-indexing needs no file
+    pages: Mapped[list[Any] | None] = mapped_column(JSON, default=None)  # [start offset per page]
+    chunk_size: Mapped[int] = mapped_column(Integer)
+    chunk_overlap: Mapped[int] = mapped_column(Integer)
+    chunk_count: Mapped[int] = mapped_column(Integer, default=0)
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"), default=None)
+    added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Chunk(Base):
+    __tablename__ = "chunks"
+    __table_args__ = (Index("ix_chunks_doc_pos", "document_id", "position"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    start_char: Mapped[int | None] = mapped_column(Integer, default=None)
+    page: Mapped[int | None] = mapped_column(Integer, default=None)

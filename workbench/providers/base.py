@@ -1,0 +1,112 @@
+"""The one interface every model provider implements.
+
+Messages and tools are in the OpenAI chat format (the runtime builds them with
+langchain-core and converts). A call streams `TextDelta`s, may emit `StreamReset` when a
+retry starts after partial output (the consumer drops what this call streamed so far), and
+always ends with exactly one `Completed` carrying the assembled response."""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ChatRequest:
+    model: str
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]] | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+
+@dataclass
+class ToolCallRequest:
+    id: str
+    name: str
+    arguments: str  # JSON text exactly as the model produced it
+
+
+@dataclass
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    reasoning_tokens: int = 0
+    estimated: bool = False  # True when counted locally because the provider sent none
+
+
+@dataclass
+class Attempt:
+    """One failed try of a model call that was retried."""
+
+    error_type: str
+    message: str
+    status_code: int | None
+    waited_s: float
+
+
+@dataclass
+class ModelResponse:
+    content: str
+    tool_calls: list[ToolCallRequest]
+    finish_reason: str | None
+    usage: Usage
+    model: str
+    duration_ms: float
+    ttft_ms: float | None = None
+    failed_attempts: list[Attempt] = field(default_factory=list)
+
+
+@dataclass
+class TextDelta:
+    text: str
+
+
+@dataclass
+class StreamReset:
+    reason: str
+
+
+@dataclass
+class Completed:
+    response: ModelResponse
+
+
+StreamEvent = TextDelta | StreamReset | Completed
+
+
+@dataclass
+class ProviderConfig:
+    """How to reach a provider. `api_key_name` names the environment variable or secret
+    that holds the key; the key itself is never stored."""
+
+    name: str
+    kind: str  # "openai_compatible" or "local"
+    base_url: str | None = None
+    api_key_name: str | None = None
+    default_model: str | None = None
+    timeout_s: float = 60.0
+    max_retries: int = 3  # tries in all, with exponential backoff between them
+
+
+class ChatProvider(ABC):
+    def __init__(self, config: ProviderConfig):
+        self.config = config
+
+    @abstractmethod
+    def stream_chat(self, request: ChatRequest,
+                    cancel: threading.Event | None = None) -> Iterator[StreamEvent]:
+        """Stream one model call. When `cancel` is set the call stops early and still ends
+        with `Completed` (finish_reason "cancelled", the text streamed so far)."""
+
+    @abstractmethod
+    def list_models(self) -> list[str]:
+        """Model ids the endpoint offers, or [] where it offers no list."""
+
+    @abstractmethod
+    def check_connection(self) -> str:
+        """Reach the endpoint once; a short sentence on success, a ProviderError on failure."""

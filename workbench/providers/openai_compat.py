@@ -1,0 +1,372 @@
+"""Any OpenAI-compatible chat endpoint (OpenAI, OpenRouter, Anthropic's compatible API,
+Ollama, vLLM, llama.cpp server, LM Studio) through the official `openai` SDK.
+
+The SDK's own retries are off (`max_retries=0`): this module retries itself so that each
+failed try is recorded (`ModelResponse.failed_attempts`) and so that a retry after partial
+output can tell the consumer to drop that output (`StreamReset`)."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+
+from workbench.errors import (
+    MissingApiKey,
+    ModelNotFound,
+    ProviderAuthError,
+    ProviderBadResponse,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderUnavailable,
+)
+from workbench.providers.base import (
+    Attempt,
+    ChatProvider,
+    ChatRequest,
+    Completed,
+    ModelResponse,
+    ProviderConfig,
+    StreamEvent,
+    StreamReset,
+    TextDelta,
+    ToolCallRequest,
+    Usage,
+)
+from workbench.providers.tokens import estimate_messages_tokens, estimate_tokens
+from workbench.settings import get_secret
+
+# Local servers (Ollama, vLLM, llama.cpp) ignore the key, but the SDK insists on one.
+PLACEHOLDER_API_KEY = "not-needed"
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+_KEY_LIKE = re.compile(r"\b(sk|pk|rk|key|or)-[A-Za-z0-9_\-*.]{4,}")
+
+
+@dataclass
+class _TryState:
+    """What one try has produced so far (kept outside the generator so the retry loop can
+    see it when the try fails)."""
+
+    text_parts: list[str] = field(default_factory=list)
+    ttft_ms: float | None = None
+
+
+class OpenAICompatibleProvider(ChatProvider):
+    # Class-wide defaults, so tests can shrink every provider's waits with one monkeypatch.
+    default_backoff_base_s: float = 0.5
+    default_backoff_max_s: float = 8.0
+
+    def __init__(self, config: ProviderConfig, *, backoff_base_s: float | None = None,
+                 backoff_max_s: float | None = None):
+        """`backoff_base_s`: wait before the 2nd try; it doubles per try (0.5, 1, 2 s),
+        capped at `backoff_max_s`. A `Retry-After` header is honoured up to that cap."""
+        super().__init__(config)
+        self.backoff_base_s = (self.default_backoff_base_s if backoff_base_s is None
+                               else backoff_base_s)
+        self.backoff_max_s = self.default_backoff_max_s if backoff_max_s is None else backoff_max_s
+        self._clients: dict[str, openai.OpenAI] = {}
+        self._clients_lock = threading.Lock()
+
+    # --- plumbing --------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return self.config.base_url or DEFAULT_BASE_URL
+
+    def _api_key(self) -> str:
+        """The key, read fresh on every call so a key added to the environment or
+        secrets.toml works without a restart."""
+        name = self.config.api_key_name
+        if not name:
+            return PLACEHOLDER_API_KEY
+        key = get_secret(name)
+        if not key:
+            raise MissingApiKey(
+                f"No API key for {self.config.name}: set {name} in the environment or "
+                ".streamlit/secrets.toml.")
+        return key
+
+    def _client(self) -> openai.OpenAI:
+        key = self._api_key()
+        with self._clients_lock:
+            client = self._clients.get(key)
+            if client is None:
+                # One client per key keeps its connection pool across calls.
+                client = openai.OpenAI(base_url=self.base_url, api_key=key,
+                                       timeout=self.config.timeout_s, max_retries=0)
+                self._clients = {key: client}  # a changed key replaces the old client
+            return client
+
+    def _scrub(self, message: str) -> str:
+        """Remove anything that looks like an API key from a provider's error text."""
+        try:
+            key = self._api_key() if self.config.api_key_name else None
+        except MissingApiKey:
+            key = None
+        if key and key != PLACEHOLDER_API_KEY:
+            message = message.replace(key, "***")
+        return _KEY_LIKE.sub(lambda m: f"{m.group(1)}-***", message)
+
+    def _server_message(self, exc: openai.APIError) -> str:
+        body = exc.body
+        message = None
+        if isinstance(body, dict):
+            inner = body.get("error") if isinstance(body.get("error"), dict) else body
+            message = inner.get("message") if isinstance(inner, dict) else None
+        return self._scrub(str(message or exc.message or type(exc).__name__))[:500]
+
+    def _map_error(self, exc: BaseException, model: str) -> ProviderError:
+        """Our typed error for an SDK/transport failure; the original stays as __cause__."""
+        name = self.config.name
+        if isinstance(exc, ProviderError):
+            return exc
+        if isinstance(exc, openai.APITimeoutError):
+            return ProviderUnavailable(
+                f"{name} did not answer within {self.config.timeout_s:g} s.", cause=exc)
+        if isinstance(exc, openai.APIConnectionError):
+            return ProviderUnavailable(f"Cannot reach {name} at {self.base_url}.", cause=exc)
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            code = (exc.code or "").lower()
+            if status in (401, 403):
+                # The server's text may echo part of the key: never pass it on.
+                hint = f" in {self.config.api_key_name}" if self.config.api_key_name else ""
+                verb = "rejected" if status == 401 else "refused access with"
+                return ProviderAuthError(
+                    f"{name} {verb} the API key{hint} (HTTP {status}). Check the key.",
+                    status_code=status, cause=exc)
+            if status == 404 or code == "model_not_found":
+                return ModelNotFound(
+                    f"{name} does not know the model '{model}' (HTTP {status}). Check the "
+                    "model name and the base URL.", status_code=status, cause=exc)
+            if status == 429:
+                err = ProviderRateLimited(
+                    f"{name} is rate limiting requests (HTTP 429): {self._server_message(exc)}",
+                    status_code=status, cause=exc)
+                if code == "insufficient_quota":
+                    err.retryable = False  # out of credit: waiting will not help
+                return err
+            if status >= 500:
+                return ProviderUnavailable(
+                    f"{name} had a server error (HTTP {status}): {self._server_message(exc)}",
+                    status_code=status, cause=exc)
+            if isinstance(exc, openai.APIResponseValidationError):
+                return ProviderBadResponse(f"{name} sent a response that could not be read.",
+                                           status_code=status, cause=exc)
+            return ProviderError(
+                f"{name} refused the request (HTTP {status}): {self._server_message(exc)}",
+                status_code=status, cause=exc)
+        if isinstance(exc, openai.APIError):
+            # an error event inside an otherwise fine stream
+            return ProviderUnavailable(
+                f"{name} reported an error mid-stream: {self._server_message(exc)}", cause=exc)
+        if isinstance(exc, (ValueError, TypeError, KeyError, AttributeError)):
+            return ProviderBadResponse(f"{name} sent a response that could not be read.",
+                                       cause=exc)
+        return ProviderError(f"{name} failed: {self._scrub(str(exc))[:300]}", cause=exc)
+
+    def _backoff(self, try_number: int, error: ProviderError) -> float:
+        """Seconds to wait after failed try `try_number` (1-based)."""
+        delay = self.backoff_base_s * (2 ** (try_number - 1))
+        cause = error.__cause__
+        if isinstance(cause, openai.APIStatusError):
+            retry_after = cause.response.headers.get("retry-after")
+            try:
+                delay = max(delay, float(retry_after)) if retry_after else delay
+            except ValueError:
+                pass
+        return min(delay, self.backoff_max_s)
+
+    # --- the interface ---------------------------------------------------------------
+
+    def stream_chat(self, request: ChatRequest,
+                    cancel: threading.Event | None = None) -> Iterator[StreamEvent]:
+        client = self._client()  # MissingApiKey surfaces before any network traffic
+        tries = max(1, self.config.max_retries)
+        failed: list[Attempt] = []
+        started = time.perf_counter()
+        for try_number in range(1, tries + 1):
+            state = _TryState()
+            try:
+                response = yield from self._one_try(client, request, cancel, state, started)
+            except ProviderError as err:
+                last_try = try_number == tries
+                if not err.retryable or last_try:
+                    err.failed_attempts = failed  # type: ignore[attr-defined]
+                    if last_try and tries > 1 and err.retryable:
+                        err.args = (f"{err.args[0]} (gave up after {tries} tries)",)
+                    raise
+                wait = self._backoff(try_number, err)
+                failed.append(Attempt(error_type=type(err).__name__, message=err.user_message,
+                                      status_code=err.status_code, waited_s=wait))
+                if state.text_parts:
+                    yield StreamReset(reason=f"Retrying after: {err.user_message}")
+                if cancel is not None and cancel.wait(wait):
+                    yield Completed(self._cancelled(request, "", started, None, failed))
+                    return
+                if cancel is None:
+                    time.sleep(wait)
+                continue
+            response.failed_attempts = failed
+            yield Completed(response)
+            return
+
+    def _one_try(self, client: openai.OpenAI, request: ChatRequest,
+                 cancel: threading.Event | None, state: _TryState,
+                 started: float) -> Iterator[StreamEvent]:
+        """One streamed request. Yields TextDeltas and returns the ModelResponse (the
+        retry loop wraps it in Completed). Raises ProviderError on failure."""
+        if cancel is not None and cancel.is_set():
+            return self._cancelled(request, "", started, None, [])
+        kwargs: dict[str, Any] = {"model": request.model, "messages": request.messages,
+                                  "stream": True, "stream_options": {"include_usage": True}}
+        if request.tools:
+            kwargs["tools"] = request.tools
+        if request.temperature is not None:
+            kwargs["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            kwargs["max_tokens"] = request.max_tokens
+
+        calls: list[dict[str, Any]] = []  # tool calls being assembled, in order
+        by_index: dict[int, int] = {}  # streamed `index` -> position in calls
+        finish_reason: str | None = None
+        usage_obj: Any = None
+        model_name = request.model
+        stream = None
+        got_chunk = False
+        try:
+            stream = client.chat.completions.create(**kwargs)
+            for chunk in stream:
+                got_chunk = True
+                if cancel is not None and cancel.is_set():
+                    stream.close()
+                    return self._cancelled(request, "".join(state.text_parts), started,
+                                           state.ttft_ms, [])
+                model_name = getattr(chunk, "model", None) or model_name
+                if getattr(chunk, "usage", None) is not None:
+                    usage_obj = chunk.usage  # last one wins (some servers send it on every chunk)
+                for choice in chunk.choices or []:
+                    delta = choice.delta
+                    if delta is not None:
+                        if delta.content:
+                            if state.ttft_ms is None:
+                                state.ttft_ms = (time.perf_counter() - started) * 1000
+                            state.text_parts.append(delta.content)
+                            yield TextDelta(delta.content)
+                        for tc in delta.tool_calls or []:
+                            if state.ttft_ms is None:
+                                state.ttft_ms = (time.perf_counter() - started) * 1000
+                            _merge_tool_call(calls, by_index, tc)
+                    if choice.finish_reason:
+                        finish_reason = choice.finish_reason
+        except ProviderError:
+            raise
+        except openai.APIError as exc:
+            if finish_reason is not None:
+                pass  # the answer was complete; only the trailing usage/[DONE] got lost
+            elif got_chunk and type(exc) is openai.APIConnectionError:
+                raise ProviderUnavailable(
+                    f"The connection to {self.config.name} dropped in the middle of the reply.",
+                    cause=exc) from exc
+            else:
+                raise self._map_error(exc, request.model) from exc
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ProviderBadResponse(
+                f"{self.config.name} sent a streamed chunk that could not be read.",
+                cause=exc) from exc
+        finally:
+            if stream is not None:
+                stream.close()
+
+        if finish_reason is None:
+            raise ProviderUnavailable(
+                f"The stream from {self.config.name} ended before the reply was complete.")
+
+        content = "".join(state.text_parts)
+        tool_calls = [ToolCallRequest(id=c["id"] or f"call_{uuid.uuid4().hex[:24]}",
+                                      name=c["name"], arguments="".join(c["args"]) or "{}")
+                      for c in calls if c["name"]]
+        return ModelResponse(
+            content=content, tool_calls=tool_calls, finish_reason=finish_reason,
+            usage=self._usage(usage_obj, request, content, tool_calls), model=model_name,
+            duration_ms=(time.perf_counter() - started) * 1000, ttft_ms=state.ttft_ms)
+
+    def _usage(self, usage_obj: Any, request: ChatRequest, content: str,
+               tool_calls: list[ToolCallRequest]) -> Usage:
+        if usage_obj is None:
+            output = estimate_tokens(content) + sum(
+                estimate_tokens(tc.name) + estimate_tokens(tc.arguments) for tc in tool_calls)
+            return Usage(input_tokens=estimate_messages_tokens(request.messages, request.tools),
+                         output_tokens=output, estimated=True)
+        prompt_details = getattr(usage_obj, "prompt_tokens_details", None)
+        completion_details = getattr(usage_obj, "completion_tokens_details", None)
+        return Usage(
+            input_tokens=int(getattr(usage_obj, "prompt_tokens", 0) or 0),
+            output_tokens=int(getattr(usage_obj, "completion_tokens", 0) or 0),
+            cached_input_tokens=int(getattr(prompt_details, "cached_tokens", 0) or 0),
+            reasoning_tokens=int(getattr(completion_details, "reasoning_tokens", 0) or 0),
+        )
+
+    def _cancelled(self, request: ChatRequest, partial: str, started: float,
+                   ttft_ms: float | None, failed: list[Attempt]) -> ModelResponse:
+        """The response for a cancelled call: the partial text, estimated usage (the
+        provider never sent any), no tool calls (their arguments would be incomplete)."""
+        return ModelResponse(
+            content=partial, tool_calls=[], finish_reason="cancelled",
+            usage=Usage(input_tokens=estimate_messages_tokens(request.messages, request.tools),
+                        output_tokens=estimate_tokens(partial), estimated=True),
+            model=request.model, duration_ms=(time.perf_counter() - started) * 1000,
+            ttft_ms=ttft_ms, failed_attempts=list(failed))
+
+    def list_models(self) -> list[str]:
+        client = self._client()
+        try:
+            return sorted(m.id for m in client.models.list())
+        except openai.APIStatusError as exc:
+            if exc.status_code in (404, 405, 501):
+                return []  # the endpoint offers no list
+            raise self._map_error(exc, "") from exc
+        except (openai.APIError, ValueError, TypeError, AttributeError) as exc:
+            raise self._map_error(exc, "") from exc
+
+    def check_connection(self) -> str:
+        client = self._client()
+        try:
+            models = sorted(m.id for m in client.models.list())
+        except openai.APIStatusError as exc:
+            if exc.status_code in (404, 405, 501):
+                return f"{self.config.name} answered at {self.base_url} (it does not list models)."
+            raise self._map_error(exc, "") from exc
+        except (openai.APIError, ValueError, TypeError, AttributeError) as exc:
+            raise self._map_error(exc, "") from exc
+        if not models:
+            return f"Connected to {self.config.name}; it lists no models."
+        shown = ", ".join(models[:5]) + (" ..." if len(models) > 5 else "")
+        return f"Connected to {self.config.name}: {len(models)} models ({shown})."
+
+
+def _merge_tool_call(calls: list[dict[str, Any]], by_index: dict[int, int], tc: Any) -> None:
+    """Fold one streamed tool-call fragment into `calls`. Fragments share an `index`; the
+    first carries id and name, later ones carry argument pieces. A new id at an index
+    already in use starts a new call (some servers send every call at index 0)."""
+    index = tc.index if getattr(tc, "index", None) is not None else len(calls)
+    tc_id = getattr(tc, "id", None)
+    position = by_index.get(index)
+    if position is None or (tc_id and calls[position]["id"] and calls[position]["id"] != tc_id):
+        calls.append({"id": tc_id, "name": "", "args": []})
+        position = by_index[index] = len(calls) - 1
+    current = calls[position]
+    if tc_id and not current["id"]:
+        current["id"] = tc_id
+    fn = getattr(tc, "function", None)
+    if fn is not None:
+        if getattr(fn, "name", None) and not current["name"]:
+            current["name"] = fn.name  # some servers repeat the name in every fragment
+        if getattr(fn, "arguments", None):
+            current["args"].append(fn.arguments)

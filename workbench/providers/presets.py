@@ -1,0 +1,73 @@
+"""Known endpoints. A preset's values are the defaults a new provider starts from; the
+preset key also names the provider in the price table ("openai", "anthropic", ...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LOCAL_PRESET = "local"
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "openai": {
+        "label": "OpenAI",
+        "kind": "openai_compatible",
+        "base_url": "https://api.openai.com/v1",
+        "api_key_name": "OPENAI_API_KEY",
+        "default_model": "gpt-4o-mini",
+    },
+    "anthropic": {
+        # Anthropic's OpenAI SDK compatibility endpoint (chat completions, tools, streaming).
+        "label": "Anthropic (OpenAI-compatible endpoint)",
+        "kind": "openai_compatible",
+        "base_url": "https://api.anthropic.com/v1/",
+        "api_key_name": "ANTHROPIC_API_KEY",
+        "default_model": "claude-sonnet-4-5",
+    },
+    "openrouter": {
+        "label": "OpenRouter",
+        "kind": "openai_compatible",
+        "base_url": "https://openrouter.ai/api/v1",
+        "api_key_name": "OPENROUTER_API_KEY",
+        "default_model": "openai/gpt-4o-mini",
+    },
+    "ollama": {
+        "label": "Ollama (local server)",
+        "kind": "openai_compatible",
+        "base_url": "http://localhost:11434/v1",
+        "api_key_name": None,  # no key: a placeholder is sent
+        "default_model": "llama3.2",
+    },
+    "vllm": {
+        "label": "vLLM server",
+        "kind": "openai_compatible",
+        "base_url": "http://localhost:8000/v1",
+        "api_key_name": None,
+        "default_model": None,  # whatever model the server was started with
+    },
+    "llamacpp": {
+        "label": "llama.cpp server",
+        "kind": "openai_compatible",
+        "base_url": "http://localhost:8080/v1",
+        "api_key_name": None,
+        "default_model": None,
+    },
+    "lmstudio": {
+        "label": "LM Studio",
+        "kind": "openai_compatible",
+        "base_url": "http://localhost:1234/v1",
+        "api_key_name": None,
+        "default_model": None,
+    },
+    LOCAL_PRESET: {
+        "label": "Built-in offline model (Gemma 3 270M)",
+        "kind": "local",
+        "base_url": None,
+        "api_key_name": None,
+        "default_model": "gemma-3-270m (built-in)",  # == local_llama.LOCAL_MODEL_ID
+    },
+}
+
+
+def preset_for(key: str | None) -> dict[str, Any]:
+    """The preset's values, or {} for a hand-made provider."""
+    return dict(PRESETS.get(key or "", {}))

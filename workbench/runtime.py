@@ -1,0 +1,467 @@
+"""The agent loop. A user message starts a run that executes in a worker owned by the
+process (not by the page script), so a rerun, leaving the page or a second tab does not
+kill it. The run streams deltas to whoever started it, saves the growing reply to the
+database in small batches, records every step in the run's trace, and ends complete,
+failed, cancelled or interrupted (found unfinished at start-up)."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import convert_to_openai_messages
+from sqlalchemy import select, update
+
+from . import events
+from .agents import AgentConfig, provider_for
+from .db import session_scope
+from .errors import (AgentExecutionError, RunInProgress, RunNotFound, StepLimitReached,
+                     ValidationError, WorkbenchError, cause_chain)
+from .models import AgentVersion, Message, Run, RunStep, Thread, utcnow
+from .providers import build_provider, config_from_record
+from .providers.base import ChatRequest, Completed, ModelResponse, StreamReset, TextDelta
+from .settings import get_settings
+from .threads import append_message, load_thread, recent_messages, title_from, validate_message
+from .tools import ToolContext, bind_tools, openai_schemas
+from .usage import record_model_call
+
+TERMINAL = ("complete", "failed", "cancelled", "interrupted")
+
+
+# --- what the page sees while a run streams ---------------------------------------
+
+@dataclass
+class RunUpdate:
+    """One item of a run's live feed. kind: text | reset | message_start | tool_start |
+    tool_end | done."""
+
+    kind: str
+    text: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class RunHandle:
+    """The live side of a run, held by the process-wide RunManager."""
+
+    def __init__(self, run_id: int, thread_id: int, group_id: int):
+        self.run_id, self.thread_id, self.group_id = run_id, thread_id, group_id
+        self.cancel_event = threading.Event()
+        self.done = threading.Event()
+        self.status: str = "running"
+        self.error: str | None = None
+        self.reply_text = ""  # text of the final assistant message, as streamed
+        self._updates: queue.Queue[RunUpdate] = queue.Queue()
+
+    def emit(self, update: RunUpdate) -> None:
+        self._updates.put(update)
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def updates(self, timeout: float | None = None) -> Iterator[RunUpdate]:
+        """Every update until the run ends (the last one has kind "done")."""
+        while True:
+            try:
+                item = self._updates.get(timeout=timeout)
+            except queue.Empty:
+                return
+            yield item
+            if item.kind == "done":
+                return
+
+    def text_stream(self) -> Iterator[str]:
+        """Only the reply's text, for st.write_stream or a terminal."""
+        for item in self.updates():
+            if item.kind == "text":
+                yield item.text
+
+    def wait(self, timeout: float | None = None) -> "RunResult":
+        self.done.wait(timeout)
+        return RunResult(run_id=self.run_id, thread_id=self.thread_id, status=self.status,
+                         reply=self.reply_text, error=self.error)
+
+
+@dataclass
+class RunResult:
+    run_id: int
+    thread_id: int
+    status: str
+    reply: str
+    error: str | None
+
+
+class RunManager:
+    """Owns the worker threads and the live handles of this process."""
+
+    def __init__(self, workers: int = 4):
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="run")
+        self._active: dict[int, RunHandle] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, handle: RunHandle, job) -> None:
+        with self._lock:
+            self._active[handle.run_id] = handle
+        self._pool.submit(self._run, handle, job)
+
+    def _run(self, handle: RunHandle, job) -> None:
+        try:
+            job(handle)
+        finally:
+            with self._lock:
+                self._active.pop(handle.run_id, None)
+            handle.done.set()
+
+    def get(self, run_id: int) -> RunHandle | None:
+        with self._lock:
+            return self._active.get(run_id)
+
+    def for_thread(self, thread_id: int) -> RunHandle | None:
+        with self._lock:
+            return next((h for h in self._active.values() if h.thread_id == thread_id), None)
+
+    def active_ids(self) -> set[int]:
+        with self._lock:
+            return set(self._active)
+
+
+MANAGER = RunManager()
+
+
+# --- starting, cancelling, retrying -------------------------------------------------
+
+def continue_thread(thread_id: int, message: str, person_id: int) -> RunHandle:
+    """Post a user message and start the agent's reply. Returns the live handle: iterate
+    `handle.text_stream()` for the streamed reply and `handle.wait()` for the result."""
+    text = validate_message(message)
+    with session_scope() as s:
+        thread = load_thread(s, person_id, thread_id, "editor")
+        _check_can_start(s, thread)
+        if thread.message_count == 0 and thread.title == "New thread":
+            thread.title = title_from(text)
+        if thread.status == "waiting_human":
+            thread.status = "idle"
+        user_msg = append_message(s, thread, role="user", content=text, person_id=person_id)
+        events.record(s, "message_sent", group_id=thread.group_id, actor_id=person_id,
+                      target_type="thread", target_id=thread.id, data={"message_id": user_msg.id,
+                                                                       "chars": len(text)})
+        run = _open_run(s, thread, person_id, user_msg.id)
+    return _launch(run)
+
+
+def retry_last(thread_id: int, person_id: int) -> RunHandle:
+    """Run the agent again on the thread's last user message (after a failed reply)."""
+    with session_scope() as s:
+        thread = load_thread(s, person_id, thread_id, "editor")
+        _check_can_start(s, thread)
+        last_user = s.scalar(select(Message).where(Message.thread_id == thread_id, Message.role == "user")
+                             .order_by(Message.seq.desc()).limit(1))
+        if last_user is None:
+            raise ValidationError("There is no message to retry in this thread.")
+        run = _open_run(s, thread, person_id, last_user.id)
+    return _launch(run)
+
+
+def cancel_run(run_id: int, person_id: int) -> bool:
+    """Ask a running run to stop; what streamed so far is kept. False if not running here."""
+    with session_scope() as s:
+        run = s.get(Run, run_id)
+        if run is None:
+            raise RunNotFound()
+        load_thread(s, person_id, run.thread_id, "editor")
+    handle = MANAGER.get(run_id)
+    if handle is None:
+        return False
+    handle.cancel()
+    return True
+
+
+def active_handle(thread_id: int) -> RunHandle | None:
+    return MANAGER.for_thread(thread_id)
+
+
+def _check_can_start(s, thread: Thread) -> None:
+    if thread.archived:
+        raise ValidationError("This thread is archived; unarchive it to continue.")
+    if thread.status == "running" or MANAGER.for_thread(thread.id):
+        raise RunInProgress()
+    from . import limits  # budgets and rate limits of the group
+
+    limits.check_run_allowed(s, thread.group_id)
+
+
+def _open_run(s, thread: Thread, person_id: int, user_message_id: int) -> Run:
+    version = s.scalar(select(AgentVersion).where(AgentVersion.agent_id == thread.agent_id)
+                       .order_by(AgentVersion.version.desc()).limit(1))
+    run = Run(group_id=thread.group_id, thread_id=thread.id, agent_id=thread.agent_id,
+              agent_version_id=version.id if version else None, person_id=person_id,
+              user_message_id=user_message_id)
+    s.add(run)
+    thread.status = "running"
+    s.flush()
+    events.record(s, "run_started", group_id=thread.group_id, actor_id=person_id,
+                  target_type="run", target_id=run.id, data={"thread_id": thread.id})
+    return run
+
+
+def _launch(run: Run) -> RunHandle:
+    handle = RunHandle(run.id, run.thread_id, run.group_id)
+    MANAGER.submit(handle, _execute)
+    return handle
+
+
+# --- the loop ------------------------------------------------------------------------
+
+def _context_messages(s, thread_id: int, cfg: AgentConfig) -> list[dict[str, Any]]:
+    """System prompt plus the last `context_messages` messages, as OpenAI chat dicts built
+    with langchain-core. A window never starts on a tool result whose call was cut off."""
+    rows = [m for m in recent_messages(s, thread_id, cfg.context_messages)
+            if m.status != "streaming"]
+    while rows and rows[0].role == "tool":
+        rows.pop(0)
+    msgs: list = [SystemMessage(cfg.system_prompt)] if cfg.system_prompt else []
+    for m in rows:
+        if m.role == "user":
+            msgs.append(HumanMessage(m.content))
+        elif m.role == "assistant":
+            if not m.content and not m.tool_calls:
+                continue  # a failed reply with nothing in it
+            calls = [{"id": c["id"], "name": c["name"], "args": _json_or_raw(c["arguments"])}
+                     for c in (m.tool_calls or [])]
+            msgs.append(AIMessage(m.content or "", tool_calls=calls))
+        elif m.role == "tool":
+            msgs.append(ToolMessage(m.content, tool_call_id=m.tool_call_id or "", name=m.name))
+        elif m.role == "human":
+            msgs.append(AIMessage(f"[A human agent, {m.name or 'staff'}, replied]: {m.content}"))
+    return convert_to_openai_messages(msgs)
+
+
+def _json_or_raw(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+        return value if isinstance(value, dict) else {"value": value}
+    except json.JSONDecodeError:
+        return {"_raw": text}
+
+
+class _ReplyWriter:
+    """Writes the growing assistant message to the database every flush interval."""
+
+    def __init__(self, message_id: int):
+        self.message_id = message_id
+        self.text = ""
+        self._last_flush = time.monotonic()
+        self._interval = get_settings().run_flush_interval_s
+
+    def add(self, delta: str) -> None:
+        self.text += delta
+        if time.monotonic() - self._last_flush >= self._interval:
+            self.flush()
+
+    def reset(self) -> None:
+        self.text = ""
+        self.flush()
+
+    def flush(self, **fields) -> None:
+        with session_scope() as s:
+            s.execute(update(Message).where(Message.id == self.message_id)
+                      .values(content=self.text, **fields))
+        self._last_flush = time.monotonic()
+
+
+def _execute(handle: RunHandle) -> None:
+    started = time.perf_counter()
+    with session_scope() as s:
+        run = s.get(Run, handle.run_id)
+        thread = s.get(Thread, run.thread_id)
+        version = s.get(AgentVersion, run.agent_version_id)
+        cfg = AgentConfig(**version.config)
+        provider_rec = provider_for(s, thread.group_id, cfg.provider_id)
+        provider_cfg = config_from_record(provider_rec)
+        pricing_key = provider_rec.preset or provider_rec.kind
+        ctx = ToolContext(group_id=thread.group_id, person_id=run.person_id, agent_id=thread.agent_id,
+                          thread_id=thread.id, run_id=run.id)
+    status, error, step_seq, tools_used = "complete", None, 0, set()
+    totals = {"input": 0, "output": 0, "cost": 0.0}
+    writer: _ReplyWriter | None = None
+    try:
+        settings = get_settings()
+        provider_cfg.timeout_s = settings.provider_timeout_s
+        provider = build_provider(provider_cfg, **({} if provider_cfg.kind == "local" else
+                                                   {"backoff_base_s": settings.retry_backoff_s}))
+        tools = bind_tools(ctx, cfg.tools)
+        schemas = openai_schemas(tools) or None
+        for call_index in range(cfg.max_tool_steps + 1):
+            with session_scope() as s:
+                messages = _context_messages(s, ctx.thread_id, cfg)
+                thread = s.get(Thread, ctx.thread_id)
+                reply = append_message(s, thread, role="assistant", status="streaming", run_id=ctx.run_id)
+                step_seq += 1
+                step = RunStep(run_id=ctx.run_id, group_id=ctx.group_id, seq=step_seq, kind="model_call",
+                               name=cfg.model, message_id=reply.id,
+                               request={"model": cfg.model, "messages": messages, "tools": schemas or [],
+                                        "temperature": cfg.temperature, "max_tokens": cfg.max_output_tokens,
+                                        "provider": provider_cfg.name, "base_url": provider_cfg.base_url})
+                s.add(step)
+                s.flush()
+                step_id, reply_id = step.id, reply.id
+            writer = _ReplyWriter(reply_id)
+            handle.emit(RunUpdate("message_start", data={"message_id": reply_id}))
+            request = ChatRequest(model=cfg.model, messages=messages, tools=schemas,
+                                  temperature=cfg.temperature, max_tokens=cfg.max_output_tokens)
+            response = _stream_call(provider, request, handle, writer, step_id)
+            calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls]
+            with session_scope() as s:
+                rec = record_model_call(s, group_id=ctx.group_id, provider=pricing_key, model=cfg.model,
+                                        usage=response.usage, duration_ms=response.duration_ms,
+                                        ttft_ms=response.ttft_ms, agent_id=ctx.agent_id,
+                                        thread_id=ctx.thread_id, run_id=ctx.run_id, person_id=ctx.person_id)
+                s.flush()
+                totals["input"] += response.usage.input_tokens
+                totals["output"] += response.usage.output_tokens
+                totals["cost"] += rec.cost_usd
+                cancelled = response.finish_reason == "cancelled"
+                s.execute(update(RunStep).where(RunStep.id == step_id).values(
+                    status="cancelled" if cancelled else "ok", duration_ms=response.duration_ms,
+                    ttft_ms=response.ttft_ms, input_tokens=response.usage.input_tokens,
+                    output_tokens=response.usage.output_tokens, retries=len(response.failed_attempts),
+                    response={"content": response.content, "tool_calls": calls,
+                              "finish_reason": response.finish_reason, "model": response.model,
+                              "usage": vars(response.usage), "cost_usd": rec.cost_usd,
+                              "failed_attempts": [vars(a) for a in response.failed_attempts]}))
+                s.execute(update(Message).where(Message.id == reply_id).values(
+                    content=response.content, tool_calls=calls or None,
+                    status="cancelled" if cancelled else "complete",
+                    data={"model": cfg.model, "usage": vars(response.usage)}))
+            handle.reply_text = response.content
+            if cancelled:
+                status = "cancelled"
+                break
+            if not calls:
+                break
+            if call_index == cfg.max_tool_steps:
+                raise StepLimitReached(
+                    f"The agent reached its limit of {cfg.max_tool_steps} tool steps before answering. "
+                    "Raise 'max tool steps' on the agent or ask a narrower question.")
+            for call in calls:
+                if handle.cancel_event.is_set():
+                    status = "cancelled"
+                    break
+                step_seq += 1
+                tools_used.add(call["name"])
+                _run_tool(handle, ctx, tools, call, step_seq)
+            if status == "cancelled":
+                break
+    except Exception as exc:  # noqa: BLE001 - every failure ends the run cleanly
+        status = "failed"
+        error = exc if isinstance(exc, WorkbenchError) else AgentExecutionError(
+            "The agent failed unexpectedly: " + str(exc), cause=exc)
+        if writer is not None:
+            writer.flush(status="failed", data={"error": error.user_message,
+                                                "error_type": type(error).__name__})
+    _finish(handle, status, error, started, step_seq, tools_used, totals)
+
+
+def _stream_call(provider, request: ChatRequest, handle: RunHandle, writer: _ReplyWriter,
+                 step_id: int) -> ModelResponse:
+    for item in provider.stream_chat(request, cancel=handle.cancel_event):
+        if isinstance(item, TextDelta):
+            writer.add(item.text)
+            handle.emit(RunUpdate("text", text=item.text))
+        elif isinstance(item, StreamReset):
+            writer.reset()
+            handle.emit(RunUpdate("reset", data={"reason": item.reason}))
+        elif isinstance(item, Completed):
+            return item.response
+    raise AgentExecutionError("The provider ended the call without a response.")
+
+
+def _run_tool(handle: RunHandle, ctx: ToolContext, tools: dict, call: dict, seq: int) -> None:
+    name, args = call["name"], _json_or_raw(call["arguments"])
+    handle.emit(RunUpdate("tool_start", data={"name": name, "arguments": args, "id": call["id"]}))
+    started = time.perf_counter()
+    err = None
+    if name not in tools:
+        err = {"type": "UnknownTool", "message": f"The tool {name!r} is not available to this agent."}
+        result = f"Error: {err['message']}"
+    else:
+        try:
+            result = tools[name].invoke(args)
+            result = result if isinstance(result, str) else json.dumps(result, default=str)
+        except Exception as exc:  # noqa: BLE001 - the model sees the error and may recover
+            err = {"type": type(exc).__name__, "message": str(exc), "chain": cause_chain(exc)}
+            result = f"Error: {exc}"
+    duration_ms = (time.perf_counter() - started) * 1000
+    with session_scope() as s:
+        thread = s.get(Thread, ctx.thread_id)
+        msg = append_message(s, thread, role="tool", content=result, run_id=ctx.run_id,
+                             tool_call_id=call["id"], name=name,
+                             status="failed" if err else "complete",
+                             data={"arguments": args, "duration_ms": duration_ms, "error": err})
+        s.add(RunStep(run_id=ctx.run_id, group_id=ctx.group_id, seq=seq, kind="tool_call", name=name,
+                      status="error" if err else "ok", duration_ms=duration_ms, message_id=msg.id,
+                      request={"arguments": args, "tool_call_id": call["id"]},
+                      response={"result": result}, error=err))
+        events.record(s, "tool_called", group_id=ctx.group_id, actor_type="agent", actor_id=ctx.agent_id,
+                      target_type="run", target_id=ctx.run_id,
+                      data={"tool": name, "ok": err is None, "duration_ms": round(duration_ms, 1)})
+    handle.emit(RunUpdate("tool_end", data={"name": name, "result": result, "error": err,
+                                            "duration_ms": duration_ms, "id": call["id"]}))
+
+
+def _finish(handle: RunHandle, status: str, error: WorkbenchError | None, started: float,
+            steps: int, tools_used: set[str], totals: dict) -> None:
+    with session_scope() as s:
+        run = s.get(Run, handle.run_id)
+        thread = s.get(Thread, handle.thread_id)
+        run.status, run.ended_at = status, utcnow()
+        run.duration_ms = (time.perf_counter() - started) * 1000
+        run.step_count, run.input_tokens, run.output_tokens = steps, totals["input"], totals["output"]
+        run.cost_usd = totals["cost"]
+        run.tools_used = "," + ",".join(sorted(tools_used)) + "," if tools_used else ""
+        last = s.scalar(select(Message.id).where(Message.run_id == run.id, Message.role == "assistant")
+                        .order_by(Message.seq.desc()).limit(1))
+        run.reply_message_id = last
+        if error is not None:
+            run.error_type, run.error_message = type(error).__name__, error.user_message
+            run.error_chain = cause_chain(error)
+            if last is None:  # failed before any reply existed: keep a visible failed reply
+                append_message(s, thread, role="assistant", status="failed", run_id=run.id,
+                               data={"error": error.user_message, "error_type": type(error).__name__})
+            events.record(s, "agent_error", group_id=run.group_id, actor_type="agent",
+                          actor_id=run.agent_id, target_type="run", target_id=run.id,
+                          data={"error_type": type(error).__name__, "message": error.user_message,
+                                "chain": run.error_chain})
+        if thread.status == "running":
+            thread.status = "idle"
+        thread.last_activity_at = utcnow()
+        events.record(s, f"run_{status}", group_id=run.group_id, actor_id=run.person_id,
+                      target_type="run", target_id=run.id,
+                      data={"duration_ms": round(run.duration_ms, 1), "steps": steps,
+                            "input_tokens": totals["input"], "output_tokens": totals["output"]})
+    handle.status = status
+    handle.error = error.user_message if error else None
+    handle.emit(RunUpdate("done", data={"status": status, "error": handle.error}))
+
+
+def recover_interrupted_runs() -> int:
+    """Mark runs left 'running' by a previous process as interrupted (start-up)."""
+    live = MANAGER.active_ids()
+    with session_scope() as s:
+        stale = [r for r in s.scalars(select(Run).where(Run.status == "running")) if r.id not in live]
+        for run in stale:
+            run.status, run.ended_at = "interrupted", utcnow()
+            run.error_type, run.error_message = "Interrupted", "The app stopped while this reply was being written."
+            s.execute(update(Message).where(Message.run_id == run.id, Message.status == "streaming")
+                      .values(status="interrupted"))
+            s.execute(update(Thread).where(Thread.id == run.thread_id, Thread.status == "running")
+                      .values(status="idle"))
+            events.record(s, "run_interrupted", group_id=run.group_id, actor_type="system",
+                          target_type="run", target_id=run.id)
+        return len(stale)

@@ -1,0 +1,81 @@
+"""One typed settings object. Values come from environment variables (prefix WORKBENCH_,
+plus DATABASE_URL), then `.streamlit/secrets.toml`, then the defaults below."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _secrets_file() -> Path:
+    return Path(os.environ.get("WORKBENCH_SECRETS_FILE", PROJECT_ROOT / ".streamlit" / "secrets.toml"))
+
+
+@lru_cache(maxsize=1)
+def _secrets() -> dict:
+    path = _secrets_file()
+    if not path.exists():
+        return {}
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def get_secret(name: str) -> str | None:
+    """An API key or other secret by name: the environment first, then secrets.toml
+    (top level or its [secrets] table). Never stored, never logged."""
+    if not name:
+        return None
+    value = os.environ.get(name)
+    if value:
+        return value
+    data = _secrets()
+    value = data.get(name) or data.get("secrets", {}).get(name)
+    return str(value) if value else None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WORKBENCH_", extra="ignore")
+
+    data_dir: Path = PROJECT_ROOT / "data"
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    chroma_host: str | None = None  # set to use a Chroma server instead of data/chroma
+    chroma_port: int = 8000
+    chroma_ssl: bool = False
+    local_person_name: str = "Local user"
+    local_person_email: str = "local@workbench.local"
+    default_group_name: str = "My workspace"
+    max_upload_mb: float = 50.0
+    local_model_threads: int = 2
+    local_model_context: int = 2048
+    run_flush_interval_s: float = 0.25  # how often a streaming reply is written to the database
+    query_cache_ttl_s: float = 300.0
+    provider_timeout_s: float = 60.0  # per model call attempt
+    retry_backoff_s: float = 0.5  # wait before the 2nd try of a model call; doubles per try
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'workbench.db'}"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings and secrets (tests change the environment)."""
+    get_settings.cache_clear()
+    _secrets.cache_clear()

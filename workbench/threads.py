@@ -1,0 +1,170 @@
+"""Threads and their messages. Reads are paginated by `seq` (unique per thread, indexed),
+so opening a 10,000-message thread costs the same as opening a short one."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from . import events
+from .db import session_scope
+from .errors import AgentNotFound, ThreadNotFound, ValidationError
+from .groups import require_access
+from .models import Message, Thing, Thread, utcnow
+
+MAX_MESSAGE_CHARS = 64_000
+MAX_TITLE_CHARS = 80
+
+
+@dataclass
+class MessagePage:
+    messages: list[Message]  # oldest first
+    has_older: bool
+
+    @property
+    def oldest_seq(self) -> int | None:
+        return self.messages[0].seq if self.messages else None
+
+
+def validate_message(content: str | None) -> str:
+    text = (content or "").strip()
+    if not text:
+        raise ValidationError(field_errors={"message": "Write a message first."})
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise ValidationError(field_errors={"message": (
+            f"The message is {len(text):,} characters long; the limit is {MAX_MESSAGE_CHARS:,}. "
+            "Add long material to Knowledge instead.")})
+    return text
+
+
+def title_from(text: str) -> str:
+    """A thread title from its first message: the first line, whitespace folded, cut at a word."""
+    first = re.sub(r"\s+", " ", text.strip().splitlines()[0] if text.strip() else "").strip()
+    if len(first) <= MAX_TITLE_CHARS:
+        return first or "New thread"
+    cut = first[:MAX_TITLE_CHARS].rsplit(" ", 1)[0]
+    return (cut or first[:MAX_TITLE_CHARS]) + "…"
+
+
+def load_thread(s: Session, actor_id: int, thread_id: int, role: str = "viewer") -> Thread:
+    """The thread, after the access check on its group."""
+    thread = s.get(Thread, thread_id) if isinstance(thread_id, int) else None
+    if thread is None:
+        raise ThreadNotFound(f"Thread {thread_id} does not exist.")
+    require_access(s, actor_id, thread.group_id, role)
+    return thread
+
+
+def append_message(s: Session, thread: Thread, *, role: str, content: str = "", status: str = "complete",
+                   person_id: int | None = None, run_id: int | None = None, **fields) -> Message:
+    """Add a message at the end of the thread (seq is the thread's running count)."""
+    s.execute(update(Thread).where(Thread.id == thread.id)
+              .values(message_count=Thread.message_count + 1, last_activity_at=utcnow()))
+    s.refresh(thread, ["message_count"])
+    msg = Message(thread_id=thread.id, group_id=thread.group_id, seq=thread.message_count,
+                  role=role, content=content, status=status, person_id=person_id, run_id=run_id,
+                  **fields)
+    s.add(msg)
+    s.flush()
+    return msg
+
+
+def create_thread(group_id: int, agent_id: int, person_id: int, title: str | None = None,
+                  initial_message: str | None = None):
+    """A new thread with an agent. With `initial_message` a run starts at once and its
+    handle is returned next to the thread: (thread, handle or None)."""
+    with session_scope() as s:
+        require_access(s, person_id, group_id, "editor")
+        agent = s.get(Thing, agent_id) if isinstance(agent_id, int) else None
+        if agent is None or agent.type != "agent" or agent.deleted_at or agent.group_id != group_id:
+            raise AgentNotFound(f"Agent {agent_id} does not exist in this group.")
+        if initial_message is not None:
+            initial_message = validate_message(initial_message)
+        clean_title = (title or "").strip()[:200]
+        thread = Thread(group_id=group_id, agent_id=agent_id, person_id=person_id,
+                        title=clean_title or (title_from(initial_message) if initial_message else "New thread"))
+        s.add(thread)
+        s.flush()
+        events.record(s, "thread_created", group_id=group_id, actor_id=person_id,
+                      target_type="thread", target_id=thread.id, data={"agent_id": agent_id})
+    handle = None
+    if initial_message is not None:
+        from .runtime import continue_thread
+
+        handle = continue_thread(thread.id, initial_message, person_id)
+    return thread, handle
+
+
+def get_thread(actor_id: int, thread_id: int) -> Thread:
+    with session_scope() as s:
+        return load_thread(s, actor_id, thread_id)
+
+
+def list_threads(actor_id: int, group_id: int, *, agent_id: int | None = None,
+                 archived: bool = False, limit: int = 50, offset: int = 0) -> list[Thread]:
+    """Newest activity first."""
+    with session_scope() as s:
+        require_access(s, actor_id, group_id)
+        q = select(Thread).where(Thread.group_id == group_id, Thread.archived == archived)
+        if agent_id is not None:
+            q = q.where(Thread.agent_id == agent_id)
+        q = q.order_by(Thread.last_activity_at.desc(), Thread.id.desc()).limit(limit).offset(offset)
+        return list(s.scalars(q))
+
+
+def rename_thread(actor_id: int, thread_id: int, title: str) -> Thread:
+    title = (title or "").strip()
+    if not title:
+        raise ValidationError(field_errors={"title": "A title cannot be empty."})
+    if len(title) > 200:
+        raise ValidationError(field_errors={"title": "At most 200 characters."})
+    with session_scope() as s:
+        thread = load_thread(s, actor_id, thread_id, "editor")
+        events.record(s, "thread_renamed", group_id=thread.group_id, actor_id=actor_id,
+                      target_type="thread", target_id=thread_id, data={"from": thread.title, "to": title})
+        thread.title = title
+        return thread
+
+
+def archive_thread(actor_id: int, thread_id: int, archived: bool = True) -> Thread:
+    with session_scope() as s:
+        thread = load_thread(s, actor_id, thread_id, "editor")
+        if thread.archived != archived:
+            thread.archived = archived
+            events.record(s, "thread_archived" if archived else "thread_unarchived",
+                          group_id=thread.group_id, actor_id=actor_id, target_type="thread",
+                          target_id=thread_id)
+        return thread
+
+
+def unarchive_thread(actor_id: int, thread_id: int) -> Thread:
+    return archive_thread(actor_id, thread_id, archived=False)
+
+
+def get_thread_messages(thread_id: int, limit: int = 50, before: int | None = None, *,
+                        actor_id: int) -> MessagePage:
+    """The latest `limit` messages with seq < `before` (the newest page when None),
+    returned oldest first; `has_older` says whether "load older" has more to show."""
+    limit = max(1, min(int(limit), 500))
+    with session_scope() as s:
+        load_thread(s, actor_id, thread_id)
+        q = select(Message).where(Message.thread_id == thread_id)
+        if before is not None:
+            q = q.where(Message.seq < before)
+        rows = list(s.scalars(q.order_by(Message.seq.desc()).limit(limit + 1)))
+        has_older = len(rows) > limit
+        return MessagePage(messages=list(reversed(rows[:limit])), has_older=has_older)
+
+
+def recent_messages(s: Session, thread_id: int, count: int) -> list[Message]:
+    """The last `count` messages, oldest first (the context sent to the model)."""
+    rows = list(s.scalars(select(Message).where(Message.thread_id == thread_id)
+                          .order_by(Message.seq.desc()).limit(count)))
+    return list(reversed(rows))
+
+
+def count_messages(s: Session, thread_id: int) -> int:
+    return s.scalar(select(func.count()).select_from(Message).where(Message.thread_id == thread_id)) or 0

@@ -1,0 +1,26 @@
+"""Token and cost records: one per model call, written by the runtime."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from .models import UsageRecord, utcnow
+from .pricing import compute_cost
+from .providers.base import Usage
+
+
+def record_model_call(s: Session, *, group_id: int, provider: str, model: str, usage: Usage,
+                      duration_ms: float, ttft_ms: float | None, agent_id: int | None = None,
+                      thread_id: int | None = None, run_id: int | None = None,
+                      person_id: int | None = None) -> UsageRecord:
+    now = utcnow()
+    cost = compute_cost(s, provider, model, usage, now)
+    rec = UsageRecord(group_id=group_id, agent_id=agent_id, thread_id=thread_id, run_id=run_id,
+                      person_id=person_id, provider=provider, model=model,
+                      input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+                      cached_input_tokens=usage.cached_input_tokens,
+                      reasoning_tokens=usage.reasoning_tokens, estimated=usage.estimated,
+                      cost_usd=cost.usd, price_id=cost.price_id, price_is_default=cost.is_default,
+                      duration_ms=duration_ms, ttft_ms=ttft_ms, created_at=now)
+    s.add(rec)
+    return rec
