@@ -187,6 +187,8 @@ class OpenAICompatibleProvider(ChatProvider):
 
     def stream_chat(self, request: ChatRequest,
                     cancel: threading.Event | None = None) -> Iterator[StreamEvent]:
+        """See ChatProvider. ttft_ms and duration_ms count from the start of the call,
+        failed tries and backoff included: that is what the user waited."""
         client = self._client()  # MissingApiKey surfaces before any network traffic
         tries = max(1, self.config.max_retries)
         failed: list[Attempt] = []
