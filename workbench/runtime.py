@@ -290,6 +290,7 @@ def _execute(handle: RunHandle) -> None:
     status, error, step_seq, tools_used = "complete", None, 0, set()
     totals = {"input": 0, "output": 0, "cost": 0.0}
     writer: _ReplyWriter | None = None
+    open_step: tuple[int, float] | None = None  # the model call in flight: (step id, perf start)
     try:
         settings = get_settings()
         provider_cfg.timeout_s = settings.provider_timeout_s
@@ -315,6 +316,7 @@ def _execute(handle: RunHandle) -> None:
             handle.emit(RunUpdate("message_start", data={"message_id": reply_id}))
             request = ChatRequest(model=cfg.model, messages=messages, tools=schemas,
                                   temperature=cfg.temperature, max_tokens=cfg.max_output_tokens)
+            open_step = (step_id, time.perf_counter())
             response = _stream_call(provider, request, handle, writer, step_id)
             calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls]
             with session_scope() as s:
@@ -339,6 +341,7 @@ def _execute(handle: RunHandle) -> None:
                     content=response.content, tool_calls=calls or None,
                     status="cancelled" if cancelled else "complete",
                     data={"model": cfg.model, "usage": vars(response.usage)}))
+            open_step = None
             handle.reply_text = response.content
             if cancelled:
                 status = "cancelled"
@@ -365,7 +368,21 @@ def _execute(handle: RunHandle) -> None:
         if writer is not None:
             writer.flush(status="failed", data={"error": error.user_message,
                                                 "error_type": type(error).__name__})
+        if open_step is not None:
+            _fail_step(open_step, error, getattr(exc, "failed_attempts", None) or [])
     _finish(handle, status, error, started, step_seq, tools_used, totals)
+
+
+def _fail_step(open_step: tuple[int, float], error: WorkbenchError, failed_attempts: list) -> None:
+    """Close the model-call step that failed, so its trace shows the error and every try."""
+    step_id, began = open_step
+    with session_scope() as s:
+        s.execute(update(RunStep).where(RunStep.id == step_id).values(
+            status="error", duration_ms=(time.perf_counter() - began) * 1000,
+            retries=len(failed_attempts),
+            response={"failed_attempts": [vars(a) for a in failed_attempts]},
+            error={"type": type(error).__name__, "message": error.user_message,
+                   "chain": cause_chain(error)}))
 
 
 def _stream_call(provider, request: ChatRequest, handle: RunHandle, writer: _ReplyWriter,
@@ -385,6 +402,12 @@ def _stream_call(provider, request: ChatRequest, handle: RunHandle, writer: _Rep
 def _run_tool(handle: RunHandle, ctx: ToolContext, tools: dict, call: dict, seq: int) -> None:
     name, args = call["name"], _json_or_raw(call["arguments"])
     handle.emit(RunUpdate("tool_start", data={"name": name, "arguments": args, "id": call["id"]}))
+    with session_scope() as s:  # written before the call so a live trace shows it running
+        step = RunStep(run_id=ctx.run_id, group_id=ctx.group_id, seq=seq, kind="tool_call", name=name,
+                       request={"arguments": args, "tool_call_id": call["id"]})
+        s.add(step)
+        s.flush()
+        step_id = step.id
     started = time.perf_counter()
     err = None
     if name not in tools:
@@ -404,10 +427,9 @@ def _run_tool(handle: RunHandle, ctx: ToolContext, tools: dict, call: dict, seq:
                              tool_call_id=call["id"], name=name,
                              status="failed" if err else "complete",
                              data={"arguments": args, "duration_ms": duration_ms, "error": err})
-        s.add(RunStep(run_id=ctx.run_id, group_id=ctx.group_id, seq=seq, kind="tool_call", name=name,
-                      status="error" if err else "ok", duration_ms=duration_ms, message_id=msg.id,
-                      request={"arguments": args, "tool_call_id": call["id"]},
-                      response={"result": result}, error=err))
+        s.execute(update(RunStep).where(RunStep.id == step_id).values(
+            status="error" if err else "ok", duration_ms=duration_ms, message_id=msg.id,
+            response={"result": result}, error=err))
         events.record(s, "tool_called", group_id=ctx.group_id, actor_type="agent", actor_id=ctx.agent_id,
                       target_type="run", target_id=ctx.run_id,
                       data={"tool": name, "ok": err is None, "duration_ms": round(duration_ms, 1)})
@@ -459,6 +481,8 @@ def recover_interrupted_runs() -> int:
             run.status, run.ended_at = "interrupted", utcnow()
             run.error_type, run.error_message = "Interrupted", "The app stopped while this reply was being written."
             s.execute(update(Message).where(Message.run_id == run.id, Message.status == "streaming")
+                      .values(status="interrupted"))
+            s.execute(update(RunStep).where(RunStep.run_id == run.id, RunStep.status == "running")
                       .values(status="interrupted"))
             s.execute(update(Thread).where(Thread.id == run.thread_id, Thread.status == "running")
                       .values(status="idle"))
