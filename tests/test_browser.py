@@ -1,0 +1,113 @@
+"""The main flow in a real headless Chromium against `streamlit run app.py`: the app opens,
+a message typed into the chat streams a reply from the scripted model, and the reply is
+persisted. Skipped where Chromium and chromedriver are not installed (scripts/install.sh
+installs them on Debian)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.scripted_openai import text, usage
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+webdriver = pytest.importorskip("selenium.webdriver")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium/chromedriver not installed")]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture()
+def app_server(scripted, data_dir):
+    """`streamlit run app.py` on loopback, on the same data dir as the test's services."""
+    port = _free_port()
+    env = {**os.environ, "WORKBENCH_DATA_DIR": str(data_dir), "WORKBENCH_RETRY_BACKOFF_S": "0.01"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start: " + proc.stdout.read().decode()[-2000:])
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture()
+def browser():
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    opts = Options()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                 "--disable-sync", "--window-size=1400,1000", f"--user-data-dir={tempfile.mkdtemp()}"):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    yield driver
+    driver.quit()
+
+
+def _wait_for(driver, predicate, timeout=45, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if predicate():
+                return
+        except Exception:  # noqa: BLE001 - the page is still rendering
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"timed out waiting for {what}; page text: {driver.find_element('tag name', 'body').text[-1500:]}")
+
+
+def test_chat_in_a_real_browser(scripted, app_server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from workbench import list_threads, get_thread_messages
+
+    scripted.make_agent(name="A browser agent")  # sorts first, so the chat page picks it
+    scripted.server.script(text("Hello from the scripted model, streamed to a browser.",
+                                usage=usage(20, 12), delay=0.01))
+    browser.get(app_server)
+    _wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "textarea[data-testid='stChatInputTextArea']"),
+              what="the chat input")
+    box = browser.find_element(By.CSS_SELECTOR, "textarea[data-testid='stChatInputTextArea']")
+    box.send_keys("Hello from a real browser")
+    box.send_keys(Keys.ENTER)
+    _wait_for(browser, lambda: "streamed to a browser" in browser.find_element(By.TAG_NAME, "body").text,
+              what="the streamed reply")
+    threads = list_threads(scripted.person_id, scripted.group_id)
+    assert threads and threads[0].title == "Hello from a real browser"
+    page = get_thread_messages(threads[0].id, actor_id=scripted.person_id)
+    assert [m.content for m in page.messages] == ["Hello from a real browser",
+                                                  "Hello from the scripted model, streamed to a browser."]
+    browser.save_screenshot(str(Path(tempfile.gettempdir()) / "workbench-chat.png"))
