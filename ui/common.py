@@ -10,8 +10,9 @@ from workbench import bootstrap, groups
 from workbench.errors import ValidationError, WorkbenchError
 
 
-@st.cache_resource(show_spinner="Preparing the workbench…")
 def _startup() -> bootstrap.Startup:
+    # Idempotent and cached per database inside the package (not st.cache_resource, which
+    # would keep the first database's answer when settings point somewhere new).
     return bootstrap.init_app()
 
 
@@ -49,16 +50,39 @@ def _resolve_person() -> int | None:
     if "person_id" not in st.session_state:
         from workbench import identity
 
-        st.session_state["person_id"] = identity.person_for_login(
-            email=st.user.get("email"), name=st.user.get("name") or "")
+        try:
+            st.session_state["person_id"] = identity.person_for_login(
+                email=st.user.get("email"), name=st.user.get("name") or "",
+                email_verified=st.user.get("email_verified"), provider=st.user.get("iss"))
+        except WorkbenchError as err:
+            show_error(err)
+            if st.button("Log out"):
+                st.logout()
+            st.stop()
     return st.session_state["person_id"]
+
+
+def _login_providers() -> list[str | None]:
+    """Named providers ([auth.google], [auth.microsoft], ...) or [None] for the single
+    provider configured directly under [auth]."""
+    try:
+        auth = st.secrets["auth"]
+        named = [k for k, v in auth.items() if hasattr(v, "get") and v.get("client_id")]
+    except Exception:  # noqa: BLE001 - malformed secrets: let st.login report it
+        named = []
+    return named or [None]
 
 
 def login_gate() -> None:
     st.title("Agent Workbench")
     st.write("Sign in to continue.")
-    if st.button("Log in", type="primary"):
-        st.login()
+    for provider in _login_providers():
+        label = f"Log in with {provider.title()}" if provider else "Log in"
+        if st.button(label, type="primary", key=f"login_{provider or 'default'}"):
+            if provider:
+                st.login(provider)
+            else:
+                st.login()
     st.stop()
 
 
@@ -77,8 +101,12 @@ def current() -> PageContext:
     chosen = st.session_state.get("group_id")
     if chosen not in ids:
         remembered = st.query_params.get("group")
-        chosen = int(remembered) if remembered and remembered.isdigit() and int(remembered) in ids else ids[0]
-        st.session_state["group_id"] = chosen
+        fallback = int(remembered) if remembered and remembered.isdigit() and int(remembered) in ids else ids[0]
+        if chosen is not None:  # left or removed from the group: its selections go too
+            switch_group(fallback)
+        else:
+            st.session_state["group_id"] = fallback
+        chosen = fallback
     group, role = next((g, r) for g, r in mine if g.id == chosen)
     return PageContext(person_id, group.id, role, group.name)
 
@@ -89,21 +117,33 @@ def require_group(ctx: PageContext) -> None:
 
 
 def group_picker(ctx: PageContext) -> None:
-    """Sidebar picker of the person's groups; the choice is remembered in the URL."""
+    """Sidebar picker of the person's groups; the choice is remembered in the URL
+    (?group=<id>) so a reload or a shared link opens the same group."""
+    if oidc_configured() and st.sidebar.button("Log out", key="logout"):
+        st.session_state.clear()
+        st.logout()
     mine = groups.list_my_groups(ctx.person_id)
     if not mine:
         return
     labels = {g.id: f"{g.name} · {r}" for g, r in mine}
-    ids = list(labels)
-    picked = st.sidebar.selectbox("Group", ids, index=ids.index(ctx.group_id) if ctx.group_id in ids else 0,
-                                  format_func=labels.get, key="group_picker")
-    if picked != st.session_state.get("group_id"):
-        st.session_state["group_id"] = picked
-        for key in [k for k in st.session_state if str(k).startswith("sel_")]:
-            del st.session_state[key]  # selections of the old group mean nothing in the new one
-        st.query_params["group"] = str(picked)
-        st.rerun()
-    st.query_params["group"] = str(picked)
+    if st.session_state.get("group_picker") != ctx.group_id:
+        # The group changed elsewhere (created, left, switched on the Groups page): follow it.
+        st.session_state["group_picker"] = ctx.group_id
+    st.sidebar.selectbox("Group", list(labels), format_func=labels.get, key="group_picker",
+                         on_change=_group_picked)
+    st.query_params["group"] = str(ctx.group_id)
+
+
+def _group_picked() -> None:
+    switch_group(st.session_state["group_picker"])
+
+
+def switch_group(group_id: int) -> None:
+    """Make `group_id` the current group (the next run's current() checks membership)."""
+    st.session_state["group_id"] = group_id
+    for key in [k for k in st.session_state if str(k).startswith("sel_")]:
+        del st.session_state[key]  # selections of the old group mean nothing in the new one
+    st.query_params["group"] = str(group_id)
 
 
 def show_error(err: Exception, where=st) -> None:

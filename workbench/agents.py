@@ -199,3 +199,13 @@ def provider_for(s: Session, group_id: int, provider_id: int) -> ProviderRecord:
     if provider is None or provider.group_id != group_id:
         raise ProviderNotFound()
     return provider
+
+
+def agent_names(actor_id: int, group_id: int) -> dict[int, str]:
+    """Every agent's name in the group, deleted ones too (marked), so thread lists can label
+    threads whose agent is gone without loading each agent."""
+    with session_scope() as s:
+        require_access(s, actor_id, group_id)
+        rows = s.execute(select(Thing.id, Thing.name, Thing.deleted_at).where(
+            Thing.group_id == group_id, Thing.type == AGENT))
+        return {i: f"{n} (deleted)" if d else n for i, n, d in rows}

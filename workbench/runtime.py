@@ -113,9 +113,14 @@ class RunManager:
     def _run(self, handle: RunHandle, job) -> None:
         try:
             job(handle)
+        except Exception as exc:  # noqa: BLE001 - the loop records its own failures; this is the last guard
+            handle.status, handle.error = "failed", f"The run could not be finished: {exc}"
         finally:
+            # Leave the active list before "done" goes out, so whoever reacts to "done"
+            # can start the next run at once.
             with self._lock:
                 self._active.pop(handle.run_id, None)
+            handle.emit(RunUpdate("done", data={"status": handle.status, "error": handle.error}))
             handle.done.set()
 
     def get(self, run_id: int) -> RunHandle | None:
@@ -142,7 +147,7 @@ def continue_thread(thread_id: int, message: str, person_id: int) -> RunHandle:
     text = validate_message(message)
     with session_scope() as s:
         thread = load_thread(s, person_id, thread_id, "editor")
-        _check_can_start(s, thread)
+        _check_can_start(s, thread, person_id)
         if thread.message_count == 0 and thread.title == "New thread":
             thread.title = title_from(text)
         if thread.status == "waiting_human":
@@ -159,7 +164,7 @@ def retry_last(thread_id: int, person_id: int) -> RunHandle:
     """Run the agent again on the thread's last user message (after a failed reply)."""
     with session_scope() as s:
         thread = load_thread(s, person_id, thread_id, "editor")
-        _check_can_start(s, thread)
+        _check_can_start(s, thread, person_id)
         last_user = s.scalar(select(Message).where(Message.thread_id == thread_id, Message.role == "user")
                              .order_by(Message.seq.desc()).limit(1))
         if last_user is None:
@@ -186,14 +191,14 @@ def active_handle(thread_id: int) -> RunHandle | None:
     return MANAGER.for_thread(thread_id)
 
 
-def _check_can_start(s, thread: Thread) -> None:
+def _check_can_start(s, thread: Thread, person_id: int) -> None:
     if thread.archived:
         raise ValidationError("This thread is archived; unarchive it to continue.")
     if thread.status == "running" or MANAGER.for_thread(thread.id):
         raise RunInProgress()
     from . import limits  # budgets and rate limits of the group
 
-    limits.check_run_allowed(s, thread.group_id)
+    limits.check_run_allowed(s, thread.group_id, person_id=person_id)
 
 
 def _open_run(s, thread: Thread, person_id: int, user_message_id: int) -> Run:
@@ -277,21 +282,21 @@ class _ReplyWriter:
 
 def _execute(handle: RunHandle) -> None:
     started = time.perf_counter()
-    with session_scope() as s:
-        run = s.get(Run, handle.run_id)
-        thread = s.get(Thread, run.thread_id)
-        version = s.get(AgentVersion, run.agent_version_id)
-        cfg = AgentConfig(**version.config)
-        provider_rec = provider_for(s, thread.group_id, cfg.provider_id)
-        provider_cfg = config_from_record(provider_rec)
-        pricing_key = provider_rec.preset or provider_rec.kind
-        ctx = ToolContext(group_id=thread.group_id, person_id=run.person_id, agent_id=thread.agent_id,
-                          thread_id=thread.id, run_id=run.id)
     status, error, step_seq, tools_used = "complete", None, 0, set()
     totals = {"input": 0, "output": 0, "cost": 0.0}
     writer: _ReplyWriter | None = None
     open_step: tuple[int, float] | None = None  # the model call in flight: (step id, perf start)
     try:
+        with session_scope() as s:
+            run = s.get(Run, handle.run_id)
+            thread = s.get(Thread, run.thread_id)
+            version = s.get(AgentVersion, run.agent_version_id)
+            cfg = AgentConfig(**version.config)
+            provider_rec = provider_for(s, thread.group_id, cfg.provider_id)
+            provider_cfg = config_from_record(provider_rec)
+            pricing_key = provider_rec.preset or provider_rec.kind
+            ctx = ToolContext(group_id=thread.group_id, person_id=run.person_id,
+                              agent_id=thread.agent_id, thread_id=thread.id, run_id=run.id)
         settings = get_settings()
         provider_cfg.timeout_s = settings.provider_timeout_s
         provider = build_provider(provider_cfg, **({} if provider_cfg.kind == "local" else
@@ -469,7 +474,6 @@ def _finish(handle: RunHandle, status: str, error: WorkbenchError | None, starte
                             "input_tokens": totals["input"], "output_tokens": totals["output"]})
     handle.status = status
     handle.error = error.user_message if error else None
-    handle.emit(RunUpdate("done", data={"status": status, "error": handle.error}))
 
 
 def recover_interrupted_runs() -> int:

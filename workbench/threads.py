@@ -168,3 +168,14 @@ def recent_messages(s: Session, thread_id: int, count: int) -> list[Message]:
 
 def count_messages(s: Session, thread_id: int) -> int:
     return s.scalar(select(func.count()).select_from(Message).where(Message.thread_id == thread_id)) or 0
+
+
+def thread_titles(actor_id: int, group_id: int, thread_ids) -> dict[int, str]:
+    """Titles of this group's threads among `thread_ids`, in one query (for links)."""
+    ids = {i for i in thread_ids if isinstance(i, int)}
+    with session_scope() as s:
+        require_access(s, actor_id, group_id)
+        if not ids:
+            return {}
+        return dict(s.execute(select(Thread.id, Thread.title).where(
+            Thread.group_id == group_id, Thread.id.in_(ids))).all())
