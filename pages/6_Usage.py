@@ -1,0 +1,243 @@
+"""Usage: what the current group spends, by model, agent, person and provider; budget and
+rate limits; groups side by side. Every number comes aggregated from workbench services."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from ui.common import current, field_error, fmt_time, require_group, show_error
+from workbench import limits, price_admin, usage_reports
+from workbench.errors import ValidationError, WorkbenchError
+
+ctx = current()
+require_group(ctx)
+
+st.title("Usage")
+st.caption(f"**{ctx.group_name}** · model calls, tokens and cost · times in UTC")
+
+# --- budget banner -------------------------------------------------------------------
+budget = limits.budget_status(ctx.person_id, ctx.group_id)
+if budget.level == "exceeded":
+    st.error(budget.message, icon="⛔")
+elif budget.level == "warning":
+    st.warning(budget.message, icon="⚠️")
+
+# --- period --------------------------------------------------------------------------
+kinds = list(usage_reports.PERIODS)
+kind = st.radio("Period", kinds, index=kinds.index("30d"), format_func=usage_reports.PERIODS.get,
+                horizontal=True, key="usage_period")
+start = end = None
+if kind == "custom":
+    today = datetime.now(timezone.utc).date()
+    picked = st.date_input("From – to (inclusive)", value=(today - timedelta(days=13), today),
+                           max_value=today, key="usage_custom")
+    if not isinstance(picked, (list, tuple)) or len(picked) != 2:
+        st.info("Pick the last day of the period too.")
+        st.stop()
+    start, end = picked
+try:
+    period = usage_reports.period(kind, start=start, end=end)
+    dash = usage_reports.dashboard(ctx.person_id, ctx.group_id, period)
+except WorkbenchError as err:
+    show_error(err)
+    st.stop()
+
+# --- totals with the change against the previous period -------------------------------
+t = dash.totals
+
+
+def _delta(attr: str) -> str | None:
+    change = dash.change(attr)
+    return None if change is None else f"{change:+.0%}"
+
+
+def _compact(n: int) -> str:
+    for threshold, size, suffix in ((1e9, 1e9, "B"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
+        if n >= threshold:
+            return f"{n / size:,.{1 if n < 100 * size else 0}f}{suffix}"
+    return f"{n:,}"
+
+
+def _usd(v: float) -> str:
+    return f"${v:,.4f}" if v < 100 else f"${v:,.2f}"
+
+
+prev = (f"Compared with {period.prev_start:%d %b %H:%M} – {period.prev_end:%d %b %H:%M}, "
+        "the previous period of equal length.")
+cols = st.columns(5)
+cols[0].metric("Model calls", f"{t.calls:,}", _delta("calls"), delta_color="off", help=prev)
+cols[1].metric("Input tokens", _compact(t.input_tokens), _delta("input_tokens"), delta_color="off",
+               help=f"{t.input_tokens:,} tokens. {prev}")
+cols[2].metric("Output tokens", _compact(t.output_tokens), _delta("output_tokens"), delta_color="off",
+               help=f"{t.output_tokens:,} tokens. {prev}")
+cols[3].metric("Cost", _usd(t.cost_usd), _delta("cost_usd"), delta_color="inverse", help=prev)
+cols[4].metric("Avg latency", f"{t.avg_latency_ms / 1000:.2f} s" if t.avg_latency_ms is not None else "–",
+               _delta("avg_latency_ms"), delta_color="inverse", help=prev)
+if t.estimated_calls:
+    st.caption(f"{t.estimated_calls:,} of {t.calls:,} calls had no usage from their provider; "
+               "their tokens were counted locally (estimates).")
+if dash.default_priced:
+    flagged = ", ".join(f"`{m.provider}/{m.model}` ({m.default_priced_calls:,} calls)" for m in dash.default_priced)
+    st.warning(f"⚑ No price of their own, so priced with the provider's default: {flagged}. "
+               "An administrator can add their prices on the **Prices** page and recompute.")
+
+# --- charts --------------------------------------------------------------------------
+CHART = {"displayModeBar": False}
+
+
+def _chart(where, fig, key: str) -> None:
+    fig.update_layout(height=360, margin={"t": 40, "b": 10, "l": 10, "r": 10}, legend_title_text="",
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.15})
+    where.plotly_chart(fig, key=key, config=CHART)
+
+
+if t.calls == 0:
+    st.info("No model calls in this period. Chat with an agent and its calls show up here.")
+else:
+    left, right = st.columns(2)
+    df = pd.DataFrame(dash.cost_over_time, columns=["time", "model", "cost", "calls"])
+    fig = px.bar(df, x="time", y="cost", color="model", title="Cost over time by model",
+                 labels={"time": "", "cost": "USD", "model": "Model"}, hover_data=["calls"])
+    fig.update_layout(barmode="stack")
+    _chart(left, fig, "chart_cost_time")
+
+    df = pd.DataFrame(dash.by_agent, columns=["agent", "input", "output", "cost"])
+    df = df.melt(id_vars=["agent", "cost"], value_vars=["input", "output"], var_name="kind", value_name="tokens")
+    fig = px.bar(df, x="tokens", y="agent", color="kind", orientation="h", title="Tokens by agent",
+                 labels={"agent": "", "kind": ""}, hover_data=["cost"])
+    fig.update_layout(barmode="stack")
+    _chart(right, fig, "chart_tokens_agent")
+
+    left, right = st.columns(2)
+    df = pd.DataFrame(dash.by_person, columns=["person", "cost", "calls"])
+    fig = px.bar(df, x="person", y="cost", title="Cost by person", labels={"person": "", "cost": "USD"},
+                 hover_data=["calls"])
+    _chart(left, fig, "chart_cost_person")
+
+    df = pd.DataFrame(dash.by_provider, columns=["provider", "cost", "calls"])
+    if df["cost"].sum() > 0:
+        fig = px.pie(df, names="provider", values="cost", hole=0.45, title="Cost by provider")
+    else:
+        fig = px.pie(df, names="provider", values="calls", hole=0.45, title="Calls by provider (all free)")
+    _chart(right, fig, "chart_cost_provider")
+
+    st.subheader("By model")
+    st.dataframe(pd.DataFrame([{
+        "Provider": m.provider, "Model": m.model, "Calls": m.calls, "Input tokens": m.input_tokens,
+        "Output tokens": m.output_tokens, "Cost (USD)": m.cost_usd,
+        "Price": "⚑ provider default" if m.default_priced_calls else "own",
+        "Estimated calls": m.estimated_calls} for m in dash.by_model]),
+        hide_index=True, column_config={"Cost (USD)": st.column_config.NumberColumn(format="$%.4f")})
+
+    # --- the most expensive threads and runs, each opening its trace -----------------
+    def _top(rows: list, kind_: str) -> None:
+        if not rows:
+            st.caption("None in this period.")
+            return
+        for row in rows:
+            c = st.columns([6, 2, 3, 2], vertical_alignment="center")
+            detail = f" · {row.detail}" if row.detail else ""
+            c[0].markdown(f"**{row.title}**  \n:gray[{kind_} #{row.id} · {fmt_time(row.when)}{detail}]")
+            c[1].markdown(f"**{_usd(row.cost_usd)}**")
+            c[2].markdown(f"{_compact(row.tokens)} tokens · {row.calls:,} calls")
+            if row.run_id and c[3].button("Trace →", key=f"trace_{kind_}_{row.id}", width="stretch",
+                                          help="Open this run's trace" if kind_ == "run"
+                                          else "Open the trace of this thread's latest run"):
+                st.session_state["sel_run_id"] = row.run_id
+                st.switch_page("pages/4_Traces.py")
+
+    st.subheader("Most expensive")
+    tab_threads, tab_runs = st.tabs(["Threads", "Runs"])
+    with tab_threads:
+        _top(dash.top_threads, "thread")
+    with tab_runs:
+        _top(dash.top_runs, "run")
+
+    # --- export ------------------------------------------------------------------------
+    def _csv_file():
+        # Called on click: rows stream from SQL into a spooled temp file, never a DataFrame.
+        fh = tempfile.SpooledTemporaryFile(max_size=8 << 20)
+        usage_reports.write_usage_csv(ctx.person_id, ctx.group_id, period.start, period.end, fh)
+        fh.seek(0)
+        return fh
+
+    st.download_button(f"Download the {t.calls:,} records as CSV", data=_csv_file, mime="text/csv",
+                       file_name=f"usage-group{ctx.group_id}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv",
+                       on_click="ignore", icon="⬇️")
+
+# --- budget and rate limits ----------------------------------------------------------
+with st.expander("Budget and rate limits", expanded=budget.level != "ok" and ctx.is_owner):
+    lim = limits.get_limits(ctx.person_id, ctx.group_id)
+    rate = limits.rate_usage(ctx.person_id, ctx.group_id)
+    plan = lim.plan_defaults
+
+    def _show(v, unit=""):
+        return "no limit" if v is None else f"{v:,}{unit}"
+
+    st.markdown(f"Plan **{lim.plan}** defaults: budget {_show(plan.get('monthly_budget_usd'), ' USD')}, "
+                f"{_show(plan.get('rpm_limit'))} runs/min, {_show(plan.get('tpm_limit'))} tokens/min.")
+    st.markdown(f"{budget.message}  \nLast minute: **{rate.rpm_used}** runs started, "
+                f"**{rate.tpm_used:,}** tokens. A run over a rate limit waits up to "
+                f"{limits.MAX_WAIT_S:g} s for the window to free, else it is refused.")
+    if ctx.is_owner:
+        err = st.session_state.pop("limits_error", None)
+        with st.form("limits_form"):
+            no_budget = st.checkbox("No monthly budget", value=lim.monthly_budget_usd is None)
+            new_budget = st.number_input("Monthly budget (USD)", min_value=0.0, step=10.0,
+                                         value=float(lim.monthly_budget_usd if lim.monthly_budget_usd is not None
+                                                     else plan.get("monthly_budget_usd") or 50.0))
+            field_error(err, "monthly_budget_usd")
+            new_rpm = st.number_input("Runs per minute (0 = no limit)", min_value=0, step=10,
+                                      value=int(lim.rpm_limit or 0))
+            field_error(err, "rpm_limit")
+            new_tpm = st.number_input("Tokens per minute (0 = no limit)", min_value=0, step=10_000,
+                                      value=int(lim.tpm_limit or 0))
+            field_error(err, "tpm_limit")
+            saved = st.form_submit_button("Save limits", type="primary")
+        if saved:
+            try:
+                limits.set_limits(ctx.person_id, ctx.group_id,
+                                  monthly_budget_usd=None if no_budget else new_budget,
+                                  rpm_limit=new_rpm or None, tpm_limit=new_tpm or None)
+                st.toast("Limits saved.")
+                st.rerun()
+            except ValidationError as exc:
+                st.session_state["limits_error"] = exc
+                st.rerun()
+            except WorkbenchError as exc:
+                show_error(exc)
+        if st.button("Reset to the plan's defaults", key="limits_reset"):
+            try:
+                limits.reset_limits_to_plan(ctx.person_id, ctx.group_id)
+                st.rerun()
+            except WorkbenchError as exc:
+                show_error(exc)
+    else:
+        st.caption("Only the group's owners can change these.")
+
+# --- groups side by side -------------------------------------------------------------
+admin = price_admin.is_admin(ctx.person_id)
+groups_rows = usage_reports.compare_groups(ctx.person_id, period.start, period.end)
+if admin or len(groups_rows) > 1:
+    st.subheader("Groups side by side")
+    st.caption("Administrators see every group of the workbench; everyone else sees the groups "
+               f"they belong to. Same period: {period.label}.")
+    df = pd.DataFrame([{
+        "Group": g.name, "Plan": g.plan, "Calls": g.calls, "Input tokens": g.input_tokens,
+        "Output tokens": g.output_tokens, "Cost (USD)": g.cost_usd,
+        "Month spend (USD)": g.month_spend_usd,
+        "Budget (USD)": g.budget_usd, "Budget": {"exceeded": "⛔ exceeded", "warning": "⚠️ ≥ 80 %",
+                                                 "ok": "ok", "none": "–"}[g.budget_level]}
+        for g in groups_rows])
+    if groups_rows and df["Cost (USD)"].sum() > 0:
+        fig = px.bar(df, x="Group", y="Cost (USD)", title="Cost by group", color="Plan")
+        _chart(st, fig, "chart_groups")
+    st.dataframe(df, hide_index=True, column_config={
+        "Cost (USD)": st.column_config.NumberColumn(format="$%.4f"),
+        "Month spend (USD)": st.column_config.NumberColumn(format="$%.2f"),
+        "Budget (USD)": st.column_config.NumberColumn(format="$%.2f")})
