@@ -50,6 +50,8 @@ class Connection(Base):
         Index("ix_connections_group_type", "group_id", "type"),
         Index("ix_connections_source", "source_type", "source_id", "type"),
         Index("ix_connections_target", "target_type", "target_id", "type"),
+        # the access check: one person's membership of one group, whatever the group's size
+        Index("ix_connections_pair", "source_type", "source_id", "target_type", "target_id", "type"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 01:16:27.486392
+Create Date: 2026-11-26 01:44:57.682828
 """
 from alembic import op
 import sqlalchemy as sa
@@ -68,6 +68,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('connections', schema=None) as batch_op:
         batch_op.create_index('ix_connections_group_type', ['group_id', 'type'], unique=False)
+        batch_op.create_index('ix_connections_pair', ['source_type', 'source_id', 'target_type', 'target_id', 'type'], unique=False)
         batch_op.create_index('ix_connections_source', ['source_type', 'source_id', 'type'], unique=False)
         batch_op.create_index('ix_connections_target', ['target_type', 'target_id', 'type'], unique=False)
 
@@ -377,6 +378,7 @@ def downgrade() -> None:
     with op.batch_alter_table('connections', schema=None) as batch_op:
         batch_op.drop_index('ix_connections_target')
         batch_op.drop_index('ix_connections_source')
+        batch_op.drop_index('ix_connections_pair')
         batch_op.drop_index('ix_connections_group_type')
 
     op.drop_table('connections')

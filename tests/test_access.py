@@ -1,0 +1,419 @@
+"""Multi-tenant isolation, function by function.
+
+OPS is the table of every public service function: how to call it as a given actor
+against a target (ids of a group's objects), whether it reads or writes, and the least
+role it needs. The tests run the table:
+
+- an outsider (no group, or another group's members) gets AccessDenied and nothing changes;
+- a role below the least role gets AccessDenied (a viewer changes nothing, an editor does
+  no owner things) and the least role is enough;
+- whatever mix of ids a member passes (their group's, another group's, made up), nothing of
+  the other group is returned or changed;
+- a new public service function (one taking `actor_id`/`person_id`) that is not in the
+  table fails `test_every_service_function_is_in_the_table`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import io
+import itertools
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import workbench
+import workbench.traces  # noqa: F401 - trace_export only imports through traces (import cycle)
+from tests.tenancy_world import World, build_world, leaks, new_person, snapshot
+from workbench import groups
+from workbench.errors import AccessDenied, WorkbenchError
+
+FIELDS = ("group", "agent", "version", "provider", "thread", "run", "task", "document", "member")
+RANK = {None: 0, "viewer": 1, "editor": 2, "owner": 3, "admin": 4}
+_n = itertools.count()
+
+
+def uid() -> str:
+    return f"{next(_n)}-{datetime.now():%H%M%S%f}"
+
+
+@dataclass(frozen=True, repr=False)
+class Op:
+    name: str  # module path under workbench + function, as the scan reports it
+    kind: str  # "read" | "write"
+    role: str | None  # least role; "admin" = workbench administrator; None = acts on oneself
+    call: Callable[[Callable, int, "Target"], Any]
+
+    @property
+    def fn(self) -> Callable:
+        module, _, attr = self.name.rpartition(".")
+        return getattr(importlib.import_module(f"workbench.{module}"), attr)
+
+    def __call__(self, actor: int, target: "Target") -> Any:
+        return self.call(self.fn, actor, target)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def R(name, role, call):
+    return Op(name, "read", role, call)
+
+
+def W(name, role, call):
+    return Op(name, "write", role, call)
+
+
+def _period():
+    from workbench import usage_reports
+
+    return usage_reports.period("30d")
+
+
+EPOCH, FAR = datetime(2000, 1, 1), datetime.now() + timedelta(days=2)
+
+OPS: list[Op] = [
+    # groups and people
+    W("groups.create_group", None, lambda f, a, t: f(a, f"New {uid()}")),
+    W("groups.rename_group", "owner", lambda f, a, t: f(a, t.group, f"Renamed {uid()}")),
+    R("groups.get_group", "viewer", lambda f, a, t: f(a, t.group)),
+    R("groups.list_my_groups", None, lambda f, a, t: f(a)),
+    R("groups.my_role", None, lambda f, a, t: f(a, t.group)),
+    R("groups.list_members", "viewer", lambda f, a, t: f(a, t.group)),
+    W("groups.add_member", "owner", lambda f, a, t: f(a, t.group, email=f"n{uid()}@example.com")),
+    W("groups.change_role", "owner", lambda f, a, t: f(a, t.group, t.member, "editor")),
+    W("groups.remove_member", "owner", lambda f, a, t: f(a, t.group, t.member)),
+    W("groups.leave_group", "viewer", lambda f, a, t: f(a, t.group)),
+    R("groups.get_person", "viewer", lambda f, a, t: f(a, t.member)),
+    # agents
+    W("agents.create_agent", "editor", lambda f, a, t: f(a, t.group, name=f"Ag {uid()}",
+                                                          provider_id=t.provider, model="gpt-4o-mini")),
+    W("agents.update_agent", "editor", lambda f, a, t: f(a, t.agent, temperature=0.3)),
+    W("agents.duplicate_agent", "editor", lambda f, a, t: f(a, t.agent)),
+    W("agents.delete_agent", "editor", lambda f, a, t: f(a, t.agent)),
+    R("agents.get_agent", "viewer", lambda f, a, t: f(a, t.agent, include_deleted=True)),
+    R("agents.list_agents", "viewer", lambda f, a, t: f(a, t.group)),
+    R("agents.get_version", "viewer", lambda f, a, t: f(a, t.version)),
+    R("agents.agent_names", "viewer", lambda f, a, t: f(a, t.group)),
+    # threads, runs, tasks
+    W("threads.create_thread", "editor", lambda f, a, t: f(t.group, t.agent, a)),
+    R("threads.get_thread", "viewer", lambda f, a, t: f(a, t.thread)),
+    R("threads.list_threads", "viewer", lambda f, a, t: f(a, t.group, agent_id=t.agent)),
+    W("threads.rename_thread", "editor", lambda f, a, t: f(a, t.thread, f"Title {uid()}")),
+    W("threads.archive_thread", "editor", lambda f, a, t: f(a, t.thread)),
+    W("threads.unarchive_thread", "editor", lambda f, a, t: f(a, t.thread)),
+    R("threads.get_thread_messages", "viewer", lambda f, a, t: f(t.thread, actor_id=a)),
+    R("threads.thread_titles", "viewer", lambda f, a, t: f(a, t.group, [t.thread])),
+    W("runtime.continue_thread", "editor", lambda f, a, t: f(t.thread, "Hello again", a).wait(15)),
+    W("runtime.retry_last", "editor", lambda f, a, t: f(t.thread, a).wait(15)),
+    W("runtime.cancel_run", "editor", lambda f, a, t: f(t.run, a)),
+    R("runtime.active_handle", "viewer", lambda f, a, t: f(t.thread, actor_id=a)),
+    R("tasks.list_tasks", "viewer", lambda f, a, t: f(a, t.group)),
+    W("tasks.set_task_status", "editor", lambda f, a, t: f(a, t.task, "done")),
+    R("tasks.open_escalations", "viewer", lambda f, a, t: f(a, t.group)),
+    W("tasks.answer_as_human", "editor", lambda f, a, t: f(a, t.thread, "A human here.")),
+    # providers
+    R("providers.service.list_providers", "viewer", lambda f, a, t: f(a, t.group)),
+    R("providers.service.get_provider", "viewer", lambda f, a, t: f(a, t.provider)),
+    W("providers.service.add_provider", "editor", lambda f, a, t: f(
+        a, t.group, name=f"P {uid()}", base_url="http://127.0.0.1:9/v1", kind="openai_compatible")),
+    W("providers.service.update_provider", "editor", lambda f, a, t: f(a, t.provider, default_model="m")),
+    R("providers.service.test_connection", "editor", lambda f, a, t: f(a, t.provider)),
+    R("providers.service.list_models", "editor", lambda f, a, t: f(a, t.provider)),
+    # knowledge
+    W("knowledge.service.ingest_files", "editor", lambda f, a, t: f(
+        a, t.group, [(f"f{uid()}.txt", f"File text {uid()}".encode())])),
+    W("knowledge.service.add_snippet", "editor", lambda f, a, t: f(a, t.group, "Snip", f"Text {uid()}")),
+    R("knowledge.service.list_documents", "viewer", lambda f, a, t: f(a, t.group)),
+    R("knowledge.service.get_document", "viewer", lambda f, a, t: f(a, t.group, t.document)),
+    R("knowledge.service.get_chunks", "viewer", lambda f, a, t: f(a, t.group, t.document)),
+    R("knowledge.service.knowledge_stats", "viewer", lambda f, a, t: f(a, t.group)),
+    W("knowledge.service.delete_document", "editor", lambda f, a, t: f(a, t.group, t.document)),
+    W("knowledge.service.reindex_document", "editor", lambda f, a, t: f(a, t.group, t.document, 300, 30)),
+    R("knowledge.service.search", "viewer", lambda f, a, t: f(a, t.group, "secret word of this team")),
+    R("knowledge.service.search_as_agent", "viewer", lambda f, a, t: f(
+        t.group, t.agent, a, "secret word of this team")),
+    # traces and their exports
+    R("traces.list_runs", "viewer", lambda f, a, t: f(a, t.group, _run_filters(t))),
+    R("traces.run_filter_options", "viewer", lambda f, a, t: f(a, t.group)),
+    R("traces.get_run_trace", "viewer", lambda f, a, t: f(a, t.run)),
+    R("traces.run_status", "viewer", lambda f, a, t: f(a, t.run)),
+    R("trace_export.export_run_json", "viewer", lambda f, a, t: f(a, t.run)),
+    R("trace_export.export_runs_csv", "viewer", lambda f, a, t: f(a, t.group, _run_filters(t))),
+    R("trace_export.export_runs_json", "viewer", lambda f, a, t: f(a, t.group)),
+    # the event log and its exports
+    R("event_log.list_events", "viewer", lambda f, a, t: f(a, t.group, actor=f"agent:{t.agent}")),
+    R("event_log.event_types", "viewer", lambda f, a, t: f(a, t.group)),
+    R("event_log.event_actors", "viewer", lambda f, a, t: f(a, t.group)),
+    R("event_log.iter_events", "viewer", lambda f, a, t: list(f(a, t.group))),
+    R("event_log.export_events_csv", "viewer", lambda f, a, t: f(a, t.group)),
+    R("event_log.export_events_json", "viewer", lambda f, a, t: f(a, t.group)),
+    R("event_log.count_events", "viewer", lambda f, a, t: f(a, t.group)),
+    # usage, budgets, limits, prices
+    R("usage_reports.dashboard", "viewer", lambda f, a, t: f(a, t.group, _period())),
+    R("usage_reports.usage_csv_chunks", "viewer", lambda f, a, t: "".join(f(a, t.group, EPOCH, FAR))),
+    R("usage_reports.write_usage_csv", "viewer", lambda f, a, t: _csv_bytes(f, a, t)),
+    R("usage_reports.compare_groups", None, lambda f, a, t: f(a, EPOCH, FAR)),
+    R("limits.budget_status", "viewer", lambda f, a, t: f(a, t.group)),
+    R("limits.rate_usage", "viewer", lambda f, a, t: f(a, t.group)),
+    R("limits.get_limits", "viewer", lambda f, a, t: f(a, t.group)),
+    W("limits.set_limits", "owner", lambda f, a, t: f(a, t.group, monthly_budget_usd=75.0,
+                                                       rpm_limit=100, tpm_limit=None)),
+    W("limits.reset_limits_to_plan", "owner", lambda f, a, t: f(a, t.group)),
+    R("price_admin.is_admin", None, lambda f, a, t: f(a)),
+    R("price_admin.list_prices", "viewer", lambda f, a, t: f(a, t.group)),
+    R("price_admin.known_providers", "viewer", lambda f, a, t: f(a, t.group)),
+    W("price_admin.add_price", "admin", lambda f, a, t: f(
+        a, t.group, provider="acme", model=f"m-{uid()}", input_per_mtok=1.0, output_per_mtok=2.0,
+        effective_from=date(2024, 1, 1))),
+    W("price_admin.recompute_costs", "admin", lambda f, a, t: f(
+        a, t.group, start=date(2024, 1, 1), end=date.today())),
+]
+
+# Public functions that take a person id but are not group services, and why.
+EXEMPT = {
+    "bootstrap.person_exists": "says whether a person id exists (start-up); no group data",
+}
+# Writes a viewer may make: they act on the actor alone.
+SELF_WRITES = {"groups.create_group", "groups.leave_group"}
+
+
+def _run_filters(t):
+    from workbench.traces import RunFilters
+
+    return RunFilters(thread_id=t.thread, agent_ids=(t.agent,))
+
+
+def _csv_bytes(f, a, t) -> str:
+    buf = io.BytesIO()
+    f(a, t.group, EPOCH, FAR, buf)
+    return buf.getvalue().decode()
+
+
+# --- targets -------------------------------------------------------------------------------
+
+class Target:
+    """The ids a call is aimed at, each with its origin ("A", "B", "missing"); remembers
+    which ones the call used. A value may be a factory, called on first use."""
+
+    def __init__(self, ids: dict[str, tuple[str, Any]]):
+        self._ids = dict(ids)
+        self.used: dict[str, str] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in FIELDS:
+            raise AttributeError(name)
+        origin, value = self._ids[name]
+        if callable(value):
+            value = value()
+            self._ids[name] = (origin, value)
+        self.used[name] = origin
+        return value
+
+    def __repr__(self) -> str:
+        return f"Target({ {k: v for k, v in self._ids.items() if not callable(v[1])} })"
+
+    @classmethod
+    def of(cls, world: World, key: str) -> "Target":
+        g = world.groups[key]
+        return cls({f: (key, getattr(g, f)) for f in FIELDS})
+
+    @classmethod
+    def fresh(cls, world: World, key: str) -> "Target":
+        """Group A's objects, with new ones for what a write may consume (delete, archive,
+        remove), made through the services by the group's owner."""
+        from workbench import agents, knowledge, threads
+
+        g = world.groups[key]
+        ids = dict(cls.of(world, key)._ids)
+
+        def agent():
+            return agents.create_agent(g.owner, g.group, name=f"Fresh {uid()}", provider_id=g.provider,
+                                       model="gpt-4o-mini").id
+
+        def thread():
+            made, handle = threads.create_thread(g.group, g.agent, g.owner, initial_message="Fresh")
+            handle.wait(15)
+            return made.id
+
+        def member():
+            person = new_person("Member")
+            groups.add_member(g.owner, g.group, email=groups.get_person(person, person).email,
+                              role="viewer")
+            return person
+
+        def document():
+            return knowledge.add_snippet(g.owner, g.group, "Fresh", f"Fresh text {uid()}").document_id
+
+        ids.update(agent=(key, agent), thread=(key, thread), member=(key, member),
+                   document=(key, document))
+        return cls(ids)
+
+
+def actor_in(world: World, key: str, role: str) -> int:
+    """A new person with exactly `role` in group `key` (admin: the local administrator)."""
+    if role == "admin":
+        return world.local_person
+    person = new_person(role.title())
+    g = world.groups[key]
+    groups.add_member(g.owner, g.group, email=groups.get_person(person, person).email, role=role)
+    return person
+
+
+@pytest.fixture()
+def world(wb, openai_server) -> World:
+    return build_world(wb, openai_server)
+
+
+GUARDED = [op for op in OPS if op.role]
+OUTSIDERS = ("outsider", "B.owner", "B.editor", "B.viewer")
+
+
+def who(world: World, spec: str) -> int:
+    if spec == "outsider":
+        return world.outsider
+    key, role = spec.split(".")
+    return world.groups[key].person(role)
+
+
+# --- the properties ------------------------------------------------------------------------
+
+def test_outsiders_are_refused_and_change_nothing(world):
+    @settings(max_examples=30, deadline=None)
+    @given(op=st.sampled_from(GUARDED), spec=st.sampled_from(OUTSIDERS))
+    def check(op, spec):
+        before = snapshot()
+        with pytest.raises(AccessDenied):
+            op(who(world, spec), Target.of(world, "A"))
+        assert snapshot() == before
+
+    check()
+    before = snapshot()
+    for op in GUARDED:  # and every function at least once, whatever hypothesis drew
+        with pytest.raises(AccessDenied):
+            op(world.outsider, Target.of(world, "A"))
+    assert snapshot() == before
+
+
+def test_a_role_below_the_least_is_refused(world):
+    lower = [(op, role) for op in GUARDED for role in ("viewer", "editor", "owner")
+             if RANK[role] < RANK[op.role]]
+
+    @settings(max_examples=30, deadline=None)
+    @given(case=st.sampled_from(lower))
+    def check(case):
+        op, role = case
+        before = snapshot()
+        with pytest.raises(AccessDenied):
+            op(world.groups["A"].person(role), Target.of(world, "A"))
+        assert snapshot() == before
+
+    check()
+    before = snapshot()
+    for op in GUARDED:  # a viewer changes nothing at all (but may leave)
+        if op.kind == "write" and op.name not in SELF_WRITES:
+            with pytest.raises(AccessDenied):
+                op(world.groups["A"].viewer, Target.of(world, "A"))
+    assert snapshot() == before
+
+
+def _aimed(op: Op, actor: int, target: Target, foreign) -> Any:
+    """Call `op`; check the foreign group is neither shown nor changed; return the result
+    or the WorkbenchError (anything else, like a TypeError or an IntegrityError, fails)."""
+    before = snapshot(foreign.group)
+    try:
+        result = op(actor, target)
+    except WorkbenchError as err:
+        result = err
+    assert leaks(result, foreign) == [], f"{op} {target} showed {leaks(result, foreign)}"
+    assert snapshot(foreign.group) == before, f"{op} {target} changed group {foreign.key}"
+    if op.role and target.used and set(target.used.values()) == {foreign.key}:
+        assert isinstance(result, AccessDenied), f"{op} on {foreign.key}'s objects gave {result!r}"
+    return result
+
+
+def test_whatever_ids_a_member_passes_the_other_group_is_untouched(world):
+    b = world.groups["B"]
+    origin = st.sampled_from(["A", "B", "missing"])
+
+    def ids(origins: dict[str, str], missing: int) -> Target:
+        return Target({f: (o, missing if o == "missing" else getattr(world.groups[o], f))
+                       for f, o in origins.items()})
+
+    @settings(max_examples=30, deadline=None)
+    @given(op=st.sampled_from(OPS), spec=st.sampled_from(["A.owner", "A.editor", "A.viewer", "outsider"]),
+           origins=st.fixed_dictionaries({f: origin for f in FIELDS}),
+           missing=st.integers(min_value=10**6, max_value=2**31 - 1))
+    def check(op, spec, origins, missing):
+        _aimed(op, who(world, spec), ids(origins, missing), b)
+
+    check()
+    # And for every function, A's owner aiming at: B's objects only; A's group with B's
+    # objects (the classic "my group id, your document id"); ids that do not exist.
+    owner = world.groups["A"].owner
+    for op in OPS:
+        _aimed(op, owner, ids({f: "B" for f in FIELDS}, 0), b)
+        _aimed(op, owner, ids({f: "A" if f == "group" else "B" for f in FIELDS}, 0), b)
+        _aimed(op, owner, ids({f: "missing" for f in FIELDS}, 987_654_321), b)
+
+
+def test_the_least_role_is_enough(world):
+    for op in GUARDED:
+        key = "A"
+        actor = actor_in(world, key, op.role)
+        target = Target.fresh(world, key) if op.kind == "write" else Target.of(world, key)
+        if op.role == "admin":
+            target = Target({f: ("local", world.local_group) for f in ("group",)})
+        try:
+            op(actor, target)
+        except WorkbenchError as err:
+            pytest.fail(f"{op} refused a {op.role}: {err!r}")
+
+
+def test_writes_need_an_editor_unless_they_act_on_oneself():
+    weak = {op.name for op in OPS if op.kind == "write" and RANK[op.role] < RANK["editor"]}
+    assert weak == SELF_WRITES
+
+
+# --- the table covers every service function ---------------------------------------------
+
+def _service_functions() -> dict[str, str]:
+    """Public functions of every workbench module that take `actor_id` or `person_id`
+    (not session helpers called inside a service, nor tool functions)."""
+    found, pending = {}, [m.name for m in pkgutil.walk_packages(workbench.__path__, "workbench.")
+                          if ".migrations" not in m.name]
+    for _ in range(3):  # modules with import cycles load once their partner has
+        failed = []
+        for name in pending:
+            try:
+                module = importlib.import_module(name)
+            except ImportError:
+                failed.append(name)
+                continue
+            for attr, fn in vars(module).items():
+                if attr.startswith("_") or not inspect.isfunction(fn) or fn.__module__ != name:
+                    continue
+                params = list(inspect.signature(fn).parameters)
+                if params and params[0] not in ("s", "session", "ctx") and \
+                        {"actor_id", "person_id"} & set(params):
+                    found[f"{name.removeprefix('workbench.')}.{attr}"] = str(inspect.signature(fn))
+        pending = failed
+    assert not pending, f"modules that do not import: {pending}"
+    return found
+
+
+def test_every_service_function_is_in_the_table():
+    services = _service_functions()
+    covered = {op.name for op in OPS} | set(EXEMPT)
+    missing = sorted(set(services) - covered)
+    assert not missing, "service functions without an access test (add them to OPS):\n" + "\n".join(
+        f"  {m}{services[m]}" for m in missing)
+    stale = sorted(covered - set(services))
+    assert not stale, f"OPS names functions that no longer exist: {stale}"
