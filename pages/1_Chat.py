@@ -113,7 +113,7 @@ def body(t, running: bool) -> bool:
                 and last.role == "assistant" and last.status in ("failed", "interrupted") else None)
     retry = render_messages(messages, agent_name=names.get(t.agent_id, "Agent"), retry_message_id=retry_id)
     if running and ctx.can_edit:
-        handle = runtime.active_handle(t.id)
+        handle = runtime.active_handle(t.id, actor_id=ctx.person_id)
         if handle is not None:
             stop_button(handle.run_id, ctx.person_id, key="chat_stop_follow")
     return retry

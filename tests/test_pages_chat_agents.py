@@ -311,7 +311,7 @@ def test_runtime_errors_before_a_run_are_shown(env):
     no_exception(at)
     assert any("budget" in e.value and "new runs are paused" in e.value for e in at.error)
     assert any(c.value == "Second" for c in at.code)
-    assert runtime.active_handle(thread.id) is None
+    assert runtime.active_handle(thread.id, actor_id=env.person) is None
 
 
 def test_knowledge_search_results_render_as_sources(env):

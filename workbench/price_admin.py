@@ -199,7 +199,11 @@ def recompute_costs(actor_id: int, group_id: int, *, start: date, end: date,
         require_access(s, actor_id, group_id, "viewer")
         _require_admin(s, actor_id, "recompute costs")
         scope = [UsageRecord.created_at >= lo, UsageRecord.created_at < hi]
-        if not all_groups:
+        if all_groups:  # every group the admin belongs to: never one they are outside of
+            from .usage_reports import comparable_groups
+
+            scope.append(UsageRecord.group_id.in_([g.id for g in comparable_groups(s, actor_id)]))
+        else:
             scope.append(UsageRecord.group_id == group_id)
         before = _by_group(s, scope)
         # The price of a (provider, model) can only change on a price's effective date.

@@ -187,7 +187,10 @@ def cancel_run(run_id: int, person_id: int) -> bool:
     return True
 
 
-def active_handle(thread_id: int) -> RunHandle | None:
+def active_handle(thread_id: int, *, actor_id: int) -> RunHandle | None:
+    """The live handle of the thread's running run in this process, if any."""
+    with session_scope() as s:
+        load_thread(s, actor_id, thread_id)
     return MANAGER.for_thread(thread_id)
 
 

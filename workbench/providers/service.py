@@ -87,10 +87,20 @@ def update_provider(actor_id: int, provider_id: int, **values) -> ProviderRecord
         return rec
 
 
+def _editable_provider(actor_id: int, provider_id: int) -> ProviderRecord:
+    # Calling an endpoint spends the group's key: editors only, not viewers.
+    with session_scope() as s:
+        rec = s.get(ProviderRecord, provider_id) if isinstance(provider_id, int) else None
+        if rec is None:
+            raise ProviderNotFound()
+        require_access(s, actor_id, rec.group_id, "editor")
+        return rec
+
+
 def test_connection(actor_id: int, provider_id: int) -> str:
     """Reach the endpoint once: a sentence on success, a ProviderError otherwise."""
-    return build_provider(config_from_record(get_provider(actor_id, provider_id))).check_connection()
+    return build_provider(config_from_record(_editable_provider(actor_id, provider_id))).check_connection()
 
 
 def list_models(actor_id: int, provider_id: int) -> list[str]:
-    return build_provider(config_from_record(get_provider(actor_id, provider_id))).list_models()
+    return build_provider(config_from_record(_editable_provider(actor_id, provider_id))).list_models()
