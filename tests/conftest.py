@@ -18,6 +18,9 @@ def data_dir(tmp_path, monkeypatch):
     settings.reset_settings()
     db.reset_engine()
     yield tmp_path / "data"
+    from workbench.knowledge import store
+
+    store.reset_clients()  # close this test's Chroma folder
     db.reset_engine()
     settings.reset_settings()
 
