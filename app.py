@@ -12,19 +12,19 @@ group_picker(ctx)
 
 pages = {
     "Build": [
-        st.Page("pages/1_Chat.py", title="Chat", icon="💬", default=True),
-        st.Page("pages/2_Agents.py", title="Agents", icon="🤖"),
-        st.Page("pages/3_Knowledge.py", title="Knowledge", icon="📚"),
-        st.Page("pages/8_Tasks.py", title="Tasks", icon="✅"),
+        st.Page("views/1_Chat.py", title="Chat", icon="💬", default=True),
+        st.Page("views/2_Agents.py", title="Agents", icon="🤖"),
+        st.Page("views/3_Knowledge.py", title="Knowledge", icon="📚"),
+        st.Page("views/8_Tasks.py", title="Tasks", icon="✅"),
     ],
     "Observe": [
-        st.Page("pages/4_Traces.py", title="Traces", icon="🔎"),
-        st.Page("pages/5_Events.py", title="Events", icon="📜"),
-        st.Page("pages/6_Usage.py", title="Usage", icon="📈"),
-        st.Page("pages/7_Prices.py", title="Prices", icon="💲"),
+        st.Page("views/4_Traces.py", title="Traces", icon="🔎"),
+        st.Page("views/5_Events.py", title="Events", icon="📜"),
+        st.Page("views/6_Usage.py", title="Usage", icon="📈"),
+        st.Page("views/7_Prices.py", title="Prices", icon="💲"),
     ],
     "Admin": [
-        st.Page("pages/9_Groups.py", title="Groups", icon="👥"),
+        st.Page("views/9_Groups.py", title="Groups", icon="👥"),
     ],
 }
 st.sidebar.caption(f"Signed in as **{get_person(ctx.person_id).name}** · role **{ctx.role}**")

@@ -16,7 +16,7 @@ from workbench import agents, groups, runtime, tasks, threads
 from workbench.db import session_scope
 from workbench.providers import service as provider_service
 
-PAGES = Path(__file__).resolve().parent.parent / "pages"
+PAGES = Path(__file__).resolve().parent.parent / "views"
 
 
 def open_page(name: str, person_id: int, group_id: int, **state) -> AppTest:

@@ -17,7 +17,7 @@ from workbench import groups
 from workbench.providers import service as provider_service
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ROOT / "pages"
+PAGES = ROOT / "views"
 
 
 def open_page(name: str, person_id: int | None, group_id: int | None = None, **options) -> AppTest:

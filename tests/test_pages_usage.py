@@ -15,7 +15,7 @@ from workbench import groups, limits, price_admin, threads
 from workbench.db import session_scope
 from workbench.models import Event, Group, Person, Price, UsageRecord, utcnow
 
-PAGES = Path(__file__).resolve().parent.parent / "pages"
+PAGES = Path(__file__).resolve().parent.parent / "views"
 
 
 def open_page(name: str, person_id: int, group_id: int) -> AppTest:
@@ -100,7 +100,7 @@ def test_usage_page_opens_the_trace_of_an_expensive_run(used):
     at = AppTest.from_file(str(PAGES.parent / "app.py"), default_timeout=30)
     at.session_state["person_id"], at.session_state["group_id"] = used.person_id, used.group_id
     ok(at.run())
-    ok(at.switch_page("pages/6_Usage.py").run())
+    ok(at.switch_page("views/6_Usage.py").run())
     runs = [b for b in at.button if b.key and b.key.startswith("trace_run_")]
     assert runs[0].key == f"trace_run_{used.first_run}"  # the most expensive run first
     at.button(key=f"trace_run_{used.first_run}").click().run()

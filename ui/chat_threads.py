@@ -119,7 +119,7 @@ def _chat_link(label: str, params: dict[str, str], fallback: str, help: str | No
     from streamlit.errors import StreamlitPageNotFoundError
 
     try:
-        st.page_link("pages/1_Chat.py", label=label, icon=":material/forum:", query_params=params,
+        st.page_link("views/1_Chat.py", label=label, icon=":material/forum:", query_params=params,
                      help=help)
     except StreamlitPageNotFoundError:
         st.caption(fallback)
