@@ -7,136 +7,28 @@ failed, cancelled or interrupted (found unfinished at start-up)."""
 from __future__ import annotations
 
 import json
-import queue
-import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
 
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.messages import convert_to_openai_messages
 from sqlalchemy import select, update
 
 from . import events
 from .agents import AgentConfig, provider_for
+from .context import build_context, parse_arguments
 from .db import session_scope
 from .errors import (AgentExecutionError, RunInProgress, RunNotFound, StepLimitReached,
                      ValidationError, WorkbenchError, cause_chain)
 from .models import AgentVersion, Message, Run, RunStep, Thread, utcnow
 from .providers import build_provider, config_from_record
 from .providers.base import ChatRequest, Completed, ModelResponse, StreamReset, TextDelta
+from .run_manager import MANAGER, TERMINAL, RunHandle, RunResult, RunUpdate
 from .settings import get_settings
-from .threads import append_message, load_thread, recent_messages, title_from, validate_message
+from .threads import append_message, load_thread, title_from, validate_message
 from .tools import ToolContext, bind_tools, openai_schemas
 from .usage import record_model_call
 
-TERMINAL = ("complete", "failed", "cancelled", "interrupted")
-
-
-# --- what the page sees while a run streams ---------------------------------------
-
-@dataclass
-class RunUpdate:
-    """One item of a run's live feed. kind: text | reset | message_start | tool_start |
-    tool_end | done."""
-
-    kind: str
-    text: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-class RunHandle:
-    """The live side of a run, held by the process-wide RunManager."""
-
-    def __init__(self, run_id: int, thread_id: int, group_id: int):
-        self.run_id, self.thread_id, self.group_id = run_id, thread_id, group_id
-        self.cancel_event = threading.Event()
-        self.done = threading.Event()
-        self.status: str = "running"
-        self.error: str | None = None
-        self.reply_text = ""  # text of the final assistant message, as streamed
-        self._updates: queue.Queue[RunUpdate] = queue.Queue()
-
-    def emit(self, update: RunUpdate) -> None:
-        self._updates.put(update)
-
-    def cancel(self) -> None:
-        self.cancel_event.set()
-
-    def updates(self, timeout: float | None = None) -> Iterator[RunUpdate]:
-        """Every update until the run ends (the last one has kind "done")."""
-        while True:
-            try:
-                item = self._updates.get(timeout=timeout)
-            except queue.Empty:
-                return
-            yield item
-            if item.kind == "done":
-                return
-
-    def text_stream(self) -> Iterator[str]:
-        """Only the reply's text, for st.write_stream or a terminal."""
-        for item in self.updates():
-            if item.kind == "text":
-                yield item.text
-
-    def wait(self, timeout: float | None = None) -> "RunResult":
-        self.done.wait(timeout)
-        return RunResult(run_id=self.run_id, thread_id=self.thread_id, status=self.status,
-                         reply=self.reply_text, error=self.error)
-
-
-@dataclass
-class RunResult:
-    run_id: int
-    thread_id: int
-    status: str
-    reply: str
-    error: str | None
-
-
-class RunManager:
-    """Owns the worker threads and the live handles of this process."""
-
-    def __init__(self, workers: int = 4):
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="run")
-        self._active: dict[int, RunHandle] = {}
-        self._lock = threading.Lock()
-
-    def submit(self, handle: RunHandle, job) -> None:
-        with self._lock:
-            self._active[handle.run_id] = handle
-        self._pool.submit(self._run, handle, job)
-
-    def _run(self, handle: RunHandle, job) -> None:
-        try:
-            job(handle)
-        except Exception as exc:  # noqa: BLE001 - the loop records its own failures; this is the last guard
-            handle.status, handle.error = "failed", f"The run could not be finished: {exc}"
-        finally:
-            # Leave the active list before "done" goes out, so whoever reacts to "done"
-            # can start the next run at once.
-            with self._lock:
-                self._active.pop(handle.run_id, None)
-            handle.emit(RunUpdate("done", data={"status": handle.status, "error": handle.error}))
-            handle.done.set()
-
-    def get(self, run_id: int) -> RunHandle | None:
-        with self._lock:
-            return self._active.get(run_id)
-
-    def for_thread(self, thread_id: int) -> RunHandle | None:
-        with self._lock:
-            return next((h for h in self._active.values() if h.thread_id == thread_id), None)
-
-    def active_ids(self) -> set[int]:
-        with self._lock:
-            return set(self._active)
-
-
-MANAGER = RunManager()
+# The handle types are part of this module's API (callers follow runs through them).
+__all__ = ["continue_thread", "retry_last", "cancel_run", "active_handle", "recover_interrupted_runs",
+           "RunHandle", "RunResult", "RunUpdate", "TERMINAL"]
 
 
 # --- starting, cancelling, retrying -------------------------------------------------
@@ -226,38 +118,6 @@ def _launch(run: Run) -> RunHandle:
 
 # --- the loop ------------------------------------------------------------------------
 
-def _context_messages(s, thread_id: int, cfg: AgentConfig) -> list[dict[str, Any]]:
-    """System prompt plus the last `context_messages` messages, as OpenAI chat dicts built
-    with langchain-core. A window never starts on a tool result whose call was cut off."""
-    rows = [m for m in recent_messages(s, thread_id, cfg.context_messages)
-            if m.status != "streaming"]
-    while rows and rows[0].role == "tool":
-        rows.pop(0)
-    msgs: list = [SystemMessage(cfg.system_prompt)] if cfg.system_prompt else []
-    for m in rows:
-        if m.role == "user":
-            msgs.append(HumanMessage(m.content))
-        elif m.role == "assistant":
-            if not m.content and not m.tool_calls:
-                continue  # a failed reply with nothing in it
-            calls = [{"id": c["id"], "name": c["name"], "args": _json_or_raw(c["arguments"])}
-                     for c in (m.tool_calls or [])]
-            msgs.append(AIMessage(m.content or "", tool_calls=calls))
-        elif m.role == "tool":
-            msgs.append(ToolMessage(m.content, tool_call_id=m.tool_call_id or "", name=m.name))
-        elif m.role == "human":
-            msgs.append(AIMessage(f"[A human agent, {m.name or 'staff'}, replied]: {m.content}"))
-    return convert_to_openai_messages(msgs)
-
-
-def _json_or_raw(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text or "{}")
-        return value if isinstance(value, dict) else {"value": value}
-    except json.JSONDecodeError:
-        return {"_raw": text}
-
-
 class _ReplyWriter:
     """Writes the growing assistant message to the database every flush interval."""
 
@@ -308,7 +168,7 @@ def _execute(handle: RunHandle) -> None:
         schemas = openai_schemas(tools) or None
         for call_index in range(cfg.max_tool_steps + 1):
             with session_scope() as s:
-                messages = _context_messages(s, ctx.thread_id, cfg)
+                messages = build_context(s, ctx.thread_id, cfg)
                 thread = s.get(Thread, ctx.thread_id)
                 reply = append_message(s, thread, role="assistant", status="streaming", run_id=ctx.run_id)
                 step_seq += 1
@@ -408,7 +268,7 @@ def _stream_call(provider, request: ChatRequest, handle: RunHandle, writer: _Rep
 
 
 def _run_tool(handle: RunHandle, ctx: ToolContext, tools: dict, call: dict, seq: int) -> None:
-    name, args = call["name"], _json_or_raw(call["arguments"])
+    name, args = call["name"], parse_arguments(call["arguments"])
     handle.emit(RunUpdate("tool_start", data={"name": name, "arguments": args, "id": call["id"]}))
     with session_scope() as s:  # written before the call so a live trace shows it running
         step = RunStep(run_id=ctx.run_id, group_id=ctx.group_id, seq=seq, kind="tool_call", name=name,

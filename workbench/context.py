@@ -1,0 +1,46 @@
+"""The context sent to the model: the agent's system prompt and the thread's recent
+messages as OpenAI chat dicts, built with langchain-core messages."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import convert_to_openai_messages
+from sqlalchemy.orm import Session
+
+from .agents import AgentConfig
+from .threads import recent_messages
+
+
+def build_context(s: Session, thread_id: int, cfg: AgentConfig) -> list[dict[str, Any]]:
+    """System prompt plus the last `context_messages` messages, as OpenAI chat dicts built
+    with langchain-core. A window never starts on a tool result whose call was cut off."""
+    rows = [m for m in recent_messages(s, thread_id, cfg.context_messages)
+            if m.status != "streaming"]
+    while rows and rows[0].role == "tool":
+        rows.pop(0)
+    msgs: list = [SystemMessage(cfg.system_prompt)] if cfg.system_prompt else []
+    for m in rows:
+        if m.role == "user":
+            msgs.append(HumanMessage(m.content))
+        elif m.role == "assistant":
+            if not m.content and not m.tool_calls:
+                continue  # a failed reply with nothing in it
+            calls = [{"id": c["id"], "name": c["name"], "args": parse_arguments(c["arguments"])}
+                     for c in (m.tool_calls or [])]
+            msgs.append(AIMessage(m.content or "", tool_calls=calls))
+        elif m.role == "tool":
+            msgs.append(ToolMessage(m.content, tool_call_id=m.tool_call_id or "", name=m.name))
+        elif m.role == "human":
+            msgs.append(AIMessage(f"[A human agent, {m.name or 'staff'}, replied]: {m.content}"))
+    return convert_to_openai_messages(msgs)
+
+
+def parse_arguments(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+        return value if isinstance(value, dict) else {"value": value}
+    except json.JSONDecodeError:
+        return {"_raw": text}
