@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 TYPES = {  # type -> relative frequency
-    "message_sent": 20, "run_started": 20, "run_complete": 18, "tool_called": 25,
+    "message_sent": 20, "run_started": 20, "run_completed": 18, "tool_called": 25,
     "run_failed": 2, "agent_error": 2, "thread_created": 5, "agent_updated": 2,
     "task_created": 3, "human_called": 1, "access_denied": 1, "document_added": 1,
 }
@@ -38,7 +38,7 @@ def _data(rng: random.Random, etype: str, n: int) -> dict:
                 "duration_ms": round(rng.uniform(1, 900), 1)}
     if etype == "message_sent":
         return {"message_id": n, "chars": rng.randint(3, 4000)}
-    if etype in ("run_complete", "run_failed"):
+    if etype in ("run_completed", "run_failed"):
         return {"duration_ms": round(rng.uniform(200, 30000), 1), "steps": rng.randint(1, 9),
                 "input_tokens": rng.randint(20, 9000), "output_tokens": rng.randint(5, 1500)}
     if etype == "task_created":

@@ -55,7 +55,7 @@ def test_full_flow_streams_persists_and_records(scripted):
         assert rec.person_id == scripted.person_id and rec.ttft_ms is not None
         assert rec.cost_usd > 0
     types = _events(scripted.group_id)
-    for expected in ("thread_created", "message_sent", "run_started", "run_complete"):
+    for expected in ("thread_created", "message_sent", "run_started", "run_completed"):
         assert expected in types
 
 

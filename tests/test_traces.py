@@ -86,7 +86,7 @@ def test_retried_model_call_and_two_tools_give_ordered_steps(scripted):
     assert [t["function"]["name"] for t in trace.contexts[0][1]["tools"]] == \
         [t["function"]["name"] for t in sent[1]["tools"]]
     assert trace.agent_config["system_prompt"] == "You are a test agent."
-    assert {"run_started", "tool_called", "run_complete"} <= {e.type for e in trace.events}
+    assert {"run_started", "tool_called", "run_completed"} <= {e.type for e in trace.events}
 
 
 def test_a_model_call_that_fails_every_try_closes_its_step_with_the_error(scripted):

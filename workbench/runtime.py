@@ -31,6 +31,10 @@ __all__ = ["continue_thread", "retry_last", "cancel_run", "active_handle", "reco
            "RunHandle", "RunResult", "RunUpdate", "TERMINAL"]
 
 
+RUN_EVENTS = {"complete": "run_completed", "failed": "run_failed", "cancelled": "run_cancelled",
+              "interrupted": "run_interrupted"}
+
+
 # --- starting, cancelling, retrying -------------------------------------------------
 
 def continue_thread(thread_id: int, message: str, person_id: int) -> RunHandle:
@@ -331,7 +335,7 @@ def _finish(handle: RunHandle, status: str, error: WorkbenchError | None, starte
         if thread.status == "running":
             thread.status = "idle"
         thread.last_activity_at = utcnow()
-        events.record(s, f"run_{status}", group_id=run.group_id, actor_id=run.person_id,
+        events.record(s, RUN_EVENTS[status], group_id=run.group_id, actor_id=run.person_id,
                       target_type="run", target_id=run.id,
                       data={"duration_ms": round(run.duration_ms, 1), "steps": steps,
                             "input_tokens": totals["input"], "output_tokens": totals["output"]})
@@ -353,6 +357,6 @@ def recover_interrupted_runs() -> int:
                       .values(status="interrupted"))
             s.execute(update(Thread).where(Thread.id == run.thread_id, Thread.status == "running")
                       .values(status="idle"))
-            events.record(s, "run_interrupted", group_id=run.group_id, actor_type="system",
+            events.record(s, RUN_EVENTS["interrupted"], group_id=run.group_id, actor_type="system",
                           target_type="run", target_id=run.id)
         return len(stale)
