@@ -128,17 +128,17 @@ OPS: list[Op] = [
     R("providers.service.test_connection", "editor", lambda f, a, t: f(a, t.provider)),
     R("providers.service.list_models", "editor", lambda f, a, t: f(a, t.provider)),
     # knowledge
-    W("knowledge.service.ingest_files", "editor", lambda f, a, t: f(
+    W("knowledge.ingest.ingest_files", "editor", lambda f, a, t: f(
         a, t.group, [(f"f{uid()}.txt", f"File text {uid()}".encode())])),
-    W("knowledge.service.add_snippet", "editor", lambda f, a, t: f(a, t.group, "Snip", f"Text {uid()}")),
-    R("knowledge.service.list_documents", "viewer", lambda f, a, t: f(a, t.group)),
-    R("knowledge.service.get_document", "viewer", lambda f, a, t: f(a, t.group, t.document)),
-    R("knowledge.service.get_chunks", "viewer", lambda f, a, t: f(a, t.group, t.document)),
-    R("knowledge.service.knowledge_stats", "viewer", lambda f, a, t: f(a, t.group)),
-    W("knowledge.service.delete_document", "editor", lambda f, a, t: f(a, t.group, t.document)),
-    W("knowledge.service.reindex_document", "editor", lambda f, a, t: f(a, t.group, t.document, 300, 30)),
-    R("knowledge.service.search", "viewer", lambda f, a, t: f(a, t.group, "secret word of this team")),
-    R("knowledge.service.search_as_agent", "viewer", lambda f, a, t: f(
+    W("knowledge.ingest.add_snippet", "editor", lambda f, a, t: f(a, t.group, "Snip", f"Text {uid()}")),
+    R("knowledge.documents.list_documents", "viewer", lambda f, a, t: f(a, t.group)),
+    R("knowledge.documents.get_document", "viewer", lambda f, a, t: f(a, t.group, t.document)),
+    R("knowledge.documents.get_chunks", "viewer", lambda f, a, t: f(a, t.group, t.document)),
+    R("knowledge.documents.knowledge_stats", "viewer", lambda f, a, t: f(a, t.group)),
+    W("knowledge.documents.delete_document", "editor", lambda f, a, t: f(a, t.group, t.document)),
+    W("knowledge.ingest.reindex_document", "editor", lambda f, a, t: f(a, t.group, t.document, 300, 30)),
+    R("knowledge.searching.search", "viewer", lambda f, a, t: f(a, t.group, "secret word of this team")),
+    R("knowledge.searching.search_as_agent", "viewer", lambda f, a, t: f(
         t.group, t.agent, a, "secret word of this team")),
     # traces and their exports
     R("traces.list_runs", "viewer", lambda f, a, t: f(a, t.group, _run_filters(t))),

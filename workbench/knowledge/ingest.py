@@ -1,194 +1,45 @@
-"""The knowledge service: add files and snippets, list, preview, delete, re-index, search.
+"""Adding knowledge: files and pasted snippets are parsed, chunked, embedded and stored, and a
+document can be re-indexed with new chunk settings.
 
-Every public function takes the acting person and checks membership first (viewer to read,
-editor to write). Rows and vectors are written so that a failure leaves neither half done:
-embeddings are computed before any transaction opens (so the SQLite write lock is held for
-milliseconds, not seconds), rows are flushed first (surfacing DB errors before Chroma is
-touched), vectors are written, then the transaction commits; if anything fails after the
-vectors went in, they are taken out again (and, for delete/re-index, the old ones put
-back)."""
+Rows and vectors are written so that a failure leaves neither half done: embeddings are
+computed before any transaction opens (so the SQLite write lock is held for milliseconds, not
+seconds), rows are flushed first (surfacing DB errors before Chroma is touched), vectors are
+written, then the transaction commits; if anything fails after the vectors went in, they are
+taken out again (and, for re-index, the old ones put back)."""
 
 from __future__ import annotations
 
 import hashlib
-import html
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import events
 from ..db import session_scope
-from ..errors import AccessDenied, DocumentNotFound, IngestError, ValidationError, WorkbenchError
+from ..errors import IngestError, ValidationError, WorkbenchError
 from ..groups import require_access
-from ..models import Chunk, Document, Person, Thing
+from ..models import Chunk, Document, Person
 from ..settings import get_settings
 from . import chunking, embeddings, parsing, store
+from ._shared import _get_doc, _info, _undo
 from .chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Piece
 from .parsing import format_size
+from .results import BatchResult, DocumentInfo, FileResult, Progress, ProgressFn
 
 log = logging.getLogger(__name__)
 
-MAX_SEARCH_K = 20
 MAX_TITLE = 300
 SNIPPET = "snippet"
 
 # share of one file's progress bar each stage takes (embedding dominates)
 _STAGES = {"parse": (0.0, 0.08), "chunk": (0.08, 0.1), "embed": (0.1, 0.95), "store": (0.95, 1.0)}
-
-
-# --- results -----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Progress:
-    """One progress report; `file_fraction` and `batch_fraction` are 0..1 for two bars."""
-
-    filename: str
-    file_index: int
-    file_count: int
-    stage: str  # parse | chunk | embed | store | done | duplicate | error
-    file_fraction: float
-    batch_fraction: float
-    message: str = ""
-
-
-ProgressFn = Callable[[Progress], None]
-
-
-@dataclass
-class FileResult:
-    filename: str
-    status: str  # added | duplicate | error
-    document_id: int | None = None
-    chunk_count: int = 0
-    message: str = ""
-    error: IngestError | None = None
-    existing_name: str | None = None  # for duplicates: the document already holding it
-    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "added"
-
-
-@dataclass
-class BatchResult:
-    files: list[FileResult]
-    seconds: float = 0.0
-
-    @property
-    def added(self) -> list[FileResult]:
-        return [f for f in self.files if f.status == "added"]
-
-    @property
-    def duplicates(self) -> list[FileResult]:
-        return [f for f in self.files if f.status == "duplicate"]
-
-    @property
-    def errors(self) -> list[FileResult]:
-        return [f for f in self.files if f.status == "error"]
-
-    @property
-    def chunk_count(self) -> int:
-        return sum(f.chunk_count for f in self.added)
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    id: int
-    group_id: int
-    name: str
-    doc_type: str
-    size_bytes: int
-    content_hash: str
-    chunk_count: int
-    chunk_size: int
-    chunk_overlap: int
-    page_count: int | None
-    added_by: int | None
-    added_by_name: str | None
-    added_at: datetime
-
-    @property
-    def settings_label(self) -> str:
-        return f"{self.chunk_size} / {self.chunk_overlap}"
-
-
-@dataclass(frozen=True)
-class ChunkInfo:
-    id: int
-    document_id: int
-    position: int
-    text: str
-    start_char: int | None
-    page: int | None
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    """One search result. `to_dict()` is the search_knowledge tool's JSON item."""
-
-    title: str
-    document_id: int
-    chunk_id: int
-    position: int
-    page: int | None
-    score: float
-    text: str
-    start_char: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("start_char")
-        return d
-
-
-# --- small helpers the page uses ---------------------------------------------------
-
-def describe_location(page: int | None, position: int, start_char: int | None = None) -> str:
-    where = f"page {page}, " if page else ""
-    chars = f" (from character {start_char:,})" if start_char is not None else ""
-    return f"{where}chunk {position + 1}{chars}"
-
-
-_STOPWORDS = frozenset("""a an and are as at be by can do does for from has have how i if in
-into is it its of on or that the their there these this to was what when where which who why
-will with you your""".split())
-
-
-def query_terms(query: str) -> list[str]:
-    """Words of a query worth highlighting: no stopwords, at least 3 letters (or a number)."""
-    terms = {w for w in re.findall(r"\w+", query.lower())
-             if w not in _STOPWORDS and (len(w) >= 3 or w.isdigit())}
-    return sorted(terms, key=len, reverse=True)
-
-
-def highlight_html(text: str, query: str) -> str:
-    """Chunk text as safe HTML with the query's words (and words starting with them) in
-    <mark>. One line (<br> for newlines) so Markdown never re-parses the content."""
-    terms = query_terms(query)
-    if terms:
-        pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, terms)) + r")\w*", re.I)
-        out, last = [], 0
-        for m in pattern.finditer(text):
-            out.append(html.escape(text[last:m.start()]))
-            out.append(f"<mark>{html.escape(m.group(0))}</mark>")
-            last = m.end()
-        out.append(html.escape(text[last:]))
-        body = "".join(out)
-    else:
-        body = html.escape(text)
-    body = body.replace("$", "&#36;").replace("\n", "<br>")
-    return f'<div class="wb-chunk">{body}</div>'
 
 
 # --- internals ---------------------------------------------------------------------
@@ -204,22 +55,6 @@ def _max_bytes() -> int:
 def _find_by_hash(s: Session, group_id: int, content_hash: str) -> Document | None:
     return s.scalar(select(Document).where(Document.group_id == group_id,
                                            Document.content_hash == content_hash))
-
-
-def _get_doc(s: Session, group_id: int, document_id: int) -> Document:
-    doc = s.get(Document, document_id)
-    if doc is None or doc.group_id != group_id:  # another group's document does not exist here
-        raise DocumentNotFound()
-    return doc
-
-
-def _info(doc: Document, added_by_name: str | None) -> DocumentInfo:
-    return DocumentInfo(
-        id=doc.id, group_id=doc.group_id, name=doc.name, doc_type=doc.doc_type,
-        size_bytes=doc.size_bytes, content_hash=doc.content_hash, chunk_count=doc.chunk_count,
-        chunk_size=doc.chunk_size, chunk_overlap=doc.chunk_overlap,
-        page_count=len(doc.pages) if doc.pages else None, added_by=doc.added_by,
-        added_by_name=added_by_name, added_at=doc.added_at)
 
 
 def _metadata(group_id: int, document_id: int, chunk: Chunk) -> dict[str, Any]:
@@ -244,14 +79,6 @@ def _embed(pieces: Sequence[Piece], on_progress: Callable[[float], None] | None 
            ) -> np.ndarray:
     cb = (lambda done, total: on_progress(done / total)) if on_progress else None
     return embeddings.embed_texts([p.text for p in pieces], progress=cb)
-
-
-def _undo(label: str, fn: Callable[[], None]) -> None:
-    """Run a compensating action; its own failure is logged, never hides the first error."""
-    try:
-        fn()
-    except Exception:  # noqa: BLE001
-        log.exception("could not %s after a failed knowledge write", label)
 
 
 class _Duplicate(Exception):
@@ -440,81 +267,7 @@ def add_snippet(actor_id: int, group_id: int, title: str, text: str,
                       f"{title}: added ({len(pieces)} chunks).")
 
 
-# --- reading -----------------------------------------------------------------------
-
-def list_documents(actor_id: int, group_id: int) -> list[DocumentInfo]:
-    """The group's documents, newest first (without their text)."""
-    with session_scope() as s:
-        require_access(s, actor_id, group_id, "viewer")
-        cols = [Document.id, Document.group_id, Document.name, Document.doc_type,
-                Document.size_bytes, Document.content_hash, Document.chunk_count,
-                Document.chunk_size, Document.chunk_overlap, Document.pages, Document.added_by,
-                Person.name.label("added_by_name"), Document.added_at]
-        rows = s.execute(select(*cols).outerjoin(Person, Person.id == Document.added_by)
-                         .where(Document.group_id == group_id)
-                         .order_by(Document.added_at.desc(), Document.id.desc())).all()
-        return [DocumentInfo(id=r.id, group_id=r.group_id, name=r.name, doc_type=r.doc_type,
-                             size_bytes=r.size_bytes, content_hash=r.content_hash,
-                             chunk_count=r.chunk_count, chunk_size=r.chunk_size,
-                             chunk_overlap=r.chunk_overlap,
-                             page_count=len(r.pages) if r.pages else None,
-                             added_by=r.added_by, added_by_name=r.added_by_name,
-                             added_at=r.added_at) for r in rows]
-
-
-def get_document(actor_id: int, group_id: int, document_id: int) -> DocumentInfo:
-    with session_scope() as s:
-        require_access(s, actor_id, group_id, "viewer")
-        doc = _get_doc(s, group_id, document_id)
-        person = s.get(Person, doc.added_by) if doc.added_by else None
-        return _info(doc, person.name if person else None)
-
-
-def get_chunks(actor_id: int, group_id: int, document_id: int, offset: int = 0,
-               limit: int | None = 100) -> list[ChunkInfo]:
-    """A document's chunks in order (a page of them for long documents)."""
-    with session_scope() as s:
-        require_access(s, actor_id, group_id, "viewer")
-        _get_doc(s, group_id, document_id)
-        q = (select(Chunk).where(Chunk.document_id == document_id, Chunk.group_id == group_id)
-             .order_by(Chunk.position).offset(max(0, offset)))
-        if limit is not None:
-            q = q.limit(limit)
-        return [ChunkInfo(c.id, c.document_id, c.position, c.text, c.start_char, c.page)
-                for c in s.scalars(q)]
-
-
-def knowledge_stats(actor_id: int, group_id: int) -> dict[str, int]:
-    with session_scope() as s:
-        require_access(s, actor_id, group_id, "viewer")
-        docs, chunks = s.execute(select(func.count(Document.id), func.coalesce(
-            func.sum(Document.chunk_count), 0)).where(Document.group_id == group_id)).one()
-        return {"documents": int(docs), "chunks": int(chunks)}
-
-
-# --- changing ----------------------------------------------------------------------
-
-def delete_document(actor_id: int, group_id: int, document_id: int) -> None:
-    """Delete a document, its chunks and its vectors (all or nothing)."""
-    saved: dict[str, Any] | None = None
-    try:
-        with session_scope() as s:
-            require_access(s, actor_id, group_id, "editor")
-            doc = _get_doc(s, group_id, document_id)
-            events.record(s, "knowledge_deleted", group_id=group_id, actor_id=actor_id,
-                          target_type="document", target_id=doc.id,
-                          data={"name": doc.name, "doc_type": doc.doc_type,
-                                "chunk_count": doc.chunk_count})
-            s.execute(delete(Chunk).where(Chunk.document_id == doc.id))
-            s.delete(doc)
-            s.flush()
-            saved = store.get_document_vectors(group_id, document_id)
-            store.delete_document(group_id, document_id)
-    except BaseException:
-        if saved is not None:
-            _undo("restore deleted vectors", lambda: store.restore(group_id, saved))
-        raise
-
+# --- re-indexing -------------------------------------------------------------------
 
 def reindex_document(actor_id: int, group_id: int, document_id: int, chunk_size: int,
                      chunk_overlap: int, progress: Callable[[float], None] | None = None
@@ -560,80 +313,3 @@ def reindex_document(actor_id: int, group_id: int, document_id: int, chunk_size:
         if saved is not None:
             _undo("restore old vectors", lambda: store.restore(group_id, saved))
         raise
-
-
-# --- searching ---------------------------------------------------------------------
-
-def _validate_query(query: str, k: int) -> tuple[str, int]:
-    errors = {}
-    query = " ".join((query or "").split())
-    if not query:
-        errors["query"] = "Type something to search for."
-    elif len(query) > 2000:
-        errors["query"] = "At most 2,000 characters."
-    try:
-        k = int(k)
-    except (TypeError, ValueError):
-        k = 0
-    if not 1 <= k <= MAX_SEARCH_K:
-        errors["k"] = f"Between 1 and {MAX_SEARCH_K}."
-    if errors:
-        raise ValidationError(field_errors=errors)
-    return query, k
-
-
-def _search(s: Session, group_id: int, query: str, k: int) -> list[SearchHit]:
-    vector = embeddings.embed_query(query)
-    # a few spare results in case a vector has no row any more (never shown)
-    raw = store.query(group_id, vector, k + 5)
-    if not raw:
-        return []
-    chunk_ids = [store.chunk_id_of(vid) for vid, _, _ in raw]
-    rows = s.execute(select(Chunk, Document.name).join(Document, Document.id == Chunk.document_id)
-                     .where(Chunk.id.in_(chunk_ids), Chunk.group_id == group_id,
-                            Document.group_id == group_id)).all()
-    by_id = {c.id: (c, name) for c, name in rows}
-    hits: list[SearchHit] = []
-    for (vid, distance, meta), cid in zip(raw, chunk_ids):
-        found = by_id.get(cid)
-        if found is None or found[0].document_id != meta.get("document_id"):
-            continue
-        chunk, title = found
-        hits.append(SearchHit(title=title, document_id=chunk.document_id, chunk_id=chunk.id,
-                              position=chunk.position, page=chunk.page,
-                              score=round(1.0 - distance, 4), text=chunk.text,
-                              start_char=chunk.start_char))
-        if len(hits) == k:
-            break
-    return hits
-
-
-def search(actor_id: int, group_id: int, query: str, k: int = 5) -> list[SearchHit]:
-    """The group's top-k chunks for `query`, best first; score = 1 - cosine distance."""
-    query, k = _validate_query(query, k)
-    with session_scope() as s:
-        require_access(s, actor_id, group_id, "viewer")
-        hits = _search(s, group_id, query, k)
-        events.record(s, "knowledge_searched", group_id=group_id, actor_id=actor_id,
-                      data={"query": query, "k": k, "result_count": len(hits), "via": "page"})
-        return hits
-
-
-def search_as_agent(group_id: int, agent_id: int, person_id: int | None, query: str,
-                    k: int = 5, *, thread_id: int | None = None, run_id: int | None = None
-                    ) -> list[SearchHit]:
-    """The search_knowledge tool's search: the agent must belong to the group and the
-    person the run acts for (if any) must be a member; the event's actor is the agent."""
-    query, k = _validate_query(query, k)
-    with session_scope() as s:
-        if person_id is not None:
-            require_access(s, person_id, group_id, "viewer")
-        agent = s.get(Thing, agent_id)
-        if agent is None or agent.group_id != group_id:
-            raise AccessDenied("This agent does not belong to this group.")
-        hits = _search(s, group_id, query, k)
-        events.record(s, "knowledge_searched", group_id=group_id, actor_id=agent_id,
-                      actor_type="agent",
-                      data={"query": query, "k": k, "result_count": len(hits), "via": "tool",
-                            "person_id": person_id, "thread_id": thread_id, "run_id": run_id})
-        return hits
