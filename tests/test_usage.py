@@ -66,6 +66,8 @@ def test_seeded_prices_defaults_and_fallbacks(wb):
         # local models cost nothing
         assert compute_cost(s, "local", "gemma-3-270m (built-in)", Usage(5000, 5000), datetime(2026, 6, 1)).usd == 0
         assert compute_cost(s, "ollama", "llama3.2", Usage(5000, 5000), datetime(2026, 6, 1)).usd == 0
+        # ... and are not flagged as unpriced: the provider is free whatever the model
+        assert resolve_price(s, "local", "gemma-3-270m (built-in)", at).is_default is False
         # a dated model id, an OpenRouter id and a hand-made endpoint find the model's own price
         assert resolve_price(s, "openai", "gpt-4o-2024-08-06", at).price.model == "gpt-4o"
         assert resolve_price(s, "anthropic", "claude-sonnet-4-5-20250929", at).price.model == "claude-sonnet-4-5"

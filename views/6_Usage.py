@@ -104,6 +104,12 @@ else:
     fig = px.bar(df, x="time", y="cost", color="model", title="Cost over time by model",
                  labels={"time": "", "cost": "USD", "model": "Model"}, hover_data=["calls"])
     fig.update_layout(barmode="stack")
+    # The whole period on the axis, in whole buckets: one bar alone would otherwise be
+    # drawn on a sub-second scale.
+    fig.update_xaxes(type="date", range=[period.start, period.end],
+                     tickformat="%d %b %H:%M" if period.bucket == "hour" else "%d %b")
+    if not df["cost"].any():
+        fig.update_yaxes(range=[0, 1])
     _chart(left, fig, "chart_cost_time")
 
     df = pd.DataFrame(dash.by_agent, columns=["agent", "input", "output", "cost"])

@@ -88,7 +88,9 @@ def resolve_price(s: Session, provider: str, model: str, at: date) -> Resolved:
             if matches:
                 return Resolved(max(matches, key=lambda p: (p.effective_from, p.id)), False)
     default = _in_force(rows, provider, DEFAULT_MODEL)
-    return Resolved(default, True)
+    # Flag the fallback only where it guesses a cost: a free provider (local models) is free
+    # whatever the model.
+    return Resolved(default, default is None or any(rates(default)))
 
 
 def find_price(s: Session, provider: str, model: str, at: date) -> tuple[Price | None, bool]:
