@@ -111,3 +111,37 @@ def test_chat_in_a_real_browser(scripted, app_server, browser):
     assert [m.content for m in page.messages] == ["Hello from a real browser",
                                                   "Hello from the scripted model, streamed to a browser."]
     browser.save_screenshot(str(Path(tempfile.gettempdir()) / "workbench-chat.png"))
+
+
+def test_upload_files_in_a_real_browser(scripted, app_server, browser, tmp_path):
+    """AppTest cannot drive st.file_uploader: upload a good and a bad file for real."""
+    from selenium.webdriver.common.by import By
+
+    from workbench import knowledge
+
+    good = tmp_path / "returns.md"
+    good.write_text("# Returns\n\nItems can be returned within 30 days of delivery for a full refund.\n")
+    bad = tmp_path / "empty.txt"
+    bad.write_text("")
+    browser.get(app_server + "/Knowledge")
+    _wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "input[type='file']"),
+              what="the file uploader")
+    browser.find_element(By.CSS_SELECTOR, "input[type='file']").send_keys(f"{good}\n{bad}")
+    _wait_for(browser, lambda: "returns.md" in browser.find_element(By.TAG_NAME, "body").text,
+              what="the uploaded file names")
+
+    def click_add():
+        for button in browser.find_elements(By.TAG_NAME, "button"):
+            if button.text.strip() == "Add to knowledge base" and button.is_enabled():
+                button.click()
+                return True
+        return False
+
+    _wait_for(browser, click_add, what="an enabled 'Add to knowledge base' button")
+    _wait_for(browser, lambda: "empty.txt" in browser.find_element(By.TAG_NAME, "body").text
+              and "added" in browser.find_element(By.TAG_NAME, "body").text, what="the batch result")
+    docs = knowledge.list_documents(scripted.person_id, scripted.group_id)
+    assert [d.name for d in docs] == ["returns.md"]
+    hits = knowledge.search(scripted.person_id, scripted.group_id, "how long can I return something", k=1)
+    assert hits and hits[0].title == "returns.md"
+    browser.save_screenshot(str(Path(tempfile.gettempdir()) / "workbench-knowledge.png"))
