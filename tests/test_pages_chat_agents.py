@@ -164,6 +164,9 @@ def test_chat_sends_a_message_and_the_streamed_reply_is_persisted(env):
     assert "Hi there, agent" in shown and "Hello! How can I help you today?" in shown
     assert at.subheader[0].value == "Hi there, agent"  # the title came from the first message
     assert "Hi there, agent" in thread_list(at)
+    run_id = page.messages[1].run_id
+    # each reply links to its trace (plain text here: AppTest runs the page without the app's navigation)
+    assert f"trace: run #{run_id}" in [c.value for c in at.caption]
 
 
 def test_a_tool_call_shows_as_a_step_and_the_task_reaches_the_tasks_page(env):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.chat_threads import agent_link
+from ui.links import agent_link
 from ui.common import field_error
 from workbench import agents
 from workbench.agents import AgentConfig

@@ -9,6 +9,7 @@ from typing import Any
 
 import streamlit as st
 
+from ui.links import trace_link
 from workbench.models import utcnow
 
 HUMAN_AVATAR = "🧑‍💼"
@@ -171,7 +172,11 @@ def render_messages(messages: list, *, agent_name: str, retry_message_id: int | 
                 line = _usage_line([m for m in group if m.role == "assistant"])
                 done = all(m.status != "streaming" for m in group)
                 if done:
-                    st.caption(" · ".join(x for x in (agent_name, line, ago(group[-1].created_at)) if x))
+                    about, link = st.columns([5, 1], vertical_alignment="center")
+                    about.caption(" · ".join(x for x in (agent_name, line, ago(group[-1].created_at)) if x))
+                    if first.run_id:
+                        with link:
+                            trace_link(first.run_id)
         else:  # system notes
             st.caption(first.content)
     return retry

@@ -113,24 +113,3 @@ def load_older(thread_id: int, oldest_seq: int) -> None:
     st.session_state["sel_older"] = {"thread": thread_id, "from_seq": max(1, oldest_seq - 50)}
 
 
-def _chat_link(label: str, params: dict[str, str], fallback: str, help: str | None = None) -> None:
-    """A link to the Chat page with `params` in its URL. Drawn as plain text when the page
-    runs on its own, outside the app's navigation (there is no Chat page to link to)."""
-    from streamlit.errors import StreamlitPageNotFoundError
-
-    try:
-        st.page_link("views/1_Chat.py", label=label, icon=":material/forum:", query_params=params,
-                     help=help)
-    except StreamlitPageNotFoundError:
-        st.caption(fallback)
-
-
-def thread_link(thread_id: int, label: str) -> None:
-    """Opens the thread on the Chat page (?thread=ID)."""
-    _chat_link(label, {"thread": str(thread_id)}, f"💬 {label} (thread #{thread_id})")
-
-
-def agent_link(agent_id: int) -> None:
-    """Opens the Chat page ready to start a thread with the agent (?agent=ID)."""
-    _chat_link("Chat", {"agent": str(agent_id)}, "",
-               help="Open the Chat page with this agent picked for a new thread.")

@@ -3,7 +3,7 @@ price never rewrites history; administrators can re-price a period on purpose.""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pandas as pd
 import streamlit as st

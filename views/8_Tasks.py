@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui.chat_messages import ago
-from ui.chat_threads import thread_link
+from ui.links import thread_link
 from ui.common import current, fmt_time, require_group
 from workbench import agents, tasks, threads
 from workbench.errors import WorkbenchError
