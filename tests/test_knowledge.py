@@ -625,7 +625,7 @@ def test_knowledge_page_snippet_and_search(wb):
     at.run()
     assert not at.exception, at.exception
     assert any("Whale facts: added" in s.value for s in at.success)
-    assert "1 documents" in at.caption[0].value
+    assert "1 document, " in at.caption[0].value
     assert at.dataframe[0].value["Name"].tolist() == ["Whale facts"]
 
     at.text_input(key="kb_query").input("what do blue whales eat")

@@ -20,7 +20,7 @@ try:
 except WorkbenchError as err:
     show_error(err)
     st.stop()
-st.caption(f"{ctx.group_name}: {stats['documents']} documents, {stats['chunks']} chunks. "
+st.caption(f"{ctx.group_name}: {kb.count(stats['documents'], 'document')}, {kb.count(stats['chunks'], 'chunk')}. "
            "Agents with the *Search knowledge* tool search these.")
 
 # A message to show once after an action that reruns the page.

@@ -20,7 +20,7 @@ from .chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE,
 from .documents import (delete_document, get_chunks, get_document, knowledge_stats,
                         list_documents)
 from .ingest import add_snippet, ingest_files, reindex_document
-from .parsing import SUPPORTED_EXTENSIONS, format_size
+from .parsing import SUPPORTED_EXTENSIONS, count, format_size
 from .results import BatchResult, ChunkInfo, DocumentInfo, FileResult, Progress, SearchHit
 from .searching import (MAX_SEARCH_K, describe_location, highlight_html, query_terms, search,
                         search_as_agent)
@@ -29,7 +29,7 @@ __all__ = [
     "DEFAULT_CHUNK_OVERLAP", "DEFAULT_CHUNK_SIZE", "MAX_CHUNK_SIZE", "MIN_CHUNK_SIZE",
     "MAX_SEARCH_K", "SUPPORTED_EXTENSIONS", "BatchResult", "ChunkInfo", "DocumentInfo",
     "FileResult", "Progress", "SearchHit", "add_snippet", "delete_document", "describe_location",
-    "format_size", "get_chunks", "get_document", "highlight_html", "ingest_files",
+    "count", "format_size", "get_chunks", "get_document", "highlight_html", "ingest_files",
     "knowledge_stats", "list_documents", "query_terms", "reindex_document", "search",
     "search_as_agent",
 ]

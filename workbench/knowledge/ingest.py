@@ -212,7 +212,7 @@ def _ingest_one(actor_id: int, group_id: int, name: str, data: bytes, chunk_size
                                  chunk_overlap=chunk_overlap, pieces=pieces, vectors=vectors)
         timings["store"] = time.perf_counter() - t0
         return FileResult(name, "added", doc_id, len(pieces),
-                          f"{name}: added ({len(pieces)} chunks).", timings=timings)
+                          f"{name}: added ({parsing.count(len(pieces), 'chunk')}).", timings=timings)
     except _Duplicate as dup:
         return _duplicate_result(name, dup.name, dup.document_id)
     except IngestError as err:
@@ -264,7 +264,7 @@ def add_snippet(actor_id: int, group_id: int, title: str, text: str,
     except _Duplicate as d:
         return _duplicate_result(title, d.name, d.document_id)
     return FileResult(title, "added", doc_id, len(pieces),
-                      f"{title}: added ({len(pieces)} chunks).")
+                      f"{title}: added ({parsing.count(len(pieces), 'chunk')}).")
 
 
 # --- re-indexing -------------------------------------------------------------------

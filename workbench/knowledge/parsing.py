@@ -53,6 +53,11 @@ def format_size(n: int) -> str:
     return f"{size:.1f} GB"
 
 
+def count(n: int, noun: str) -> str:
+    """'1 chunk', '3 chunks'."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def check_size(filename: str, size: int, max_bytes: int) -> None:
     if size == 0:
         raise IngestError(filename, "the file is empty.")
