@@ -1,10 +1,19 @@
-"""Shared fixtures: every test gets its own data directory (SQLite file, Chroma folder)."""
+"""Shared fixtures: every test gets its own data directory (SQLite file, Chroma folder).
+With WORKBENCH_TEST_DATABASE_URL set (a PostgreSQL server URL, see scripts/test_postgres.sh)
+each test gets its own fresh PostgreSQL database instead of the SQLite file."""
 
 from __future__ import annotations
 
+import os
+import uuid
+
 import pytest
+from sqlalchemy import create_engine, make_url
+from sqlalchemy.pool import NullPool
 
 from workbench import db, settings
+
+TEST_DATABASE_URL = os.environ.get("WORKBENCH_TEST_DATABASE_URL")
 
 pytest_plugins = ["tests.scripted_openai"]
 
@@ -13,8 +22,14 @@ pytest_plugins = ["tests.scripted_openai"]
 def data_dir(tmp_path, monkeypatch):
     """A fresh, empty workbench: its own database and Chroma folder under tmp_path."""
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("WORKBENCH_SECRETS_FILE", str(tmp_path / "secrets.toml"))
+    database = f"wb_test_{uuid.uuid4().hex[:16]}" if TEST_DATABASE_URL else None
+    if database:
+        _admin_sql(f'CREATE DATABASE "{database}"')
+        url = make_url(TEST_DATABASE_URL).set(database=database)
+        monkeypatch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
+    else:
+        monkeypatch.delenv("DATABASE_URL", raising=False)
     settings.reset_settings()
     db.reset_engine()
     yield tmp_path / "data"
@@ -23,6 +38,16 @@ def data_dir(tmp_path, monkeypatch):
     store.reset_clients()  # close this test's Chroma folder
     db.reset_engine()
     settings.reset_settings()
+    if database:  # FORCE: a run thread a test left behind may still hold a connection
+        _admin_sql(f'DROP DATABASE "{database}" WITH (FORCE)')
+
+
+def _admin_sql(statement: str) -> None:
+    """CREATE/DROP DATABASE on the maintenance database (they cannot run in a transaction)."""
+    engine = create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with engine.connect() as conn:
+        conn.exec_driver_sql(statement)
+    engine.dispose()
 
 
 @pytest.fixture()

@@ -1,10 +1,12 @@
 """The app shell: first start on an empty data dir, navigation, group picker."""
 
+import os
 from pathlib import Path
 
+from sqlalchemy import inspect
 from streamlit.testing.v1 import AppTest
 
-from workbench import agents, groups
+from workbench import agents, db, groups
 from workbench.db import session_scope
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -13,7 +15,9 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 def test_first_start_creates_workspace_and_opens_chat(data_dir):
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception, at.exception
-    assert (data_dir / "workbench.db").exists()
+    assert inspect(db.get_engine()).has_table("alembic_version")  # migrated
+    if not os.environ.get("DATABASE_URL"):  # the default: a SQLite file in the data dir
+        assert (data_dir / "workbench.db").exists()
     person_id = at.session_state["person_id"]
     mine = groups.list_my_groups(person_id)
     assert [role for _, role in mine] == ["owner"]

@@ -61,6 +61,8 @@ def validate(s: Session, group_id: int, values: dict[str, Any]) -> AgentConfig:
     model = str(values.get("model") or "").strip()
     if not model:
         errors["model"] = "Choose a model."
+    elif len(model) > 200:  # the usage and trace columns hold 200
+        errors["model"] = "At most 200 characters."
     provider_id = values.get("provider_id")
     provider = s.get(ProviderRecord, provider_id) if isinstance(provider_id, int) else None
     if provider is None or provider.group_id != group_id:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from . import agents, groups
-from .db import migrate, session_scope
+from .db import migrate, session_scope, startup_lock
 from .models import Person, ProviderRecord, Thing
 from .settings import get_settings
 
@@ -34,14 +34,15 @@ def init_app() -> Startup:
     with _lock:
         if url in _done:
             return _done[url]
-        migrate()
         from .pricing import seed_prices
         from .runtime import recover_interrupted_runs
 
-        interrupted = recover_interrupted_runs()
-        with session_scope() as s:
-            seed_prices(s)
-        startup = _seed_local_workspace(interrupted)
+        with startup_lock():  # other app processes on the same database wait their turn
+            migrate()
+            interrupted = recover_interrupted_runs()
+            with session_scope() as s:
+                seed_prices(s)
+            startup = _seed_local_workspace(interrupted)
         _done[url] = startup
         return startup
 

@@ -39,8 +39,12 @@ def build_context(s: Session, thread_id: int, cfg: AgentConfig) -> list[dict[str
 
 
 def parse_arguments(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text or "{}")
+    try:  # strict JSON: NaN or Infinity from a model cannot be stored in a PostgreSQL JSON column
+        value = json.loads(text or "{}", parse_constant=_not_json)
         return value if isinstance(value, dict) else {"value": value}
-    except json.JSONDecodeError:
+    except ValueError:
         return {"_raw": text}
+
+
+def _not_json(constant: str):
+    raise ValueError(f"{constant} is not JSON")

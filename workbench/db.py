@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from .settings import get_settings
@@ -20,7 +20,35 @@ _engine: Engine | None = None
 _session_factory: sessionmaker[Session] | None = None
 
 
+# PostgreSQL pool, per app process: Streamlit sessions, 4 run workers and their flushes
+# share it. Recycle before servers and proxies drop idle connections (often 30-60 min).
+PG_POOL = {"pool_size": 10, "max_overflow": 20, "pool_timeout": 30, "pool_recycle": 1800}
+_STARTUP_LOCK_KEY = 0x5742_0001  # pg_advisory_lock key: "WB", startup
+
+
+def engine_url(url: str) -> str:
+    """The URL SQLAlchemy gets. postgres:// and postgresql:// (what hosting providers hand
+    out) use psycopg 3, the driver requirements.txt installs, not the absent psycopg2."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _without_nul(params):
+    """Query parameters with NUL characters removed: PostgreSQL text cannot hold them
+    (SQLite can), and a stray NUL in a model reply or pasted text must not fail a write."""
+    if isinstance(params, str):
+        return params.replace("\x00", "") if "\x00" in params else params
+    if isinstance(params, dict):
+        return {key: _without_nul(value) for key, value in params.items()}
+    if isinstance(params, (list, tuple)):
+        return type(params)(_without_nul(value) for value in params)
+    return params
+
+
 def _make_engine(url: str) -> Engine:
+    url = engine_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -36,7 +64,13 @@ def _make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True, **(PG_POOL if url.startswith("postgresql") else {}))
+    if engine.dialect.name == "postgresql":
+        @event.listens_for(engine, "before_cursor_execute", retval=True)
+        def _strip_nul(_conn, _cursor, statement, parameters, _context, _executemany):
+            return statement, _without_nul(parameters)
+
+    return engine
 
 
 def get_engine() -> Engine:
@@ -80,7 +114,7 @@ def alembic_config():
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", get_settings().db_url.replace("%", "%%"))
+    cfg.set_main_option("sqlalchemy.url", engine_url(get_settings().db_url).replace("%", "%%"))
     return cfg
 
 
@@ -93,3 +127,22 @@ def migrate() -> None:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+@contextmanager
+def startup_lock() -> Iterator[None]:
+    """Hold while migrating and seeding at start-up: app processes on several machines
+    sharing one PostgreSQL database then take turns instead of racing to create the same
+    tables and rows. SQLite is one machine; nothing to do."""
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _STARTUP_LOCK_KEY})
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _STARTUP_LOCK_KEY})
+            conn.commit()

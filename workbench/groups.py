@@ -113,7 +113,8 @@ def get_or_create_person(session: Session, *, name: str, email: str | None) -> P
     person = (session.scalar(select(Person).where(func.lower(Person.email) == email)
                              .order_by(Person.id).limit(1)) if email else None)
     if person is None:
-        person = Person(name=(name or "").strip() or (email or "Someone"), email=email)
+        full = (name or "").strip() or (email or "Someone")
+        person = Person(name=full[:Person.name.type.length], email=email)  # an e-mail may be longer
         session.add(person)
         session.flush()
     return person
@@ -265,6 +266,8 @@ def add_member(actor_id: int, group_id: int, *, email: str, name: str = "",
     local, _, domain = email.partition("@")
     if not local or "." not in domain or " " in email or len(email) > 320:
         raise ValidationError(field_errors={"email": "Enter an e-mail address like name@example.com."})
+    if len((name or "").strip()) > Person.name.type.length:
+        raise ValidationError(field_errors={"name": f"At most {Person.name.type.length} characters."})
     with session_scope() as s:
         require_access(s, actor_id, group_id, "owner")
         person = get_or_create_person(s, name=(name or "").strip() or local, email=email)

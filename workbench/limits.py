@@ -35,6 +35,7 @@ WINDOW = timedelta(seconds=60)
 MAX_WAIT_S = 3.0  # a run over a rate limit waits at most this long for the window to free
 LOCK_TIMEOUT_S = 10.0  # never wait forever on another start's transaction
 MAX_BUDGET_USD = 10_000_000.0
+MAX_INT = 2**31 - 1  # an INTEGER column (PostgreSQL refuses more)
 
 
 # --- budget ---------------------------------------------------------------------------
@@ -303,6 +304,8 @@ def _validate(budget, rpm, tpm) -> tuple[float | None, int | None, int | None]:
             errors[field] = f"Must be at least {low}, or empty for no limit."
         elif field == "monthly_budget_usd" and num > MAX_BUDGET_USD:
             errors[field] = f"At most ${MAX_BUDGET_USD:,.0f}."
+        elif kind is int and num > MAX_INT:
+            errors[field] = f"At most {MAX_INT:,}, or empty for no limit."
         return num
 
     budget = number(budget, "monthly_budget_usd", float, 0)

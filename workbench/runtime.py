@@ -34,6 +34,11 @@ __all__ = ["continue_thread", "retry_last", "cancel_run", "active_handle", "reco
 RUN_EVENTS = {"complete": "run_completed", "failed": "run_failed", "cancelled": "run_cancelled",
               "interrupted": "run_interrupted"}
 
+# Tool names and call ids come from the model: cut them to what their columns hold
+# (PostgreSQL refuses longer values), so an invented name fails the call, not the run.
+_TOOL_NAME_MAX = Message.name.type.length
+_CALL_ID_MAX = Message.tool_call_id.type.length
+
 
 # --- starting, cancelling, retrying -------------------------------------------------
 
@@ -190,7 +195,8 @@ def _execute(handle: RunHandle) -> None:
                                   temperature=cfg.temperature, max_tokens=cfg.max_output_tokens)
             open_step = (step_id, time.perf_counter())
             response = _stream_call(provider, request, handle, writer, step_id)
-            calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls]
+            calls = [{"id": c.id[:_CALL_ID_MAX], "name": c.name[:_TOOL_NAME_MAX], "arguments": c.arguments}
+                     for c in response.tool_calls]
             with session_scope() as s:
                 rec = record_model_call(s, group_id=ctx.group_id, provider=pricing_key, model=cfg.model,
                                         usage=response.usage, duration_ms=response.duration_ms,
@@ -318,7 +324,7 @@ def _finish(handle: RunHandle, status: str, error: WorkbenchError | None, starte
         run.duration_ms = (time.perf_counter() - started) * 1000
         run.step_count, run.input_tokens, run.output_tokens = steps, totals["input"], totals["output"]
         run.cost_usd = totals["cost"]
-        run.tools_used = "," + ",".join(sorted(tools_used)) + "," if tools_used else ""
+        run.tools_used = _tools_used(tools_used)
         last = s.scalar(select(Message.id).where(Message.run_id == run.id, Message.role == "assistant")
                         .order_by(Message.seq.desc()).limit(1))
         run.reply_message_id = last
@@ -341,6 +347,17 @@ def _finish(handle: RunHandle, status: str, error: WorkbenchError | None, starte
                             "input_tokens": totals["input"], "output_tokens": totals["output"]})
     handle.status = status
     handle.error = error.user_message if error else None
+
+
+def _tools_used(names: set[str]) -> str:
+    """",a,b," for the traces' tool filter. Names that no longer fit the column are left
+    out (only a model inventing dozens of tool names gets there)."""
+    kept, size = [], 1
+    for name in sorted(names):
+        if size + len(name) + 1 <= Run.tools_used.type.length:
+            kept.append(name)
+            size += len(name) + 1
+    return "," + ",".join(kept) + "," if kept else ""
 
 
 def recover_interrupted_runs() -> int:

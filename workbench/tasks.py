@@ -50,11 +50,11 @@ def answer_as_human(actor_id: int, thread_id: int, text: str):
     text = validate_message(text)
     with session_scope() as s:
         thread = load_thread(s, actor_id, thread_id, "editor")
-        from .models import Person
+        from .models import Message, Person
 
         person = s.get(Person, actor_id)
         msg = append_message(s, thread, role="human", content=text, person_id=actor_id,
-                             name=person.name if person else None)
+                             name=person.name[:Message.name.type.length] if person else None)
         for esc in s.scalars(select(Connection).where(
                 Connection.type == "escalated_to", Connection.source_type == "thread",
                 Connection.source_id == thread_id, Connection.status == "open")):

@@ -29,11 +29,17 @@ def get_provider(actor_id: int, provider_id: int) -> ProviderRecord:
         return rec
 
 
-def _validate(name: str, base_url: str | None, kind: str, api_key_name: str | None) -> dict:
+def _validate(name: str, base_url: str | None, kind: str, api_key_name: str | None,
+              default_model: str | None = None) -> dict:
     errors = {}
     name = (name or "").strip()
     if not name:
         errors["name"] = "A provider needs a name."
+    for field, value in (("name", name), ("base_url", base_url), ("api_key_name", api_key_name),
+                         ("default_model", default_model)):
+        limit = getattr(ProviderRecord, field).type.length  # PostgreSQL refuses longer values
+        if value and len(value.strip()) > limit:
+            errors[field] = f"At most {limit} characters."
     if kind not in ("openai_compatible", "local"):
         errors["kind"] = "Kind must be openai_compatible or local."
     base_url = (base_url or "").strip() or None
@@ -54,7 +60,7 @@ def add_provider(actor_id: int, group_id: int, *, name: str, preset: str | None 
     """Add an endpoint, from a preset (its values are defaults) or by hand."""
     base = PRESETS.get(preset or "", {})
     fields = _validate(name, base_url or base.get("base_url"), kind or base.get("kind", "openai_compatible"),
-                       api_key_name if api_key_name is not None else base.get("api_key_name"))
+                       api_key_name if api_key_name is not None else base.get("api_key_name"), default_model)
     with session_scope() as s:
         require_access(s, actor_id, group_id, "editor")
         if s.scalar(select(ProviderRecord).where(ProviderRecord.group_id == group_id,
@@ -77,7 +83,7 @@ def update_provider(actor_id: int, provider_id: int, **values) -> ProviderRecord
             raise ProviderNotFound()
         require_access(s, actor_id, rec.group_id, "editor")
         fields = _validate(values.get("name", rec.name), values.get("base_url", rec.base_url), rec.kind,
-                           values.get("api_key_name", rec.api_key_name))
+                           values.get("api_key_name", rec.api_key_name), values.get("default_model"))
         for key, value in fields.items():
             setattr(rec, key, value)
         if "default_model" in values:
