@@ -139,6 +139,18 @@ class RateLimitExceeded(WorkbenchError):
     default_message = "This group is over its rate limit; try again in a moment."
 
 
+class KnowledgeStoreError(WorkbenchError):
+    """The vector store (Chroma, a local folder or a server) failed a request."""
+
+    default_message = "The knowledge store failed."
+
+
+class KnowledgeStoreUnavailable(KnowledgeStoreError):
+    """The Chroma server cannot be reached or did not answer in time."""
+
+    default_message = "The knowledge store cannot be reached."
+
+
 class IngestError(WorkbenchError):
     """One file could not be ingested; `filename` says which."""
 

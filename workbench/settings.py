@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     chroma_host: str | None = None  # set to use a Chroma server instead of data/chroma
     chroma_port: int = 8000
     chroma_ssl: bool = False
+    chroma_timeout_s: float = 30.0  # per request to a Chroma server
     local_person_name: str = "Local user"
     local_person_email: str = "local@workbench.local"
     default_group_name: str = "My workspace"

@@ -156,6 +156,7 @@ def ingest_files(actor_id: int, group_id: int, files: Sequence[tuple[str, bytes]
     content is already in the group is reported as "duplicate"."""
     chunk_size, chunk_overlap = chunking.validate_settings(chunk_size, chunk_overlap)
     _check_editor(actor_id, group_id)
+    store.get_collection(group_id)  # an unreachable store fails now, not after embedding
     started = time.perf_counter()
     files = list(files)
     sizes = [max(1, len(data)) for _, data in files]
@@ -279,6 +280,7 @@ def reindex_document(actor_id: int, group_id: int, document_id: int, chunk_size:
         require_access(s, actor_id, group_id, "editor")
         doc = _get_doc(s, group_id, document_id)
         text, pages = doc.text, doc.pages
+    store.get_collection(group_id)  # an unreachable store fails now, not after embedding
     pieces = chunking.split(text, chunk_size, chunk_overlap, pages)
     vectors = _embed(pieces, progress)
     saved: dict[str, Any] | None = None
