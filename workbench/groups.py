@@ -100,6 +100,14 @@ def _shares_a_group(s: Session, a: int, b: int) -> bool:
         Connection.target_id.in_(mine)).limit(1)) is not None
 
 
+def load_group(s: Session, person_id: int | None, group_id: int, role: str = "viewer") -> Group:
+    """The group, after the access check with `role`."""
+    require_access(s, person_id, group_id, role)
+    group = s.get(Group, group_id)
+    if group is None:
+        raise GroupNotFound()
+    return group
+
 # --- people ------------------------------------------------------------------------
 
 def normalise_email(email: str | None) -> str | None:
@@ -198,10 +206,7 @@ def create_group(actor_id: int, name: str, plan: str = "starter") -> Group:
 
 def rename_group(actor_id: int, group_id: int, name: str) -> Group:
     with session_scope() as s:
-        require_access(s, actor_id, group_id, "owner")
-        group = s.get(Group, group_id)
-        if group is None:
-            raise GroupNotFound()
+        group = load_group(s, actor_id, group_id, "owner")
         new = _validate_group_name(name)
         if _name_taken(s, new, except_id=group_id):
             raise ValidationError(field_errors={"name": f"A group named {new!r} already exists."})
@@ -214,10 +219,7 @@ def rename_group(actor_id: int, group_id: int, name: str) -> Group:
 
 def get_group(actor_id: int, group_id: int) -> Group:
     with session_scope() as s:
-        require_access(s, actor_id, group_id)
-        group = s.get(Group, group_id)
-        if group is None:
-            raise GroupNotFound()
+        group = load_group(s, actor_id, group_id)
         return group
 
 

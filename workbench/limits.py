@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from . import events
 from .db import session_scope
 from .errors import BudgetExceeded, GroupNotFound, RateLimitExceeded, ValidationError
-from .groups import PLANS, require_access
+from .groups import PLANS, load_group
 from .models import Event, Group, Run, UsageRecord, utcnow
 
 WARN_AT = 0.8
@@ -118,10 +118,7 @@ def note_spend(s: Session, group_id: int, now: datetime | None = None) -> Budget
 
 def budget_status(actor_id: int, group_id: int) -> BudgetStatus:
     with session_scope() as s:
-        require_access(s, actor_id, group_id, "viewer")
-        group = s.get(Group, group_id)
-        if group is None:
-            raise GroupNotFound()
+        group = load_group(s, actor_id, group_id, "viewer")
         return group_budget(s, group)
 
 
@@ -255,10 +252,7 @@ def check_run_allowed(s: Session, group_id: int, *, person_id: int | None = None
 def rate_usage(actor_id: int, group_id: int) -> RateState:
     """Runs and tokens of the last minute, for the limits panel."""
     with session_scope() as s:
-        require_access(s, actor_id, group_id, "viewer")
-        group = s.get(Group, group_id)
-        if group is None:
-            raise GroupNotFound()
+        group = load_group(s, actor_id, group_id, "viewer")
         return _rate_state(s, group, utcnow())
 
 
@@ -280,10 +274,7 @@ def _limits_of(group: Group) -> Limits:
 
 def get_limits(actor_id: int, group_id: int) -> Limits:
     with session_scope() as s:
-        require_access(s, actor_id, group_id, "viewer")
-        group = s.get(Group, group_id)
-        if group is None:
-            raise GroupNotFound()
+        group = load_group(s, actor_id, group_id, "viewer")
         return _limits_of(group)
 
 
@@ -321,10 +312,7 @@ def set_limits(actor_id: int, group_id: int, *, monthly_budget_usd: float | None
     """Owners set the monthly budget (USD) and rate limits; None means no limit."""
     budget, rpm, tpm = _validate(monthly_budget_usd, rpm_limit, tpm_limit)
     with session_scope() as s:
-        require_access(s, actor_id, group_id, "owner")
-        group = s.get(Group, group_id)
-        if group is None:
-            raise GroupNotFound()
+        group = load_group(s, actor_id, group_id, "owner")
         before = {"monthly_budget_usd": group.monthly_budget_usd, "rpm_limit": group.rpm_limit,
                   "tpm_limit": group.tpm_limit}
         after = {"monthly_budget_usd": budget, "rpm_limit": rpm, "tpm_limit": tpm}
@@ -339,10 +327,7 @@ def set_limits(actor_id: int, group_id: int, *, monthly_budget_usd: float | None
 
 def reset_limits_to_plan(actor_id: int, group_id: int) -> Limits:
     with session_scope() as s:
-        require_access(s, actor_id, group_id, "owner")
-        group = s.get(Group, group_id)
-        if group is None:
-            raise GroupNotFound()
+        group = load_group(s, actor_id, group_id, "owner")
         plan = PLANS.get(group.plan, {})
     return set_limits(actor_id, group_id, monthly_budget_usd=plan.get("monthly_budget_usd"),
                       rpm_limit=plan.get("rpm_limit"), tpm_limit=plan.get("tpm_limit"))
