@@ -110,6 +110,7 @@ OPS: list[Op] = [
     W("threads.archive_thread", "editor", lambda f, a, t: f(a, t.thread)),
     W("threads.unarchive_thread", "editor", lambda f, a, t: f(a, t.thread)),
     R("threads.get_thread_messages", "viewer", lambda f, a, t: f(t.thread, actor_id=a)),
+    R("threads.count_threads", "viewer", lambda f, a, t: f(a, t.group)),
     R("threads.thread_titles", "viewer", lambda f, a, t: f(a, t.group, [t.thread])),
     W("runtime.continue_thread", "editor", lambda f, a, t: f(t.thread, "Hello again", a).wait(15)),
     W("runtime.retry_last", "editor", lambda f, a, t: f(t.thread, a).wait(15)),

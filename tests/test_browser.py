@@ -97,7 +97,7 @@ def test_chat_in_a_real_browser(scripted, app_server, browser):
     scripted.make_agent(name="A browser agent")  # sorts first, so the chat page picks it
     scripted.server.script(text("Hello from the scripted model, streamed to a browser.",
                                 usage=usage(20, 12), delay=0.01))
-    browser.get(app_server)
+    browser.get(app_server + "/chat")
     _wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "textarea[data-testid='stChatInputTextArea']"),
               what="the chat input")
     box = browser.find_element(By.CSS_SELECTOR, "textarea[data-testid='stChatInputTextArea']")

@@ -115,6 +115,13 @@ def list_threads(actor_id: int, group_id: int, *, agent_id: int | None = None,
         return list(s.scalars(q))
 
 
+def count_threads(actor_id: int, group_id: int, *, archived: bool = False) -> int:
+    with session_scope() as s:
+        require_access(s, actor_id, group_id)
+        return s.scalar(select(func.count()).select_from(Thread).where(
+            Thread.group_id == group_id, Thread.archived == archived)) or 0
+
+
 def rename_thread(actor_id: int, thread_id: int, title: str) -> Thread:
     title = (title or "").strip()
     if not title:
