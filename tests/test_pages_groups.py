@@ -178,7 +178,7 @@ def two(wb, openai_server):
     return SimpleNamespace(world=world, pat=pat, a=a, b=b)
 
 
-SWITCH_PAGES = ["1_Chat.py", "2_Agents.py", "3_Knowledge.py", "4_Traces.py", "5_Events.py",
+SWITCH_PAGES = ["0_Home.py", "1_Chat.py", "2_Agents.py", "3_Knowledge.py", "4_Traces.py", "5_Events.py",
                 "6_Usage.py", "8_Tasks.py"]
 
 
