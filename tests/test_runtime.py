@@ -262,3 +262,49 @@ def test_two_tool_calls_in_one_response(scripted):
         kinds = [st.kind for st in s.scalars(select(RunStep).where(RunStep.run_id == result.run_id)
                                              .order_by(RunStep.seq))]
     assert kinds == ["model_call", "tool_call", "tool_call", "model_call"]
+
+
+def test_start_up_leaves_other_live_servers_runs_alone(scripted):
+    """Several app servers may share one database: start-up interrupts only runs whose
+    process is gone (a dead pid on this host, or a heartbeat silent for a minute)."""
+    import socket
+    import subprocess
+    import sys
+    from datetime import timedelta
+
+    from workbench.models import utcnow
+    from workbench.runtime import recover_interrupted_runs
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    here = socket.gethostname()
+    cases = {"other server, beating": ("other-host:4242:abcd1234", utcnow()),
+             "other server, silent": ("other-host:4243:abcd1234", utcnow() - timedelta(minutes=5)),
+             "dead process here": (f"{here}:{dead.pid}:feedbeef", utcnow())}
+    ids = {}
+    for name, (worker, beat) in cases.items():
+        thread, _ = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id, title=name)
+        with session_scope() as s:
+            run = Run(group_id=scripted.group_id, thread_id=thread.id, agent_id=scripted.agent_id,
+                      person_id=scripted.person_id, status="running", worker=worker, heartbeat_at=beat)
+            s.add(run)
+            s.flush()
+            ids[name] = run.id
+    assert recover_interrupted_runs() == 2
+    assert _run(ids["other server, beating"]).status == "running"
+    assert _run(ids["other server, silent"]).status == "interrupted"
+    assert _run(ids["dead process here"]).status == "interrupted"
+
+
+def test_live_runs_keep_a_heartbeat(scripted, monkeypatch):
+    from workbench import run_manager
+
+    monkeypatch.setattr(run_manager, "HEARTBEAT_S", 0.05)
+    scripted.server.script(text("slow " * 40, delay=0.02))
+    _, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+                                      initial_message="beat")
+    first = _run(handle.run_id).heartbeat_at
+    time.sleep(0.4)
+    assert _run(handle.run_id).heartbeat_at > first
+    assert _run(handle.run_id).worker == run_manager.WORKER_ID
+    handle.wait(10)

@@ -166,6 +166,11 @@ class Run(Base):
     agent_version_id: Mapped[int | None] = mapped_column(ForeignKey("agent_versions.id"), default=None)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), default=None)
     status: Mapped[str] = mapped_column(String(20), default="running")
+    # The process running it ("host:pid:nonce") and its last sign of life: on start-up and
+    # periodically, runs whose process is gone are marked interrupted, never another
+    # live server's.
+    worker: Mapped[str | None] = mapped_column(String(160), default=None)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
     user_message_id: Mapped[int | None] = mapped_column(Integer, default=None)
     reply_message_id: Mapped[int | None] = mapped_column(Integer, default=None)
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -5,8 +5,11 @@ second tab does not kill it."""
 
 from __future__ import annotations
 
+import os
 import queue
+import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -75,18 +78,72 @@ class RunResult:
     error: str | None
 
 
+# Who runs a run: this process, unique even when a pid is reused after a restart.
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+HEARTBEAT_S = 5.0  # how often live runs say they are alive
+STALE_S = 60.0  # a run silent this long belongs to a process that is gone
+
+
+def worker_is_gone(worker: str | None) -> bool:
+    """True when the process named by `worker` surely no longer runs: it is this process
+    (whose live runs the caller excludes), or a pid on this host that no longer exists.
+    A process on another host is judged by its heartbeat instead."""
+    if not worker:
+        return True
+    if worker == WORKER_ID:
+        return True
+    host, _, rest = worker.partition(":")
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(int(rest.split(":")[0]), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError):
+        return False
+    return False  # the pid lives (perhaps reused): the heartbeat decides
+
+
 class RunManager:
-    """Owns the worker threads and the live handles of this process."""
+    """Owns the worker threads and the live handles of this process, and keeps their
+    heartbeats (and a sweep of runs whose process died) going while any exist."""
 
     def __init__(self, workers: int = 4):
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="run")
         self._active: dict[int, RunHandle] = {}
         self._lock = threading.Lock()
+        self._heart: threading.Thread | None = None
+        self._wake = threading.Event()  # a new run wakes the heartbeat at once
 
     def submit(self, handle: RunHandle, job) -> None:
         with self._lock:
             self._active[handle.run_id] = handle
+            if self._heart is None or not self._heart.is_alive():
+                self._heart = threading.Thread(target=self._beat, name="run-heartbeat", daemon=True)
+                self._heart.start()
+        self._wake.set()
         self._pool.submit(self._run, handle, job)
+
+    def _beat(self) -> None:
+        from .db import session_scope
+        from .models import Run, utcnow
+        from sqlalchemy import update
+
+        while True:
+            live = self.active_ids()
+            if not live:
+                with self._lock:  # stop; the next submit starts a new one
+                    if not self._active:
+                        self._heart = None
+                        return
+                continue
+            try:
+                with session_scope() as s:
+                    s.execute(update(Run).where(Run.id.in_(live)).values(heartbeat_at=utcnow()))
+            except Exception:  # noqa: BLE001 - a missed beat is retried; the runs go on
+                pass
+            self._wake.wait(HEARTBEAT_S)
+            self._wake.clear()
 
     def _run(self, handle: RunHandle, job) -> None:
         try:

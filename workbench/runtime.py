@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 
 from sqlalchemy import select, update
 
@@ -20,7 +21,8 @@ from .errors import (AgentExecutionError, RunInProgress, RunNotFound, StepLimitR
 from .models import AgentVersion, Message, Run, RunStep, Thread, utcnow
 from .providers import build_provider, config_from_record
 from .providers.base import ChatRequest, Completed, ModelResponse, StreamReset, TextDelta
-from .run_manager import MANAGER, TERMINAL, RunHandle, RunResult, RunUpdate
+from .run_manager import (MANAGER, STALE_S, TERMINAL, WORKER_ID, RunHandle, RunResult, RunUpdate,
+                          worker_is_gone)
 from .settings import get_settings
 from .threads import append_message, load_thread, title_from, validate_message
 from .tools import ToolContext, bind_tools, openai_schemas
@@ -110,7 +112,7 @@ def _open_run(s, thread: Thread, person_id: int, user_message_id: int) -> Run:
                        .order_by(AgentVersion.version.desc()).limit(1))
     run = Run(group_id=thread.group_id, thread_id=thread.id, agent_id=thread.agent_id,
               agent_version_id=version.id if version else None, person_id=person_id,
-              user_message_id=user_message_id)
+              user_message_id=user_message_id, worker=WORKER_ID, heartbeat_at=utcnow())
     s.add(run)
     thread.status = "running"
     s.flush()
@@ -361,10 +363,15 @@ def _tools_used(names: set[str]) -> str:
 
 
 def recover_interrupted_runs() -> int:
-    """Mark runs left 'running' by a previous process as interrupted (start-up)."""
+    """Mark runs whose process is gone as interrupted (start-up): runs of this host's dead
+    processes, and runs anywhere whose heartbeat stopped. Live runs of other app servers
+    sharing the database are left alone."""
     live = MANAGER.active_ids()
+    silent_since = utcnow() - timedelta(seconds=STALE_S)
     with session_scope() as s:
-        stale = [r for r in s.scalars(select(Run).where(Run.status == "running")) if r.id not in live]
+        stale = [r for r in s.scalars(select(Run).where(Run.status == "running"))
+                 if r.id not in live and (worker_is_gone(r.worker) or r.heartbeat_at is None
+                                          or r.heartbeat_at < silent_since)]
         for run in stale:
             run.status, run.ended_at = "interrupted", utcnow()
             run.error_type, run.error_message = "Interrupted", "The app stopped while this reply was being written."

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 01:44:57.682828
+Create Date: 2026-11-26 02:51:09.346912
 """
 from alembic import op
 import sqlalchemy as sa
@@ -264,6 +264,8 @@ def upgrade() -> None:
     sa.Column('agent_version_id', sa.Integer(), nullable=True),
     sa.Column('person_id', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('worker', sa.String(length=160), nullable=True),
+    sa.Column('heartbeat_at', sa.DateTime(), nullable=True),
     sa.Column('user_message_id', sa.Integer(), nullable=True),
     sa.Column('reply_message_id', sa.Integer(), nullable=True),
     sa.Column('started_at', sa.DateTime(), nullable=False),
