@@ -149,7 +149,7 @@ def timed(fn, repeat: int) -> tuple[float, object]:
 
 
 def bench_group(gid: int, now: datetime, repeat: int) -> list[tuple[str, float, float]]:
-    from workbench import limits, usage_reports as ur
+    from workbench import clock, limits, usage_reports as ur
     from workbench.db import session_scope
 
     p = ur.period("30d", now=now)
@@ -184,7 +184,7 @@ def bench_group(gid: int, now: datetime, repeat: int) -> list[tuple[str, float, 
         ("top runs", q(ur.q_top_runs, a, b), lambda: py_top(lambda r: r.run_id)(gid, a, b),
          lambda x, y: [t.id for t in x] == [k for k, _ in y]),
         ("budget: month spend", lambda: _month_spend(limits, gid, now),
-         lambda: sum(r.cost_usd for r in load_group(gid) if r.created_at >= limits.month_start(now)),
+         lambda: sum(r.cost_usd for r in load_group(gid) if r.created_at >= clock.month_start(now, None)),
          lambda x, y: abs(x - y) < 1e-6),
         ("dashboard() service: all 10 (base: 1 load+totals)", lambda: _dashboard(ur, gid, p),
          lambda: py_totals(gid, a, b), lambda x, y: x.totals.calls == y[0]),
@@ -201,9 +201,10 @@ def bench_group(gid: int, now: datetime, repeat: int) -> list[tuple[str, float, 
 
 def _month_spend(limits, gid, now):
     from workbench.db import session_scope
+    from workbench.models import Group
 
     with session_scope() as s:
-        return limits.month_spend(s, gid, now)
+        return limits.month_spend(s, s.get(Group, gid), now)
 
 
 def _dashboard(ur, gid, p):

@@ -1,11 +1,16 @@
 """Shared fixtures: every test gets its own data directory (SQLite file, Chroma folder).
 With WORKBENCH_TEST_DATABASE_URL set (a PostgreSQL server URL, see scripts/test_postgres.sh)
-each test gets its own fresh PostgreSQL database instead of the SQLite file."""
+each test gets its own fresh PostgreSQL database instead of the SQLite file.
+
+`--now=ISO-8601` runs the whole suite with the wall clock moved to that instant and ticking
+from there (time-machine moves time.time() and datetime.now(), leaves time.monotonic()
+alone, so timeouts and sleeps keep working): `python -m pytest -q --now=2027-01-01T00:20:00Z`."""
 
 from __future__ import annotations
 
 import os
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import create_engine, make_url
@@ -16,6 +21,63 @@ from workbench import db, settings
 TEST_DATABASE_URL = os.environ.get("WORKBENCH_TEST_DATABASE_URL")
 
 pytest_plugins = ["tests.scripted_openai"]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--now", default=None, metavar="ISO-8601",
+                     help="run the suite with the wall clock moved to this instant (ticking), "
+                          "e.g. 2027-01-01T00:20:00Z; a time without a zone is UTC")
+
+
+def parse_now(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise pytest.UsageError(f"--now={text!r} is not an ISO-8601 date and time "
+                                "(like 2027-01-01T00:20:00Z)") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def pytest_configure(config):
+    text = config.getoption("--now")
+    if text:
+        import time_machine
+
+        moment = parse_now(text)
+        traveller = time_machine.travel(moment, tick=True)
+        traveller.start()
+        config._workbench_clock = traveller  # stopped in pytest_unconfigure
+
+
+def pytest_unconfigure(config):
+    traveller = getattr(config, "_workbench_clock", None)
+    if traveller is not None:
+        traveller.stop()
+
+
+def pytest_report_header(config):
+    text = config.getoption("--now")
+    if text:
+        return f"wall clock moved to {parse_now(text).isoformat()} (--now), ticking"
+
+
+@pytest.fixture()
+def travel():
+    """Move the wall clock (ticking) for one test: `travel("2026-06-15T12:00:00Z")`. For tests
+    whose assertions are about a calendar period, so they hold whatever the real date."""
+    import time_machine
+
+    started = []
+
+    def go(iso: str) -> datetime:
+        traveller = time_machine.travel(parse_now(iso), tick=True)
+        traveller.start()
+        started.append(traveller)
+        return parse_now(iso).astimezone(timezone.utc).replace(tzinfo=None)
+
+    yield go
+    for traveller in reversed(started):
+        traveller.stop()
 
 
 @pytest.fixture()

@@ -83,6 +83,7 @@ OPS: list[Op] = [
     # groups and people
     W("groups.create_group", None, lambda f, a, t: f(a, f"New {uid()}")),
     W("groups.rename_group", "owner", lambda f, a, t: f(a, t.group, f"Renamed {uid()}")),
+    W("groups.set_time_zone", "owner", lambda f, a, t: f(a, t.group, "Europe/Paris")),
     R("groups.get_group", "viewer", lambda f, a, t: f(a, t.group)),
     R("groups.list_my_groups", None, lambda f, a, t: f(a)),
     R("groups.my_role", None, lambda f, a, t: f(a, t.group)),

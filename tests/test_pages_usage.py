@@ -46,7 +46,14 @@ def _record(group_id, *, model, cost, hours_ago=1.0, default=False, **kw):
 
 
 @pytest.fixture()
-def used(scripted):
+def mid_month(travel):
+    """The budget and period assertions below are about the calendar: they run at a fixed
+    instant in mid-month (set before any data is made), whatever the real date."""
+    return travel("2026-06-15T12:00:00Z")
+
+
+@pytest.fixture()
+def used(mid_month, scripted):
     """Two real runs through the scripted server plus records of other models, and another
     group whose usage must never show."""
     scripted.server.script(text("First answer", usage=usage(4000, 800)), text("Second", usage=usage(50, 10)))
@@ -164,7 +171,8 @@ def test_prices_page_lists_adds_and_validates(wb):
     assert all("claude" in m or m.startswith("*") for m in at.dataframe[0].value["Model"])
 
 
-def test_prices_page_recompute_and_non_admin(wb):
+def test_prices_page_recompute_and_non_admin(mid_month, wb):
+    # mid-month: the record must fall in the default period, this month up to today
     _record(wb.group_id, model="gpt-4o", cost=99.0)
     at = open_page("7_Prices.py", wb.person_id, wb.group_id)
     at.button[[b.label for b in at.button].index("Recompute costs")].click().run()

@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import datetime
 
 import plotly.graph_objects as go
 import streamlit as st
 
+from workbench import clock
 from workbench.traces import RunTrace, StepView
 
 KIND_COLOURS = {"model_call": "#4C78A8", "tool_call": "#F58518", "run": "#BAB0AC"}
 STATUS_ICONS = {"ok": "✅", "error": "❌", "running": "⏳", "cancelled": "⏹️",
                 "interrupted": "⚠️", "complete": "✅", "failed": "❌"}
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def fmt_ms(ms: float | None) -> str:
@@ -40,7 +37,7 @@ def _offset_ms(trace: RunTrace, when: datetime) -> float:
 def _step_duration(step: StepView) -> float:
     if step.duration_ms is not None:
         return step.duration_ms
-    return max(0.0, (_now() - step.started_at).total_seconds() * 1000)  # still running
+    return max(0.0, (clock.utcnow() - step.started_at).total_seconds() * 1000)  # still running
 
 
 def _step_label(step: StepView) -> str:
@@ -51,7 +48,7 @@ def _step_label(step: StepView) -> str:
 def timeline_figure(trace: RunTrace) -> go.Figure:
     """Gantt-like bars: the run on top, then each step from its start, coloured by kind."""
     run = trace.run
-    total = run.duration_ms if run.duration_ms is not None else _offset_ms(trace, _now())
+    total = run.duration_ms if run.duration_ms is not None else _offset_ms(trace, clock.utcnow())
     labels, bases, widths, colours, hovers = [f"run #{run.id}"], [0.0], [total], ["run"], [
         f"run #{run.id}<br>{run.status}<br>{fmt_ms(total)}"]
     for step in trace.steps:
@@ -203,7 +200,7 @@ def render_header(trace: RunTrace) -> None:
                f"{', '.join(run.tools) or 'none'}")
     cols = st.columns(4)
     live = run.duration_ms is None and trace.is_live
-    cols[0].metric("Duration", fmt_ms(_offset_ms(trace, _now()) if live else run.duration_ms))
+    cols[0].metric("Duration", fmt_ms(_offset_ms(trace, clock.utcnow()) if live else run.duration_ms))
     cols[1].metric("Steps", run.step_count or len(trace.steps))
     cols[2].metric("Tokens in / out", f"{run.input_tokens:,} / {run.output_tokens:,}")
     cols[3].metric("Cost", fmt_cost(run.cost_usd))

@@ -4,21 +4,23 @@ rate limits; groups side by side. Every number comes aggregated from workbench s
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
 from ui.common import current, field_error, fmt_time, require_group, show_error
-from workbench import limits, price_admin, usage_reports
+from workbench import clock, groups, limits, price_admin, usage_reports
 from workbench.errors import ValidationError, WorkbenchError
 
 ctx = current()
 require_group(ctx)
 
 st.title("Usage")
-st.caption(f"**{ctx.group_name}** · model calls, tokens and cost · times in UTC")
+time_zone = groups.get_group(ctx.person_id, ctx.group_id).time_zone or clock.UTC_NAME
+st.caption(f"**{ctx.group_name}** · model calls, tokens and cost · days, months and times in "
+           f"**{time_zone}** (the group's time zone; owners set it on the Groups page)")
 
 # --- budget banner -------------------------------------------------------------------
 budget = limits.budget_status(ctx.person_id, ctx.group_id)
@@ -33,7 +35,7 @@ kind = st.radio("Period", kinds, index=kinds.index("30d"), format_func=usage_rep
                 horizontal=True, key="usage_period")
 start = end = None
 if kind == "custom":
-    today = datetime.now(timezone.utc).date()
+    today = clock.local_today(time_zone)
     picked = st.date_input("From – to (inclusive)", value=(today - timedelta(days=13), today),
                            max_value=today, key="usage_custom")
     if not isinstance(picked, (list, tuple)) or len(picked) != 2:
@@ -41,7 +43,7 @@ if kind == "custom":
         st.stop()
     start, end = picked
 try:
-    period = usage_reports.period(kind, start=start, end=end)
+    period = usage_reports.period(kind, start=start, end=end, time_zone=time_zone)
     dash = usage_reports.dashboard(ctx.person_id, ctx.group_id, period)
 except WorkbenchError as err:
     show_error(err)
@@ -67,7 +69,8 @@ def _usd(v: float) -> str:
     return f"${v:,.4f}" if v < 100 else f"${v:,.2f}"
 
 
-prev = (f"Compared with {period.prev_start:%d %b %H:%M} – {period.prev_end:%d %b %H:%M}, "
+prev = (f"Compared with {period.local(period.prev_start):%d %b %H:%M} – "
+        f"{period.local(period.prev_end):%d %b %H:%M}, "
         "the previous period of equal length.")
 cols = st.columns(5)
 cols[0].metric("Model calls", f"{t.calls:,}", _delta("calls"), delta_color="off", help=prev)
@@ -106,7 +109,7 @@ else:
     fig.update_layout(barmode="stack")
     # The whole period on the axis, in whole buckets: one bar alone would otherwise be
     # drawn on a sub-second scale.
-    fig.update_xaxes(type="date", range=[period.start, period.end],
+    fig.update_xaxes(type="date", range=[period.local(period.start), period.local(period.end)],
                      tickformat="%d %b %H:%M" if period.bucket == "hour" else "%d %b")
     if not df["cost"].any():
         fig.update_yaxes(range=[0, 1])

@@ -3,13 +3,11 @@ price never rewrites history; administrators can re-price a period on purpose.""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import pandas as pd
 import streamlit as st
 
 from ui.common import current, require_group, show_error
-from workbench import price_admin
+from workbench import clock, price_admin
 from workbench.errors import ValidationError, WorkbenchError
 
 ctx = current()
@@ -21,7 +19,7 @@ st.caption("USD per **million** tokens, from the effective date on. Cost is comp
            "price of its own uses its provider's default (model `*`) and is flagged on the Usage page.")
 
 admin = price_admin.is_admin(ctx.person_id)
-today = datetime.now(timezone.utc).date()
+today = clock.local_today(None)  # prices take effect on UTC days: they are shared by every group
 
 # --- the table -----------------------------------------------------------------------
 c1, c2 = st.columns([3, 1])

@@ -4,7 +4,7 @@ A view only: every action is one call into workbench.groups, which checks the ro
 import streamlit as st
 
 from ui.common import current, field_error, fmt_time, show_error, switch_group
-from workbench import groups
+from workbench import clock, groups
 from workbench.errors import WorkbenchError
 
 ctx = current()  # no require_group: a person without a group creates their first one here
@@ -60,7 +60,8 @@ if ctx.group_id:
     st.header(group.name)
     budget = ("no budget limit" if group.monthly_budget_usd is None
               else f"budget ${group.monthly_budget_usd:,.2f}/month")
-    st.caption(f"Plan **{group.plan}** · {budget} · created {fmt_time(group.created_at)} · "
+    st.caption(f"Plan **{group.plan}** · {budget} · months and days in "
+               f"**{group.time_zone or clock.UTC_NAME}** · created {fmt_time(group.created_at)} · "
                f"you are **{ctx.role}**: {groups.ROLE_HELP[ctx.role]}.")
 
     try:
@@ -134,8 +135,25 @@ if ctx.group_id:
                     done(f"Renamed to {renamed.name}.")
                 except WorkbenchError as err:
                     report(err, {"name": rename_slot})
+
+        with st.form("group_time_zone"):
+            st.markdown("**Time zone**")
+            st.caption("The group's months and days (the monthly budget, the Usage page's "
+                       "Today and Month to date) are counted in this zone. Stored times stay UTC.")
+            zones = clock.zone_names()
+            current_zone = group.time_zone or clock.UTC_NAME
+            picked_zone = st.selectbox("Time zone", zones, key="group_time_zone",
+                                       index=zones.index(current_zone) if current_zone in zones else 0)
+            zone_slot = st.empty()
+            if st.form_submit_button("Save time zone"):
+                try:
+                    groups.set_time_zone(ctx.person_id, ctx.group_id, picked_zone)
+                    done(f"Months and days are now counted in {picked_zone}.")
+                except WorkbenchError as err:
+                    report(err, {"time_zone": zone_slot})
     else:
-        st.info("Only owners add or remove members, change roles and rename the group.")
+        st.info("Only owners add or remove members, change roles, rename the group and set its "
+                "time zone.")
 
     with st.expander("Leave this group"):
         st.write(f"You lose access to everything in **{group.name}** at once; an owner can add "

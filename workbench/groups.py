@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import events
+from . import clock, events
 from .db import session_scope
 from .errors import AccessDenied, ConflictError, GroupNotFound, PersonNotFound, ValidationError
 from .models import Connection, Group, Person
@@ -214,6 +214,25 @@ def rename_group(actor_id: int, group_id: int, name: str) -> Group:
             events.record(s, "group_renamed", group_id=group_id, actor_id=actor_id,
                           target_type="group", target_id=group_id, data={"from": group.name, "to": new})
             group.name = new
+        return group
+
+
+def set_time_zone(actor_id: int, group_id: int, name: str | None) -> Group:
+    """Owners set the IANA time zone the group's months and days are counted in (budgets,
+    Usage periods); None or "" goes back to UTC."""
+    name = (name or "").strip() or None
+    if name is not None and (len(name) > 64 or not clock.is_valid_zone(name)):
+        raise ValidationError(field_errors={"time_zone": f"{name[:64]!r} is not a time zone name "
+                                            "(like Europe/Paris or America/New_York)."})
+    if name == clock.UTC_NAME:
+        name = None
+    with session_scope() as s:
+        group = load_group(s, actor_id, group_id, "owner")
+        if name != group.time_zone:
+            events.record(s, "group_time_zone_changed", group_id=group_id, actor_id=actor_id,
+                          target_type="group", target_id=group_id,
+                          data={"from": group.time_zone or clock.UTC_NAME, "to": name or clock.UTC_NAME})
+            group.time_zone = name
         return group
 
 

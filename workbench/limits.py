@@ -1,6 +1,7 @@
 """Budgets and rate limits of a group.
 
-- Budget: a monthly cost limit (UTC calendar month). At 80 % a `budget_warning` event is
+- Budget: a monthly cost limit per calendar month in the group's time zone (UTC unless
+  an owner set one; see `clock`). At 80 % a `budget_warning` event is
   written once per group per month; at 100 % new runs are refused (`budget_exceeded`
   event). A run already going is never stopped: it finishes and its cost is recorded.
 - Rate limits: runs started per minute (rpm) and tokens per minute (tpm, input + output
@@ -24,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from . import events
+from . import clock, events
 from .db import session_scope
 from .errors import BudgetExceeded, GroupNotFound, RateLimitExceeded, ValidationError
 from .groups import PLANS, load_group
@@ -44,7 +45,7 @@ MAX_INT = 2**31 - 1  # an INTEGER column (PostgreSQL refuses more)
 class BudgetStatus:
     budget_usd: float | None  # None: no budget
     spent_usd: float  # this month so far
-    month: str  # "2026-11"
+    month: str  # "2026-11", in the group's time zone
     level: str  # none | ok | warning | exceeded
 
     @property
@@ -69,14 +70,12 @@ class BudgetStatus:
         return f"${self.spent_usd:,.2f} spent in {self.month}; no monthly budget is set."
 
 
-def month_start(now: datetime) -> datetime:
-    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def month_spend(s: Session, group_id: int, now: datetime | None = None) -> float:
+def month_spend(s: Session, group: Group, now: datetime | None = None) -> float:
+    """The group's spend in the calendar month (in its time zone) that contains `now`."""
     now = now or utcnow()
     return float(s.scalar(select(func.coalesce(func.sum(UsageRecord.cost_usd), 0.0)).where(
-        UsageRecord.group_id == group_id, UsageRecord.created_at >= month_start(now))) or 0.0)
+        UsageRecord.group_id == group.id, UsageRecord.created_at >= clock.month_start(now, group.time_zone),
+        UsageRecord.created_at < clock.next_month_start(now, group.time_zone))) or 0.0)
 
 
 def budget_level(spent: float, budget: float | None) -> str:
@@ -89,9 +88,9 @@ def budget_level(spent: float, budget: float | None) -> str:
 
 def group_budget(s: Session, group: Group, now: datetime | None = None) -> BudgetStatus:
     now = now or utcnow()
-    spent = month_spend(s, group.id, now)
+    spent = month_spend(s, group, now)
     budget = group.monthly_budget_usd
-    return BudgetStatus(budget, spent, now.strftime("%Y-%m"), budget_level(spent, budget))
+    return BudgetStatus(budget, spent, clock.month_label(now, group.time_zone), budget_level(spent, budget))
 
 
 def note_spend(s: Session, group_id: int, now: datetime | None = None) -> BudgetStatus | None:
@@ -106,7 +105,8 @@ def note_spend(s: Session, group_id: int, now: datetime | None = None) -> Budget
     if status.level in ("warning", "exceeded"):
         already = s.scalar(select(Event.id).where(
             Event.group_id == group_id, Event.type == "budget_warning",
-            Event.created_at >= month_start(now)).limit(1))
+            Event.created_at >= clock.month_start(now, group.time_zone),
+            Event.created_at < clock.next_month_start(now, group.time_zone)).limit(1))
         if already is None:
             events.record(s, "budget_warning", group_id=group_id, actor_type="system",
                           target_type="group", target_id=group_id,

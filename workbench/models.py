@@ -4,16 +4,14 @@ Every row that belongs to a tenant carries `group_id`."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String,
                         Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+from .clock import utcnow  # noqa: F401 - re-exported: the models' defaults and many callers use it
 
 
 class Base(DeclarativeBase):
@@ -30,6 +28,8 @@ class Group(Base):
     monthly_budget_usd: Mapped[float | None] = mapped_column(Float, default=None)
     rpm_limit: Mapped[int | None] = mapped_column(Integer, default=None)
     tpm_limit: Mapped[int | None] = mapped_column(Integer, default=None)
+    # IANA name; calendar periods (months, days) are computed in it. None: UTC.
+    time_zone: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

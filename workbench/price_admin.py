@@ -3,7 +3,8 @@ period of stored usage.
 
 Prices are shared by every group (a model costs what its vendor charges), so changing
 them is for workbench administrators (Person.is_admin); every member can read them.
-A new price is always a new row: the old one stays in force for its dates."""
+A new price is always a new row: the old one stays in force for its dates. Effective dates
+are UTC days, whatever a group's time zone: prices are shared by every group."""
 
 from __future__ import annotations
 

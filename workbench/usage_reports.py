@@ -15,6 +15,7 @@ from typing import BinaryIO
 from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
 
+from . import clock
 from .db import session_scope
 from .errors import ValidationError
 from .groups import MEMBER_OF, require_access
@@ -27,45 +28,57 @@ MAX_CUSTOM_DAYS = 366 * 3
 
 @dataclass(frozen=True)
 class Period:
+    """A half-open [start, end) of naive UTC instants whose calendar edges (midnights, the
+    1st of a month) are those of `time_zone`."""
+
     start: datetime
     end: datetime
     prev_start: datetime  # the previous period of equal length, for the deltas
     prev_end: datetime
     bucket: str  # hour | day | month
     label: str
+    time_zone: str = clock.UTC_NAME
 
-
-def _midnight(d: date) -> datetime:
-    return datetime.combine(d, time.min)
+    def local(self, instant: datetime) -> datetime:
+        """A naive UTC instant as wall time in the period's zone, for display."""
+        return clock.to_local(instant, self.time_zone)
 
 
 def period(kind: str, *, now: datetime | None = None, start: date | None = None,
-           end: date | None = None) -> Period:
-    """A period by name. Rolling periods end now and compare with the same span just
-    before; "today" compares with yesterday up to the same hour, month-to-date with the
-    same number of days of the previous month; custom [start, end] is whole days."""
+           end: date | None = None, time_zone: str | None = None) -> Period:
+    """A period by name, its days those of `time_zone` (UTC when None). Rolling periods end
+    now and compare with the same span just before; "today" compares with yesterday up to
+    the same time, month-to-date with as long a start of the previous month; custom
+    [start, end] is whole local days."""
     now = now or utcnow()
-    today = _midnight(now.date())
+    tz = time_zone or clock.UTC_NAME
+    today = clock.local_today(tz, now)
+
+    def day(d: date) -> datetime:
+        return clock.day_start(d, tz)
+
+    def make(lo: datetime, hi: datetime, prev_lo: datetime, bucket: str, label: str) -> Period:
+        return Period(lo, hi, prev_lo, min(prev_lo + (hi - lo), lo), bucket, label, tz)
+
     if kind == "today":
-        return Period(today, now, today - timedelta(days=1), now - timedelta(days=1), "hour", PERIODS[kind])
+        return make(day(today), now, day(today - timedelta(days=1)), "hour", PERIODS[kind])
     if kind in ("7d", "30d"):
         days = 7 if kind == "7d" else 30
-        lo = today - timedelta(days=days - 1)
-        span = timedelta(days=days)
-        return Period(lo, now, lo - span, now - span, "day", PERIODS[kind])
+        return make(day(today - timedelta(days=days - 1)), now, day(today - timedelta(days=2 * days - 1)),
+                    "day", PERIODS[kind])
     if kind == "mtd":
-        lo = today.replace(day=1)
-        prev_lo = (lo - timedelta(days=1)).replace(day=1)
-        return Period(lo, now, prev_lo, min(prev_lo + (now - lo), lo), "day", PERIODS[kind])
+        first = today.replace(day=1)
+        prev_first = (first - timedelta(days=1)).replace(day=1)
+        return make(day(first), now, day(prev_first), "day", PERIODS[kind])
     if kind == "custom":
         if start is None or end is None or end < start:
             raise ValidationError(field_errors={"period": "Pick a start date on or before the end date."})
         if (end - start).days > MAX_CUSTOM_DAYS:
             raise ValidationError(field_errors={"period": "Pick at most three years."})
-        lo, hi = _midnight(start), _midnight(end + timedelta(days=1))
+        lo, hi = day(start), day(end + timedelta(days=1))
         days = (end - start).days + 1
         bucket = "hour" if days <= 2 else "day" if days <= 120 else "month"
-        return Period(lo, hi, lo - (hi - lo), lo, bucket, f"{start:%d %b %Y} – {end:%d %b %Y}")
+        return Period(lo, hi, lo - (hi - lo), lo, bucket, f"{start:%d %b %Y} – {end:%d %b %Y}", tz)
     raise ValidationError(field_errors={"period": f"Unknown period {kind!r}."})
 
 
@@ -84,7 +97,7 @@ def _as_datetime(value) -> datetime:
     if isinstance(value, datetime):
         return value.replace(tzinfo=None)
     if isinstance(value, date):
-        return _midnight(value)
+        return datetime.combine(value, time.min)
     return datetime.fromisoformat(str(value))
 
 
@@ -120,13 +133,33 @@ def q_totals(s: Session, group_id: int, start: datetime, end: datetime) -> Total
                   float(row[4]) if row[4] is not None else None, int(row[5]), int(row[6]))
 
 
-def q_cost_over_time(s: Session, group_id: int, start: datetime, end: datetime,
-                     bucket: str) -> list[tuple[datetime, str, float, int]]:
-    """(bucket start, model, cost, calls) rows, oldest first."""
-    b = bucket_expr(s, UsageRecord.created_at, bucket).label("b")
-    rows = s.execute(select(b, UsageRecord.model, _COST, func.count())
-                     .where(*_in(group_id, start, end)).group_by(b, UsageRecord.model).order_by(b))
-    return [(_as_datetime(t), m, float(c), int(n)) for t, m, c, n in rows]
+def q_cost_over_time(s: Session, group_id: int, start: datetime, end: datetime, bucket: str,
+                     time_zone: str | None = None) -> list[tuple[datetime, str, float, int]]:
+    """(bucket start as wall time in `time_zone`, model, cost, calls) rows, oldest first.
+    In UTC the database buckets; in another zone it sums whole UTC hours, folded here into
+    local days or months (a zone with a half-hour offset folds at the UTC hour)."""
+    if (time_zone or clock.UTC_NAME) == clock.UTC_NAME:
+        b = bucket_expr(s, UsageRecord.created_at, bucket).label("b")
+        rows = s.execute(select(b, UsageRecord.model, _COST, func.count())
+                         .where(*_in(group_id, start, end)).group_by(b, UsageRecord.model).order_by(b))
+        return [(_as_datetime(t), m, float(c), int(n)) for t, m, c, n in rows]
+    b = bucket_expr(s, UsageRecord.created_at, "hour").label("b")
+    folded: dict[tuple[datetime, str], list] = {}
+    for t, m, c, n in s.execute(select(b, UsageRecord.model, _COST, func.count())
+                                .where(*_in(group_id, start, end)).group_by(b, UsageRecord.model)):
+        local = clock.to_local(_as_datetime(t), time_zone)
+        key = (_truncate(local, bucket), m)
+        acc = folded.setdefault(key, [0.0, 0])
+        acc[0] += float(c)
+        acc[1] += int(n)
+    return [(t, m, c, n) for (t, m), (c, n) in sorted(folded.items())]
+
+
+def _truncate(local: datetime, bucket: str) -> datetime:
+    if bucket == "hour":
+        return local.replace(minute=0, second=0, microsecond=0)
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day.replace(day=1) if bucket == "month" else day
 
 
 def q_by_agent(s: Session, group_id: int, start: datetime, end: datetime) -> list[tuple[str, int, int, float]]:
@@ -252,7 +285,7 @@ def dashboard(actor_id: int, group_id: int, p: Period) -> Dashboard:
         return Dashboard(
             period=p, totals=q_totals(s, group_id, a, b),
             previous=q_totals(s, group_id, p.prev_start, p.prev_end),
-            cost_over_time=q_cost_over_time(s, group_id, a, b, p.bucket),
+            cost_over_time=q_cost_over_time(s, group_id, a, b, p.bucket, p.time_zone),
             by_agent=q_by_agent(s, group_id, a, b), by_person=q_by_person(s, group_id, a, b),
             by_provider=q_by_provider(s, group_id, a, b), by_model=q_by_model(s, group_id, a, b),
             top_threads=q_top_threads(s, group_id, a, b), top_runs=q_top_runs(s, group_id, a, b))
@@ -342,8 +375,9 @@ def comparable_groups(s: Session, actor_id: int) -> list[Group]:
 
 
 def compare_groups(actor_id: int, start: datetime, end: datetime) -> list[GroupRow]:
-    """Totals of [start, end) and this month's spend per visible group, most expensive first."""
-    from .limits import budget_level, month_start
+    """Totals of [start, end) and this month's spend (each group's month, in its own time
+    zone) per visible group, most expensive first."""
+    from .limits import budget_level
 
     with session_scope() as s:
         groups = comparable_groups(s, actor_id)
@@ -355,8 +389,12 @@ def compare_groups(actor_id: int, start: datetime, end: datetime) -> list[GroupR
             select(u.group_id, func.count(), _IN, _OUT, _COST)
             .where(u.group_id.in_(ids), u.created_at >= start, u.created_at < end).group_by(u.group_id))}
         now = utcnow()
-        month = dict(s.execute(select(u.group_id, _COST).where(
-            u.group_id.in_(ids), u.created_at >= month_start(now)).group_by(u.group_id)).all())
+        month: dict[int, float] = {}
+        for tz in {g.time_zone for g in groups}:  # one query per zone in use, usually one
+            in_zone = [g.id for g in groups if g.time_zone == tz]
+            month.update(s.execute(select(u.group_id, _COST).where(
+                u.group_id.in_(in_zone), u.created_at >= clock.month_start(now, tz),
+                u.created_at < clock.next_month_start(now, tz)).group_by(u.group_id)).all())
         rows = []
         for g in groups:
             n, i, o, c = totals.get(g.id, (0, 0, 0, 0.0))
