@@ -10,6 +10,7 @@ from typing import Any
 import streamlit as st
 
 from ui.links import trace_link
+from workbench.markup import inert
 from workbench.models import utcnow
 
 HUMAN_AVATAR = "🧑‍💼"
@@ -80,14 +81,15 @@ def source_items(content: str | None) -> list[dict[str, Any]]:
 def render_sources(items: list[dict[str, Any]], query: str | None, duration_ms: float | None) -> None:
     """A 'Sources' list; each source opens (an expander) on the passage the agent read."""
     timing = f" · {duration_ms:,.0f} ms" if duration_ms is not None else ""
-    searched = f" for “{query}”" if query else ""
+    searched = f" for “{inert(query)}”" if query else ""  # the model wrote it: may hold HTML
     st.markdown(f"**📚 Sources** <small>searched{searched}{timing}</small>", unsafe_allow_html=True)
     if not items:
         st.caption("Nothing relevant was found in the knowledge base.")
     for n, item in enumerate(items, 1):
         page = f" · p. {item['page']}" if item.get("page") else ""
         score = f" · {float(item['score']):.2f}" if isinstance(item.get("score"), (int, float)) else ""
-        with st.expander(f"{n}. {item.get('title') or 'Untitled'}{page}{score}"):
+        # A label renders Markdown images: a document's title must not load one.
+        with st.expander(f"{n}. {inert(item.get('title') or 'Untitled')}{page}{score}"):
             st.markdown(str(item.get("text", "")))
 
 

@@ -6,6 +6,7 @@ import math
 import streamlit as st
 
 from ui.common import current, field_error, fmt_time, require_group, show_error
+from workbench.markup import inert
 from workbench import knowledge as kb
 from workbench.errors import ValidationError, WorkbenchError
 from workbench.settings import get_settings
@@ -202,6 +203,6 @@ with tab_search:
         if not hits:
             st.info("No results. Add documents first, or try other words.")
         for i, h in enumerate(hits, 1):
-            st.markdown(f"**{i}. {h.title}** · score {h.score:.3f} · "
+            st.markdown(f"**{i}. {inert(h.title)}** · score {h.score:.3f} · "
                         f"{kb.describe_location(h.page, h.position, h.start_char)}")
             st.markdown(kb.highlight_html(h.text, shown_query), unsafe_allow_html=True)

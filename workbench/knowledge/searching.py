@@ -3,7 +3,6 @@ page uses to show a hit (where it is, which words to highlight)."""
 
 from __future__ import annotations
 
-import html
 import re
 
 from sqlalchemy import select
@@ -13,6 +12,7 @@ from .. import events
 from ..db import session_scope
 from ..errors import AccessDenied, ValidationError
 from ..groups import require_access
+from ..markup import inert
 from ..models import Chunk, Document, Thing
 from . import embeddings, store
 from .results import SearchHit
@@ -48,14 +48,14 @@ def highlight_html(text: str, query: str) -> str:
         pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, terms)) + r")\w*", re.I)
         out, last = [], 0
         for m in pattern.finditer(text):
-            out.append(html.escape(text[last:m.start()]))
-            out.append(f"<mark>{html.escape(m.group(0))}</mark>")
+            out.append(inert(text[last:m.start()], one_line=False))
+            out.append(f"<mark>{inert(m.group(0))}</mark>")
             last = m.end()
-        out.append(html.escape(text[last:]))
+        out.append(inert(text[last:], one_line=False))
         body = "".join(out)
     else:
-        body = html.escape(text)
-    body = body.replace("$", "&#36;").replace("\n", "<br>")
+        body = inert(text, one_line=False)
+    body = body.replace("\n", "<br>")
     return f'<div class="wb-chunk">{body}</div>'
 
 
