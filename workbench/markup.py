@@ -11,9 +11,10 @@ from __future__ import annotations
 import html
 import re
 
-# What can start markup: HTML, Markdown (links, images, emphasis, code, headings, tables),
-# $ (Streamlit's math) and : (so no bare URL becomes a link).
-_ACTIVE = re.compile(r"[\\`*_{}\[\]()#+!|~>$:-]")
+# What can start markup inside a line: HTML, Markdown (links, images, emphasis, code,
+# tables), $ (Streamlit's math) and : (so no bare URL becomes a link). Pages put these
+# strings mid-line (or in an HTML block), so line-start markers such as - and + stay.
+_ACTIVE = re.compile(r"[\\`*_{}\[\]()#!|~>$:]")
 
 
 def inert(value: object, *, one_line: bool = True) -> str:
