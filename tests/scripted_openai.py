@@ -186,6 +186,8 @@ class ScriptedOpenAIServer:
         self.models: list[str] | None = models if models is not None else [
             "gpt-4o-mini", "gpt-4o", "o3-mini"]
         self.requests: list[RecordedRequest] = []
+        self.in_flight = 0  # chat completions being answered now
+        self.peak_in_flight = 0  # the most at once: proves runs overlap, or queue
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -316,7 +318,14 @@ class _Handler(BaseHTTPRequestHandler):
             elif method == "GET" and self.path.rstrip("/").endswith("/models"):
                 self._models()
             elif method == "POST" and self.path.rstrip("/").endswith("/chat/completions"):
-                self._chat(body or {})
+                with self.scripted._lock:
+                    self.scripted.in_flight += 1
+                    self.scripted.peak_in_flight = max(self.scripted.peak_in_flight, self.scripted.in_flight)
+                try:
+                    self._chat(body or {})
+                finally:
+                    with self.scripted._lock:
+                        self.scripted.in_flight -= 1
             else:
                 self._send_json(404, error(404, f"Unknown path {self.path}").error_body)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):

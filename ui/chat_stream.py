@@ -29,6 +29,13 @@ def stop_button(run_id: int, person_id: int, key: str = STOP_KEY) -> None:
               args=(run_id, person_id), help="Stop the reply; what was written so far is kept.")
 
 
+def queued_label(ahead: int) -> str:
+    """'Queued, 3 ahead': the run waits for a free slot of its model (see run_manager)."""
+    if ahead <= 0:
+        return "⏳ Queued: next in line for a free slot of this model…"
+    return f"⏳ Queued, {ahead} ahead: this model is busy with other replies…"
+
+
 def stream_reply(handle: runtime.RunHandle, person_id: int, *, can_stop: bool = True) -> dict:
     """Draw the reply as it streams, tool steps in place as they happen. Returns the
     "done" update's data ({status, error}) once the run has ended."""
@@ -42,7 +49,9 @@ def stream_reply(handle: runtime.RunHandle, person_id: int, *, can_stop: bool = 
         slot.caption("Thinking…")
         while final is None:
             for upd in handle.updates(timeout=0.5):
-                if upd.kind == "message_start":
+                if upd.kind == "queued":
+                    slot.caption(queued_label(upd.data.get("ahead", 0)))
+                elif upd.kind == "message_start":
                     if text or steps:
                         slot = st.empty()  # a new model call after tool steps: below them
                     text = ""
@@ -70,6 +79,8 @@ def stream_reply(handle: runtime.RunHandle, person_id: int, *, can_stop: bool = 
                 # which reruns the script at the next Streamlit call, takes effect.
                 if text:
                     slot.markdown(text + " ▌")
+                elif handle.queued_ahead is not None:
+                    slot.caption(queued_label(handle.queued_ahead))
                 else:
                     slot.caption("Thinking…")
                 if handle.done.is_set():  # ended without a "done" update (should not happen)

@@ -13,7 +13,8 @@ import streamlit as st
 from workbench import clock
 from workbench.traces import RunTrace, StepView
 
-KIND_COLOURS = {"model_call": "#4C78A8", "tool_call": "#F58518", "run": "#BAB0AC"}
+KIND_COLOURS = {"model_call": "#4C78A8", "tool_call": "#F58518", "queue": "#E45756", "run": "#BAB0AC"}
+KIND_WORDS = {"model_call": "model", "tool_call": "tool", "queue": "queued"}
 STATUS_ICONS = {"ok": "✅", "error": "❌", "running": "⏳", "cancelled": "⏹️",
                 "interrupted": "⚠️", "complete": "✅", "failed": "❌"}
 
@@ -41,8 +42,7 @@ def _step_duration(step: StepView) -> float:
 
 
 def _step_label(step: StepView) -> str:
-    kind = "model" if step.kind == "model_call" else "tool"
-    return f"#{step.seq} {kind} · {step.name}"
+    return f"#{step.seq} {KIND_WORDS.get(step.kind, step.kind)} · {step.name}"
 
 
 def timeline_figure(trace: RunTrace) -> go.Figure:
@@ -63,7 +63,7 @@ def timeline_figure(trace: RunTrace) -> go.Figure:
         hovers.append(f"{_step_label(step)}<br>{step.status}<br>starts at +{fmt_ms(bases[-1])}"
                       f"<br>takes {fmt_ms(dur)}{extra}")
     fig = go.Figure()
-    for kind in ("run", "model_call", "tool_call"):
+    for kind in ("run", "queue", "model_call", "tool_call"):
         idx = [i for i, c in enumerate(colours) if c == kind]
         if not idx:
             continue
@@ -155,7 +155,12 @@ def render_steps(trace: RunTrace) -> None:
                  + (f" · {step.retries} {'retry' if step.retries == 1 else 'retries'}"
                     if step.retries else ""))
         with st.expander(title, expanded=step.status in ("error", "running")):
-            (_model_step if step.kind == "model_call" else _tool_step)(step)
+            if step.kind == "queue":
+                st.caption(f"The run waited {fmt_ms(step.duration_ms)} in line for a free slot "
+                           f"({step.request.get('lane', '')} models) before its first model call; "
+                           "that time is not model time.")
+            else:
+                (_model_step if step.kind == "model_call" else _tool_step)(step)
 
 
 def render_messages(trace: RunTrace) -> None:
@@ -204,6 +209,10 @@ def render_header(trace: RunTrace) -> None:
     cols[1].metric("Steps", run.step_count or len(trace.steps))
     cols[2].metric("Tokens in / out", f"{run.input_tokens:,} / {run.output_tokens:,}")
     cols[3].metric("Cost", fmt_cost(run.cost_usd))
+    queued_ms = sum(step.duration_ms or 0.0 for step in trace.steps if step.kind == "queue")
+    if queued_ms:
+        st.caption(f"⏳ Waited {fmt_ms(queued_ms)} in line for a free model slot before the first "
+                   "model call (the queue step); model time is apart from it.")
     if run.error_type:
         render_error(run.error_type, run.error_message, run.error_chain)
 

@@ -193,7 +193,7 @@ class RunStep(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(20))  # model_call | tool_call
+    kind: Mapped[str] = mapped_column(String(20))  # model_call | tool_call | queue (waited for a slot)
     name: Mapped[str] = mapped_column(String(200))  # model id or tool name
     status: Mapped[str] = mapped_column(String(20), default="running")  # running|ok|error|cancelled
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,7 +1,14 @@
 """The live side of runs: the process-wide manager that owns the worker threads, and the
 handle through which the page (or a script) follows one run's updates. A run belongs to
 the process, not to the page script that started it, so a rerun, leaving the page or a
-second tab does not kill it."""
+second tab does not kill it.
+
+Concurrency: every run gets its own thread at once (remote model calls are I/O-bound, so a
+thread waiting on a socket costs little). What bounds them is a lane per kind of model:
+`remote` (settings.max_concurrent_runs, default high enough that 64 streams never queue)
+and `local` (the built-in model's parallel slots). A run that finds its lane full waits
+in arrival order, tells its followers "queued, N ahead", and its trace gets a `queue` step
+so queue time stands apart from model time. Budgets and rate limits are checked before."""
 
 from __future__ import annotations
 
@@ -9,9 +16,10 @@ import os
 import queue
 import socket
 import threading
+import time
 import uuid
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +28,8 @@ TERMINAL = ("complete", "failed", "cancelled", "interrupted")
 
 @dataclass
 class RunUpdate:
-    """One item of a run's live feed. kind: text | reset | message_start | tool_start |
-    tool_end | done."""
+    """One item of a run's live feed. kind: queued | text | reset | message_start |
+    tool_start | tool_end | done. A `queued` update says how many runs wait ahead."""
 
     kind: str
     text: str = ""
@@ -38,6 +46,8 @@ class RunHandle:
         self.status: str = "running"
         self.error: str | None = None
         self.reply_text = ""  # text of the final assistant message, as streamed
+        self.lane: str | None = None  # the lane whose slot this run holds, once admitted
+        self.queued_ahead: int | None = None  # while waiting for a slot: runs ahead of it
         self._updates: queue.Queue[RunUpdate] = queue.Queue()
 
     def emit(self, update: RunUpdate) -> None:
@@ -104,12 +114,73 @@ def worker_is_gone(worker: str | None) -> bool:
     return False  # the pid lives (perhaps reused): the heartbeat decides
 
 
+class QueueCancelled(Exception):
+    """The run was stopped while it waited for a slot; the model was never called."""
+
+
+def _lane_limit(lane: str) -> int:
+    from .settings import get_settings
+
+    cfg = get_settings()
+    return max(1, cfg.local_model_slots if lane == "local" else cfg.max_concurrent_runs)
+
+
+class Lanes:
+    """At most `limit(lane)` runs hold a slot of a lane at once; the others wait, served in
+    the order they arrived."""
+
+    def __init__(self, limit: Callable[[str], int] = _lane_limit):
+        self._limit = limit
+        self._cond = threading.Condition()
+        self._holding: dict[str, int] = {}
+        self._waiting: dict[str, deque[RunHandle]] = {}
+
+    def acquire(self, handle: RunHandle, lane: str) -> float:
+        """Wait for a slot of `lane`; returns the seconds waited. Raises QueueCancelled when
+        the run is stopped while waiting."""
+        began = time.perf_counter()
+        with self._cond:
+            line = self._waiting.setdefault(lane, deque())
+            line.append(handle)
+            try:
+                while not (line[0] is handle and self._holding.get(lane, 0) < self._limit(lane)):
+                    if handle.cancel_event.is_set():
+                        raise QueueCancelled()
+                    ahead = line.index(handle)
+                    if ahead != handle.queued_ahead:
+                        handle.queued_ahead = ahead
+                        handle.emit(RunUpdate("queued", data={"ahead": ahead, "lane": lane}))
+                    self._cond.wait(0.2)  # wakes on a release, or to notice a cancel
+            except BaseException:
+                line.remove(handle)
+                self._cond.notify_all()  # those behind it move up
+                raise
+            line.popleft()
+            self._holding[lane] = self._holding.get(lane, 0) + 1
+            handle.lane, handle.queued_ahead = lane, None
+            self._cond.notify_all()  # the next in line may now move up
+        return time.perf_counter() - began
+
+    def release(self, handle: RunHandle) -> None:
+        with self._cond:
+            if handle.lane is not None:
+                self._holding[handle.lane] -= 1
+                handle.lane = None
+                self._cond.notify_all()
+
+    def load(self) -> dict[str, tuple[int, int]]:
+        """{lane: (holding, waiting)}, for a status line."""
+        with self._cond:
+            lanes = set(self._holding) | set(self._waiting)
+            return {lane: (self._holding.get(lane, 0), len(self._waiting.get(lane, ()))) for lane in lanes}
+
+
 class RunManager:
-    """Owns the worker threads and the live handles of this process, and keeps their
+    """Owns the run threads and the live handles of this process, and keeps their
     heartbeats (and a sweep of runs whose process died) going while any exist."""
 
-    def __init__(self, workers: int = 4):
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="run")
+    def __init__(self, lanes: Lanes | None = None):
+        self.lanes = lanes or Lanes()
         self._active: dict[int, RunHandle] = {}
         self._lock = threading.Lock()
         self._heart: threading.Thread | None = None
@@ -122,7 +193,8 @@ class RunManager:
                 self._heart = threading.Thread(target=self._beat, name="run-heartbeat", daemon=True)
                 self._heart.start()
         self._wake.set()
-        self._pool.submit(self._run, handle, job)
+        # Not a daemon: like a pool's workers, a run in flight finishes before the process exits.
+        threading.Thread(target=self._run, args=(handle, job), name=f"run-{handle.run_id}").start()
 
     def _beat(self) -> None:
         from .db import session_scope
@@ -151,6 +223,7 @@ class RunManager:
         except Exception as exc:  # noqa: BLE001 - the loop records its own failures; this is the last guard
             handle.status, handle.error = "failed", f"The run could not be finished: {exc}"
         finally:
+            self.lanes.release(handle)
             # Leave the active list before "done" goes out, so whoever reacts to "done"
             # can start the next run at once.
             with self._lock:

@@ -21,8 +21,8 @@ from .errors import (AgentExecutionError, RunInProgress, RunNotFound, StepLimitR
 from .models import AgentVersion, Message, Run, RunStep, Thread, utcnow
 from .providers import build_provider, config_from_record
 from .providers.base import ChatRequest, Completed, ModelResponse, StreamReset, TextDelta
-from .run_manager import (MANAGER, STALE_S, TERMINAL, WORKER_ID, RunHandle, RunResult, RunUpdate,
-                          worker_is_gone)
+from .run_manager import (MANAGER, STALE_S, TERMINAL, WORKER_ID, QueueCancelled, RunHandle, RunResult,
+                          RunUpdate, worker_is_gone)
 from .settings import get_settings
 from .threads import append_message, load_thread, title_from, validate_message
 from .tools import ToolContext, bind_tools, openai_schemas
@@ -177,6 +177,7 @@ def _execute(handle: RunHandle) -> None:
                                                    {"backoff_base_s": settings.retry_backoff_s}))
         tools = bind_tools(ctx, cfg.tools)
         schemas = openai_schemas(tools) or None
+        step_seq = _wait_for_slot(handle, ctx, "local" if provider_cfg.kind == "local" else "remote")
         for call_index in range(cfg.max_tool_steps + 1):
             with session_scope() as s:
                 messages = build_context(s, ctx.thread_id, cfg)
@@ -241,6 +242,8 @@ def _execute(handle: RunHandle) -> None:
                 _run_tool(handle, ctx, tools, call, step_seq)
             if status == "cancelled":
                 break
+    except QueueCancelled:
+        status = "cancelled"  # stopped while waiting in line: the model was never called
     except Exception as exc:  # noqa: BLE001 - every failure ends the run cleanly
         status = "failed"
         error = exc if isinstance(exc, WorkbenchError) else AgentExecutionError(
@@ -251,6 +254,19 @@ def _execute(handle: RunHandle) -> None:
         if open_step is not None:
             _fail_step(open_step, error, getattr(exc, "failed_attempts", None) or [])
     _finish(handle, status, error, started, step_seq, tools_used, totals)
+
+
+def _wait_for_slot(handle: RunHandle, ctx: ToolContext, lane: str) -> int:
+    """Take a slot of the run's lane, waiting in line if it is full. A wait shows in the
+    trace as a `queue` step (seq 1), apart from model time. Returns the last step seq used."""
+    waited_s = MANAGER.lanes.acquire(handle, lane)
+    if waited_s < 0.001:
+        return 0
+    with session_scope() as s:
+        s.add(RunStep(run_id=ctx.run_id, group_id=ctx.group_id, seq=1, kind="queue",
+                      name=f"waiting for a {lane} slot", status="ok", duration_ms=waited_s * 1000,
+                      started_at=utcnow() - timedelta(seconds=waited_s), request={"lane": lane}))
+    return 1
 
 
 def _fail_step(open_step: tuple[int, float], error: WorkbenchError, failed_attempts: list) -> None:

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     query_cache_ttl_s: float = 300.0
     provider_timeout_s: float = 60.0  # per model call attempt
     retry_backoff_s: float = 0.5  # wait before the 2nd try of a model call; doubles per try
+    # Runs of remote providers at once in this process (I/O-bound: high); more wait in line.
+    max_concurrent_runs: int = 256
+    # Runs on the built-in model at once: its parallel slots (each shares the 2 cores).
+    local_model_slots: int = 2
 
     @property
     def db_url(self) -> str:

@@ -1,0 +1,159 @@
+"""Runs at team scale: every run starts at once (no small pool), a lane bounds them, and a
+run that must wait says so live and in its trace."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import select
+
+from tests.scripted_openai import text
+from workbench import runtime, settings, threads
+from workbench.db import session_scope
+from workbench.models import RunStep
+from workbench.run_manager import Lanes, QueueCancelled, RunHandle
+
+
+def _handles(n: int) -> list[RunHandle]:
+    return [RunHandle(run_id=i, thread_id=i, group_id=1) for i in range(1, n + 1)]
+
+
+def _queued(handle: RunHandle) -> list[int]:
+    seen = []
+    while not handle._updates.empty():
+        update = handle._updates.get_nowait()
+        if update.kind == "queued":
+            seen.append(update.data["ahead"])
+    return seen
+
+
+def _acquire_in_thread(lanes: Lanes, handle: RunHandle, got: dict) -> threading.Thread:
+    def go():
+        try:
+            got[handle.run_id] = lanes.acquire(handle, "remote")
+        except QueueCancelled:
+            got[handle.run_id] = "cancelled"
+
+    worker = threading.Thread(target=go)
+    worker.start()
+    return worker
+
+
+def _until(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_lanes_admit_up_to_the_limit_then_serve_in_arrival_order():
+    lanes = Lanes(limit=lambda lane: 2)
+    a, b, c, d = _handles(4)
+    assert lanes.acquire(a, "remote") < 0.05 and lanes.acquire(b, "remote") < 0.05
+    got: dict = {}
+    waiting_c = _acquire_in_thread(lanes, c, got)
+    _until(lambda: c.queued_ahead == 0)
+    waiting_d = _acquire_in_thread(lanes, d, got)
+    _until(lambda: d.queued_ahead == 1)
+    assert lanes.load()["remote"] == (2, 2)
+    lanes.release(a)
+    waiting_c.join(5)
+    assert c.run_id in got and d.run_id not in got  # first come, first served
+    _until(lambda: d.queued_ahead == 0)  # d moved up
+    lanes.release(b)
+    waiting_d.join(5)
+    assert got[d.run_id] > 0 and lanes.load()["remote"] == (2, 0)
+    assert _queued(c) == [0] and _queued(d) == [1, 0]
+
+
+def test_a_run_stopped_while_queued_leaves_the_line():
+    lanes = Lanes(limit=lambda lane: 1)
+    a, b, c = _handles(3)
+    lanes.acquire(a, "remote")
+    got: dict = {}
+    waiting_b, waiting_c = _acquire_in_thread(lanes, b, got), None
+    _until(lambda: b.queued_ahead == 0)
+    waiting_c = _acquire_in_thread(lanes, c, got)
+    _until(lambda: c.queued_ahead == 1)
+    b.cancel()
+    waiting_b.join(5)
+    assert got[b.run_id] == "cancelled"
+    _until(lambda: c.queued_ahead == 0)  # c moved up past the stopped run
+    lanes.release(a)
+    waiting_c.join(5)
+    assert isinstance(got[c.run_id], float) and lanes.load()["remote"] == (1, 0)
+
+
+def test_lanes_are_independent():
+    lanes = Lanes(limit=lambda lane: 1)
+    a, b = _handles(2)
+    lanes.acquire(a, "local")
+    assert lanes.acquire(b, "remote") < 0.05  # a busy built-in model never blocks remote runs
+
+
+def test_twelve_runs_stream_at_once_with_no_queue(scripted):
+    """The old pool of 4 made the 5th run wait; now all start together."""
+    n = 12
+    scripted.server.script(*[text(f"Reply number {i} streams slowly.", chunk_size=4, delay=0.05)
+                             for i in range(n)])
+    started = []
+    for i in range(n):
+        _, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+                                          initial_message=f"Question {i}")
+        started.append(handle)
+    results = [h.wait(30) for h in started]
+    assert [r.status for r in results] == ["complete"] * n
+    assert scripted.server.peak_in_flight == n  # every stream was open at the same time
+    assert sorted(r.reply for r in results) == sorted(f"Reply number {i} streams slowly." for i in range(n))
+    with session_scope() as s:
+        assert s.scalar(select(RunStep).where(RunStep.kind == "queue")) is None
+
+
+def test_a_run_over_the_limit_waits_says_so_and_its_trace_shows_the_queue(scripted, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_MAX_CONCURRENT_RUNS", "1")
+    settings.reset_settings()
+    scripted.server.script(text("The first, slowly.", chunk_size=2, delay=0.05), text("The second."))
+    _, first = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+                                     initial_message="One")
+    _until(lambda: first.lane is not None)
+    _, second = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+                                      initial_message="Two")
+    kinds = [u.kind for u in second.updates(timeout=10)]
+    assert kinds[0] == "queued" and kinds[-1] == "done" and "text" in kinds
+    assert first.wait(10).status == "complete" and second.wait(10).status == "complete"
+    assert scripted.server.peak_in_flight == 1
+    with session_scope() as s:
+        steps = s.scalars(select(RunStep).where(RunStep.run_id == second.run_id).order_by(RunStep.seq)).all()
+    assert [st.kind for st in steps] == ["queue", "model_call"]
+    assert steps[0].duration_ms > 50 and steps[0].request == {"lane": "remote"}
+    assert steps[1].seq == 2
+
+
+def test_a_run_stopped_in_the_queue_ends_cancelled_without_calling_the_model(scripted, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_MAX_CONCURRENT_RUNS", "1")
+    settings.reset_settings()
+    scripted.server.script(text("Slow and long.", chunk_size=1, delay=0.05))
+    _, first = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+                                     initial_message="One")
+    _until(lambda: first.lane is not None)
+    thread, second = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+                                           initial_message="Two")
+    _until(lambda: second.queued_ahead is not None)
+    second.cancel()
+    assert second.wait(5).status == "cancelled"
+    assert first.wait(10).status == "complete"
+    assert len(scripted.server.chat_requests) == 1
+    page = threads.get_thread_messages(thread.id, limit=10, actor_id=scripted.person_id)
+    assert [m.role for m in page.messages] == ["user"]
+    # The thread is usable again.
+    scripted.server.script(text("Now it answers."))
+    assert runtime.continue_thread(thread.id, "Again", scripted.person_id).wait(10).reply == "Now it answers."
+
+
+@pytest.mark.parametrize("ahead, words", [(0, "next in line"), (3, "3 ahead")])
+def test_queued_label(ahead, words):
+    from ui.chat_stream import queued_label
+
+    assert words in queued_label(ahead)
