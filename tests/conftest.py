@@ -85,6 +85,7 @@ def data_dir(tmp_path, monkeypatch):
     """A fresh, empty workbench: its own database and Chroma folder under tmp_path."""
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("WORKBENCH_SECRETS_FILE", str(tmp_path / "secrets.toml"))
+    monkeypatch.setenv("WORKBENCH_STALE_SWEEP_S", "0")  # a test turns the periodic sweep on itself
     database = f"wb_test_{uuid.uuid4().hex[:16]}" if TEST_DATABASE_URL else None
     if database:
         _admin_sql(f'CREATE DATABASE "{database}"')

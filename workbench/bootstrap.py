@@ -43,6 +43,9 @@ def init_app() -> Startup:
             with session_scope() as s:
                 seed_prices(s)
             startup = _seed_local_workspace(interrupted)
+        from .run_manager import MANAGER
+
+        MANAGER.start_sweeper(recover_interrupted_runs)
         _done[url] = startup
         return startup
 

@@ -10,9 +10,13 @@
 - A group's plan (groups.PLANS) sets the defaults; owners change them.
 
 Concurrency: the admission check holds a per-group lock from the check until the caller's
-transaction (the one that inserts the Run) ends, so a burst of runs started at once in
-this process cannot all read the same count and overshoot the limit. Tokens are only
-known after a call, so tpm admits on what the last minute already used."""
+transaction (the one that inserts the Run) ends, so a burst of runs started at once cannot
+all read the same count and overshoot the limit. The lock is the database's, so it holds
+across app processes and hosts sharing it: on PostgreSQL the group's row is locked
+(SELECT ... FOR NO KEY UPDATE) before counting; on SQLite the admission that passes takes the
+database's write lock and counts again. A per-process lock in front keeps a process's own
+burst from queueing on the database. Tokens are only known after a call, so tpm admits on
+what the last minute already used."""
 
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from . import clock, events
@@ -169,24 +173,37 @@ def _group_lock(group_id: int) -> threading.Lock:
         return _locks.setdefault(group_id, threading.Lock())
 
 
-def _release_when_transaction_ends(s: Session, lock: threading.Lock) -> None:
-    released = False
+def _when_transaction_ends(s: Session, fn) -> None:
+    """Call `fn()` once, when the session's outermost transaction ends (commit or rollback)."""
+    done = False
 
     def _on_end(_session, transaction) -> None:
-        nonlocal released
-        if transaction.parent is None and not released:
-            released = True
-            lock.release()
+        nonlocal done
+        if transaction.parent is None and not done:
+            done = True
+            fn()
 
     event.listen(s, "after_transaction_end", _on_end)
 
 
-def _record_refusal(type_: str, group_id: int, person_id: int | None, data: dict) -> None:
-    # Its own transaction: the caller's rolls back when the refusal is raised.
-    with session_scope() as other:
-        events.record(other, type_, group_id=group_id, actor_id=person_id,
-                      actor_type="person" if person_id else "system",
-                      target_type="group", target_id=group_id, data=data)
+def _release_when_transaction_ends(s: Session, lock: threading.Lock) -> None:
+    _when_transaction_ends(s, lock.release)
+
+
+def _record_refusal(type_: str, group_id: int, person_id: int | None, data: dict,
+                    after: Session | None = None) -> None:
+    """Its own transaction: the caller's rolls back when the refusal is raised. With `after`
+    (a session holding SQLite's write lock), written once that session's transaction ends."""
+    def write() -> None:
+        with session_scope() as other:
+            events.record(other, type_, group_id=group_id, actor_id=person_id,
+                          actor_type="person" if person_id else "system",
+                          target_type="group", target_id=group_id, data=data)
+
+    if after is not None:
+        _when_transaction_ends(after, write)
+    else:
+        write()
 
 
 def _rate_message(group: Group, state: RateState) -> str:
@@ -213,11 +230,17 @@ def check_run_allowed(s: Session, group_id: int, *, person_id: int | None = None
     deadline = time.monotonic() + max_wait
     waited = 0.0
     lock = _group_lock(group_id)
+    postgres = s.get_bind().dialect.name == "postgresql"
+    holding_write_lock = False
     while True:
         if not lock.acquire(timeout=LOCK_TIMEOUT_S):
             raise RateLimitExceeded("Too many runs are starting in this group at once; try again.")
         handed_over = False
         try:
+            if postgres:  # other processes' admissions of this group wait here until we commit
+                # NO KEY UPDATE: rows that merely reference the group (a refusal event
+                # written from another connection) are not blocked by it.
+                s.execute(select(Group.id).where(Group.id == group_id).with_for_update(key_share=True))
             now = utcnow()
             budget = group_budget(s, group, now)
             if budget.level == "exceeded":
@@ -226,6 +249,14 @@ def check_run_allowed(s: Session, group_id: int, *, person_id: int | None = None
                     "budget_usd": budget.budget_usd})
                 raise BudgetExceeded(budget.message)
             state = _rate_state(s, group, now)
+            if state.over is None and not postgres and (group.rpm_limit or group.tpm_limit):
+                # SQLite locks the whole database: take its write lock only to admit, and
+                # count again under it (another process may have admitted meanwhile).
+                s.execute(update(Group).where(Group.id == group_id).values(plan=Group.plan))
+                state = _rate_state(s, group, utcnow())
+                if state.over is not None:  # no waiting while holding the database's write lock
+                    holding_write_lock = True
+                    deadline = time.monotonic()
             if state.over is None:
                 if waited:
                     events.record(s, "rate_limited", group_id=group_id, actor_id=person_id,
@@ -240,7 +271,8 @@ def check_run_allowed(s: Session, group_id: int, *, person_id: int | None = None
                     "outcome": "refused", "limit": state.over,
                     "limit_value": group.rpm_limit if state.over == "rpm" else group.tpm_limit,
                     "used": state.rpm_used if state.over == "rpm" else state.tpm_used,
-                    "retry_after_s": round(state.retry_after_s, 1), "waited_s": round(waited, 2)})
+                    "retry_after_s": round(state.retry_after_s, 1), "waited_s": round(waited, 2)},
+                    after=s if holding_write_lock else None)
                 raise RateLimitExceeded(_rate_message(group, state))
         finally:
             if not handed_over:

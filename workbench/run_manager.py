@@ -184,7 +184,7 @@ class RunManager:
         self._active: dict[int, RunHandle] = {}
         self._lock = threading.Lock()
         self._heart: threading.Thread | None = None
-        self._wake = threading.Event()  # a new run wakes the heartbeat at once
+        self._sweeper: threading.Thread | None = None
 
     def submit(self, handle: RunHandle, job) -> None:
         with self._lock:
@@ -192,7 +192,6 @@ class RunManager:
             if self._heart is None or not self._heart.is_alive():
                 self._heart = threading.Thread(target=self._beat, name="run-heartbeat", daemon=True)
                 self._heart.start()
-        self._wake.set()
         # Not a daemon: like a pool's workers, a run in flight finishes before the process exits.
         threading.Thread(target=self._run, args=(handle, job), name=f"run-{handle.run_id}").start()
 
@@ -202,6 +201,10 @@ class RunManager:
         from sqlalchemy import update
 
         while True:
+            # A run is opened with heartbeat_at = now, so the first beat can wait: beating
+            # at once would put a write beside the new run's first writes, on its way to
+            # the first token.
+            time.sleep(HEARTBEAT_S)
             live = self.active_ids()
             if not live:
                 with self._lock:  # stop; the next submit starts a new one
@@ -214,8 +217,30 @@ class RunManager:
                     s.execute(update(Run).where(Run.id.in_(live)).values(heartbeat_at=utcnow()))
             except Exception:  # noqa: BLE001 - a missed beat is retried; the runs go on
                 pass
-            self._wake.wait(HEARTBEAT_S)
-            self._wake.clear()
+
+    def start_sweeper(self, sweep: Callable[[], int]) -> None:
+        """Call `sweep` (which marks runs whose process died as interrupted) every
+        settings.stale_sweep_s seconds for the life of the process. Every app process runs
+        one, so a crashed server's runs are swept by whichever process is alive, not only
+        when one starts. Idempotent."""
+        with self._lock:
+            if self._sweeper is None or not self._sweeper.is_alive():
+                self._sweeper = threading.Thread(target=self._sweep_forever, args=(sweep,),
+                                                 name="run-sweeper", daemon=True)
+                self._sweeper.start()
+
+    @staticmethod
+    def _sweep_forever(sweep: Callable[[], int]) -> None:
+        from .settings import get_settings
+
+        while True:
+            every = get_settings().stale_sweep_s
+            time.sleep(every if every > 0 else 0.5)  # 0 turns sweeping off (tests)
+            if every > 0:
+                try:
+                    sweep()
+                except Exception:  # noqa: BLE001 - the database may be away for a moment; next time
+                    pass
 
     def _run(self, handle: RunHandle, job) -> None:
         try:

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     max_concurrent_runs: int = 256
     # Runs on the built-in model at once: its parallel slots (each shares the 2 cores).
     local_model_slots: int = 2
+    # How often each app process sweeps runs whose process died (0: never; start-up still does).
+    stale_sweep_s: float = 30.0
 
     @property
     def db_url(self) -> str:

@@ -57,6 +57,23 @@ class _TryState:
     ttft_ms: float | None = None
 
 
+# One client, and so one HTTP connection pool, per endpoint, key and timeout for the whole
+# process: building a client costs 100+ ms (it loads the TLS certificates), far more than
+# a streamed call's first token, and a run builds its provider anew. The key is only held
+# in memory, as the client itself holds it.
+_SHARED_CLIENTS: dict[tuple[str, str, float | None], openai.OpenAI] = {}
+_SHARED_CLIENTS_LOCK = threading.Lock()
+
+
+def shared_client(base_url: str, key: str, timeout_s: float | None) -> openai.OpenAI:
+    with _SHARED_CLIENTS_LOCK:
+        client = _SHARED_CLIENTS.get((base_url, key, timeout_s))
+        if client is None:
+            client = openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout_s, max_retries=0)
+            _SHARED_CLIENTS[(base_url, key, timeout_s)] = client
+        return client
+
+
 class OpenAICompatibleProvider(ChatProvider):
     # Class-wide defaults, so tests can shrink every provider's waits with one monkeypatch.
     default_backoff_base_s: float = 0.5
@@ -70,8 +87,6 @@ class OpenAICompatibleProvider(ChatProvider):
         self.backoff_base_s = (self.default_backoff_base_s if backoff_base_s is None
                                else backoff_base_s)
         self.backoff_max_s = self.default_backoff_max_s if backoff_max_s is None else backoff_max_s
-        self._clients: dict[str, openai.OpenAI] = {}
-        self._clients_lock = threading.Lock()
 
     # --- plumbing --------------------------------------------------------------------
 
@@ -93,15 +108,7 @@ class OpenAICompatibleProvider(ChatProvider):
         return key
 
     def _client(self) -> openai.OpenAI:
-        key = self._api_key()
-        with self._clients_lock:
-            client = self._clients.get(key)
-            if client is None:
-                # One client per key keeps its connection pool across calls.
-                client = openai.OpenAI(base_url=self.base_url, api_key=key,
-                                       timeout=self.config.timeout_s, max_retries=0)
-                self._clients = {key: client}  # a changed key replaces the old client
-            return client
+        return shared_client(self.base_url, self._api_key(), self.config.timeout_s)
 
     def _scrub(self, message: str) -> str:
         """Remove anything that looks like an API key from a provider's error text."""
