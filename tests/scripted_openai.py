@@ -188,6 +188,7 @@ class ScriptedOpenAIServer:
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0  # chat completions being answered now
         self.peak_in_flight = 0  # the most at once: proves runs overlap, or queue
+        self.gate: threading.Barrier | None = None  # see hold_until_in_flight
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -237,6 +238,12 @@ class ScriptedOpenAIServer:
         with self._lock:
             self._queue.extend(replies)
         return self
+
+    def hold_until_in_flight(self, n: int, timeout: float = 15.0) -> None:
+        """Chat completions wait before answering until `n` are in flight at once (or
+        `timeout` passes): proves the client really runs them concurrently, whatever the
+        machine's speed."""
+        self.gate = threading.Barrier(n, timeout=timeout)
 
     @property
     def pending(self) -> int:
@@ -322,6 +329,11 @@ class _Handler(BaseHTTPRequestHandler):
                     self.scripted.in_flight += 1
                     self.scripted.peak_in_flight = max(self.scripted.peak_in_flight, self.scripted.in_flight)
                 try:
+                    if self.scripted.gate is not None:
+                        try:
+                            self.scripted.gate.wait()
+                        except threading.BrokenBarrierError:
+                            pass  # timed out: answer anyway; the test sees the peak fall short
                     self._chat(body or {})
                 finally:
                     with self.scripted._lock:

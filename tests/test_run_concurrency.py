@@ -98,6 +98,7 @@ def test_twelve_runs_stream_at_once_with_no_queue(scripted):
     n = 12
     scripted.server.script(*[text(f"Reply number {i} streams slowly.", chunk_size=4, delay=0.05)
                              for i in range(n)])
+    scripted.server.hold_until_in_flight(n)  # a pool of 4 would never get there
     started = []
     for i in range(n):
         _, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
