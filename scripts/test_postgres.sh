@@ -2,7 +2,7 @@
 # Run the test suite against PostgreSQL (Debian/Ubuntu). Installs the server if missing,
 # starts a throwaway cluster on 127.0.0.1 on a free port, runs `python -m pytest -q` with
 # WORKBENCH_TEST_DATABASE_URL set (each test gets its own database, see tests/conftest.py),
-# then stops the cluster and deletes it. Not part of .ci/run (it takes a few minutes).
+# then stops the cluster and deletes it. .ci/run runs it after the default suite.
 #
 #   bash scripts/test_postgres.sh                  # the whole suite
 #   bash scripts/test_postgres.sh tests/test_usage.py -x   # arguments go to pytest
