@@ -200,11 +200,15 @@ class RunManager:
         from .models import Run, utcnow
         from sqlalchemy import update
 
+        last_beat = time.monotonic()
         while True:
             # A run is opened with heartbeat_at = now, so the first beat can wait: beating
             # at once would put a write beside the new run's first writes, on its way to
-            # the first token.
-            time.sleep(HEARTBEAT_S)
+            # the first token. Short naps, so a changed HEARTBEAT_S takes effect soon.
+            time.sleep(min(HEARTBEAT_S, 0.25))
+            if time.monotonic() - last_beat < HEARTBEAT_S:
+                continue
+            last_beat = time.monotonic()
             live = self.active_ids()
             if not live:
                 with self._lock:  # stop; the next submit starts a new one
