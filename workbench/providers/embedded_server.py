@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import os
 import threading
 import time
 import urllib.request
@@ -21,6 +22,11 @@ from workbench.providers.builtin_model import MODEL_ID, ModelFile, model_file
 from workbench.settings import get_settings
 
 log = logging.getLogger(__name__)
+
+# llama.cpp's OpenMP workers spin while they wait for each other; on a shared CPU (the app
+# server, embeddings, other processes) a spinning worker that loses its core stalls every
+# token. libgomp reads this once when xllamacpp loads it; an explicit setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @dataclass(frozen=True)
