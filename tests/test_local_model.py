@@ -151,3 +151,16 @@ def test_two_chats_stream_at_the_same_time():
     # and interleaved: many of one chat's tokens fall inside the other's streaming window
     inside = [t for t in stamps[1] if stamps[0][0] < t < stamps[0][-1]]
     assert len(inside) >= 5, (len(inside), len(stamps[1]))
+
+
+def test_a_cancelled_reply_stops_early():
+    cancel = threading.Event()
+    events = []
+    for event in build_provider(CONFIG).stream_chat(ChatRequest(
+            model=MODEL_ID, messages=[{"role": "user", "content": "Tell a long story."}],
+            temperature=0.0, max_tokens=200), cancel=cancel):
+        events.append(event)
+        if isinstance(event, TextDelta):
+            cancel.set()
+    response = events[-1].response
+    assert response.finish_reason == "cancelled" and response.usage.output_tokens <= 5
