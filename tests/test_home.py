@@ -23,7 +23,7 @@ def test_home_on_a_fresh_workspace_points_to_the_first_steps(wb):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Agents"] == "1" and metrics["Threads"] == "0" and metrics["Documents"] == "0"
     steps = " ".join(m.value for m in at.markdown)
-    assert "⬜ **Connect a real model**" in steps and "tiny offline demo" in steps
+    assert "⬜ **Connect a real model**" in steps and "small offline demo" in steps
 
 
 def test_home_counts_what_the_group_has(scripted):

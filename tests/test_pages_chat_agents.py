@@ -133,6 +133,8 @@ def test_viewer_sees_agents_read_only(env):
 
 def test_providers_tab_adds_from_a_preset_and_tests_the_connection(env, monkeypatch):
     at = open_page("2_Agents.py", env.person, env.group)
+    # the built-in provider says which model file it runs (without loading it)
+    assert any("Model file: Qwen2.5-Coder-0.5B-Instruct" in c.value for c in at.caption)
     at.button(key=f"prov_test_{env.provider.id}").click().run()
     assert any("Connected to Scripted: 3 models" in s.value for s in at.success)
     at.selectbox(key="prov_add_preset").set_value("ollama").run()

@@ -389,7 +389,7 @@ def test_connection_refused_during_chat_is_retried():
 
 # --- presets and building --------------------------------------------------------------
 
-def test_presets_and_build_provider_do_not_load_llama_cpp():
+def test_presets_and_build_provider_do_not_load_xllamacpp():
     assert PRESETS["openai"]["api_key_name"] == "OPENAI_API_KEY"
     assert PRESETS["anthropic"]["base_url"].startswith("https://api.anthropic.com/v1")
     assert PRESETS["ollama"]["api_key_name"] is None
@@ -397,8 +397,12 @@ def test_presets_and_build_provider_do_not_load_llama_cpp():
     provider = build_provider(ProviderConfig(name="x", kind="openai_compatible",
                                              base_url="http://127.0.0.1:9/v1"))
     assert isinstance(provider, OpenAICompatibleProvider)
-    if "workbench.providers.local_llama" not in sys.modules:
-        assert "llama_cpp" not in sys.modules
+    from workbench.providers import embedded_server
+
+    local = build_provider(ProviderConfig(name="b", kind="local"))
+    assert isinstance(local, OpenAICompatibleProvider) and local.config.adapt_tools
+    if embedded_server.running() is None:  # building starts nothing: the first call does
+        assert "xllamacpp" not in sys.modules
 
 
 def test_config_from_record():
@@ -412,10 +416,12 @@ def test_config_from_record():
     assert cfg.api_key_name == "OPENAI_API_KEY" and cfg.kind == "openai_compatible"
     local = config_from_record(ProviderRecord(group_id=1, name="Built-in", kind="local",
                                               preset="local"))
-    from workbench.providers.local_llama import LOCAL_MODEL_ID, LocalLlamaProvider
+    from workbench.providers.builtin_model import MODEL_ID
 
-    assert local.default_model == LOCAL_MODEL_ID and local.base_url is None
-    assert isinstance(build_provider(local), LocalLlamaProvider)
+    assert local.default_model == MODEL_ID and local.base_url is None
+    built = build_provider(local)
+    assert isinstance(built, OpenAICompatibleProvider) and built.config.adapt_tools
+    assert not build_provider(cfg).config.adapt_tools  # only the built-in model adapts
 
 
 def test_estimate_tokens():

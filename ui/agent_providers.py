@@ -108,6 +108,8 @@ def provider_card(ctx, rec) -> None:
             st.markdown(f"**{rec.name}** :gray-badge[{_label(rec)}]")
             where = "no network, no key" if rec.kind == "local" else f"`{rec.base_url or ''}` · {key_status(rec.api_key_name)}"
             st.caption(f"{where} · default model `{rec.default_model or 'none'}`")
+            if rec.kind == "local":
+                st.caption(f"Model file: {provider_service.builtin_model_status()}")
         if ctx.can_edit:
             with buttons, st.container(horizontal=True, horizontal_alignment="right"):
                 st.button("Test connection", key=f"prov_test_{rec.id}", icon=":material/network_check:",

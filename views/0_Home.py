@@ -49,7 +49,8 @@ with right:
     steps = [
         ("Chat with an agent", bool(recent), "Open **Chat**, pick an agent and write a message."),
         ("Connect a real model", not only_builtin,
-         "The built-in model is a tiny offline demo (Gemma 3 270M, base model). On **Agents → "
+         "The built-in model is a small offline demo (Qwen2.5-Coder 0.5B: short answers, and tools "
+         "when asked explicitly). On **Agents → "
          "Providers** add OpenAI, Anthropic, OpenRouter, Ollama or any OpenAI-compatible endpoint; "
          "keys stay in the environment or `.streamlit/secrets.toml`."),
         ("Give agents knowledge", kb["documents"] > 0,

@@ -15,6 +15,13 @@ from .models import Person, ProviderRecord, Thing
 from .settings import get_settings
 
 DEMO_PROMPT = ("You are a friendly assistant in Agent Workbench. Answer briefly and plainly.")
+# What the built-in model (Qwen2.5-Coder-0.5B-Instruct) does well, measured: short factual
+# answers, tips, small code. Offered tools, it also turns plain questions into tool calls,
+# so the demo agent has none; an agent given tools uses them when asked explicitly.
+DEMO_DESCRIPTION = ("Runs on the built-in offline model (Qwen2.5-Coder 0.5B): short answers, "
+                    "tips and small code. Give an agent Create task or Search knowledge and ask "
+                    "explicitly ('Create a task to ...', 'Search the knowledge base for ...') to "
+                    "see tools; connect a provider for real work.")
 
 _lock = threading.Lock()
 _done: dict[str, "Startup"] = {}
@@ -87,9 +94,9 @@ def _seed_local_workspace(interrupted: int) -> Startup:
         group = groups._create_group(s, person.id, cfg.default_group_name, "starter")
         provider = add_builtin_provider(s, group.id)
         agent = agents.create_in_session(s, person.id, group.id, {
-            "name": "Demo assistant", "description": "Runs on the built-in offline model.",
+            "name": "Demo assistant", "description": DEMO_DESCRIPTION,
             "provider_id": provider.id, "model": provider.default_model, "system_prompt": DEMO_PROMPT,
-            "temperature": 0.7, "max_output_tokens": 160, "tools": []})
+            "temperature": 0.3, "max_output_tokens": 320, "tools": []})
         return Startup(person.id, group.id, agent.id, interrupted)
 
 

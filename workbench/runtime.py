@@ -173,20 +173,23 @@ def _execute(handle: RunHandle) -> None:
                               agent_id=thread.agent_id, thread_id=thread.id, run_id=run.id)
         settings = get_settings()
         provider_cfg.timeout_s = settings.provider_timeout_s
-        provider = build_provider(provider_cfg, **({} if provider_cfg.kind == "local" else
-                                                   {"backoff_base_s": settings.retry_backoff_s}))
+        provider = build_provider(provider_cfg, backoff_base_s=settings.retry_backoff_s)
         tools = bind_tools(ctx, cfg.tools)
         schemas = openai_schemas(tools) or None
         step_seq = _wait_for_slot(handle, ctx, "local" if provider_cfg.kind == "local" else "remote")
         for call_index in range(cfg.max_tool_steps + 1):
             with session_scope() as s:
-                messages = build_context(s, ctx.thread_id, cfg)
+                # What is sent, as the provider adapts it (the trace shows exactly that).
+                request = provider.prepare(ChatRequest(
+                    model=cfg.model, messages=build_context(s, ctx.thread_id, cfg), tools=schemas,
+                    temperature=cfg.temperature, max_tokens=cfg.max_output_tokens))
                 thread = s.get(Thread, ctx.thread_id)
                 reply = append_message(s, thread, role="assistant", status="streaming", run_id=ctx.run_id)
                 step_seq += 1
                 step = RunStep(run_id=ctx.run_id, group_id=ctx.group_id, seq=step_seq, kind="model_call",
                                name=cfg.model, message_id=reply.id,
-                               request={"model": cfg.model, "messages": messages, "tools": schemas or [],
+                               request={"model": cfg.model, "messages": request.messages,
+                                        "tools": request.tools or [],
                                         "temperature": cfg.temperature, "max_tokens": cfg.max_output_tokens,
                                         "provider": provider_cfg.name, "base_url": provider_cfg.base_url})
                 s.add(step)
@@ -194,8 +197,6 @@ def _execute(handle: RunHandle) -> None:
                 step_id, reply_id = step.id, reply.id
             writer = _ReplyWriter(reply_id)
             handle.emit(RunUpdate("message_start", data={"message_id": reply_id}))
-            request = ChatRequest(model=cfg.model, messages=messages, tools=schemas,
-                                  temperature=cfg.temperature, max_tokens=cfg.max_output_tokens)
             open_step = (step_id, time.perf_counter())
             response = _stream_call(provider, request, handle, writer, step_id)
             calls = [{"id": c.id[:_CALL_ID_MAX], "name": c.name[:_TOOL_NAME_MAX], "arguments": c.arguments}

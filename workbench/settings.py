@@ -53,8 +53,12 @@ class Settings(BaseSettings):
     local_person_email: str = "local@workbench.local"
     default_group_name: str = "My workspace"
     max_upload_mb: float = 50.0
+    # The built-in model (providers/builtin_model.py, embedded_server.py).
+    local_model_path: str | None = None  # a GGUF of your own instead of the pinned one
+    model_cache_dir: Path | None = None  # where the pinned GGUF is assembled; default ~/.cache
     local_model_threads: int = 2
-    local_model_context: int = 2048
+    local_model_context: int = 4096  # tokens per chat slot: tool schemas + knowledge fit
+    local_model_parallel: int = 2  # chats generated at once (slots); memory grows with it
     run_flush_interval_s: float = 0.25  # how often a streaming reply is written to the database
     query_cache_ttl_s: float = 300.0
     provider_timeout_s: float = 60.0  # per model call attempt

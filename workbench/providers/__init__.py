@@ -1,8 +1,9 @@
 """Model providers behind one interface (`base.ChatProvider`).
 
-`build_provider` picks the implementation from the config's kind. The built-in model's
-module (and llama_cpp) is imported only when a local provider is built, so importing
-`workbench` never loads llama.cpp."""
+`build_provider` picks the implementation from the config's kind. Every kind goes through
+the OpenAI-compatible provider; "local" (the built-in model) points it at the embedded
+llama.cpp server, started on its first call, so building a provider (or importing
+`workbench`) never loads xllamacpp or the model."""
 
 from __future__ import annotations
 
@@ -35,13 +36,18 @@ __all__ = [
 
 def build_provider(config: ProviderConfig, **options: Any) -> ChatProvider:
     """The provider for `config`. `options` go to the OpenAI-compatible provider
-    (`backoff_base_s`, `backoff_max_s`); the local provider takes none."""
-    if config.kind == "local":
-        from .local_llama import LocalLlamaProvider  # lazy: loads llama_cpp
-
-        return LocalLlamaProvider(config)
+    (`backoff_base_s`, `backoff_max_s`)."""
     from .openai_compat import OpenAICompatibleProvider
 
+    if config.kind == "local":
+        from dataclasses import replace
+
+        from . import embedded_server
+
+        # The small built-in model writes tool calls as JSON text: adapt (tool_adapter).
+        return OpenAICompatibleProvider(replace(config, base_url=None, api_key_name=None,
+                                                adapt_tools=True),
+                                        endpoint=embedded_server.base_url, **options)
     return OpenAICompatibleProvider(config, **options)
 
 

@@ -91,11 +91,19 @@ class ProviderConfig:
     default_model: str | None = None
     timeout_s: float = 60.0
     max_retries: int = 3  # tries in all, with exponential backoff between them
+    # Small models that write tool calls as JSON text: see providers/tool_adapter.py.
+    adapt_tools: bool = False
 
 
 class ChatProvider(ABC):
     def __init__(self, config: ProviderConfig):
         self.config = config
+
+    def prepare(self, request: ChatRequest) -> ChatRequest:
+        """The request exactly as it will be sent (a provider may adapt the messages for
+        its model); callers record this in the trace. `stream_chat` applies it too, so
+        preparing twice must change nothing."""
+        return request
 
     @abstractmethod
     def stream_chat(self, request: ChatRequest,

