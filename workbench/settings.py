@@ -65,10 +65,13 @@ class Settings(BaseSettings):
     retry_backoff_s: float = 0.5  # wait before the 2nd try of a model call; doubles per try
     # Runs of remote providers at once in this process (I/O-bound: high); more wait in line.
     max_concurrent_runs: int = 256
-    # Runs on the built-in model at once: its parallel slots (each shares the 2 cores).
-    local_model_slots: int = 2
     # How often each app process sweeps runs whose process died (0: never; start-up still does).
     stale_sweep_s: float = 30.0
+
+    @property
+    def local_model_slots(self) -> int:
+        """The built-in model's parallel slots, which also bound its runs at once."""
+        return max(1, min(self.local_model_parallel, 8))
 
     @property
     def db_url(self) -> str:

@@ -46,7 +46,7 @@ _running: Running | None = None
 
 def _params(xllamacpp: Any, file: ModelFile) -> Any:
     settings = get_settings()
-    slots = max(1, min(settings.local_model_parallel, 8))
+    slots = settings.local_model_slots
     params = xllamacpp.CommonParams()
     params.model.path = str(file.path)
     params.model_alias = {MODEL_ID}
