@@ -6,8 +6,6 @@ refused with a plain message."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import select
 
@@ -27,11 +25,11 @@ def _events(group_id):
         return [e.type for e in s.scalars(select(Event).where(Event.group_id == group_id))]
 
 
-def three_models(scripted, delay=0.03):
+def three_models(scripted, delay=0.05):
     """Three variants of one agent on three models, each scripted its own slow reply."""
     models = ["gpt-4o-mini", "gpt-4o", "o3-mini"]
     for n, model in enumerate(models):
-        scripted.server.script_for(model, text(f"Answer from {model}. " * 3, delay=delay,
+        scripted.server.script_for(model, text(f"Answer from {model}. " * 6, delay=delay,
                                                usage=usage(20 + n, 10 + n)))
     return [Variant(scripted.agent_id, None, {"model": m}) if m != "gpt-4o-mini" else Variant(scripted.agent_id)
             for m in models]
@@ -39,23 +37,19 @@ def three_models(scripted, delay=0.03):
 
 def test_three_columns_stream_concurrently_and_reopen(scripted):
     variants = three_models(scripted)
-    started = time.monotonic()
     live = start_comparison(scripted.person_id, scripted.group_id, variants, "Which plan fits me?")
     assert sorted(live.handles) == [0, 1, 2]
-    live.wait(20)
-    elapsed = time.monotonic() - started
+    live.wait(30)
     calls = scripted.server.chat_requests
     assert len(calls) == 3
     # every call arrived before any call had finished: the three streamed at the same time
     assert max(c.received_at for c in calls) < min(c.finished_at for c in calls)
-    slowest_alone = max(c.finished_at - c.received_at for c in calls)
-    assert elapsed < 2 * slowest_alone + 1.0  # not three streams one after another
 
     view = get_comparison(scripted.person_id, live.id)
     assert [c.result.status for c in view.columns] == ["complete"] * 3
     for n, (column, model) in enumerate(zip(view.columns, ["gpt-4o-mini", "gpt-4o", "o3-mini"])):
         r = column.result
-        assert r.reply == f"Answer from {model}. " * 3
+        assert r.reply == f"Answer from {model}. " * 6
         assert (r.input_tokens, r.output_tokens) == (20 + n, 10 + n)
         assert r.cost_usd > 0 and r.ttft_ms is not None and r.duration_ms > 0
         with session_scope() as s:
