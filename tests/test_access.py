@@ -168,6 +168,7 @@ OPS: list[Op] = [
     R("traces.run_filter_options", "viewer", lambda f, a, t: f(a, t.group)),
     R("traces.get_run_trace", "viewer", lambda f, a, t: f(a, t.run)),
     R("traces.run_status", "viewer", lambda f, a, t: f(a, t.run)),
+    R("traces.run_versions", "viewer", lambda f, a, t: f(a, t.group, [t.run])),
     R("trace_export.export_run_json", "viewer", lambda f, a, t: f(a, t.run)),
     R("trace_export.export_runs_csv", "viewer", lambda f, a, t: f(a, t.group, _run_filters(t))),
     R("trace_export.export_runs_json", "viewer", lambda f, a, t: f(a, t.group)),
