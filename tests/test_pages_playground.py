@@ -41,9 +41,10 @@ def test_three_variants_answer_side_by_side_and_the_best_is_saved(env):
     shown = [m.value for m in at.markdown]
     for reply in ("Mini answer", "Big answer", "Reasoned answer"):
         assert reply in shown
-    metrics = {m.label: m.value for m in at.metric}
-    assert "First token" in metrics and "Cost" in metrics
-    assert [m.value for m in at.metric if m.label == "Tokens in / out"] == ["30 / 3", "31 / 4", "32 / 5"]
+    lines = [m.value for m in at.markdown if m.value.startswith("First token **")]
+    assert len(lines) == 3 and all("total **" in x and "cost **$0.0" in x for x in lines)
+    assert ["**30** in / **3** out" in lines[0], "**31** in / **4** out" in lines[1],
+            "**32** in / **5** out" in lines[2]] == [True] * 3
 
     at.button(key=f"pg_best_{comparison_id}_2").click().run()
     no_exception(at)

@@ -53,12 +53,14 @@ def show_flash() -> None:
 
 
 # --- drawing ----------------------------------------------------------------------------
+def metrics_line(r) -> str:
+    """Time to first token, duration, tokens and cost of one column, compact enough for four."""
+    return (f"First token **{fmt_ms(r.ttft_ms)}** · total **{fmt_ms(r.duration_ms)}**  \n"
+            f"Tokens **{r.input_tokens}** in / **{r.output_tokens}** out · cost **${r.cost_usd:.6f}**")
+
+
 def _metrics(r) -> None:
-    a, b = st.columns(2)
-    a.metric("First token", fmt_ms(r.ttft_ms))
-    b.metric("Duration", fmt_ms(r.duration_ms))
-    a.metric("Tokens in / out", f"{r.input_tokens} / {r.output_tokens}")
-    b.metric("Cost", f"${r.cost_usd:.6f}")
+    st.markdown(metrics_line(r))
 
 
 def _live_body(feed: dict, status: str) -> None:
@@ -147,9 +149,8 @@ def _original_column(ctx, step_id: int) -> None:
             st.caption("Tool calls it asked for")
             st.json(resp["tool_calls"], expanded=False)
         usage = resp.get("usage") or {}
-        a, b = st.columns(2)
-        a.metric("Tokens in / out", f"{usage.get('input_tokens', 0)} / {usage.get('output_tokens', 0)}")
-        b.metric("Cost", f"${resp.get('cost_usd') or 0:.6f}")
+    st.markdown(f"Tokens **{usage.get('input_tokens', 0)}** in / **{usage.get('output_tokens', 0)}** out · "
+                f"cost **${resp.get('cost_usd') or 0:.6f}**")
     trace_link(draft.run_id)
 
 

@@ -99,7 +99,8 @@ if step_id and not st.session_state.get(SHOWN):
         st.query_params["comparison"] = str(started)
         st.session_state["pg_url_comparison"] = str(started)
 elif ctx.can_edit:
-    with st.container(border=True):
+    with st.expander("New comparison" if st.session_state.get(SHOWN) else "Variants and input",
+                     expanded=not st.session_state.get(SHOWN), icon=":material/tune:"):
         variants = variants_row(ctx, agent_list, providers)
         turns = conversation_editor()
         if st.button("Send to all", type="primary", key="pg_send", icon=":material/send:"):
