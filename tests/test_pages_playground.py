@@ -153,3 +153,19 @@ def test_agents_page_lists_versions_diffs_and_restores(env):
     at.button(key="agent_save").click().run()
     no_exception(at)
     assert agent_versions.list_versions(env.person, env.agent.id)[0].note == "Warmer"
+
+
+def test_traces_offer_open_in_playground_and_link_the_version(env):
+    thread, handle = threads.create_thread(env.group, env.agent.id, env.person, initial_message="Hi")
+    result = handle.wait(20)
+    from workbench.traces import get_run_trace
+
+    step = get_run_trace(env.person, result.run_id).steps[0]
+    at = open_page("4_Traces.py", env.person, env.group)
+    at.query_params["run"] = str(result.run_id)
+    at.run()
+    no_exception(at)
+    captions = [c.value for c in at.caption]
+    # links are plain captions here (AppTest runs the page outside the app's navigation)
+    assert f"playground: step #{step.id}" in captions
+    assert f"agent #{env.agent.id} v1" in captions

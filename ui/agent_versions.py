@@ -41,10 +41,10 @@ def versions_panel(ctx, agent_id: int, provider_names: dict[int, str]) -> None:
     focus = st.session_state.get(FOCUS)
     new_default = numbers.index(focus) if focus in numbers else 0
     left, right = st.columns(2)
-    new = right.selectbox("Compare version", numbers, index=new_default, key=f"agv_new_{agent_id}",
+    new = right.selectbox("To version", numbers, index=new_default, key=f"agv_new_{agent_id}",
                           format_func=lambda n: f"v{n}")
     older = [n for n in numbers if n != new]
-    old = left.selectbox("with version", older, index=next((i for i, n in enumerate(older) if n < new), 0),
+    old = left.selectbox("From version", older, index=next((i for i, n in enumerate(older) if n < new), 0),
                          key=f"agv_old_{agent_id}_{new}", format_func=lambda n: f"v{n}")
     try:
         diff = agent_versions.diff_versions(ctx.person_id, agent_id, old, new)

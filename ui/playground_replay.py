@@ -120,7 +120,7 @@ def replay_view(ctx, replay_id: int) -> None:
         st.markdown("**Replay**")
         thread_link(view.replay_thread_id, f"Thread #{view.replay_thread_id}")
     for turn in view.turns:
-        st.markdown(f"**Turn {turn.index + 1}** · 🧑 {turn.user}")
+        st.markdown(f"**Turn {turn.index + 1}** · user: {turn.user}")
         a, b = st.columns(2)
         with a, st.container(border=True):
             _turn_cell(turn.original)
