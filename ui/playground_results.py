@@ -187,8 +187,9 @@ def render_comparison(ctx, comparison_id: int) -> None:
     if running:
         if feeds is not None:
             _follow(ctx, view, feeds, bodies)
-        else:
-            _poll(ctx, view, bodies)
+        # columns without a live feed here (another session's, or another app process's)
+        _poll(ctx, playground.get_comparison(ctx.person_id, comparison_id), bodies,
+              skip=set() if feeds is None else {c.position for c in view.columns if c.result.run_id in feeds})
         st.rerun()  # every column has ended: redraw with metrics and actions
 
 
@@ -201,6 +202,7 @@ def _follow(ctx, view, feeds: dict, bodies: dict) -> None:
             feeds.setdefault(col.result.run_id, {"text": "", "steps": []})
             if handle is not None:
                 live[col.position] = (handle, feeds[col.result.run_id])
+    drawn = time.monotonic()
     while live:
         changed = False
         for position, (handle, feed) in list(live.items()):
@@ -217,7 +219,16 @@ def _follow(ctx, view, feeds: dict, bodies: dict) -> None:
                 changed = True
                 with bodies[position].container():
                     _live_body(feed, "running" if position in live else "done")
-        if not changed:
+        if changed:
+            drawn = time.monotonic()
+        elif time.monotonic() - drawn > 0.5:
+            # No news for a while (a slow model call): touch the page so a Stop click,
+            # which reruns the script at the next Streamlit call, takes effect.
+            for position, (_, feed) in live.items():
+                with bodies[position].container():
+                    _live_body(feed, "running")
+            drawn = time.monotonic()
+        else:
             time.sleep(0.05)
 
 
@@ -238,11 +249,12 @@ def _apply(feed: dict, upd) -> None:
                             duration_ms=upd.data.get("duration_ms"))
 
 
-def _poll(ctx, view, bodies: dict) -> None:
-    """Another session's comparison: re-read the columns from the database until all end."""
-    while view.running:
+def _poll(ctx, view, bodies: dict, skip: set) -> None:
+    """Columns this session has no live feed of: re-read them from the database until all
+    have ended (`skip`: the columns it followed live)."""
+    while any(c.result.status == "running" for c in view.columns if c.position not in skip):
         for col in view.columns:
-            if col.position in bodies:
+            if col.position in bodies and col.position not in skip and col.result.status == "running":
                 with bodies[col.position].container():
                     st.markdown((col.result.reply or "") + (" ▌" if col.result.status == "running" else ""))
         time.sleep(0.5)
