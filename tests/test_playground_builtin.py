@@ -4,8 +4,6 @@ variants and a replay, answered by the built-in model for real (slow: it needs t
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
-
 from workbench import agents
 from workbench.__main__ import main
 from workbench.db import session_scope
@@ -16,11 +14,13 @@ pytestmark = pytest.mark.slow
 
 
 def _builtin_agent(wb, **values):
+    """An agent on the provider a new group starts with (the built-in model, whatever runs it)."""
+    demo = agents.get_agent(wb.person_id, wb.agent_id).config
     with session_scope() as s:
-        provider = s.scalar(select(ProviderRecord).where(ProviderRecord.group_id == wb.group_id,
-                                                         ProviderRecord.kind == "local"))
+        provider = s.get(ProviderRecord, demo.provider_id)
+        model = provider.default_model or demo.model
     return agents.create_agent(wb.person_id, wb.group_id, name=values.pop("name", "Built-in tester"),
-                               provider_id=provider.id, model=provider.default_model,
+                               provider_id=demo.provider_id, model=model,
                                max_output_tokens=24, temperature=0.0, **values)
 
 

@@ -98,6 +98,7 @@ if step_id and not st.session_state.get(SHOWN):
         st.session_state[SHOWN] = started
         st.query_params["comparison"] = str(started)
         st.session_state["pg_url_comparison"] = str(started)
+        st.rerun()
 elif ctx.can_edit:
     with st.expander("New comparison" if st.session_state.get(SHOWN) else "Variants and input",
                      expanded=not st.session_state.get(SHOWN), icon=":material/tune:"):
@@ -105,6 +106,8 @@ elif ctx.can_edit:
         turns = conversation_editor()
         if st.button("Send to all", type="primary", key="pg_send", icon=":material/send:"):
             _start(variants, turns)  # not a callback: it must see what was just typed
+            if st.session_state.get(SHOWN) and "pg_error" not in st.session_state:
+                st.rerun()  # redraw with the inputs folded away and the columns in view
 if "pg_error" in st.session_state:
     show_error(st.session_state.pop("pg_error"))
 

@@ -17,7 +17,7 @@ from .. import agents, events
 from ..db import session_scope
 from ..errors import NotFound, ValidationError, WorkbenchError
 from ..groups import require_access
-from ..models import AgentVersion, Comparison, ComparisonColumn, Thing
+from ..models import AgentVersion, Comparison, ComparisonColumn, RunStep, Thing
 from ..run_manager import RunHandle
 from ..runtime import cancel_run, launch
 from ..threads import title_from
@@ -98,6 +98,10 @@ def start_comparison(actor_id: int, group_id: int, variants: list[Variant],
     turns = clean_conversation(conversation)
     with session_scope() as s:
         require_access(s, actor_id, group_id, "editor")
+        if source_step_id is not None:
+            step = s.get(RunStep, source_step_id) if isinstance(source_step_id, int) else None
+            if step is None or step.group_id != group_id:
+                raise NotFound(f"Step {source_step_id} does not exist in this group.")
         resolved = [resolve_in_session(s, group_id, v) for v in variants]
         first_user = next((t["content"] for t in turns if t["role"] == "user"), "Comparison")
         comparison = Comparison(group_id=group_id, title=(title or title_from(first_user))[:200],
