@@ -261,3 +261,24 @@ def test_version_history_diff_and_restore(scripted):
     assert back.identical
     assert agent_versions.list_versions(scripted.person_id, scripted.agent_id)[0].note == "Restored version 1"
     assert "version_restored" in _events(scripted.group_id)
+
+
+def test_a_column_runs_its_tools_as_in_a_chat(scripted):
+    scripted.server.script_for("tool-model", tool_call("create_task", {"title": "Follow up"}),
+                               text("I made a task."))
+    scripted.server.script_for("plain-model", text("No tools needed."))
+    live = start_comparison(scripted.person_id, scripted.group_id,
+                            [Variant(scripted.agent_id, None, {"model": "tool-model"}),
+                             Variant(scripted.agent_id, None, {"model": "plain-model", "tools": []})],
+                            "Please follow up")
+    live.wait(20)
+    view = get_comparison(scripted.person_id, live.id)
+    assert [c.result.reply for c in view.columns] == ["I made a task.", "No tools needed."]
+    from workbench import tasks
+    from workbench.traces import get_run_trace
+
+    steps = get_run_trace(scripted.person_id, view.columns[0].result.run_id).steps
+    assert [s.kind for s in steps] == ["model_call", "tool_call", "model_call"]
+    assert [t.name for t in tasks.list_tasks(scripted.person_id, scripted.group_id)] == ["Follow up"]
+    plain = [c for c in scripted.server.chat_requests if c.body["model"] == "plain-model"][0].body
+    assert "tools" not in plain or not plain["tools"]  # the edit removed the tools
