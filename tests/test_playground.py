@@ -282,3 +282,20 @@ def test_a_column_runs_its_tools_as_in_a_chat(scripted):
     assert [t.name for t in tasks.list_tasks(scripted.person_id, scripted.group_id)] == ["Follow up"]
     plain = [c for c in scripted.server.chat_requests if c.body["model"] == "plain-model"][0].body
     assert "tools" not in plain or not plain["tools"]  # the edit removed the tools
+
+
+def test_a_group_over_budget_gets_refused_columns_with_the_reason(scripted):
+    from workbench import limits
+
+    run_variant(scripted.person_id, scripted.group_id, Variant(scripted.agent_id), "Spend a little", timeout=20)
+    limits.set_limits(scripted.person_id, scripted.group_id, monthly_budget_usd=0.000001, rpm_limit=None,
+                      tpm_limit=None)
+    requests_before = len(scripted.server.chat_requests)
+    live = start_comparison(scripted.person_id, scripted.group_id,
+                            [Variant(scripted.agent_id), Variant(scripted.agent_id, None, {"temperature": 0.2})],
+                            "Over budget?")
+    assert live.handles == {}
+    view = get_comparison(scripted.person_id, live.id)
+    assert [c.result.status for c in view.columns] == ["refused", "refused"]
+    assert all("budget" in c.result.error for c in view.columns)
+    assert len(scripted.server.chat_requests) == requests_before

@@ -101,10 +101,18 @@ def active_handle(thread_id: int, *, actor_id: int) -> RunHandle | None:
     return MANAGER.for_thread(thread_id)
 
 
-def start_run_in_session(s, thread: Thread, person_id: int, user_message_id: int) -> Run:
-    """Admit and open a run on `thread` for its message `user_message_id` (the caller has
-    checked access); `launch` it once the transaction has committed."""
-    _check_can_start(s, thread, person_id)
+def admit_run(s, group_id: int, person_id: int) -> None:
+    """Budget and rate limits of the group. Call first in the transaction that then opens
+    the run, before it writes anything (a refusal is recorded in a transaction of its own,
+    which would wait on this one's writes on SQLite)."""
+    from . import limits
+
+    limits.check_run_allowed(s, group_id, person_id=person_id)
+
+
+def open_run(s, thread: Thread, person_id: int, user_message_id: int | None) -> Run:
+    """Open a run on a thread of the caller's making (access checked, `admit_run` done);
+    `launch` it once the transaction has committed."""
     return _open_run(s, thread, person_id, user_message_id)
 
 
@@ -113,9 +121,7 @@ def _check_can_start(s, thread: Thread, person_id: int) -> None:
         raise ValidationError("This thread is archived; unarchive it to continue.")
     if thread.status == "running" or MANAGER.for_thread(thread.id):
         raise RunInProgress()
-    from . import limits  # budgets and rate limits of the group
-
-    limits.check_run_allowed(s, thread.group_id, person_id=person_id)
+    admit_run(s, thread.group_id, person_id)
 
 
 def _open_run(s, thread: Thread, person_id: int, user_message_id: int) -> Run:

@@ -22,7 +22,7 @@ from ..db import session_scope
 from ..errors import AgentNotFound, ValidationError
 from ..groups import require_access
 from ..models import AgentVersion, Message, Run, RunStep, Thing, Thread
-from ..runtime import SINGLE_CALL, RunHandle, launch, start_run_in_session
+from ..runtime import SINGLE_CALL, RunHandle, admit_run, launch, open_run
 from ..threads import MAX_MESSAGE_CHARS, PLAYGROUND, append_message, title_from
 
 OVERRIDABLE = ("system_prompt", "provider_id", "model", "temperature", "max_output_tokens", "tools")
@@ -137,6 +137,7 @@ def open_variant_run(s: Session, actor_id: int, group_id: int, variant: Variant,
     """In the caller's transaction: the variant's hidden thread with the conversation
     written into it, and an admitted run on it (launch it after the commit)."""
     agent, version, overrides = resolve_in_session(s, group_id, variant)
+    admit_run(s, group_id, actor_id)  # before any write: a refusal is recorded on its own
     run_overrides = dict(overrides)
     if conversation and conversation[0]["role"] == "system":
         if conversation[0]["content"] != version.config.get("system_prompt"):
@@ -162,7 +163,7 @@ def open_variant_run(s: Session, actor_id: int, group_id: int, variant: Variant,
                              tool_call_id=m.get("tool_call_id"), name=m.get("name"))
         if m["role"] == "user":
             last_user_id = msg.id
-    return start_run_in_session(s, thread, actor_id, last_user_id)
+    return open_run(s, thread, actor_id, last_user_id)
 
 
 def start_variant(actor_id: int, group_id: int, variant: Variant,
