@@ -12,6 +12,7 @@ from workbench.tools import registry
 
 N_VARIANTS = "pg_n_variants"
 N_TURNS = "pg_n_turns"
+DEFAULT_AGENT = "pg_default_agent"
 
 
 def _edit_fields(prefix: str, cfg: dict, providers: list) -> dict:
@@ -41,10 +42,10 @@ def variant_picker(ctx, i: int, agents: list, providers: list) -> Variant | None
     """One variant: an agent, one of its versions, and optional edits."""
     by_id = {a.id: a for a in agents}
     ids = list(by_id)
-    default = st.session_state.get(f"pg_default_agent_{i}")
+    default = st.session_state.get(DEFAULT_AGENT)  # ?agent=ID: every variant starts on that agent
     agent_id = st.selectbox(f"Agent {i + 1}", ids, key=f"pg_v{i}_agent",
-                            index=ids.index(default) if default in ids else min(i, len(ids) - 1) if i < len(ids)
-                            else 0, format_func=lambda a: by_id[a].name)
+                            index=ids.index(default) if default in ids else (i if i < len(ids) else 0),
+                            format_func=lambda a: by_id[a].name)
     history = agent_versions.list_versions(ctx.person_id, agent_id)
     numbers = [v.version for v in history]
     version = st.selectbox("Version", numbers, key=f"pg_v{i}_version_{agent_id}",

