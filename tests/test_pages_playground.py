@@ -169,3 +169,27 @@ def test_traces_offer_open_in_playground_and_link_the_version(env):
     # links are plain captions here (AppTest runs the page outside the app's navigation)
     assert f"playground: step #{step.id}" in captions
     assert f"agent #{env.agent.id} v1" in captions
+
+
+def test_a_short_conversation_is_sent_turn_by_turn(env):
+    at = playground(env)
+    at.text_area(key="pg_turn_0").input("And what is my name?")
+    at.button(key="pg_add_turns").click().run()
+    no_exception(at)
+    assert at.session_state["pg_n_turns"] == 3
+    assert at.text_area(key="pg_turn_2").value == "And what is my name?"
+    at.text_area(key="pg_turn_0").input("I am Ada.")
+    at.text_area(key="pg_turn_1").input("Nice to meet you, Ada.")
+    for i in range(2):
+        _pick(at, i, env.agent.id)
+    at.button(key="pg_send").click().run()
+    no_exception(at)
+    sent = [r.body["messages"] for r in env.server.chat_requests]
+    assert len(sent) == 2
+    for messages in sent:
+        assert [(m["role"], m["content"]) for m in messages] == [
+            ("user", "I am Ada."), ("assistant", "Nice to meet you, Ada."), ("user", "And what is my name?")]
+    at.button(key="pg_clear").click().run()
+    at.button(key="pg_one_turn").click().run()
+    no_exception(at)
+    assert at.session_state["pg_n_turns"] == 1 and at.text_area(key="pg_turn_0").value == "And what is my name?"

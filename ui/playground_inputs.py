@@ -68,13 +68,11 @@ def variants_row(ctx, agents: list, providers: list) -> list[Variant]:
         with col, st.container(border=True):
             variants.append(variant_picker(ctx, i, agents, providers))
     row = st.container(horizontal=True)
-    if row.button("Add variant", key="pg_add_variant", icon=":material/add:", disabled=n >= MAX_VARIANTS,
-                  help=f"Up to {MAX_VARIANTS} variants run at once."):
-        st.session_state[N_VARIANTS] = n + 1
-        st.rerun()
-    if row.button("Remove last", key="pg_remove_variant", icon=":material/remove:", disabled=n <= MIN_VARIANTS):
-        st.session_state[N_VARIANTS] = n - 1
-        st.rerun()
+    row.button("Add variant", key="pg_add_variant", icon=":material/add:", disabled=n >= MAX_VARIANTS,
+               help=f"Up to {MAX_VARIANTS} variants run at once.",
+               on_click=lambda: st.session_state.update({N_VARIANTS: n + 1}))
+    row.button("Remove last", key="pg_remove_variant", icon=":material/remove:", disabled=n <= MIN_VARIANTS,
+               on_click=lambda: st.session_state.update({N_VARIANTS: n - 1}))
     if n >= MAX_VARIANTS:
         row.caption(f"At most {MAX_VARIANTS} variants run side by side.")
     return variants
@@ -90,15 +88,23 @@ def conversation_editor() -> list[dict]:
         turns.append({"role": role, "content": st.text_area(label, key=f"pg_turn_{t}", height=90 if t < n - 1
                                                              else 110, placeholder="Write a message…")})
     row = st.container(horizontal=True)
-    if row.button("Add earlier turns", key="pg_add_turns", icon=":material/playlist_add:",
-                  help="Make it a short conversation: an assistant turn and a new user message."):
-        for t in reversed(range(n)):  # keep what was typed, two turns further down
-            st.session_state[f"pg_turn_{t + 2}"] = st.session_state.get(f"pg_turn_{t}", "")
-        st.session_state["pg_turn_0"], st.session_state["pg_turn_1"] = "", ""
-        st.session_state[N_TURNS] = n + 2
-        st.rerun()
-    if n > 1 and row.button("One message only", key="pg_one_turn", icon=":material/short_text:"):
-        st.session_state["pg_turn_0"] = st.session_state.get(f"pg_turn_{n - 1}", "")
-        st.session_state[N_TURNS] = 1
-        st.rerun()
+    row.button("Add earlier turns", key="pg_add_turns", icon=":material/playlist_add:", on_click=_add_turns,
+               help="Make it a short conversation: an assistant turn and a new user message.")
+    if n > 1:
+        row.button("One message only", key="pg_one_turn", icon=":material/short_text:", on_click=_one_turn)
     return turns
+
+
+# Callbacks: they run before the widgets are drawn again, so they may change their values.
+def _add_turns() -> None:
+    n = st.session_state.get(N_TURNS, 1)
+    for t in reversed(range(n)):  # keep what was typed, two turns further down
+        st.session_state[f"pg_turn_{t + 2}"] = st.session_state.get(f"pg_turn_{t}", "")
+    st.session_state["pg_turn_0"], st.session_state["pg_turn_1"] = "", ""
+    st.session_state[N_TURNS] = n + 2
+
+
+def _one_turn() -> None:
+    n = st.session_state.get(N_TURNS, 1)
+    st.session_state["pg_turn_0"] = st.session_state.get(f"pg_turn_{n - 1}", "")
+    st.session_state[N_TURNS] = 1
