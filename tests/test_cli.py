@@ -63,3 +63,19 @@ def test_cli_replay_prints_the_new_thread_and_turns(scripted, capsys):
     assert f"of thread {thread_id}]" in out and "turn 1: Question one" in out
     assert "'Replayed answer'" in out and "'First answer'" in out
     assert scripted.server.last_request.body["model"] == "gpt-4o"
+
+
+def test_cli_compare_refuses_another_groups_agent(scripted, capsys, openai_server):
+    from workbench import agents, groups
+    from workbench.providers import service as providers
+
+    other = groups.create_group(scripted.person_id, "Another team").id
+    provider = providers.add_provider(scripted.person_id, other, name="Theirs", kind="openai_compatible",
+                                      base_url=openai_server.base_url)
+    theirs = agents.create_agent(scripted.person_id, other, name="Theirs", provider_id=provider.id,
+                                 model="gpt-4o-mini")
+    code = main(["--group", str(scripted.group_id), "compare", "--agent", str(scripted.agent_id),
+                 "--agent", f"{theirs.id}@1", "Hi"])
+    assert code == 2
+    assert f"Agent {theirs.id} does not exist in this group" in capsys.readouterr().err
+    assert scripted.server.chat_requests == []

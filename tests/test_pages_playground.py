@@ -193,3 +193,17 @@ def test_a_short_conversation_is_sent_turn_by_turn(env):
     at.button(key="pg_one_turn").click().run()
     no_exception(at)
     assert at.session_state["pg_n_turns"] == 1 and at.text_area(key="pg_turn_0").value == "And what is my name?"
+
+
+def test_another_groups_comparison_link_is_refused(env):
+    live = start_comparison(env.person, env.group, [Variant(env.agent.id), Variant(env.agent.id)], "Ours")
+    live.wait(20)
+    stranger = groups.create_group(env.person, "Elsewhere")  # env.person owns it; make someone else
+    groups.add_member(env.person, stranger.id, email="out@example.com", name="Out", role="editor")
+    outsider = groups.find_person_by_email("out@example.com").id
+    at = open_page("10_Playground.py", outsider, stranger.id)
+    at.query_params["comparison"] = str(live.id)
+    at.run()
+    no_exception(at)
+    assert any("not a member of this group" in e.value for e in at.error)
+    assert "Ours" not in " ".join(m.value for m in at.markdown)

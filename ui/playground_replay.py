@@ -68,6 +68,9 @@ def step_editor(ctx, step_id: int) -> int | None:
 # --- replaying a thread ---------------------------------------------------------------------
 def replay_form(ctx, agents: list) -> None:
     chats = threads.list_threads(ctx.person_id, ctx.group_id, limit=100)
+    if not agents:
+        st.info("This group has no agents yet: create one on the Agents page.")
+        return
     if not chats:
         st.info("No threads to replay yet: chat with an agent first.")
         return

@@ -41,10 +41,6 @@ if not ctx.can_edit:
 
 agent_list = agents.list_agents(ctx.person_id, ctx.group_id)
 providers = provider_service.list_providers(ctx.person_id, ctx.group_id)
-if not agent_list:
-    st.info("This group has no agents yet: create one on the Agents page.")
-    st.stop()
-
 mode = st.segmented_control("Mode", MODES, key=MODE, default=MODES[0], label_visibility="collapsed") or MODES[0]
 
 
@@ -99,6 +95,8 @@ if step_id and not st.session_state.get(SHOWN):
         st.query_params["comparison"] = str(started)
         st.session_state["pg_url_comparison"] = str(started)
         st.rerun()
+elif not agent_list:
+    st.info("This group has no agents yet: create one on the Agents page.")
 elif ctx.can_edit:
     with st.expander("New comparison" if st.session_state.get(SHOWN) else "Variants and input",
                      expanded=not st.session_state.get(SHOWN), icon=":material/tune:"):
