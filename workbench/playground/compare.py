@@ -207,7 +207,7 @@ def mark_best(actor_id: int, comparison_id: int, position: int | None) -> Compar
 def save_column_as_version(actor_id: int, comparison_id: int, position: int | None = None,
                            note: str | None = None) -> agents.AgentView:
     """Save a column's variant (its version plus its edits; the best column by default) as
-    the newest version of its agent."""
+    the newest version of its agent. The agent keeps its current name and description."""
     with session_scope() as s:
         comparison = _load(s, actor_id, comparison_id, "editor")
         position = comparison.best_column if position is None else position
@@ -215,7 +215,8 @@ def save_column_as_version(actor_id: int, comparison_id: int, position: int | No
         if column is None:
             raise ValidationError(field_errors={"column": "Mark the best column first."})
         agent_id, version_id, overrides = column.agent_id, column.agent_version_id, dict(column.overrides)
-        base = dict(s.get(AgentVersion, version_id).config)
+        base = {k: v for k, v in s.get(AgentVersion, version_id).config.items()
+                if k not in ("name", "description")}
     return agents.update_agent(actor_id, agent_id, note=note or f"From comparison #{comparison_id}",
                                **{**base, **overrides})
 
