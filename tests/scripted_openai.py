@@ -17,6 +17,8 @@ Replies: `text`, `tool_call`, `tool_calls` (with `call`), `error`, `auth_error`,
 `model_not_found`, `hang`, `cut_after`, `malformed`. When the queue is empty the server
 answers `default_text`. Set `api_key` to require `Authorization: Bearer <key>` (401
 otherwise) and `chunk_delay` to slow every stream down (per reply with `delay=`).
+`script_for(model, ...)` queues replies for one model (concurrent variants); each recorded
+request has `received_at` and `finished_at` (monotonic) to prove calls overlapped.
 """
 
 from __future__ import annotations
@@ -167,6 +169,8 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]  # lower-case names
     body: dict | None
+    received_at: float = 0.0  # time.monotonic() when the request arrived
+    finished_at: float | None = None  # ... and when its answer was fully written
 
     @property
     def authorization(self) -> str | None:
@@ -190,6 +194,7 @@ class ScriptedOpenAIServer:
         self.peak_in_flight = 0  # the most at once: proves runs overlap, or queue
         self.gate: threading.Barrier | None = None  # see hold_until_in_flight
         self._queue: deque[Reply] = deque()
+        self._by_model: dict[str, deque[Reply]] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
@@ -245,13 +250,22 @@ class ScriptedOpenAIServer:
         machine's speed."""
         self.gate = threading.Barrier(n, timeout=timeout)
 
+    def script_for(self, model: str, *replies: Reply) -> "ScriptedOpenAIServer":
+        """Queue replies for requests naming `model` (taken before the shared queue), so
+        concurrent requests from several variants each get their own script."""
+        with self._lock:
+            self._by_model.setdefault(model, deque()).extend(replies)
+        return self
+
     @property
     def pending(self) -> int:
         with self._lock:
             return len(self._queue)
 
-    def _next_reply(self) -> Reply:
+    def _next_reply(self, model: str | None = None) -> Reply:
         with self._lock:
+            if self._by_model.get(model or ""):
+                return self._by_model[model].popleft()
             if self._queue:
                 return self._queue.popleft()
         return text(self.default_text)
@@ -317,7 +331,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         headers = {k.lower(): v for k, v in self.headers.items()}
-        self.scripted._record(RecordedRequest(method, self.path, headers, body))
+        recorded = RecordedRequest(method, self.path, headers, body, received_at=time.monotonic())
+        self.scripted._record(recorded)
         try:
             if not self._authorised(headers):
                 self._send_json(401, error(401, "Incorrect API key provided.",
@@ -342,6 +357,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(404, error(404, f"Unknown path {self.path}").error_body)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             self.close_connection = True  # the client went away (timeout, cancel)
+        finally:
+            recorded.finished_at = time.monotonic()
 
     def _authorised(self, headers: dict[str, str]) -> bool:
         key = self.scripted.api_key
@@ -358,7 +375,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- chat completions
     def _chat(self, body: dict) -> None:
-        reply = self.scripted._next_reply()
+        reply = self.scripted._next_reply(body.get("model"))
         model = reply.model or body.get("model") or "scripted-model"
         stream = bool(body.get("stream"))
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from tests.scripted_openai import call, text, tool_calls
 from workbench import agents, groups, identity, threads
 from workbench.db import session_scope
-from workbench.models import Base, Event, Message, Run, Thing, UsageRecord
+from workbench.models import Base, Event, Message, Run, RunStep, Thing, UsageRecord
+from workbench.playground import Variant, replay_thread, start_comparison
 
 ROLES = ("owner", "editor", "viewer")
 AGENT_TOOLS = ["create_task", "call_human", "get_context", "search_knowledge"]
@@ -39,6 +40,9 @@ class GroupObjects:
     run: int
     task: int
     document: int | None
+    step: int  # a model call of the run
+    comparison: int
+    replay: int  # a replay of the thread
 
     def person(self, role: str) -> int:
         return getattr(self, role)
@@ -92,6 +96,12 @@ def build_group(server, key: str, *, with_knowledge: bool = True) -> GroupObject
     assert result.status == "complete", result
     with session_scope() as s:
         task = s.scalar(select(Thing.id).where(Thing.group_id == group, Thing.type == "task"))
+        step = s.scalar(select(RunStep.id).where(RunStep.run_id == result.run_id,
+                                                 RunStep.kind == "model_call").order_by(RunStep.seq))
+    comparison = start_comparison(owner, group, [Variant(agent.id), Variant(agent.id, 1, {"temperature": 0.1})],
+                                  f"Compare {marker}")
+    comparison.wait(15)
+    replay = replay_thread(owner, thread.id)
     document = None
     if with_knowledge and _knowledge_available():
         from workbench import knowledge
@@ -100,7 +110,8 @@ def build_group(server, key: str, *, with_knowledge: bool = True) -> GroupObject
                                          f"The secret word of this team is {marker}. " * 3).document_id
     return GroupObjects(key=key, marker=marker, group=group, owner=owner, editor=editor,
                         viewer=viewer, member=member, provider=provider, agent=agent.id, version=agent.version_id,
-                        thread=thread.id, run=result.run_id, task=task, document=document)
+                        thread=thread.id, run=result.run_id, task=task, document=document,
+                        step=step, comparison=comparison.id, replay=replay)
 
 
 def build_world(startup, server, *, with_knowledge: bool = True) -> World:

@@ -35,7 +35,8 @@ from tests.tenancy_world import World, build_world, leaks, new_person, snapshot
 from workbench import groups
 from workbench.errors import AccessDenied, WorkbenchError
 
-FIELDS = ("group", "agent", "version", "provider", "thread", "run", "task", "document", "member")
+FIELDS = ("group", "agent", "version", "provider", "thread", "run", "task", "document", "member", "step",
+          "comparison", "replay")
 RANK = {None: 0, "viewer": 1, "editor": 2, "owner": 3, "admin": 4}
 _n = itertools.count()
 
@@ -103,6 +104,27 @@ OPS: list[Op] = [
     R("agents.list_agents", "viewer", lambda f, a, t: f(a, t.group)),
     R("agents.get_version", "viewer", lambda f, a, t: f(a, t.version)),
     R("agents.agent_names", "viewer", lambda f, a, t: f(a, t.group)),
+    R("agent_versions.list_versions", "viewer", lambda f, a, t: f(a, t.agent)),
+    R("agent_versions.diff_versions", "viewer", lambda f, a, t: f(a, t.agent, 1, 1)),
+    W("agent_versions.restore_version", "editor", lambda f, a, t: f(a, t.agent, 1)),
+    # the playground
+    W("playground.compare.start_comparison", "editor", lambda f, a, t: f(
+        a, t.group, [_variant(t.agent), _variant(t.agent, {"provider_id": t.provider})], "Compare").wait(15)),
+    R("playground.compare.get_comparison", "viewer", lambda f, a, t: f(a, t.comparison)),
+    R("playground.compare.list_comparisons", "viewer", lambda f, a, t: f(a, t.group)),
+    W("playground.compare.stop_column", "editor", lambda f, a, t: f(a, t.comparison, 0)),
+    W("playground.compare.mark_best", "editor", lambda f, a, t: f(a, t.comparison, 1)),
+    W("playground.compare.save_column_as_version", "editor", lambda f, a, t: f(a, t.comparison, 1)),
+    W("playground.compare.rerun_comparison", "editor", lambda f, a, t: f(a, t.comparison).wait(15)),
+    R("playground.from_trace.open_step", "viewer", lambda f, a, t: f(a, t.step)),
+    W("playground.from_trace.rerun_step", "editor", lambda f, a, t: f(a, t.step).wait(15)),
+    W("playground.replay.replay_thread", "editor", lambda f, a, t: f(a, t.thread, _variant(t.agent))),
+    R("playground.replay.replay_source", "viewer", lambda f, a, t: f(a, t.replay)),
+    R("playground.replay.compare_replay", "viewer", lambda f, a, t: f(a, t.replay)),
+    W("playground.variants.start_variant", "editor", lambda f, a, t: f(
+        a, t.group, _variant(t.agent), "Hello variant").wait(15)),
+    W("playground.variants.run_variant", "editor", lambda f, a, t: f(
+        a, t.group, _variant(t.agent), "Hello variant", timeout=15)),
     # threads, runs, tasks
     W("threads.create_thread", "editor", lambda f, a, t: f(t.group, t.agent, a)),
     R("threads.get_thread", "viewer", lambda f, a, t: f(a, t.thread)),
@@ -147,6 +169,7 @@ OPS: list[Op] = [
     R("traces.run_filter_options", "viewer", lambda f, a, t: f(a, t.group)),
     R("traces.get_run_trace", "viewer", lambda f, a, t: f(a, t.run)),
     R("traces.run_status", "viewer", lambda f, a, t: f(a, t.run)),
+    R("traces.run_versions", "viewer", lambda f, a, t: f(a, t.group, [t.run])),
     R("trace_export.export_run_json", "viewer", lambda f, a, t: f(a, t.run)),
     R("trace_export.export_runs_csv", "viewer", lambda f, a, t: f(a, t.group, _run_filters(t))),
     R("trace_export.export_runs_json", "viewer", lambda f, a, t: f(a, t.group)),
@@ -185,6 +208,12 @@ EXEMPT = {
 }
 # Writes a viewer may make: they act on the actor alone.
 SELF_WRITES = {"groups.create_group", "groups.leave_group"}
+
+
+def _variant(agent_id, overrides=None):
+    from workbench.playground import Variant
+
+    return Variant(agent_id, None, dict(overrides or {}))
 
 
 def _run_filters(t):

@@ -145,3 +145,51 @@ def test_upload_files_in_a_real_browser(scripted, app_server, browser, tmp_path)
     hits = knowledge.search(scripted.person_id, scripted.group_id, "how long can I return something", k=1)
     assert hits and hits[0].title == "returns.md"
     browser.save_screenshot(str(Path(tempfile.gettempdir()) / "workbench-knowledge.png"))
+
+
+def test_playground_streams_columns_side_by_side_and_stops_one(scripted, app_server, browser):
+    """Two variants stream at the same time in a real browser; one column's Stop stops
+    only that column."""
+    from selenium.webdriver.common.by import By
+
+    from workbench.playground import get_comparison, list_comparisons
+
+    scripted.make_agent(name="A first variant", model="model-a")
+    scripted.make_agent(name="B second variant", model="model-b")  # the two sort first
+    first = "Alpha streams slowly. " * 40
+    second = "Beta answers in a while. " * 12
+    scripted.server.script_for("model-a", text(first, delay=0.05))
+    scripted.server.script_for("model-b", text(second, delay=0.05))
+    browser.get(app_server + "/playground")
+    def message_box():
+        return [t for t in browser.find_elements(By.CSS_SELECTOR, "textarea")
+                if t.get_attribute("placeholder") == "Write a message…"]
+
+    _wait_for(browser, message_box, what="the message box")
+    box = message_box()[0]
+    box.send_keys("Compare yourselves")
+
+    def click(label):  # a button's text starts with its icon's name ("send\nSend to all")
+        for button in browser.find_elements(By.TAG_NAME, "button"):
+            if button.text.strip().splitlines()[-1:] == [label] and button.is_enabled():
+                button.click()
+                return True
+        return False
+
+    _wait_for(browser, lambda: click("Send to all"), what="the Send button")
+    body = lambda: browser.find_element(By.TAG_NAME, "body").text  # noqa: E731
+    # both columns show text while neither has finished: they stream at the same time
+    _wait_for(browser, lambda: "Alpha streams" in body() and "Beta answers" in body(), what="both columns")
+    assert first.strip() not in body() and second.strip() not in body()
+    browser.save_screenshot(str(Path(tempfile.gettempdir()) / "workbench-playground-live.png"))
+    _wait_for(browser, lambda: click("Stop"), what="the first column's Stop")
+    comparison_id = list_comparisons(scripted.person_id, scripted.group_id)[0][0]
+    _wait_for(browser, lambda: [c.result.status for c in get_comparison(
+        scripted.person_id, comparison_id).columns] == ["cancelled", "complete"], timeout=60,
+        what="column 1 stopped and column 2 complete")
+    _wait_for(browser, lambda: "total **" not in body() and body().count("First token") == 2,
+              what="both columns' figures")
+    view = get_comparison(scripted.person_id, comparison_id)
+    assert view.columns[1].result.reply == second
+    assert 0 < len(view.columns[0].result.reply) < len(first)
+    browser.save_screenshot(str(Path(tempfile.gettempdir()) / "workbench-playground.png"))

@@ -117,8 +117,10 @@ def test_usage_page_opens_the_trace_of_an_expensive_run(used):
 
 
 def test_budget_banners_and_owner_edits_limits(used):
-    with session_scope() as s:
-        spent = sum(r.cost_usd for r in s.scalars(select(UsageRecord).where(UsageRecord.group_id == used.group_id)))
+    month_start = utcnow().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    with session_scope() as s:  # this month's spend (early in a month the 10-day-old record is last month's)
+        spent = sum(r.cost_usd for r in s.scalars(select(UsageRecord).where(
+            UsageRecord.group_id == used.group_id, UsageRecord.created_at >= month_start)))
         s.get(Group, used.group_id).monthly_budget_usd = spent / 0.85
     at = open_page("6_Usage.py", used.person_id, used.group_id)
     assert any("85%" in w.value for w in at.warning) and not at.error

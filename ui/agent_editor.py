@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.links import agent_link
+from ui.agent_versions import FOCUS as VERSION_FOCUS
+from ui.agent_versions import versions_panel
+from ui.links import agent_link, playground_link
 from ui.common import field_error
 from workbench import agents
 from workbench.agents import AgentConfig
@@ -65,7 +67,8 @@ def _save(person_id: int, group_id: int, agent_id: int | None, prefix: str) -> N
             st.session_state["agent_new_n"] = st.session_state.get("agent_new_n", 0) + 1
             _flash("ok", f"Created {view.name}.")
         else:
-            view = agents.update_agent(person_id, agent_id, **_values(prefix))
+            view = agents.update_agent(person_id, agent_id, note=st.session_state.get(f"{prefix}_note"),
+                                       **_values(prefix))
             _flash("ok", f"Saved {view.name} (version {view.version}).")
         st.session_state[SEL] = view.id
         st.session_state.pop(ERR, None)
@@ -165,6 +168,7 @@ def editor(ctx, view, providers: list) -> None:
                    "version they used.")
         with st.container(horizontal=True):
             agent_link(view.id)
+            playground_link(view.id)
             if can_edit:
                 st.button("Duplicate", icon=":material/content_copy:", key="agent_dup",
                           on_click=_duplicate, args=(ctx.person_id, view.id))
@@ -210,8 +214,15 @@ def editor(ctx, view, providers: list) -> None:
         field_error(err, "tools")
     if can_edit:
         label = "Create agent" if view is None else f"Save as version {view.version + 1}"
+        if view is not None:
+            st.text_input("Note for this version (optional)", key=f"{prefix}_note", max_chars=500,
+                          placeholder="What changed and why, e.g. 'shorter answers'")
+            field_error(err, "note")
         st.button(label, type="primary", key="agent_save", icon=":material/save:", on_click=_save,
                   args=(ctx.person_id, ctx.group_id, view.id if view else None, prefix))
+    if view is not None:
+        with st.expander(f"Versions ({view.version})", expanded=bool(st.session_state.get(VERSION_FOCUS))):
+            versions_panel(ctx, view.id, {p.id: p.name for p in providers})
 
 
 def agents_tab(ctx) -> None:

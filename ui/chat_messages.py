@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from ui.links import trace_link
+from ui.links import trace_link, version_link
 from workbench.markup import inert
 from workbench.models import utcnow
 
@@ -150,7 +150,8 @@ def group_turns(messages: list) -> list[tuple[str, list]]:
     return turns
 
 
-def render_messages(messages: list, *, agent_name: str, retry_message_id: int | None = None) -> bool:
+def render_messages(messages: list, *, agent_name: str, retry_message_id: int | None = None,
+                    versions: dict | None = None) -> bool:
     """The window of messages, oldest first. True when Retry was clicked on the failed reply
     whose id is `retry_message_id`."""
     retry = False
@@ -174,8 +175,11 @@ def render_messages(messages: list, *, agent_name: str, retry_message_id: int | 
                 line = _usage_line([m for m in group if m.role == "assistant"])
                 done = all(m.status != "streaming" for m in group)
                 if done:
-                    about, link = st.columns([5, 1], vertical_alignment="center")
+                    about, version, link = st.columns([5, 1, 1], vertical_alignment="center")
                     about.caption(" · ".join(x for x in (agent_name, line, ago(group[-1].created_at)) if x))
+                    if first.run_id in (versions or {}):
+                        with version:
+                            version_link(*versions[first.run_id])
                     if first.run_id:
                         with link:
                             trace_link(first.run_id)

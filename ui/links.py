@@ -1,4 +1,5 @@
-"""Links between pages that carry what to open in the URL (?thread=, ?agent=, ?run=)."""
+"""Links between pages that carry what to open in the URL (?thread=, ?agent=, ?run=,
+?version=, ?comparison=, ?step=)."""
 
 from __future__ import annotations
 
@@ -36,3 +37,23 @@ def agent_link(agent_id: int) -> None:
     """Opens the Chat page ready to start a thread with the agent (?agent=ID)."""
     _chat_link("Chat", {"agent": str(agent_id)}, "",
                help="Open the Chat page with this agent picked for a new thread.")
+
+
+def version_link(agent_id: int, version: int | None, label: str | None = None) -> None:
+    """Opens the agent on the Agents page with this version in its history (?agent=&version=)."""
+    if version is None:
+        return
+    _link("views/2_Agents.py", label or f"v{version}", {"agent": str(agent_id), "version": str(version)},
+          f"agent #{agent_id} v{version}", icon=":material/history:",
+          help="This agent version on the Agents page: its history and what changed.")
+
+
+def playground_link(agent_id: int | None = None, *, step_id: int | None = None,
+                    comparison_id: int | None = None, label: str = "Playground") -> None:
+    """Opens the Playground with an agent picked (?agent=), a traced model call (?step=) or a
+    saved comparison (?comparison=)."""
+    params = ({"step": str(step_id)} if step_id else {"comparison": str(comparison_id)} if comparison_id
+              else {"agent": str(agent_id)})
+    key, value = next(iter(params.items()))
+    _link("views/10_Playground.py", label, params, f"playground: {key} #{value}", icon=":material/science:",
+          help="Run variants side by side in the Playground.")

@@ -10,6 +10,7 @@ from datetime import datetime
 import plotly.graph_objects as go
 import streamlit as st
 
+from ui.links import playground_link, version_link
 from workbench import clock
 from workbench.traces import RunTrace, StepView
 
@@ -108,6 +109,7 @@ def _model_step(step: StepView) -> None:
     if step.failed_attempts:
         st.caption("Failed tries before this result")
         st.dataframe(step.failed_attempts, hide_index=True, width="stretch")
+    playground_link(step_id=step.id, label="Open in playground")
     tabs = st.tabs(["Response", "Prompt as sent", "Tool schemas", "Parameters", "Raw"])
     with tabs[0]:
         st.caption(f"finish reason: {resp.get('finish_reason') or '–'} · model: "
@@ -203,6 +205,7 @@ def render_header(trace: RunTrace) -> None:
                f"thread “{run.thread_title or run.thread_id}” · by {run.person_name or '–'} · "
                f"started {run.started_at:%Y-%m-%d %H:%M:%S} UTC · tools used: "
                f"{', '.join(run.tools) or 'none'}")
+    version_link(run.agent_id, run.agent_version, f"{run.agent_name or 'agent'} v{run.agent_version}")
     cols = st.columns(4)
     live = run.duration_ms is None and trace.is_live
     cols[0].metric("Duration", fmt_ms(_offset_ms(trace, clock.utcnow()) if live else run.duration_ms))

@@ -7,7 +7,9 @@ from ui.chat_messages import ago, render_messages
 from ui.chat_stream import FLASH_KEY, stop_button, stream_reply
 from ui.chat_threads import (AGENT_KEY, THREAD_KEY, adopt_url_thread, load_older, load_window,
                              select_thread, thread_list)
-from workbench import agents, runtime, tasks, threads
+from ui.links import thread_link
+from workbench import agents, runtime, tasks, threads, traces
+from workbench.playground import replay_source
 from workbench.errors import AccessDenied, NotFound, WorkbenchError
 
 ctx = current()
@@ -82,6 +84,9 @@ def header(t) -> None:
         status = {"running": " · ⏳ replying", "waiting_human": " · 🙋 waiting for a human"}.get(t.status, "")
         st.caption(f"🤖 {names.get(t.agent_id, 'Unknown agent')} · {t.message_count} messages · "
                    f"last activity {ago(t.last_activity_at)}{' · 🗄 archived' if t.archived else ''}{status}")
+        source = replay_source(ctx.person_id, t.id)
+        if source is not None:
+            thread_link(source, f"Replay of thread #{source}")
     if not ctx.can_edit:
         return
     with right, st.popover("", icon=":material/more_horiz:", help="Rename or archive this thread"):
@@ -111,7 +116,9 @@ def body(t, running: bool) -> bool:
     last = messages[-1] if messages else None
     retry_id = (last.id if ctx.can_edit and not running and not t.archived and last is not None
                 and last.role == "assistant" and last.status in ("failed", "interrupted") else None)
-    retry = render_messages(messages, agent_name=names.get(t.agent_id, "Agent"), retry_message_id=retry_id)
+    versions = traces.run_versions(ctx.person_id, ctx.group_id, {m.run_id for m in messages})
+    retry = render_messages(messages, agent_name=names.get(t.agent_id, "Agent"), retry_message_id=retry_id,
+                            versions=versions)
     if running and ctx.can_edit:
         handle = runtime.active_handle(t.id, actor_id=ctx.person_id)
         if handle is not None:

@@ -5,6 +5,8 @@
     python -m workbench chat --agent 1 "Hello"          # new thread, reply streamed
     python -m workbench chat --thread 7 "And then?"     # continue a thread
     python -m workbench show 7 [--limit 20]
+    python -m workbench compare --agent 1 --agent 1@2 [--agent 4] "Hello"   # 2 to 4 variants
+    python -m workbench replay 7 --agent 1@2 [--model gpt-4o]             # a thread on another version
 
 Acts as the local person (settings) or `--email`; in the person's first group or `--group`.
 Every command goes through the same access check as the app."""
@@ -16,6 +18,8 @@ import sys
 
 from . import agents, bootstrap, groups, runtime, threads
 from .errors import WorkbenchError
+from .playground import (Variant, compare_replay, get_comparison, parse_variant, replay_thread,
+                         start_comparison)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,7 +39,57 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("show", help="print a thread's latest messages")
     s.add_argument("thread", type=int)
     s.add_argument("--limit", type=int, default=20)
+    cmp = sub.add_parser("compare", help="send one message to 2 to 4 agent variants at once")
+    cmp.add_argument("message")
+    cmp.add_argument("--agent", action="append", required=True, metavar="ID[@VERSION]",
+                     help="a variant: an agent, at a version (default: its latest); repeat 2 to 4 times")
+    r = sub.add_parser("replay", help="send a thread's user turns again, on another agent version or model")
+    r.add_argument("thread", type=int)
+    r.add_argument("--agent", metavar="ID[@VERSION]", help="default: the thread's agent, latest version")
+    r.add_argument("--model", help="run on this model instead of the version's")
     return p
+
+
+def _fmt_ms(ms) -> str:
+    return "–" if ms is None else f"{ms:,.0f} ms"
+
+
+def _compare(person_id: int, group_id: int, args) -> int:
+    variants = [parse_variant(spec) for spec in args.agent]
+    live = start_comparison(person_id, group_id, variants, args.message)
+    print(f"[comparison {live.id}]", file=sys.stderr)
+    live.wait()
+    view = get_comparison(person_id, live.id)
+    for column in view.columns:
+        r = column.result
+        print(f"=== {column.position + 1}. {column.label}" + (f" (run {r.run_id})" if r.run_id else ""))
+        print(r.reply if r.status == "complete" else f"[{r.status}] {r.error or r.reply}")
+        print(f"ttft {_fmt_ms(r.ttft_ms)} · duration {_fmt_ms(r.duration_ms)} · tokens {r.input_tokens} in / "
+              f"{r.output_tokens} out · cost ${r.cost_usd:.6f}")
+    return 0 if all(c.result.status == "complete" for c in view.columns) else 1
+
+
+def _replay(person_id: int, args) -> int:
+    variant = None
+    if args.agent or args.model:
+        if args.agent:
+            variant = parse_variant(args.agent)
+        else:
+            variant = Variant(agent_id=threads.get_thread(person_id, args.thread).agent_id)
+        if args.model:
+            variant.overrides["model"] = args.model
+    new_id = replay_thread(person_id, args.thread, variant)
+    print(f"[replay thread {new_id} of thread {args.thread}]")
+    view = compare_replay(person_id, new_id)
+    for turn in view.turns:
+        print(f"--- turn {turn.index + 1}: {turn.user[:70]}")
+        for label, result in (("original", turn.original), ("replay", turn.replay)):
+            if result is None:
+                print(f"  {label:8} (no reply)")
+                continue
+            print(f"  {label:8} [{result.status}] {result.input_tokens} in / {result.output_tokens} out · "
+                  f"${result.cost_usd:.6f} · {result.reply[:80]!r}")
+    return 0 if all(t.replay and t.replay.status == "complete" for t in view.turns) else 1
 
 
 def _actor(args) -> tuple[int, int]:
@@ -94,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 handle = runtime.continue_thread(args.thread, args.message, person_id)
             return _stream(handle)
+        elif args.command == "compare":
+            return _compare(person_id, group_id, args)
+        elif args.command == "replay":
+            return _replay(person_id, args)
         elif args.command == "show":
             page = threads.get_thread_messages(args.thread, limit=args.limit, actor_id=person_id)
             for m in page.messages:

@@ -95,27 +95,41 @@ def validate(s: Session, group_id: int, values: dict[str, Any]) -> AgentConfig:
                        context_messages=context, max_tool_steps=steps, tools=tools)
 
 
-def _load(s: Session, agent_id: int) -> Thing:
+def load_agent(s: Session, agent_id: int) -> Thing:
     thing = s.get(Thing, agent_id)
     if thing is None or thing.type != AGENT or thing.deleted_at is not None:
         raise AgentNotFound()
     return thing
 
 
-def _view(s: Session, thing: Thing) -> AgentView:
+def agent_view(s: Session, thing: Thing) -> AgentView:
     latest = s.scalar(select(AgentVersion).where(AgentVersion.agent_id == thing.id)
                       .order_by(AgentVersion.version.desc()).limit(1))
     return AgentView(id=thing.id, group_id=thing.group_id, version=latest.version,
                      version_id=latest.id, config=AgentConfig(**latest.config))
 
 
-def _save_version(s: Session, thing: Thing, cfg: AgentConfig, actor_id: int) -> None:
+MAX_NOTE_CHARS = 500
+
+
+def clean_note(note: str | None) -> str | None:
+    text = " ".join(str(note or "").split())
+    if len(text) > MAX_NOTE_CHARS:
+        raise ValidationError(field_errors={"note": f"At most {MAX_NOTE_CHARS} characters."})
+    return text or None
+
+
+def save_version(s: Session, thing: Thing, cfg: AgentConfig, actor_id: int,
+                 note: str | None = None) -> AgentVersion:
+    """Store `cfg` as the agent's next version (the caller has checked access)."""
     number = (s.scalar(select(func.max(AgentVersion.version))
                        .where(AgentVersion.agent_id == thing.id)) or 0) + 1
-    s.add(AgentVersion(agent_id=thing.id, group_id=thing.group_id, version=number,
-                       config=asdict(cfg), created_by=actor_id))
+    version = AgentVersion(agent_id=thing.id, group_id=thing.group_id, version=number,
+                           config=asdict(cfg), created_by=actor_id, note=clean_note(note))
+    s.add(version)
     thing.name, thing.description, thing.data = cfg.name, cfg.description, asdict(cfg)
     s.flush()
+    return version
 
 
 def create_in_session(s: Session, actor_id: int, group_id: int, values: dict[str, Any]) -> Thing:
@@ -123,7 +137,7 @@ def create_in_session(s: Session, actor_id: int, group_id: int, values: dict[str
     thing = Thing(group_id=group_id, type=AGENT, name=cfg.name, created_by=actor_id)
     s.add(thing)
     s.flush()
-    _save_version(s, thing, cfg, actor_id)
+    save_version(s, thing, cfg, actor_id, values.get("note"))
     events.record(s, "agent_created", group_id=group_id, actor_id=actor_id,
                   target_type="agent", target_id=thing.id, data={"name": cfg.name, "model": cfg.model})
     return thing
@@ -132,38 +146,39 @@ def create_in_session(s: Session, actor_id: int, group_id: int, values: dict[str
 def create_agent(actor_id: int, group_id: int, **values: Any) -> AgentView:
     with session_scope() as s:
         require_access(s, actor_id, group_id, "editor")
-        return _view(s, create_in_session(s, actor_id, group_id, values))
+        return agent_view(s, create_in_session(s, actor_id, group_id, values))
 
 
-def update_agent(actor_id: int, agent_id: int, **values: Any) -> AgentView:
-    """Change some fields; the others keep their values. Saves a new version."""
+def update_agent(actor_id: int, agent_id: int, note: str | None = None, **values: Any) -> AgentView:
+    """Change some fields; the others keep their values. Saves a new version (with an
+    optional `note` saying why) when something changed."""
     with session_scope() as s:
-        thing = _load(s, agent_id)
+        thing = load_agent(s, agent_id)
         require_access(s, actor_id, thing.group_id, "editor")
-        current = asdict(_view(s, thing).config)
+        current = asdict(agent_view(s, thing).config)
         merged = {**current, **values}
         cfg = validate(s, thing.group_id, merged)
         changed = sorted(k for k in merged if merged[k] != current.get(k))
         if changed:
-            _save_version(s, thing, cfg, actor_id)
+            save_version(s, thing, cfg, actor_id, note)
             events.record(s, "agent_updated", group_id=thing.group_id, actor_id=actor_id,
                           target_type="agent", target_id=agent_id, data={"fields": changed})
-        return _view(s, thing)
+        return agent_view(s, thing)
 
 
 def duplicate_agent(actor_id: int, agent_id: int, name: str | None = None) -> AgentView:
     with session_scope() as s:
-        thing = _load(s, agent_id)
+        thing = load_agent(s, agent_id)
         require_access(s, actor_id, thing.group_id, "editor")
-        values = asdict(_view(s, thing).config)
+        values = asdict(agent_view(s, thing).config)
         values["name"] = name or f"{values['name']} (copy)"
-        return _view(s, create_in_session(s, actor_id, thing.group_id, values))
+        return agent_view(s, create_in_session(s, actor_id, thing.group_id, values))
 
 
 def delete_agent(actor_id: int, agent_id: int) -> None:
     """Soft delete: threads and traces that used the agent stay readable."""
     with session_scope() as s:
-        thing = _load(s, agent_id)
+        thing = load_agent(s, agent_id)
         require_access(s, actor_id, thing.group_id, "editor")
         thing.deleted_at = utcnow()
         events.record(s, "agent_deleted", group_id=thing.group_id, actor_id=actor_id,
@@ -176,7 +191,7 @@ def get_agent(actor_id: int, agent_id: int, *, include_deleted: bool = False) ->
         if thing is None or thing.type != AGENT or (thing.deleted_at and not include_deleted):
             raise AgentNotFound()
         require_access(s, actor_id, thing.group_id)
-        return _view(s, thing)
+        return agent_view(s, thing)
 
 
 def list_agents(actor_id: int, group_id: int) -> list[AgentView]:
@@ -184,7 +199,7 @@ def list_agents(actor_id: int, group_id: int) -> list[AgentView]:
         require_access(s, actor_id, group_id)
         things = s.scalars(select(Thing).where(Thing.group_id == group_id, Thing.type == AGENT,
                                                Thing.deleted_at.is_(None)).order_by(Thing.name))
-        return [_view(s, t) for t in things]
+        return [agent_view(s, t) for t in things]
 
 
 def get_version(actor_id: int, version_id: int) -> AgentVersion:

@@ -96,6 +96,7 @@ class AgentVersion(Base):
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    note: Mapped[str | None] = mapped_column(String(500), default=None)  # why it was saved
 
 
 class ProviderRecord(Base):
@@ -118,7 +119,8 @@ class ProviderRecord(Base):
 
 class Thread(Base):
     __tablename__ = "threads"
-    __table_args__ = (Index("ix_threads_group_list", "group_id", "archived", "last_activity_at"),)
+    __table_args__ = (Index("ix_threads_group_list", "group_id", "archived", "last_activity_at"),
+                      Index("ix_threads_group_kind_list", "group_id", "kind", "archived", "last_activity_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
     agent_id: Mapped[int] = mapped_column(ForeignKey("things.id"), index=True)
@@ -129,6 +131,13 @@ class Thread(Base):
     message_count: Mapped[int] = mapped_column(Integer, default=0)
     last_activity_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # chat: listed on the Chat page; playground: a comparison column's own hidden thread
+    kind: Mapped[str] = mapped_column(String(20), default="chat", server_default="chat")
+    # Pinned configuration: runs use this agent version (not the latest) with these unsaved
+    # edits on top (playground variants, replays on another version).
+    agent_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agent_versions.id", name="fk_threads_agent_version_id"), default=None)
+    overrides: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 class Message(Base):
@@ -184,6 +193,7 @@ class Run(Base):
     error_type: Mapped[str | None] = mapped_column(String(80), default=None)
     error_message: Mapped[str | None] = mapped_column(Text, default=None)
     error_chain: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    overrides: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # unsaved edits used
 
 
 class RunStep(Base):
@@ -206,6 +216,38 @@ class RunStep(Base):
     response: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     message_id: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+# --- playground ------------------------------------------------------------------------
+
+class Comparison(Base):
+    """One input conversation sent to 2 to 4 variants at once; each column is a run."""
+
+    __tablename__ = "comparisons"
+    __table_args__ = (Index("ix_comparisons_group_time", "group_id", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200), default="Comparison")
+    conversation: Mapped[list[Any]] = mapped_column(JSON)  # [{"role", "content", ...}]
+    source_step_id: Mapped[int | None] = mapped_column(Integer, default=None)  # opened from a trace
+    best_column: Mapped[int | None] = mapped_column(Integer, default=None)  # a column position
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ComparisonColumn(Base):
+    __tablename__ = "comparison_columns"
+    __table_args__ = (UniqueConstraint("comparison_id", "position"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("things.id"))
+    agent_version_id: Mapped[int] = mapped_column(ForeignKey("agent_versions.id"))
+    overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    thread_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    run_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)  # refused before a run started
 
 
 # --- events, usage, prices ---------------------------------------------------------

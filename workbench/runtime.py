@@ -33,6 +33,10 @@ __all__ = ["continue_thread", "retry_last", "cancel_run", "active_handle", "reco
            "RunHandle", "RunResult", "RunUpdate", "TERMINAL"]
 
 
+# An override that makes a run one model call: its tool calls are recorded, not run (the
+# playground's rerun of one traced step).
+SINGLE_CALL = "single_call"
+
 RUN_EVENTS = {"complete": "run_completed", "failed": "run_failed", "cancelled": "run_cancelled",
               "interrupted": "run_interrupted"}
 
@@ -60,7 +64,7 @@ def continue_thread(thread_id: int, message: str, person_id: int) -> RunHandle:
                       target_type="thread", target_id=thread.id, data={"message_id": user_msg.id,
                                                                        "chars": len(text)})
         run = _open_run(s, thread, person_id, user_msg.id)
-    return _launch(run)
+    return launch(run)
 
 
 def retry_last(thread_id: int, person_id: int) -> RunHandle:
@@ -73,7 +77,7 @@ def retry_last(thread_id: int, person_id: int) -> RunHandle:
         if last_user is None:
             raise ValidationError("There is no message to retry in this thread.")
         run = _open_run(s, thread, person_id, last_user.id)
-    return _launch(run)
+    return launch(run)
 
 
 def cancel_run(run_id: int, person_id: int) -> bool:
@@ -97,21 +101,37 @@ def active_handle(thread_id: int, *, actor_id: int) -> RunHandle | None:
     return MANAGER.for_thread(thread_id)
 
 
+def admit_run(s, group_id: int, person_id: int) -> None:
+    """Budget and rate limits of the group. Call first in the transaction that then opens
+    the run, before it writes anything (a refusal is recorded in a transaction of its own,
+    which would wait on this one's writes on SQLite)."""
+    from . import limits
+
+    limits.check_run_allowed(s, group_id, person_id=person_id)
+
+
+def open_run(s, thread: Thread, person_id: int, user_message_id: int | None) -> Run:
+    """Open a run on a thread of the caller's making (access checked, `admit_run` done);
+    `launch` it once the transaction has committed."""
+    return _open_run(s, thread, person_id, user_message_id)
+
+
 def _check_can_start(s, thread: Thread, person_id: int) -> None:
     if thread.archived:
         raise ValidationError("This thread is archived; unarchive it to continue.")
     if thread.status == "running" or MANAGER.for_thread(thread.id):
         raise RunInProgress()
-    from . import limits  # budgets and rate limits of the group
-
-    limits.check_run_allowed(s, thread.group_id, person_id=person_id)
+    admit_run(s, thread.group_id, person_id)
 
 
 def _open_run(s, thread: Thread, person_id: int, user_message_id: int) -> Run:
-    version = s.scalar(select(AgentVersion).where(AgentVersion.agent_id == thread.agent_id)
-                       .order_by(AgentVersion.version.desc()).limit(1))
+    """A run on the thread's pinned agent version (playground and replay threads), else the
+    agent's latest; the thread's unsaved edits (overrides) go with it."""
+    version_id = thread.agent_version_id or s.scalar(
+        select(AgentVersion.id).where(AgentVersion.agent_id == thread.agent_id)
+        .order_by(AgentVersion.version.desc()).limit(1))
     run = Run(group_id=thread.group_id, thread_id=thread.id, agent_id=thread.agent_id,
-              agent_version_id=version.id if version else None, person_id=person_id,
+              agent_version_id=version_id, person_id=person_id, overrides=thread.overrides or None,
               user_message_id=user_message_id, worker=WORKER_ID, heartbeat_at=utcnow())
     s.add(run)
     thread.status = "running"
@@ -121,7 +141,8 @@ def _open_run(s, thread: Thread, person_id: int, user_message_id: int) -> Run:
     return run
 
 
-def _launch(run: Run) -> RunHandle:
+def launch(run: Run) -> RunHandle:
+    """Hand an opened run to the process's workers; returns its live handle."""
     handle = RunHandle(run.id, run.thread_id, run.group_id)
     MANAGER.submit(handle, _execute)
     return handle
@@ -165,7 +186,9 @@ def _execute(handle: RunHandle) -> None:
             run = s.get(Run, handle.run_id)
             thread = s.get(Thread, run.thread_id)
             version = s.get(AgentVersion, run.agent_version_id)
-            cfg = AgentConfig(**version.config)
+            overrides = dict(run.overrides or {})
+            single_call = bool(overrides.pop(SINGLE_CALL, False))
+            cfg = AgentConfig(**{**version.config, **overrides})
             provider_rec = provider_for(s, thread.group_id, cfg.provider_id)
             provider_cfg = config_from_record(provider_rec)
             pricing_key = provider_rec.preset or provider_rec.kind
@@ -228,7 +251,7 @@ def _execute(handle: RunHandle) -> None:
             if cancelled:
                 status = "cancelled"
                 break
-            if not calls:
+            if not calls or single_call:
                 break
             if call_index == cfg.max_tool_steps:
                 raise StepLimitReached(

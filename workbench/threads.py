@@ -16,6 +16,7 @@ from .groups import require_access
 from .models import Message, Thing, Thread, utcnow
 
 MAX_MESSAGE_CHARS = 64_000
+CHAT, PLAYGROUND = "chat", "playground"  # thread kinds: playground threads stay off the Chat list
 MAX_TITLE_CHARS = 80
 
 
@@ -108,7 +109,8 @@ def list_threads(actor_id: int, group_id: int, *, agent_id: int | None = None,
     """Newest activity first."""
     with session_scope() as s:
         require_access(s, actor_id, group_id)
-        q = select(Thread).where(Thread.group_id == group_id, Thread.archived == archived)
+        q = select(Thread).where(Thread.group_id == group_id, Thread.kind == CHAT,
+                                 Thread.archived == archived)
         if agent_id is not None:
             q = q.where(Thread.agent_id == agent_id)
         q = q.order_by(Thread.last_activity_at.desc(), Thread.id.desc()).limit(limit).offset(offset)
@@ -119,7 +121,7 @@ def count_threads(actor_id: int, group_id: int, *, archived: bool = False) -> in
     with session_scope() as s:
         require_access(s, actor_id, group_id)
         return s.scalar(select(func.count()).select_from(Thread).where(
-            Thread.group_id == group_id, Thread.archived == archived)) or 0
+            Thread.group_id == group_id, Thread.kind == CHAT, Thread.archived == archived)) or 0
 
 
 def rename_thread(actor_id: int, thread_id: int, title: str) -> Thread:

@@ -337,6 +337,20 @@ def get_run_trace(actor_id: int, run_id: int) -> RunTrace:
                         steps=steps, messages=messages, events=events)
 
 
+def run_versions(actor_id: int, group_id: int, run_ids) -> dict[int, tuple[int, int | None]]:
+    """{run id: (agent id, version number)} for this group's runs among `run_ids`, in one
+    query (the Chat page labels each reply with the version that wrote it)."""
+    ids = {i for i in run_ids if isinstance(i, int)}
+    with session_scope() as s:
+        require_access(s, actor_id, group_id)
+        if not ids:
+            return {}
+        rows = s.execute(select(Run.id, Run.agent_id, AgentVersion.version)
+                         .outerjoin(AgentVersion, AgentVersion.id == Run.agent_version_id)
+                         .where(Run.group_id == group_id, Run.id.in_(ids)))
+        return {run_id: (agent_id, version) for run_id, agent_id, version in rows}
+
+
 def run_status(actor_id: int, run_id: int) -> str:
     """Just the status (cheap: the live view polls it)."""
     with session_scope() as s:

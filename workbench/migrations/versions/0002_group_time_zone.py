@@ -14,10 +14,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('groups') as batch:
-        batch.add_column(sa.Column('time_zone', sa.String(length=64), nullable=True))
+    # A plain ADD COLUMN: a batch table copy of `groups` would cascade-delete on SQLite.
+    op.add_column('groups', sa.Column('time_zone', sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('groups') as batch:
-        batch.drop_column('time_zone')
+    op.drop_column('groups', 'time_zone')

@@ -1,0 +1,76 @@
+"""0003 (playground) upgrades a database that holds data at the previous head (0002, the
+group time zone; the rows are those 0001 could already hold): nothing is lost, old threads
+are chat threads, and the new tables and columns work."""
+
+from __future__ import annotations
+
+from alembic import command
+from sqlalchemy import text
+
+from workbench import agent_versions, db, threads
+from workbench.db import session_scope
+from workbench.models import Comparison, ComparisonColumn
+
+ROWS_0001 = [
+    "INSERT INTO groups (id, name, plan, created_at) VALUES (1, 'Old team', 'starter', '2026-01-02 03:04:05')",
+    "INSERT INTO people (id, name, email, is_admin, created_at) VALUES (1, 'Ola', 'ola@example.com', 1, "
+    "'2026-01-02 03:04:05')",
+    "INSERT INTO connections (id, group_id, type, source_type, source_id, target_type, target_id, role, data, "
+    "created_at) VALUES (1, 1, 'member_of', 'person', 1, 'group', 1, 'owner', '{}', '2026-01-02 03:04:05')",
+    "INSERT INTO providers (id, group_id, name, kind, base_url, created_at) VALUES (1, 1, 'P', "
+    "'openai_compatible', 'http://127.0.0.1:9/v1', '2026-01-02 03:04:05')",
+    "INSERT INTO things (id, group_id, type, name, description, data, created_at, updated_at) VALUES "
+    "(1, 1, 'agent', 'Old agent', '', '{}', '2026-01-02 03:04:05', '2026-01-02 03:04:05')",
+    "INSERT INTO agent_versions (id, agent_id, group_id, version, config, created_by, created_at) VALUES "
+    "(1, 1, 1, 1, '{\"name\": \"Old agent\", \"provider_id\": 1, \"model\": \"m\", \"system_prompt\": "
+    "\"Old prompt\"}', 1, '2026-01-02 03:04:05')",
+    "INSERT INTO threads (id, group_id, agent_id, person_id, title, archived, status, message_count, "
+    "last_activity_at, created_at) VALUES (1, 1, 1, 1, 'Old thread', 0, 'idle', 1, '2026-01-02 03:04:05', "
+    "'2026-01-02 03:04:05')",
+    "INSERT INTO messages (id, thread_id, group_id, seq, role, content, status, data, created_at) VALUES "
+    "(1, 1, 1, 1, 'user', 'Old message', 'complete', '{}', '2026-01-02 03:04:05')",
+    "INSERT INTO runs (id, group_id, thread_id, agent_id, agent_version_id, person_id, status, started_at, "
+    "step_count, input_tokens, output_tokens, cost_usd, tools_used) VALUES (1, 1, 1, 1, 1, 1, 'complete', "
+    "'2026-01-02 03:04:05', 1, 10, 5, 0.01, '')",
+]
+
+
+def _migrate(step, revision: str) -> None:
+    with db.get_engine().begin() as conn:  # as db.migrate() does it
+        cfg = db.alembic_config()
+        cfg.attributes["connection"] = conn
+        step(cfg, revision)
+
+
+def test_upgrade_from_0002_keeps_data_and_adds_the_playground(data_dir):
+    _migrate(command.upgrade, "0002")
+    with db.get_engine().begin() as conn:
+        for statement in ROWS_0001:
+            conn.execute(text(statement))
+    _migrate(command.upgrade, "head")
+    with db.get_engine().connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(text("SELECT title, kind, agent_version_id FROM threads")).one() == \
+            ("Old thread", "chat", None)
+        # (a batch copy of threads would have cascaded away its messages and runs)
+        assert conn.execute(text("SELECT content FROM messages")).scalar() == "Old message"
+        assert conn.execute(text("SELECT input_tokens, cost_usd, overrides FROM runs")).one() == (10, 0.01, None)
+        assert conn.execute(text("SELECT version, note FROM agent_versions")).one() == (1, None)
+    # the old thread is still on the Chat list; the version history reads
+    assert [t.title for t in threads.list_threads(1, 1)] == ["Old thread"]
+    assert [v.version for v in agent_versions.list_versions(1, 1)] == [1]
+    with session_scope() as s:
+        comparison = Comparison(group_id=1, title="New", conversation=[{"role": "user", "content": "Hi"}],
+                                created_by=1)
+        s.add(comparison)
+        s.flush()
+        s.add(ComparisonColumn(comparison_id=comparison.id, group_id=1, position=0, agent_id=1,
+                               agent_version_id=1, overrides={"model": "x"}, run_id=1, thread_id=1))
+    with session_scope() as s:
+        column = s.query(ComparisonColumn).one()
+        assert (column.overrides, column.run_id) == ({"model": "x"}, 1)
+    _migrate(command.downgrade, "0002")  # and back
+    with db.get_engine().connect() as conn:
+        assert conn.execute(text("SELECT title FROM threads")).scalar() == "Old thread"
+        assert conn.execute(text("SELECT content FROM messages")).scalar() == "Old message"
+        assert conn.execute(text("SELECT count(*) FROM runs")).scalar() == 1
