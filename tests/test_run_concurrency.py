@@ -129,7 +129,7 @@ def test_a_run_over_the_limit_waits_says_so_and_its_trace_shows_the_queue(script
         steps = s.scalars(select(RunStep).where(RunStep.run_id == second.run_id).order_by(RunStep.seq)).all()
     assert [st.kind for st in steps] == ["queue", "model_call"]
     assert steps[0].duration_ms > 50 and steps[0].request == {"lane": "remote"}
-    assert steps[1].seq == 2
+    assert (steps[0].seq, steps[1].seq) == (0, 1)
 
 
 def test_a_run_stopped_in_the_queue_ends_cancelled_without_calling_the_model(scripted, monkeypatch):
@@ -147,7 +147,11 @@ def test_a_run_stopped_in_the_queue_ends_cancelled_without_calling_the_model(scr
     assert first.wait(10).status == "complete"
     assert len(scripted.server.chat_requests) == 1
     page = threads.get_thread_messages(thread.id, limit=10, actor_id=scripted.person_id)
-    assert [m.role for m in page.messages] == ["user"]
+    assert [(m.role, m.status, m.content) for m in page.messages] == [
+        ("user", "complete", "Two"), ("assistant", "cancelled", "")]
+    with session_scope() as s:
+        step = s.scalar(select(RunStep).where(RunStep.run_id == second.run_id))
+    assert step.status == "cancelled" and step.response == {"note": "Stopped in the queue; never sent."}
     # The thread is usable again.
     scripted.server.script(text("Now it answers."))
     assert runtime.continue_thread(thread.id, "Again", scripted.person_id).wait(10).reply == "Now it answers."

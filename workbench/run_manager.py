@@ -47,6 +47,7 @@ class RunHandle:
         self.error: str | None = None
         self.reply_text = ""  # text of the final assistant message, as streamed
         self.lane: str | None = None  # the lane whose slot this run holds, once admitted
+        self.prepared: Any = None  # the runtime's plan and first call, made ready at opening
         self.queued_ahead: int | None = None  # while waiting for a slot: runs ahead of it
         self._updates: queue.Queue[RunUpdate] = queue.Queue()
 

@@ -6,36 +6,30 @@ failed, cancelled or interrupted (found unfinished at start-up)."""
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import timedelta
 
 from sqlalchemy import select, update
 
 from . import events
-from .agents import AgentConfig, provider_for
-from .context import build_context, parse_arguments
 from .db import session_scope
 from .errors import (AgentExecutionError, RunInProgress, RunNotFound, StepLimitReached,
                      ValidationError, WorkbenchError, cause_chain)
 from .models import AgentVersion, Message, Run, RunStep, Thread, utcnow
-from .providers import build_provider, config_from_record
 from .providers.base import ChatRequest, Completed, ModelResponse, StreamReset, TextDelta
 from .run_manager import (MANAGER, STALE_S, TERMINAL, WORKER_ID, QueueCancelled, RunHandle, RunResult,
                           RunUpdate, worker_is_gone)
+from .run_prep import load_plan, make_plan, prepare_call
 from .settings import get_settings
 from .threads import append_message, load_thread, title_from, validate_message
-from .tools import ToolContext, bind_tools, openai_schemas
+from .tool_steps import run_tool
+from .tools import ToolContext
 from .usage import record_model_call
 
 # The handle types are part of this module's API (callers follow runs through them).
 __all__ = ["continue_thread", "retry_last", "cancel_run", "active_handle", "recover_interrupted_runs",
            "RunHandle", "RunResult", "RunUpdate", "TERMINAL"]
 
-
-# An override that makes a run one model call: its tool calls are recorded, not run (the
-# playground's rerun of one traced step).
-SINGLE_CALL = "single_call"
 
 RUN_EVENTS = {"complete": "run_completed", "failed": "run_failed", "cancelled": "run_cancelled",
               "interrupted": "run_interrupted"}
@@ -138,12 +132,22 @@ def _open_run(s, thread: Thread, person_id: int, user_message_id: int) -> Run:
     s.flush()
     events.record(s, "run_started", group_id=thread.group_id, actor_id=person_id,
                   target_type="run", target_id=run.id, data={"thread_id": thread.id})
+    # The worker's first model call is made ready in this same transaction, so between the
+    # commit and the request there is no database work at all (time to first token).
+    try:
+        plan = make_plan(s, run, thread)
+    except Exception:  # noqa: BLE001 - the worker loads it again and records the failure in the trace
+        plan = None
+    if plan is not None:
+        run.prepared = (plan, prepare_call(s, plan, seq=1))  # not a column: read by `launch`
     return run
 
 
 def launch(run: Run) -> RunHandle:
-    """Hand an opened run to the process's workers; returns its live handle."""
+    """Hand an opened run (its transaction committed) to the process's workers; returns its
+    live handle."""
     handle = RunHandle(run.id, run.thread_id, run.group_id)
+    handle.prepared = getattr(run, "prepared", None)
     MANAGER.submit(handle, _execute)
     return handle
 
@@ -181,43 +185,19 @@ def _execute(handle: RunHandle) -> None:
     totals = {"input": 0, "output": 0, "cost": 0.0}
     writer: _ReplyWriter | None = None
     open_step: tuple[int, float] | None = None  # the model call in flight: (step id, perf start)
+    ready = None
     try:
-        with session_scope() as s:
-            run = s.get(Run, handle.run_id)
-            thread = s.get(Thread, run.thread_id)
-            version = s.get(AgentVersion, run.agent_version_id)
-            overrides = dict(run.overrides or {})
-            single_call = bool(overrides.pop(SINGLE_CALL, False))
-            cfg = AgentConfig(**{**version.config, **overrides})
-            provider_rec = provider_for(s, thread.group_id, cfg.provider_id)
-            provider_cfg = config_from_record(provider_rec)
-            pricing_key = provider_rec.preset or provider_rec.kind
-            ctx = ToolContext(group_id=thread.group_id, person_id=run.person_id,
-                              agent_id=thread.agent_id, thread_id=thread.id, run_id=run.id)
-        settings = get_settings()
-        provider_cfg.timeout_s = settings.provider_timeout_s
-        provider = build_provider(provider_cfg, backoff_base_s=settings.retry_backoff_s)
-        tools = bind_tools(ctx, cfg.tools)
-        schemas = openai_schemas(tools) or None
-        step_seq = _wait_for_slot(handle, ctx, "local" if provider_cfg.kind == "local" else "remote")
+        plan, ready = handle.prepared or (load_plan(handle.run_id), None)
+        cfg, ctx, provider = plan.cfg, plan.ctx, plan.provider
+        _wait_for_slot(handle, ctx, "local" if plan.provider_cfg.kind == "local" else "remote",
+                       ready[1] if ready else None)
         for call_index in range(cfg.max_tool_steps + 1):
-            with session_scope() as s:
-                # What is sent, as the provider adapts it (the trace shows exactly that).
-                request = provider.prepare(ChatRequest(
-                    model=cfg.model, messages=build_context(s, ctx.thread_id, cfg), tools=schemas,
-                    temperature=cfg.temperature, max_tokens=cfg.max_output_tokens))
-                thread = s.get(Thread, ctx.thread_id)
-                reply = append_message(s, thread, role="assistant", status="streaming", run_id=ctx.run_id)
-                step_seq += 1
-                step = RunStep(run_id=ctx.run_id, group_id=ctx.group_id, seq=step_seq, kind="model_call",
-                               name=cfg.model, message_id=reply.id,
-                               request={"model": cfg.model, "messages": request.messages,
-                                        "tools": request.tools or [],
-                                        "temperature": cfg.temperature, "max_tokens": cfg.max_output_tokens,
-                                        "provider": provider_cfg.name, "base_url": provider_cfg.base_url})
-                s.add(step)
-                s.flush()
-                step_id, reply_id = step.id, reply.id
+            step_seq += 1
+            if ready is not None:  # the first call, made ready when the run was opened
+                (request, step_id, reply_id), ready = ready, None
+            else:
+                with session_scope() as s:
+                    request, step_id, reply_id = prepare_call(s, plan, step_seq)
             writer = _ReplyWriter(reply_id)
             handle.emit(RunUpdate("message_start", data={"message_id": reply_id}))
             open_step = (step_id, time.perf_counter())
@@ -225,7 +205,7 @@ def _execute(handle: RunHandle) -> None:
             calls = [{"id": c.id[:_CALL_ID_MAX], "name": c.name[:_TOOL_NAME_MAX], "arguments": c.arguments}
                      for c in response.tool_calls]
             with session_scope() as s:
-                rec = record_model_call(s, group_id=ctx.group_id, provider=pricing_key, model=cfg.model,
+                rec = record_model_call(s, group_id=ctx.group_id, provider=plan.pricing_key, model=cfg.model,
                                         usage=response.usage, duration_ms=response.duration_ms,
                                         ttft_ms=response.ttft_ms, agent_id=ctx.agent_id,
                                         thread_id=ctx.thread_id, run_id=ctx.run_id, person_id=ctx.person_id)
@@ -251,7 +231,7 @@ def _execute(handle: RunHandle) -> None:
             if cancelled:
                 status = "cancelled"
                 break
-            if not calls or single_call:
+            if not calls or plan.single_call:
                 break
             if call_index == cfg.max_tool_steps:
                 raise StepLimitReached(
@@ -263,11 +243,13 @@ def _execute(handle: RunHandle) -> None:
                     break
                 step_seq += 1
                 tools_used.add(call["name"])
-                _run_tool(handle, ctx, tools, call, step_seq)
+                run_tool(handle, ctx, plan.tools, call, step_seq)
             if status == "cancelled":
                 break
     except QueueCancelled:
         status = "cancelled"  # stopped while waiting in line: the model was never called
+        if ready is not None:
+            _close_unsent_call(ready[1], ready[2])
     except Exception as exc:  # noqa: BLE001 - every failure ends the run cleanly
         status = "failed"
         error = exc if isinstance(exc, WorkbenchError) else AgentExecutionError(
@@ -280,17 +262,26 @@ def _execute(handle: RunHandle) -> None:
     _finish(handle, status, error, started, step_seq, tools_used, totals)
 
 
-def _wait_for_slot(handle: RunHandle, ctx: ToolContext, lane: str) -> int:
+def _wait_for_slot(handle: RunHandle, ctx: ToolContext, lane: str, ready_step_id: int | None) -> None:
     """Take a slot of the run's lane, waiting in line if it is full. A wait shows in the
-    trace as a `queue` step (seq 1), apart from model time. Returns the last step seq used."""
+    trace as a `queue` step (seq 0, before the first model call), apart from model time."""
     waited_s = MANAGER.lanes.acquire(handle, lane)
     if waited_s < 0.001:
-        return 0
+        return
     with session_scope() as s:
-        s.add(RunStep(run_id=ctx.run_id, group_id=ctx.group_id, seq=1, kind="queue",
+        s.add(RunStep(run_id=ctx.run_id, group_id=ctx.group_id, seq=0, kind="queue",
                       name=f"waiting for a {lane} slot", status="ok", duration_ms=waited_s * 1000,
                       started_at=utcnow() - timedelta(seconds=waited_s), request={"lane": lane}))
-    return 1
+        if ready_step_id is not None:  # the first call was made ready before the wait: it starts now
+            s.execute(update(RunStep).where(RunStep.id == ready_step_id).values(started_at=utcnow()))
+
+
+def _close_unsent_call(step_id: int, reply_id: int) -> None:
+    """The call made ready at opening was never sent (stopped in the queue): say so."""
+    with session_scope() as s:
+        s.execute(update(RunStep).where(RunStep.id == step_id).values(
+            status="cancelled", duration_ms=0.0, response={"note": "Stopped in the queue; never sent."}))
+        s.execute(update(Message).where(Message.id == reply_id).values(status="cancelled"))
 
 
 def _fail_step(open_step: tuple[int, float], error: WorkbenchError, failed_attempts: list) -> None:
@@ -317,44 +308,6 @@ def _stream_call(provider, request: ChatRequest, handle: RunHandle, writer: _Rep
         elif isinstance(item, Completed):
             return item.response
     raise AgentExecutionError("The provider ended the call without a response.")
-
-
-def _run_tool(handle: RunHandle, ctx: ToolContext, tools: dict, call: dict, seq: int) -> None:
-    name, args = call["name"], parse_arguments(call["arguments"])
-    handle.emit(RunUpdate("tool_start", data={"name": name, "arguments": args, "id": call["id"]}))
-    with session_scope() as s:  # written before the call so a live trace shows it running
-        step = RunStep(run_id=ctx.run_id, group_id=ctx.group_id, seq=seq, kind="tool_call", name=name,
-                       request={"arguments": args, "tool_call_id": call["id"]})
-        s.add(step)
-        s.flush()
-        step_id = step.id
-    started = time.perf_counter()
-    err = None
-    if name not in tools:
-        err = {"type": "UnknownTool", "message": f"The tool {name!r} is not available to this agent."}
-        result = f"Error: {err['message']}"
-    else:
-        try:
-            result = tools[name].invoke(args)
-            result = result if isinstance(result, str) else json.dumps(result, default=str)
-        except Exception as exc:  # noqa: BLE001 - the model sees the error and may recover
-            err = {"type": type(exc).__name__, "message": str(exc), "chain": cause_chain(exc)}
-            result = f"Error: {exc}"
-    duration_ms = (time.perf_counter() - started) * 1000
-    with session_scope() as s:
-        thread = s.get(Thread, ctx.thread_id)
-        msg = append_message(s, thread, role="tool", content=result, run_id=ctx.run_id,
-                             tool_call_id=call["id"], name=name,
-                             status="failed" if err else "complete",
-                             data={"arguments": args, "duration_ms": duration_ms, "error": err})
-        s.execute(update(RunStep).where(RunStep.id == step_id).values(
-            status="error" if err else "ok", duration_ms=duration_ms, message_id=msg.id,
-            response={"result": result}, error=err))
-        events.record(s, "tool_called", group_id=ctx.group_id, actor_type="agent", actor_id=ctx.agent_id,
-                      target_type="run", target_id=ctx.run_id,
-                      data={"tool": name, "ok": err is None, "duration_ms": round(duration_ms, 1)})
-    handle.emit(RunUpdate("tool_end", data={"name": name, "result": result, "error": err,
-                                            "duration_ms": duration_ms, "id": call["id"]}))
 
 
 def _finish(handle: RunHandle, status: str, error: WorkbenchError | None, started: float,

@@ -22,7 +22,8 @@ from ..db import session_scope
 from ..errors import AgentNotFound, ValidationError
 from ..groups import require_access
 from ..models import AgentVersion, Message, Run, RunStep, Thing, Thread
-from ..runtime import SINGLE_CALL, RunHandle, admit_run, launch, open_run
+from ..run_prep import SINGLE_CALL
+from ..runtime import RunHandle, admit_run, launch, open_run
 from ..threads import MAX_MESSAGE_CHARS, PLAYGROUND, append_message, title_from
 
 OVERRIDABLE = ("system_prompt", "provider_id", "model", "temperature", "max_output_tokens", "tools")

@@ -1,0 +1,83 @@
+"""What a run's worker needs before it calls a model: the run's plan (the agent's
+configuration at the run's version with its overrides, the provider, the tools), and each
+model call made ready (context built and adapted, the streaming reply message and the trace
+step written). The runtime makes the plan and the first call ready in the transaction that
+opens the run, so between its commit and the request there is no database work at all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .agents import AgentConfig, provider_for
+from .context import build_context
+from .db import session_scope
+from .models import AgentVersion, Run, RunStep, Thread
+from .providers import build_provider, config_from_record
+from .providers.base import ChatRequest
+from .settings import get_settings
+from .threads import append_message
+from .tools import ToolContext, bind_tools, openai_schemas
+
+# An override that makes a run one model call: its tool calls are recorded, not run (the
+# playground's rerun of one traced step).
+SINGLE_CALL = "single_call"
+
+
+@dataclass
+class RunPlan:
+    """What a run's worker needs, read once: the agent's configuration at the run's version
+    with its overrides, the provider, the tools."""
+
+    cfg: AgentConfig
+    single_call: bool
+    provider_cfg: Any
+    pricing_key: str
+    ctx: ToolContext
+    provider: Any
+    tools: dict
+    schemas: list | None
+
+
+def make_plan(s, run: Run, thread: Thread) -> RunPlan:
+    version = s.get(AgentVersion, run.agent_version_id)
+    overrides = dict(run.overrides or {})
+    single_call = bool(overrides.pop(SINGLE_CALL, False))
+    cfg = AgentConfig(**{**version.config, **overrides})
+    provider_rec = provider_for(s, thread.group_id, cfg.provider_id)
+    provider_cfg = config_from_record(provider_rec)
+    settings = get_settings()
+    provider_cfg.timeout_s = settings.provider_timeout_s
+    ctx = ToolContext(group_id=thread.group_id, person_id=run.person_id,
+                      agent_id=thread.agent_id, thread_id=thread.id, run_id=run.id)
+    tools = bind_tools(ctx, cfg.tools)
+    return RunPlan(cfg=cfg, single_call=single_call, provider_cfg=provider_cfg,
+                 pricing_key=provider_rec.preset or provider_rec.kind, ctx=ctx,
+                 provider=build_provider(provider_cfg, backoff_base_s=settings.retry_backoff_s),
+                 tools=tools, schemas=openai_schemas(tools) or None)
+
+
+def load_plan(run_id: int) -> RunPlan:
+    with session_scope() as s:
+        run = s.get(Run, run_id)
+        return make_plan(s, run, s.get(Thread, run.thread_id))
+
+
+def prepare_call(s, plan: RunPlan, seq: int) -> tuple[ChatRequest, int, int]:
+    """The next model call made ready: the context built (and adapted by the provider: the
+    trace shows exactly what is sent), the streaming reply message and the trace step
+    written. Returns (request, step id, reply message id)."""
+    cfg, ctx = plan.cfg, plan.ctx
+    request = plan.provider.prepare(ChatRequest(
+        model=cfg.model, messages=build_context(s, ctx.thread_id, cfg), tools=plan.schemas,
+        temperature=cfg.temperature, max_tokens=cfg.max_output_tokens))
+    thread = s.get(Thread, ctx.thread_id)
+    reply = append_message(s, thread, role="assistant", status="streaming", run_id=ctx.run_id)
+    step = RunStep(run_id=ctx.run_id, group_id=ctx.group_id, seq=seq, kind="model_call",
+                   name=cfg.model, message_id=reply.id,
+                   request={"model": cfg.model, "messages": request.messages, "tools": request.tools or [],
+                            "temperature": cfg.temperature, "max_tokens": cfg.max_output_tokens,
+                            "provider": plan.provider_cfg.name, "base_url": plan.provider_cfg.base_url})
+    s.add(step)
+    s.flush()
+    return request, step.id, reply.id
