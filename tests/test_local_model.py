@@ -125,30 +125,34 @@ def test_agent_answers_from_the_knowledge_base(wb):
     assert "marigold" in result.reply.lower(), result.reply
 
 
-def test_two_chats_stream_at_the_same_time():
+def test_two_runs_stream_at_the_same_time(wb):
+    """Two agent runs on the built-in model, started together, both progress: each one's
+    text arrives while the other is still streaming (the server batches both slots)."""
+    agent_id = _agent(wb, [])
+    agents.update_agent(wb.person_id, agent_id, max_output_tokens=48)
     stamps: dict[int, list[float]] = {0: [], 1: []}
-    replies: dict[int, object] = {}
-
-    def chat(i: int, question: str) -> None:
-        for event in build_provider(CONFIG).stream_chat(ChatRequest(
-                model=MODEL_ID, messages=[{"role": "user", "content": question}],
-                temperature=0.0, max_tokens=48)):
-            if isinstance(event, TextDelta):
-                stamps[i].append(time.perf_counter())
-            elif isinstance(event, Completed):
-                replies[i] = event.response
-
+    results: dict[int, object] = {}
     embedded_server.ensure_started()
-    workers = [threading.Thread(target=chat, args=(i, q)) for i, q in enumerate(
+
+    def run(i: int, question: str) -> None:
+        thread, _ = threads.create_thread(wb.group_id, agent_id, wb.person_id)
+        handle = runtime.continue_thread(thread.id, question, wb.person_id)
+        for update in handle.updates(timeout=240):
+            if update.kind == "text":
+                stamps[i].append(time.perf_counter())
+        results[i] = handle.wait(10)
+
+    workers = [threading.Thread(target=run, args=(i, q)) for i, q in enumerate(
         ["Describe the water cycle in detail.", "Explain how a bicycle gear works."])]
     for w in workers:
         w.start()
     for w in workers:
-        w.join(240)
-    assert len(replies) == 2 and all(len(s) >= 10 for s in stamps.values())
-    # Overlap: each chat got tokens before the other one finished.
+        w.join(300)
+    assert [results[i].status for i in (0, 1)] == ["complete", "complete"]
+    assert all(len(s) >= 10 for s in stamps.values()), {i: len(s) for i, s in stamps.items()}
+    # Overlap: each run got text before the other one finished ...
     assert stamps[0][0] < stamps[1][-1] and stamps[1][0] < stamps[0][-1]
-    # and interleaved: many of one chat's tokens fall inside the other's streaming window
+    # ... and they interleave: many of one run's deltas fall inside the other's window.
     inside = [t for t in stamps[1] if stamps[0][0] < t < stamps[0][-1]]
     assert len(inside) >= 5, (len(inside), len(stamps[1]))
 
