@@ -168,3 +168,28 @@ def test_a_cancelled_reply_stops_early():
             cancel.set()
     response = events[-1].response
     assert response.finish_reason == "cancelled" and response.usage.output_tokens <= 5
+
+
+def test_token_estimates_count_like_the_model():
+    from workbench.providers import tokens
+
+    assert tokens.tokenizer_name() == "Qwen2.5 BPE (built-in model)"
+    for text in ["Hello there, how are you?", "Der schnelle braune Fuchs springt über den Hund.",
+                 "敏捷的棕色狐狸跳过了懒狗。", 'def f(x):\n    return {"a": [1, 2]}  # ok\n\n',
+                 "  tabs\tand\r\nnumbers 3.14159 and 🎉"]:
+        assert tokens.estimate_tokens(text) == len(embedded_server.tokenize(text)), text
+
+
+def test_token_estimates_fall_back_when_the_model_file_is_unusable(monkeypatch):
+    from workbench.providers import tokens
+
+    def refuse():
+        raise ModelFileRefused("not here")
+
+    monkeypatch.setattr(builtin_model, "builtin_path", refuse)
+    tokens._builtin.cache_clear()
+    try:
+        assert tokens.tokenizer_name() == "all-MiniLM-L6-v2 WordPiece"
+        assert tokens.estimate_tokens("Hello there, how are you?") > 0
+    finally:
+        tokens._builtin.cache_clear()
