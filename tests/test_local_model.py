@@ -193,3 +193,29 @@ def test_token_estimates_fall_back_when_the_model_file_is_unusable(monkeypatch):
         assert tokens.estimate_tokens("Hello there, how are you?") > 0
     finally:
         tokens._builtin.cache_clear()
+
+
+def test_shutdown_does_not_wait_for_replies_in_flight():
+    """At exit the server stops promptly even while a reply streams (it would otherwise
+    finish every reply first), and the next call starts a new one."""
+    first, ended = threading.Event(), []
+
+    def chat() -> None:
+        for event in build_provider(CONFIG).stream_chat(ChatRequest(
+                model=MODEL_ID, messages=[{"role": "user", "content": "Tell a long story."}],
+                temperature=0.0, max_tokens=400)):
+            if isinstance(event, TextDelta):
+                first.set()
+            elif isinstance(event, Completed):
+                ended.append(event.response.finish_reason)
+
+    worker = threading.Thread(target=chat, daemon=True)
+    worker.start()
+    assert first.wait(120)
+    started = time.perf_counter()
+    embedded_server.shutdown()
+    assert time.perf_counter() - started < 5 and embedded_server.running() is None
+    worker.join(30)
+    assert ended == ["cancelled"]
+    _, response = _ask("What is the capital of France?", max_tokens=12)  # starts again
+    assert "Paris" in response.content
