@@ -125,30 +125,34 @@ def test_agent_answers_from_the_knowledge_base(wb):
     assert "marigold" in result.reply.lower(), result.reply
 
 
-def test_two_chats_stream_at_the_same_time():
+def test_two_runs_stream_at_the_same_time(wb):
+    """Two agent runs on the built-in model, started together, both progress: each one's
+    text arrives while the other is still streaming (the server batches both slots)."""
+    agent_id = _agent(wb, [])
+    agents.update_agent(wb.person_id, agent_id, max_output_tokens=48)
     stamps: dict[int, list[float]] = {0: [], 1: []}
-    replies: dict[int, object] = {}
-
-    def chat(i: int, question: str) -> None:
-        for event in build_provider(CONFIG).stream_chat(ChatRequest(
-                model=MODEL_ID, messages=[{"role": "user", "content": question}],
-                temperature=0.0, max_tokens=48)):
-            if isinstance(event, TextDelta):
-                stamps[i].append(time.perf_counter())
-            elif isinstance(event, Completed):
-                replies[i] = event.response
-
+    results: dict[int, object] = {}
     embedded_server.ensure_started()
-    workers = [threading.Thread(target=chat, args=(i, q)) for i, q in enumerate(
+
+    def run(i: int, question: str) -> None:
+        thread, _ = threads.create_thread(wb.group_id, agent_id, wb.person_id)
+        handle = runtime.continue_thread(thread.id, question, wb.person_id)
+        for update in handle.updates(timeout=240):
+            if update.kind == "text":
+                stamps[i].append(time.perf_counter())
+        results[i] = handle.wait(10)
+
+    workers = [threading.Thread(target=run, args=(i, q)) for i, q in enumerate(
         ["Describe the water cycle in detail.", "Explain how a bicycle gear works."])]
     for w in workers:
         w.start()
     for w in workers:
-        w.join(240)
-    assert len(replies) == 2 and all(len(s) >= 10 for s in stamps.values())
-    # Overlap: each chat got tokens before the other one finished.
+        w.join(300)
+    assert [results[i].status for i in (0, 1)] == ["complete", "complete"]
+    assert all(len(s) >= 10 for s in stamps.values()), {i: len(s) for i, s in stamps.items()}
+    # Overlap: each run got text before the other one finished ...
     assert stamps[0][0] < stamps[1][-1] and stamps[1][0] < stamps[0][-1]
-    # and interleaved: many of one chat's tokens fall inside the other's streaming window
+    # ... and they interleave: many of one run's deltas fall inside the other's window.
     inside = [t for t in stamps[1] if stamps[0][0] < t < stamps[0][-1]]
     assert len(inside) >= 5, (len(inside), len(stamps[1]))
 
@@ -164,3 +168,54 @@ def test_a_cancelled_reply_stops_early():
             cancel.set()
     response = events[-1].response
     assert response.finish_reason == "cancelled" and response.usage.output_tokens <= 5
+
+
+def test_token_estimates_count_like_the_model():
+    from workbench.providers import tokens
+
+    assert tokens.tokenizer_name() == "Qwen2.5 BPE (built-in model)"
+    for text in ["Hello there, how are you?", "Der schnelle braune Fuchs springt über den Hund.",
+                 "敏捷的棕色狐狸跳过了懒狗。", 'def f(x):\n    return {"a": [1, 2]}  # ok\n\n',
+                 "  tabs\tand\r\nnumbers 3.14159 and 🎉"]:
+        assert tokens.estimate_tokens(text) == len(embedded_server.tokenize(text)), text
+
+
+def test_token_estimates_fall_back_when_the_model_file_is_unusable(monkeypatch):
+    from workbench.providers import tokens
+
+    def refuse():
+        raise ModelFileRefused("not here")
+
+    monkeypatch.setattr(builtin_model, "builtin_path", refuse)
+    tokens._builtin.cache_clear()
+    try:
+        assert tokens.tokenizer_name() == "all-MiniLM-L6-v2 WordPiece"
+        assert tokens.estimate_tokens("Hello there, how are you?") > 0
+    finally:
+        tokens._builtin.cache_clear()
+
+
+def test_shutdown_does_not_wait_for_replies_in_flight():
+    """At exit the server stops promptly even while a reply streams (it would otherwise
+    finish every reply first), and the next call starts a new one."""
+    first, ended = threading.Event(), []
+
+    def chat() -> None:
+        for event in build_provider(CONFIG).stream_chat(ChatRequest(
+                model=MODEL_ID, messages=[{"role": "user", "content": "Tell a long story."}],
+                temperature=0.0, max_tokens=400)):
+            if isinstance(event, TextDelta):
+                first.set()
+            elif isinstance(event, Completed):
+                ended.append(event.response.finish_reason)
+
+    worker = threading.Thread(target=chat, daemon=True)
+    worker.start()
+    assert first.wait(120)
+    started = time.perf_counter()
+    embedded_server.shutdown()
+    assert time.perf_counter() - started < 5 and embedded_server.running() is None
+    worker.join(30)
+    assert ended == ["cancelled"]
+    _, response = _ask("What is the capital of France?", max_tokens=12)  # starts again
+    assert "Paris" in response.content

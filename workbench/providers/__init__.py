@@ -47,7 +47,8 @@ def build_provider(config: ProviderConfig, **options: Any) -> ChatProvider:
         # The small built-in model writes tool calls as JSON text: adapt (tool_adapter).
         return OpenAICompatibleProvider(replace(config, base_url=None, api_key_name=None,
                                                 adapt_tools=True),
-                                        endpoint=embedded_server.base_url, **options)
+                                        endpoint=embedded_server.base_url,
+                                        closing=embedded_server.stopping, **options)
     return OpenAICompatibleProvider(config, **options)
 
 

@@ -42,6 +42,10 @@ class Running:
 _lock = threading.Lock()
 _server: Any = None  # the xllamacpp.Server; kept referenced so it stays up
 _running: Running | None = None
+# Set while stopping: the provider closes its streams, so the server sees the clients gone
+# and drops their work (its destructor otherwise waits for every reply to finish: 30 s).
+stopping = threading.Event()
+STOP_GRACE_S = 0.5  # streams notice `stopping` at their next token (~30-100 ms)
 
 
 def _params(xllamacpp: Any, file: ModelFile) -> Any:
@@ -119,4 +123,7 @@ def shutdown() -> None:
     with _lock:
         server, _server, _running = _server, None, None
     if server is not None:
+        stopping.set()
+        time.sleep(STOP_GRACE_S)
         del server
+        stopping.clear()

@@ -81,13 +81,16 @@ class OpenAICompatibleProvider(ChatProvider):
     default_backoff_max_s: float = 8.0
 
     def __init__(self, config: ProviderConfig, *, backoff_base_s: float | None = None,
-                 backoff_max_s: float | None = None, endpoint: Callable[[], str] | None = None):
+                 backoff_max_s: float | None = None, endpoint: Callable[[], str] | None = None,
+                 closing: threading.Event | None = None):
         """`backoff_base_s`: wait before the 2nd try; it doubles per try (0.5, 1, 2 s),
         capped at `backoff_max_s`. A `Retry-After` header is honoured up to that cap.
         `endpoint`: gives the base URL when it is first needed (the built-in model's
-        embedded server starts then) instead of `config.base_url`."""
+        embedded server starts then) instead of `config.base_url`. `closing`: when set, every
+        stream stops as if cancelled (the embedded server is shutting down)."""
         super().__init__(config)
         self._endpoint = endpoint
+        self._closing = closing
         self.backoff_base_s = (self.default_backoff_base_s if backoff_base_s is None
                                else backoff_base_s)
         self.backoff_max_s = self.default_backoff_max_s if backoff_max_s is None else backoff_max_s
@@ -265,7 +268,8 @@ class OpenAICompatibleProvider(ChatProvider):
             stream = client.chat.completions.create(**kwargs)
             for chunk in stream:
                 got_chunk = True
-                if cancel is not None and cancel.is_set():
+                if (cancel is not None and cancel.is_set()) or (
+                        self._closing is not None and self._closing.is_set()):
                     stream.close()
                     return self._cancelled(request, "".join(state.text_parts), started,
                                            state.ttft_ms, [])
