@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import events
 from .db import session_scope
@@ -62,10 +63,13 @@ def load_thread(s: Session, actor_id: int, thread_id: int, role: str = "viewer")
 def append_message(s: Session, thread: Thread, *, role: str, content: str = "", status: str = "complete",
                    person_id: int | None = None, run_id: int | None = None, **fields) -> Message:
     """Add a message at the end of the thread (seq is the thread's running count)."""
-    s.execute(update(Thread).where(Thread.id == thread.id)
-              .values(message_count=Thread.message_count + 1, last_activity_at=utcnow()))
-    s.refresh(thread, ["message_count"])
-    msg = Message(thread_id=thread.id, group_id=thread.group_id, seq=thread.message_count,
+    # One atomic statement takes the next seq, even with another writer on the thread.
+    seq = s.execute(update(Thread).where(Thread.id == thread.id)
+                    .values(message_count=Thread.message_count + 1, last_activity_at=utcnow())
+                    .returning(Thread.message_count)
+                    .execution_options(synchronize_session=False)).scalar_one()
+    set_committed_value(thread, "message_count", seq)  # the loaded object agrees, no reload
+    msg = Message(thread_id=thread.id, group_id=thread.group_id, seq=seq,
                   role=role, content=content, status=status, person_id=person_id, run_id=run_id,
                   **fields)
     s.add(msg)
@@ -168,11 +172,14 @@ def get_thread_messages(thread_id: int, limit: int = 50, before: int | None = No
         return MessagePage(messages=list(reversed(rows[:limit])), has_older=has_older)
 
 
-def recent_messages(s: Session, thread_id: int, count: int) -> list[Message]:
-    """The last `count` messages, oldest first (the context sent to the model)."""
-    rows = list(s.scalars(select(Message).where(Message.thread_id == thread_id)
-                          .order_by(Message.seq.desc()).limit(count)))
-    return list(reversed(rows))
+def recent_messages(s: Session, thread_id: int, count: int) -> list:
+    """The last `count` messages, oldest first (the context sent to the model): rows of only
+    the columns a context needs (role, content, status, name, tool_call_id, tool_calls),
+    read without building ORM objects, since this is on the way to every first token."""
+    rows = s.execute(select(Message.role, Message.content, Message.status, Message.name,
+                            Message.tool_call_id, Message.tool_calls)
+                     .where(Message.thread_id == thread_id).order_by(Message.seq.desc()).limit(count)).all()
+    return rows[::-1]
 
 
 def count_messages(s: Session, thread_id: int) -> int:
