@@ -162,3 +162,27 @@ def test_queued_label(ahead, words):
     from ui.chat_stream import queued_label
 
     assert words in queued_label(ahead)
+
+
+def _queued_view():
+    import streamlit as st
+
+    from ui.chat_stream import stream_reply
+
+    st.session_state["final"] = stream_reply(st.session_state["handle"], 1, can_stop=False)
+
+
+def test_the_chat_says_a_run_is_queued_until_it_starts():
+    from streamlit.testing.v1 import AppTest
+
+    from workbench.run_manager import RunUpdate
+
+    handle = RunHandle(run_id=1, thread_id=1, group_id=1)
+    handle.emit(RunUpdate("queued", data={"ahead": 3, "lane": "remote"}))
+    handle.emit(RunUpdate("done", data={"status": "cancelled", "error": None}))
+    at = AppTest.from_function(_queued_view, default_timeout=30)
+    at.session_state["handle"] = handle
+    at.run()
+    assert not at.exception
+    assert at.session_state["final"]["status"] == "cancelled"
+    assert any("Queued, 3 ahead" in c.value for c in at.caption)
