@@ -158,8 +158,9 @@ def test_playground_streams_columns_side_by_side_and_stops_one(scripted, app_ser
     scripted.make_agent(name="B second variant", model="model-b")  # the two sort first
     first = "Alpha streams slowly. " * 40
     second = "Beta answers in a while. " * 12
-    scripted.server.script_for("model-a", text(first, delay=0.05))
-    scripted.server.script_for("model-b", text(second, delay=0.05))
+    # Slow enough (about 7.5 s for the second) that a busy machine's page still sees both mid-stream.
+    scripted.server.script_for("model-a", text(first, delay=0.1))
+    scripted.server.script_for("model-b", text(second, delay=0.1))
     browser.get(app_server + "/playground")
     def message_box():
         return [t for t in browser.find_elements(By.CSS_SELECTOR, "textarea")
