@@ -68,3 +68,11 @@ def test_viewers_read_but_cannot_run(env):
     assert any("viewer in this group" in i.value for i in at.info)
     assert not [b for b in at.button if b.key == "ex_start"]
     assert any("1/1" == m.value for m in at.metric)
+
+
+def test_the_usage_page_splits_experiment_spend_out(env):
+    ts = experiments.create_test_set(env.person, env.group, "Spend", cases=[{"input": "Hi", "expected": "Hello"}])
+    env.server.script(text("Hello"))
+    experiments.start_experiment(env.person, env.group, ts.id, Variant(env.agent.id), wait=True)
+    at = no_exception(open_page("6_Usage.py", env.person, env.group))
+    assert any("Of which **experiments**" in c.value and "1 calls" in c.value for c in at.caption)

@@ -140,7 +140,9 @@ def render_comparison(report) -> None:
     cols = st.columns(4)
     cols[0].metric("Pass rate", fmt_rate(c.pass_rate), None if report.pass_rate_delta is None
                    else f"{report.pass_rate_delta:+.0%}")
-    cols[1].metric("Cost", f"${c.cost_usd:.6f}", f"{report.cost_delta_usd:+.6f}", delta_color="inverse")
+    cost_delta = report.cost_delta_usd
+    cols[1].metric("Cost", f"${c.cost_usd:.6f}", f"{cost_delta:+.6f}" if abs(cost_delta) > 1e-9 else None,
+                   delta_color="inverse")
     d50 = report.latency_delta_ms(50)
     cols[2].metric("p50 latency", fmt_ms(c.latency_ms(50)), None if d50 is None else f"{d50:+,.0f} ms",
                    delta_color="inverse")
