@@ -62,10 +62,14 @@ def test_bad_input_from_the_terminal(scripted, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_builtin_model_evaluates_a_csv_offline(wb, tmp_path, capsys):
+def test_builtin_model_evaluates_a_csv_offline(wb, tmp_path, capsys, request):
     """The demo agent on the built-in model: 3 short cases, small max tokens."""
     from workbench import agents
+    from workbench.providers import embedded_server
 
+    # Leave no warm server behind: the small model's answers to later tests depend on what
+    # its slots cached (test_local_model expects a fresh one, as when it runs alone).
+    request.addfinalizer(embedded_server.shutdown)
     agents.update_agent(wb.person_id, wb.agent_id, max_output_tokens=24, temperature=0.0)
     path = tmp_path / "smoke.csv"
     path.write_text("input,expected\nWhat is the capital of France? One word.,Paris\n"

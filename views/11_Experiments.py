@@ -119,8 +119,12 @@ with tab_run:
                 show_error(err)
 
     shown = st.session_state.get("ex_shown")
+    try:  # refresh every second only while it runs
+        live = bool(shown) and experiments.get_experiment(ctx.person_id, shown).status == "running"
+    except WorkbenchError:
+        live = False
 
-    @st.fragment(run_every=1.0)
+    @st.fragment(run_every=1.0 if live else None)
     def _progress() -> None:
         if not shown:
             return
