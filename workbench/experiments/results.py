@@ -125,10 +125,11 @@ def view_in_session(s, exp: Experiment) -> ExperimentView:
                 repeat=r.repeat, outcome=r.outcome, reply=r.reply, checks=list(r.checks or []), run_id=r.run_id,
                 run_status=r.run_status, input_tokens=r.input_tokens, output_tokens=r.output_tokens,
                 cost_usd=r.cost_usd, latency_ms=r.latency_ms))
-    # The judge's calls are priced on the case's thread, outside any run.
-    threads = [r.thread_id for r in rows if r.thread_id]
-    judge_cost = s.scalar(select(func.coalesce(func.sum(UsageRecord.cost_usd), 0.0)).where(
-        UsageRecord.thread_id.in_(threads), UsageRecord.run_id.is_(None))) if threads else 0.0
+    # The judge's calls are priced on the case's thread, outside any run (a join, not an IN
+    # list: a large experiment has more threads than SQLite takes parameters).
+    judge_cost = s.scalar(select(func.coalesce(func.sum(UsageRecord.cost_usd), 0.0))
+                          .join(ExperimentResult, ExperimentResult.thread_id == UsageRecord.thread_id)
+                          .where(ExperimentResult.experiment_id == exp.id, UsageRecord.run_id.is_(None)))
     status = exp.status
     if status == "running" and not is_alive(exp):
         status = "interrupted"
