@@ -15,7 +15,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from tests.scripted_openai import call, text, tool_calls
-from workbench import agents, groups, identity, threads
+from workbench import agents, experiments, groups, identity, threads
 from workbench.db import session_scope
 from workbench.models import Base, Event, Message, Run, RunStep, Thing, UsageRecord
 from workbench.playground import Variant, replay_thread, start_comparison
@@ -43,6 +43,8 @@ class GroupObjects:
     step: int  # a model call of the run
     comparison: int
     replay: int  # a replay of the thread
+    test_set: int
+    experiment: int  # a finished experiment over the test set
 
     def person(self, role: str) -> int:
         return getattr(self, role)
@@ -102,6 +104,9 @@ def build_group(server, key: str, *, with_knowledge: bool = True) -> GroupObject
                                   f"Compare {marker}")
     comparison.wait(15)
     replay = replay_thread(owner, thread.id)
+    test_set = experiments.create_test_set(owner, group, f"Set {key}", cases=[
+        {"input": f"Question {marker}", "expected": "scripted"}]).id
+    experiment = experiments.start_experiment(owner, group, test_set, Variant(agent.id), wait=True)
     document = None
     if with_knowledge and _knowledge_available():
         from workbench import knowledge
@@ -111,7 +116,8 @@ def build_group(server, key: str, *, with_knowledge: bool = True) -> GroupObject
     return GroupObjects(key=key, marker=marker, group=group, owner=owner, editor=editor,
                         viewer=viewer, member=member, provider=provider, agent=agent.id, version=agent.version_id,
                         thread=thread.id, run=result.run_id, task=task, document=document,
-                        step=step, comparison=comparison.id, replay=replay)
+                        step=step, comparison=comparison.id, replay=replay,
+                        test_set=test_set, experiment=experiment)
 
 
 def build_world(startup, server, *, with_knowledge: bool = True) -> World:

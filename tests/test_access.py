@@ -36,7 +36,7 @@ from workbench import groups
 from workbench.errors import AccessDenied, WorkbenchError
 
 FIELDS = ("group", "agent", "version", "provider", "thread", "run", "task", "document", "member", "step",
-          "comparison", "replay")
+          "comparison", "replay", "test_set", "experiment")
 RANK = {None: 0, "viewer": 1, "editor": 2, "owner": 3, "admin": 4}
 _n = itertools.count()
 
@@ -125,6 +125,31 @@ OPS: list[Op] = [
         a, t.group, _variant(t.agent), "Hello variant").wait(15)),
     W("playground.variants.run_variant", "editor", lambda f, a, t: f(
         a, t.group, _variant(t.agent), "Hello variant", timeout=15)),
+    # test sets and experiments
+    W("experiments.testsets.create_test_set", "editor", lambda f, a, t: f(a, t.group, f"TS {uid()}",
+                                                                          cases=[{"input": "Hi"}])),
+    W("experiments.testsets.update_test_set", "editor", lambda f, a, t: f(a, t.test_set, description=uid())),
+    W("experiments.testsets.save_cases", "editor", lambda f, a, t: f(a, t.test_set, [{"input": f"Q {uid()}"}])),
+    W("experiments.testsets.add_case", "editor", lambda f, a, t: f(a, t.test_set, {"input": f"Q {uid()}"})),
+    R("experiments.testsets.get_test_set", "viewer", lambda f, a, t: f(a, t.test_set)),
+    R("experiments.testsets.find_test_set", "viewer", lambda f, a, t: f(a, t.group, _test_set_name(t.test_set))),
+    R("experiments.testsets.list_test_sets", "viewer", lambda f, a, t: f(a, t.group)),
+    R("experiments.testsets.list_test_set_versions", "viewer", lambda f, a, t: f(a, t.test_set)),
+    R("experiments.testsets.case_from_message", "viewer", lambda f, a, t: f(a, _first_message(t.thread))),
+    R("experiments.testsets.case_from_run", "viewer", lambda f, a, t: f(a, t.run)),
+    W("experiments.io.import_test_set", "editor", lambda f, a, t: f(a, t.group, f"Imp {uid()}", "input\nHi\n",
+                                                                    "cases.csv")),
+    R("experiments.io.export_test_set", "viewer", lambda f, a, t: f(a, t.test_set, "cases.jsonl")),
+    W("experiments.runner.start_experiment", "editor", lambda f, a, t: f(a, t.group, t.test_set,
+                                                                         _variant(t.agent), wait=True)),
+    W("experiments.runner.resume_experiment", "editor", lambda f, a, t: f(a, t.experiment, wait=True)),
+    W("experiments.runner.stop_experiment", "editor", lambda f, a, t: f(a, t.experiment)),
+    R("experiments.results.get_experiment", "viewer", lambda f, a, t: f(a, t.experiment)),
+    R("experiments.results.list_experiments", "viewer", lambda f, a, t: f(a, t.group, t.test_set)),
+    R("experiments.results.experiment_spend", "viewer", lambda f, a, t: f(a, t.group, EPOCH, FAR)),
+    R("experiments.compare.compare_experiments", "viewer", lambda f, a, t: f(a, t.experiment, t.experiment)),
+    R("experiments.compare.experiment_history", "viewer", lambda f, a, t: f(a, t.test_set)),
+    R("experiments.compare.previous_experiment", "viewer", lambda f, a, t: f(a, t.experiment)),
     # threads, runs, tasks
     W("threads.create_thread", "editor", lambda f, a, t: f(t.group, t.agent, a)),
     R("threads.get_thread", "viewer", lambda f, a, t: f(a, t.thread)),
@@ -214,6 +239,26 @@ def _variant(agent_id, overrides=None):
     from workbench.playground import Variant
 
     return Variant(agent_id, None, dict(overrides or {}))
+
+
+def _first_message(thread_id):
+    from sqlalchemy import select
+
+    from workbench.db import session_scope
+    from workbench.models import Message
+
+    with session_scope() as s:
+        found = s.scalar(select(Message.id).where(Message.thread_id == thread_id).order_by(Message.seq).limit(1))
+    return found if found is not None else thread_id  # a made-up thread: a made-up message
+
+
+def _test_set_name(test_set_id):
+    from workbench.db import session_scope
+    from workbench.models import TestSet
+
+    with session_scope() as s:
+        found = s.get(TestSet, test_set_id)
+        return found.name if found else "No such set"
 
 
 def _run_filters(t):

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from workbench import agent_versions, db, threads
 from workbench.db import session_scope
-from workbench.models import Comparison, ComparisonColumn
+from workbench.models import Comparison, ComparisonColumn, Experiment, ExperimentResult
 
 ROWS_0001 = [
     "INSERT INTO groups (id, name, plan, created_at) VALUES (1, 'Old team', 'starter', '2026-01-02 03:04:05')",
@@ -47,7 +47,7 @@ def test_upgrade_from_0002_keeps_data_and_adds_the_playground(data_dir):
     with db.get_engine().begin() as conn:
         for statement in ROWS_0001:
             conn.execute(text(statement))
-    _migrate(command.upgrade, "head")
+    _migrate(command.upgrade, "0003")
     with db.get_engine().connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
         assert conn.execute(text("SELECT title, kind, agent_version_id FROM threads")).one() == \
@@ -72,5 +72,42 @@ def test_upgrade_from_0002_keeps_data_and_adds_the_playground(data_dir):
     _migrate(command.downgrade, "0002")  # and back
     with db.get_engine().connect() as conn:
         assert conn.execute(text("SELECT title FROM threads")).scalar() == "Old thread"
+        assert conn.execute(text("SELECT content FROM messages")).scalar() == "Old message"
+        assert conn.execute(text("SELECT count(*) FROM runs")).scalar() == 1
+
+
+ROWS_0003 = [
+    "INSERT INTO comparisons (id, group_id, title, conversation, created_by, created_at) VALUES (1, 1, 'Cmp', "
+    "'[{\"role\": \"user\", \"content\": \"Hi\"}]', 1, '2026-01-02 03:04:05')",
+    "UPDATE threads SET kind = 'playground' WHERE id = 1",
+]
+
+
+def test_upgrade_from_0003_keeps_data_and_adds_experiments(data_dir):
+    from workbench import experiments
+
+    _migrate(command.upgrade, "0003")
+    with db.get_engine().begin() as conn:
+        for statement in ROWS_0001 + ROWS_0003:
+            conn.execute(text(statement))
+    _migrate(command.upgrade, "head")
+    with db.get_engine().connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert conn.execute(text("SELECT title, kind FROM threads")).one() == ("Old thread", "playground")
+        assert conn.execute(text("SELECT content FROM messages")).scalar() == "Old message"
+        assert conn.execute(text("SELECT input_tokens, cost_usd FROM runs")).one() == (10, 0.01)
+        assert conn.execute(text("SELECT title FROM comparisons")).scalar() == "Cmp"
+    ts = experiments.create_test_set(1, 1, "Old set", cases=[{"input": "Hi", "expected": "Hello"}])
+    assert [t.name for t in experiments.list_test_sets(1, 1)] == ["Old set"]
+    with session_scope() as s:
+        exp = Experiment(group_id=1, test_set_id=ts.id, test_set_version_id=ts.version_id, agent_id=1,
+                         agent_version_id=1, overrides={}, status="complete", total=1)
+        s.add(exp)
+        s.flush()
+        s.add(ExperimentResult(experiment_id=exp.id, group_id=1, case_index=0, case_key=ts.cases[0]["key"],
+                               repeat=0, run_id=1, run_status="complete", outcome="pass", reply="Hello"))
+    assert experiments.list_experiments(1, 1)[0].pass_rate == 1.0
+    _migrate(command.downgrade, "0003")  # and back
+    with db.get_engine().connect() as conn:
         assert conn.execute(text("SELECT content FROM messages")).scalar() == "Old message"
         assert conn.execute(text("SELECT count(*) FROM runs")).scalar() == 1

@@ -9,6 +9,7 @@ from typing import Any
 
 import streamlit as st
 
+from ui.experiments import add_to_test_set
 from ui.links import trace_link, version_link
 from workbench.markup import inert
 from workbench.models import utcnow
@@ -175,7 +176,7 @@ def render_messages(messages: list, *, agent_name: str, retry_message_id: int | 
                 line = _usage_line([m for m in group if m.role == "assistant"])
                 done = all(m.status != "streaming" for m in group)
                 if done:
-                    about, version, link = st.columns([5, 1, 1], vertical_alignment="center")
+                    about, version, link, add = st.columns([5, 1, 1, 2], vertical_alignment="center")
                     about.caption(" · ".join(x for x in (agent_name, line, ago(group[-1].created_at)) if x))
                     if first.run_id in (versions or {}):
                         with version:
@@ -183,6 +184,8 @@ def render_messages(messages: list, *, agent_name: str, retry_message_id: int | 
                     if first.run_id:
                         with link:
                             trace_link(first.run_id)
+                        with add:  # the user message and this reply, as a test case
+                            add_to_test_set(key=f"addcase_{first.run_id}", run_id=first.run_id)
         else:  # system notes
             st.caption(first.content)
     return retry

@@ -10,6 +10,7 @@ from datetime import datetime
 import plotly.graph_objects as go
 import streamlit as st
 
+from ui.experiments import add_to_test_set
 from ui.links import playground_link, version_link
 from workbench import clock
 from workbench.traces import RunTrace, StepView
@@ -206,6 +207,8 @@ def render_header(trace: RunTrace) -> None:
                f"started {run.started_at:%Y-%m-%d %H:%M:%S} UTC · tools used: "
                f"{', '.join(run.tools) or 'none'}")
     version_link(run.agent_id, run.agent_version, f"{run.agent_name or 'agent'} v{run.agent_version}")
+    if run.status != "running":
+        add_to_test_set(key=f"addcase_trace_{run.id}", run_id=run.id)
     cols = st.columns(4)
     live = run.duration_ms is None and trace.is_live
     cols[0].metric("Duration", fmt_ms(_offset_ms(trace, clock.utcnow()) if live else run.duration_ms))

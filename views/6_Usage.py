@@ -11,7 +11,7 @@ import plotly.express as px
 import streamlit as st
 
 from ui.common import current, field_error, fmt_time, require_group, show_error
-from workbench import clock, groups, limits, price_admin, usage_reports
+from workbench import clock, experiments, groups, limits, price_admin, usage_reports
 from workbench.errors import ValidationError, WorkbenchError
 
 ctx = current()
@@ -81,6 +81,12 @@ cols[2].metric("Output tokens", _compact(t.output_tokens), _delta("output_tokens
 cols[3].metric("Cost", _usd(t.cost_usd), _delta("cost_usd"), delta_color="inverse", help=prev)
 cols[4].metric("Avg latency", f"{t.avg_latency_ms / 1000:.2f} s" if t.avg_latency_ms is not None else "–",
                _delta("avg_latency_ms"), delta_color="inverse", help=prev)
+spent_on_experiments = experiments.experiment_spend(ctx.person_id, ctx.group_id, period.start, period.end)
+if spent_on_experiments["calls"]:
+    st.caption(f"Of which **experiments** (test-set runs and their judges): {spent_on_experiments['calls']:,} "
+               f"calls, {_compact(spent_on_experiments['tokens'])} tokens, "
+               f"{_usd(spent_on_experiments['cost_usd'])}; everything else: "
+               f"{_usd(max(0.0, t.cost_usd - spent_on_experiments['cost_usd']))}.")
 if t.estimated_calls:
     st.caption(f"{t.estimated_calls:,} of {t.calls:,} calls had no usage from their provider; "
                "their tokens were counted locally (estimates).")

@@ -7,6 +7,10 @@
     python -m workbench show 7 [--limit 20]
     python -m workbench compare --agent 1 --agent 1@2 [--agent 4] "Hello"   # 2 to 4 variants
     python -m workbench replay 7 --agent 1@2 [--model gpt-4o]             # a thread on another version
+    python -m workbench dataset import NAME FILE.csv|.jsonl                # create or version a test set
+    python -m workbench dataset export NAME FILE.csv|.jsonl
+    python -m workbench eval --dataset NAME --agent 1[@2] [--repeat N] [--baseline EXPERIMENT_ID]
+                             [--fail-on-regression]                      # exit 1 on a regression (CI)
 
 Acts as the local person (settings) or `--email`; in the person's first group or `--group`.
 Every command goes through the same access check as the app."""
@@ -15,8 +19,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from . import agents, bootstrap, groups, runtime, threads
+from . import agents, bootstrap, experiments, groups, runtime, threads
 from .errors import WorkbenchError
 from .playground import (Variant, compare_replay, get_comparison, parse_variant, replay_thread,
                          start_comparison)
@@ -47,6 +52,19 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("thread", type=int)
     r.add_argument("--agent", metavar="ID[@VERSION]", help="default: the thread's agent, latest version")
     r.add_argument("--model", help="run on this model instead of the version's")
+    d = sub.add_parser("dataset", help="import or export a test set (CSV or JSONL)")
+    d.add_argument("action", choices=["import", "export"])
+    d.add_argument("name", help="the test set's name")
+    d.add_argument("file", help="a .csv or .jsonl file")
+    e = sub.add_parser("eval", help="run an experiment: an agent over a test set; prints a table")
+    e.add_argument("--dataset", required=True, metavar="NAME", help="the test set's name")
+    e.add_argument("--agent", required=True, metavar="ID[@VERSION]")
+    e.add_argument("--repeat", type=int, default=1, metavar="N", help="runs per case (default 1)")
+    e.add_argument("--concurrency", type=int, default=None, metavar="N", help="cases at once (default 4)")
+    e.add_argument("--baseline", type=int, metavar="EXPERIMENT_ID",
+                   help="compare with this experiment (default: the test set's previous complete one)")
+    e.add_argument("--fail-on-regression", action="store_true",
+                   help="exit 1 when a case passing in the baseline fails now (or the run did not finish)")
     return p
 
 
@@ -90,6 +108,67 @@ def _replay(person_id: int, args) -> int:
             print(f"  {label:8} [{result.status}] {result.input_tokens} in / {result.output_tokens} out · "
                   f"${result.cost_usd:.6f} · {result.reply[:80]!r}")
     return 0 if all(t.replay and t.replay.status == "complete" for t in view.turns) else 1
+
+
+def _dataset(person_id: int, group_id: int, args) -> int:
+    path = Path(args.file)
+    if args.action == "import":
+        if not path.is_file():
+            raise WorkbenchError(f"No file {args.file}.")
+        ts = experiments.import_test_set(person_id, group_id, args.name, path.read_bytes(), path.name)
+        print(f"test set {ts.name!r}: version {ts.version}, {len(ts.cases)} cases")
+        return 0
+    ts = experiments.find_test_set(person_id, group_id, args.name)
+    path.write_text(experiments.export_test_set(person_id, ts.id, path.name), encoding="utf-8")
+    print(f"exported {len(ts.cases)} cases of {ts.name!r} v{ts.version} to {path}")
+    return 0
+
+
+def _eval(person_id: int, group_id: int, args) -> int:
+    ts = experiments.find_test_set(person_id, group_id, args.dataset)
+    exp_id = experiments.start_experiment(person_id, group_id, ts.id, parse_variant(args.agent),
+                                          repeats=args.repeat, concurrency=args.concurrency)
+    print(f"[experiment {exp_id}] {ts.name} v{ts.version}: {len(ts.cases)} cases x {args.repeat}", file=sys.stderr)
+    shown = -1
+    while not experiments.wait_experiment(exp_id, 0.5):
+        done = experiments.get_experiment(person_id, exp_id).done
+        if done != shown:
+            print(f"  {done}/{len(ts.cases) * args.repeat}", file=sys.stderr)
+            shown = done
+    view = experiments.get_experiment(person_id, exp_id)
+    baseline = args.baseline or experiments.previous_experiment(person_id, exp_id)
+    report = experiments.compare_experiments(person_id, baseline, exp_id) if baseline else None
+    changes = {c.key: c.change for c in report.cases} if report else {}
+    print(f"{'#':>3}  {'input':40}  {'passed':>6}  {'state':7}  {'change':12}  {'p50 ms':>8}  {'cost $':>9}")
+    for case in view.cases:
+        text = case.input if isinstance(case.input, str) else case.input[-1]["content"]
+        lat = sorted(a.latency_ms for a in case.attempts if a.latency_ms is not None)
+        passed = f"{sum(a.outcome == 'pass' for a in case.attempts)}/{len(case.attempts)}"
+        print(f"{case.index + 1:>3}  {text.replace(chr(10), ' ')[:40]:40}  {passed:>6}  {case.state:7}  "
+              f"{changes.get(case.key, '-'):12}  {_fmt_num(lat[len(lat) // 2] if lat else None):>8}  "
+              f"{sum(a.cost_usd for a in case.attempts):9.6f}")
+        for a in case.attempts:
+            for check in a.checks:
+                if check["status"] != "pass":
+                    print(f"       repeat {a.repeat + 1}: {check['status']} {check['name']}: {check['reason'][:100]}")
+    rate = "-" if view.pass_rate is None else f"{view.pass_rate:.0%}"
+    print(f"experiment {exp_id} ({view.status}): pass rate {rate}, cost ${view.cost_usd:.6f}, "
+          f"p50 {_fmt_ms(view.latency_ms(50))}, p95 {_fmt_ms(view.latency_ms(95))}")
+    if view.error:
+        print(f"stopped: {view.error}")
+    failing = False
+    if report:
+        counts = {k: len(report.of(k)) for k in ("regressed", "improved", "became flaky")}
+        print(f"vs experiment {baseline}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+        failing = bool(report.regressions)
+    print(f"passed {view.passed_cases}/{len(view.cases)} cases")
+    if args.fail_on_regression and (failing or view.status != "complete"):
+        return 1
+    return 0
+
+
+def _fmt_num(value) -> str:
+    return "-" if value is None else f"{value:,.0f}"
 
 
 def _actor(args) -> tuple[int, int]:
@@ -152,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
             return _compare(person_id, group_id, args)
         elif args.command == "replay":
             return _replay(person_id, args)
+        elif args.command == "dataset":
+            return _dataset(person_id, group_id, args)
+        elif args.command == "eval":
+            return _eval(person_id, group_id, args)
         elif args.command == "show":
             page = threads.get_thread_messages(args.thread, limit=args.limit, actor_id=person_id)
             for m in page.messages:

@@ -134,9 +134,11 @@ def resolve_in_session(s: Session, group_id: int, variant: Variant) -> tuple[Thi
 
 
 def open_variant_run(s: Session, actor_id: int, group_id: int, variant: Variant,
-                     conversation: list[dict[str, Any]], *, single_call: bool = False) -> Run:
+                     conversation: list[dict[str, Any]], *, single_call: bool = False,
+                     kind: str = PLAYGROUND) -> Run:
     """In the caller's transaction: the variant's hidden thread with the conversation
-    written into it, and an admitted run on it (launch it after the commit)."""
+    written into it, and an admitted run on it (launch it after the commit). `kind` marks
+    the thread (experiments use their own, so usage can split their spend out)."""
     agent, version, overrides = resolve_in_session(s, group_id, variant)
     admit_run(s, group_id, actor_id)  # before any write: a refusal is recorded on its own
     run_overrides = dict(overrides)
@@ -151,7 +153,7 @@ def open_variant_run(s: Session, actor_id: int, group_id: int, variant: Variant,
     if single_call:
         run_overrides[SINGLE_CALL] = True
     first_user = next((m["content"] for m in conversation if m["role"] == "user"), "Playground")
-    thread = Thread(group_id=group_id, agent_id=agent.id, person_id=actor_id, kind=PLAYGROUND,
+    thread = Thread(group_id=group_id, agent_id=agent.id, person_id=actor_id, kind=kind,
                     title=title_from(first_user)[:200], agent_version_id=version.id,
                     overrides=run_overrides or None)
     s.add(thread)
@@ -168,12 +170,13 @@ def open_variant_run(s: Session, actor_id: int, group_id: int, variant: Variant,
 
 
 def start_variant(actor_id: int, group_id: int, variant: Variant,
-                  conversation: str | list[dict[str, Any]], *, single_call: bool = False) -> RunHandle:
+                  conversation: str | list[dict[str, Any]], *, single_call: bool = False,
+                  kind: str = PLAYGROUND) -> RunHandle:
     """Start one variant on the conversation; returns the run's live handle."""
     turns = clean_conversation(conversation)
     with session_scope() as s:
         require_access(s, actor_id, group_id, "editor")
-        run = open_variant_run(s, actor_id, group_id, variant, turns, single_call=single_call)
+        run = open_variant_run(s, actor_id, group_id, variant, turns, single_call=single_call, kind=kind)
     return launch(run)
 
 
