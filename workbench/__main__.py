@@ -7,6 +7,7 @@
     python -m workbench show 7 [--limit 20]
     python -m workbench compare --agent 1 --agent 1@2 [--agent 4] "Hello"   # 2 to 4 variants
     python -m workbench replay 7 --agent 1@2 [--model gpt-4o]             # a thread on another version
+    python -m workbench demo [--remove]      # build (or delete) the "Demo" group: runs the built-in model
 
 Acts as the local person (settings) or `--email`; in the person's first group or `--group`.
 Every command goes through the same access check as the app."""
@@ -47,7 +48,37 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("thread", type=int)
     r.add_argument("--agent", metavar="ID[@VERSION]", help="default: the thread's agent, latest version")
     r.add_argument("--model", help="run on this model instead of the version's")
+    d = sub.add_parser("demo", help="build the Demo group (agents, knowledge, real runs on the built-in "
+                                    "model, generated usage history); idempotent")
+    d.add_argument("--remove", action="store_true", help="delete the Demo group and everything in it")
     return p
+
+
+def _demo(person_id: int, args) -> int:
+    from .demo import build_demo, remove_demo
+
+    if args.remove:
+        removed = remove_demo(person_id)
+        if removed.group_id is None:
+            print("No Demo group: nothing removed.")
+        else:
+            print(f"Removed the Demo group (id {removed.group_id}): {removed.total} rows "
+                  f"({', '.join(f'{n} {t}' for t, n in sorted(removed.rows.items()))}) and its Chroma collection.")
+        return 0
+
+    def progress(message: str, fraction: float) -> None:
+        print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+    report = build_demo(person_id, progress)
+    if not report.created:
+        print(f"The Demo group already exists (id {report.group_id}); nothing built. "
+              "`python -m workbench demo --remove` first to build it again.")
+        return 0
+    for step in report.steps:
+        print(f"{'ok  ' if step.done else 'MISS'} {step.label}: {step.detail}")
+    print(f"Demo group {report.group_id} built in {report.seconds:.0f} s"
+          + (f"; {len(report.missed)} step(s) did not happen (see MISS above)." if report.missed else "."))
+    return 0
 
 
 def _fmt_ms(ms) -> str:
@@ -152,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
             return _compare(person_id, group_id, args)
         elif args.command == "replay":
             return _replay(person_id, args)
+        elif args.command == "demo":
+            return _demo(person_id, args)
         elif args.command == "show":
             page = threads.get_thread_messages(args.thread, limit=args.limit, actor_id=person_id)
             for m in page.messages:
