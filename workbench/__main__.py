@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="build the Demo group (agents, knowledge, real runs on the built-in "
                                     "model, generated usage history); idempotent")
     d.add_argument("--remove", action="store_true", help="delete the Demo group and everything in it")
+    d.add_argument("--quick", action="store_true", help="two model runs instead of five (screenshots in CI)")
     return p
 
 
@@ -69,7 +70,7 @@ def _demo(person_id: int, args) -> int:
     def progress(message: str, fraction: float) -> None:
         print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
 
-    report = build_demo(person_id, progress)
+    report = build_demo(person_id, progress, quick=args.quick)
     if not report.created:
         print(f"The Demo group already exists (id {report.group_id}); nothing built. "
               "`python -m workbench demo --remove` first to build it again.")

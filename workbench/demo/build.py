@@ -24,7 +24,7 @@ from ..models import ProviderRecord, RunStep, UsageRecord
 from ..pricing import compute_cost
 from ..providers.base import Usage
 from ..runtime import continue_thread
-from .content import (AGENTS, CONVERSATIONS, DEMO_GROUP_NAME, GENERATED_PROVIDER, MAX_OUTPUT_TOKENS,
+from .content import (AGENTS, COMPARISON_AGENT, COMPARISON_MESSAGE, CONVERSATIONS, DEMO_GROUP_NAME, GENERATED_PROVIDER, MAX_OUTPUT_TOKENS,
                       UsagePlan, knowledge_files)
 
 ProgressFn = Callable[[str, float], None]  # (what is happening, fraction done 0..1)
@@ -67,7 +67,9 @@ def has_generated_history(actor_id: int, group_id: int) -> bool:
             UsageRecord.group_id == group_id, UsageRecord.provider == GENERATED_PROVIDER).limit(1)) is not None
 
 
-def build_demo(person_id: int, progress: ProgressFn | None = None) -> DemoReport:
+def build_demo(person_id: int, progress: ProgressFn | None = None, *, quick: bool = False) -> DemoReport:
+    """`quick`: only the conversations marked for it (a knowledge search and a task: two model
+    runs instead of five), for screenshots in CI."""
     started = time.perf_counter()
     say = progress or (lambda _msg, _frac: None)
     existing = find_demo_group(person_id)
@@ -81,11 +83,14 @@ def build_demo(person_id: int, progress: ProgressFn | None = None) -> DemoReport
     report.steps.append(StepOutcome("agents", True, f"{len(agent_ids)} agents, 2 versions each"))
     say("Agents created; building the knowledge base", 0.05)
     report.steps.append(_knowledge(person_id, group.id, say))
-    total = len(CONVERSATIONS)
-    for i, conv in enumerate(CONVERSATIONS):
+    conversations = [c for c in CONVERSATIONS if c.quick or not quick]
+    total = len(conversations)
+    for i, conv in enumerate(conversations):
         say(f"Running the built-in model ({i + 1}/{total}): {conv.label or conv.message[:40]}",
             0.15 + 0.75 * i / total)
         report.steps.append(_converse(person_id, group.id, agent_ids[conv.agent], conv))
+    say("Playground: comparing the writing assistant's two versions side by side", 0.88)
+    report.steps.append(_comparison(person_id, group.id, agent_ids[COMPARISON_AGENT]))
     say("Generating 60 days of usage history (marked as demo data)", 0.92)
     report.steps.append(_usage_history(person_id, group.id, agent_ids))
     report.steps.append(_budget(person_id, group.id))
@@ -148,6 +153,21 @@ def _converse(person_id: int, group_id: int, agent_id: int, conv) -> StepOutcome
         return StepOutcome(label, False, f"the model did not call {conv.expect_tool} "
                                          f"(called: {', '.join(called) or 'no tool'}); the reply is kept")
     return StepOutcome(label, True, f"thread {thread.id}" + (f", called {', '.join(called)}" if called else ""))
+
+
+def _comparison(person_id: int, group_id: int, agent_id: int) -> StepOutcome:
+    from ..playground import Variant, get_comparison, start_comparison
+
+    try:
+        live = start_comparison(person_id, group_id, [Variant(agent_id, 1), Variant(agent_id, 2)],
+                                COMPARISON_MESSAGE, title="Writing assistant: v1 vs v2")
+        live.wait()
+        view = get_comparison(person_id, live.id)
+    except WorkbenchError as err:
+        return StepOutcome("comparison", False, err.user_message)
+    statuses = [c.result.status for c in view.columns]
+    return StepOutcome("comparison", all(s == "complete" for s in statuses),
+                       f"comparison {live.id}: v1 and v2 {', '.join(statuses)}")
 
 
 def _usage_history(person_id: int, group_id: int, agent_ids: dict[str, int]) -> StepOutcome:

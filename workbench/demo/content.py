@@ -37,6 +37,7 @@ class Conversation:
     message: str
     expect_tool: str | None  # the tool the run should call (reported when it did not)
     label: str = ""
+    quick: bool = False  # also run in a quick build (screenshots in CI)
 
 
 SUPPORT = AgentSpec(
@@ -85,16 +86,21 @@ AGENTS: list[AgentSpec] = [SUPPORT, TRIAGE, ASSISTANT]
 # (measured: asked explicitly, it calls the tool; asked vaguely, it may guess instead).
 CONVERSATIONS: list[Conversation] = [
     Conversation("support", "Search the knowledge base: how do I reset my password?",
-                 "search_knowledge", "a knowledge search"),
+                 "search_knowledge", "a knowledge search", quick=True),
     Conversation("support", "I want a refund for an order from 45 days ago. Call a human support "
                             "lead to approve it.", "call_human", "an escalation"),
     Conversation("triage", "Create a task titled 'Export to CSV fails for large workspaces' with "
-                           "high priority.", "create_task", "a task"),
+                           "high priority.", "create_task", "a task", quick=True),
     Conversation("triage", "Get context about the group: how many open tasks are there?",
                  "get_context", "a context look-up"),
     Conversation("assistant", "Give me three tips for writing a good system prompt.", None,
                  "a plain answer"),
 ]
+
+
+# One saved comparison for the Playground: the assistant's two versions side by side.
+COMPARISON_AGENT = "assistant"
+COMPARISON_MESSAGE = "In one sentence: what makes a system prompt good?"
 
 
 @dataclass(frozen=True)
