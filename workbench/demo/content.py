@@ -40,35 +40,40 @@ class Conversation:
     quick: bool = False  # also run in a quick build (screenshots in CI)
 
 
+# Version 1 of the support and triage agents is the detailed prompt one would write first;
+# version 2 is what works on the built-in 0.5B model (measured while writing the demo: with
+# the long rule list it echoes "I called search_knowledge(...)" instead of answering from the
+# result; with the short prompt it answers from it). The diff on the Agents page shows that.
 SUPPORT = AgentSpec(
     key="support", name="Support agent",
     description="Answers Lumen Notes customers from the handbook in Knowledge (search_knowledge) "
                 "and hands the thread to a person when the rules say so (call_human).",
     tools=["search_knowledge", "call_human"],
-    first_prompt=("You are the support agent for Lumen Notes. Answer customer questions politely. "
-                  "Use search_knowledge to look up answers."),
-    prompt=("You are the support agent for Lumen Notes, a note-taking app for small teams.\n"
-            "- For any question about the product, plans, refunds, passwords or exports, call "
-            "search_knowledge first and answer only from what it returns, in two or three "
-            "sentences.\n"
-            "- When the customer asks for a person, a refund is older than 30 days, or someone "
-            "reports a security problem or lost data, call call_human with the reason.\n"
-            "- Never promise a refund or a credit the handbook does not allow."),
-    note="Escalation rules from the handbook; answer only from search results")
+    first_prompt=("You are the support agent for Lumen Notes, a note-taking app for small teams.\n"
+                  "- For any question about the product, plans, refunds, passwords or exports, call "
+                  "search_knowledge first and answer only from what it returns, in two or three "
+                  "sentences.\n"
+                  "- When the customer asks for a person, a refund is older than 30 days, or someone "
+                  "reports a security problem or lost data, call call_human with the reason.\n"
+                  "- Never promise a refund or a credit the handbook does not allow."),
+    prompt=("You are a helpful assistant for Lumen Notes customers. Use search_knowledge for "
+            "questions about Lumen Notes. Use call_human when the customer asks for a person."),
+    note="Shorter prompt: on the built-in model the rule list made it echo the tool call "
+         "instead of answering from the result")
 
 TRIAGE = AgentSpec(
     key="triage", name="Triage agent",
     description="Turns bug reports and requests into tasks on the Tasks page (create_task) and "
                 "checks the group's state (get_context).",
     tools=["create_task", "get_context"],
-    first_prompt="You are a triage agent. Create tasks for reported problems.",
-    prompt=("You are the triage agent of the Lumen Notes team.\n"
-            "- For every problem or request reported to you, call create_task with a short title "
-            "(what is broken, where) and a priority: high when customers are blocked, medium "
-            "otherwise, low for ideas.\n"
-            "- When asked about the team's workload, call get_context about the group.\n"
-            "- After a tool returns, confirm in one sentence what you did."),
-    note="Priorities spelled out; one-sentence confirmations")
+    first_prompt=("You are the triage agent of the Lumen Notes team.\n"
+                  "- For every problem or request reported to you, call create_task with a short "
+                  "title (what is broken, where) and a priority: high when customers are blocked, "
+                  "medium otherwise, low for ideas.\n"
+                  "- When asked about the team's workload, call get_context about the group.\n"
+                  "- After a tool returns, confirm in one sentence what you did."),
+    prompt="You are the triage agent. File every reported problem with create_task.",
+    note="One line: the small model confirms the task it filed instead of repeating the call")
 
 ASSISTANT = AgentSpec(
     key="assistant", name="Writing assistant",
