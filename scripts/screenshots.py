@@ -45,7 +45,8 @@ person = bootstrap.init_app().person_id
 group = find_demo_group(person)
 by_name = {a.name: a.id for a in agents.list_agents(person, group)}
 support = by_name["Support agent"]
-thread = next(t.id for t in reversed(threads.list_threads(person, group, agent_id=support)))
+# The triage agent's first thread: a create_task call and the reply made from its result.
+thread = next(t.id for t in reversed(threads.list_threads(person, group, agent_id=by_name["Triage agent"])))
 run = traces.list_runs(person, group, traces.RunFilters(thread_id=thread), limit=1).rows[0].id
 comparisons = list_comparisons(person, group)
 print(json.dumps({"group": group, "support": support, "thread": thread, "run": run,
@@ -122,7 +123,8 @@ def _scroll_to(driver, text: str) -> None:
     found = driver.execute_script("""
         const want = arguments[0];
         const el = [...document.querySelectorAll('p, h1, h2, h3, strong, summary, span, button, div')]
-            .find(e => e.children.length === 0 && e.textContent.includes(want));
+            .filter(e => e.textContent.includes(want))
+            .sort((a, b) => a.textContent.length - b.textContent.length)[0];
         if (el) el.scrollIntoView({block: 'start'});
         return !!el;""", text)
     if not found:
@@ -133,8 +135,8 @@ def _scroll_to(driver, text: str) -> None:
 def _click_tab(driver, label: str) -> None:
     from selenium.webdriver.common.by import By
 
-    for tab in driver.find_elements(By.CSS_SELECTOR, "button[role='tab']"):
-        if tab.text.strip() == label:
+    for tab in driver.find_elements(By.CSS_SELECTOR, "[role='tab']"):
+        if label in (tab.text.strip(), (tab.get_attribute('textContent') or '').strip()):
             tab.click()
             time.sleep(0.5)
             return
@@ -161,13 +163,14 @@ def shoot(base: str, ids: dict[str, int], out: Path) -> dict[str, int]:
     body = lambda d: d.find_element(By.TAG_NAME, "body").text  # noqa: E731
     plan = {
         "home": (f"/?group={g}", "Recent threads", None),
-        "chat": (f"/chat?group={g}&thread={ids['thread']}", "reset my password", None),
+        "chat": (f"/chat?group={g}&thread={ids['thread']}", "Export to CSV", None),
         "agents": (f"/Agents?group={g}&agent={ids['support']}&version=2", "From version", "From version"),
         "knowledge": (f"/Knowledge?group={g}", "2 documents", None),
-        "traces": (f"/Traces?group={g}&run={ids['run']}", "search_knowledge", "Timeline"),
-        "usage": (f"/Usage?group={g}", "generated demo history", None),
+        "traces": (f"/Traces?group={g}&run={ids['run']}", "create_task", "Timeline"),
+        "usage": (f"/Usage?group={g}", "generated demo history", "Includes generated demo history"),
         "playground": (f"/playground?group={g}" + (f"&comparison={ids['comparison']}" if ids["comparison"]
-                                                   else f"&agent={ids['support']}"), "Playground", None),
+                                                   else f"&agent={ids['support']}"), "Playground",
+                       "Comparison #" if ids["comparison"] else None),
     }
     driver = _browser()
     sizes = {}
@@ -179,7 +182,7 @@ def shoot(base: str, ids: dict[str, int], out: Path) -> dict[str, int]:
             _settled(driver)
             if name == "knowledge":  # the page opens on its Add tab: show the documents
                 _click_tab(driver, "Documents")
-                _wait(driver, lambda: "handbook.md" in body(driver), what="the document list")
+                _wait(driver, lambda: "chunks of 800 characters" in body(driver), what="the document list")
                 _settled(driver)
             if scroll:
                 _scroll_to(driver, scroll)
@@ -195,10 +198,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(ROOT / "docs"), help="where the PNGs go (default: docs/)")
     p.add_argument("--quick", action="store_true", help="build the demo with two model runs instead of five")
     p.add_argument("--keep", action="store_true", help="keep the temporary data directory")
+    p.add_argument("--data", help="use this data directory (an existing demo is kept: the build is "
+                                  "idempotent) instead of a temporary one; it is kept")
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    data = Path(tempfile.mkdtemp(prefix="workbench-shots-"))
+    data = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="workbench-shots-"))
+    args.keep = args.keep or bool(args.data)
     env = {**os.environ, "WORKBENCH_DATA_DIR": str(data), "WORKBENCH_SECRETS_FILE": str(data / "secrets.toml")}
     env.pop("DATABASE_URL", None)
     env.pop("WORKBENCH_CHROMA_HOST", None)

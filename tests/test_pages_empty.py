@@ -48,3 +48,22 @@ def test_page_on_an_empty_group(empty_group, page):
         assert EMPTY_STATES[page].lower() in infos.lower(), infos
         for df in at.dataframe:  # the Usage page's group comparison is the one table allowed
             assert page == "6_Usage.py" or len(df.value) > 0
+
+
+def test_home_offers_the_demo_to_owners_only(empty_group):
+    person_id, group_id = empty_group
+    at = AppTest.from_file(str(PAGES / "0_Home.py"), default_timeout=60)
+    at.session_state["person_id"] = person_id
+    at.session_state["group_id"] = group_id
+    at.run()
+    assert "Build the demo workspace" in [b.label for b in at.button]
+    from workbench.db import session_scope
+
+    with session_scope() as s:
+        viewer = groups.get_or_create_person(s, name="Vi", email="vi@example.com").id
+    groups.add_member(person_id, group_id, email="vi@example.com", role="viewer")
+    at = AppTest.from_file(str(PAGES / "0_Home.py"), default_timeout=60)
+    at.session_state["person_id"] = viewer
+    at.session_state["group_id"] = group_id
+    at.run()
+    assert not at.exception and "Build the demo workspace" not in [b.label for b in at.button]
