@@ -116,7 +116,7 @@ def test_building_again_adds_nothing(demo):
 
 
 PAGE_CONTENT = {
-    "0_Home.py": "Support agent", "1_Chat.py": "reset my password", "2_Agents.py": "Triage agent",
+    "0_Home.py": "reset my password", "1_Chat.py": "reset my password", "2_Agents.py": "Triage agent",
     "10_Playground.py": "v1 vs v2", "3_Knowledge.py": "handbook.md", "8_Tasks.py": "Export to CSV",
     "4_Traces.py": "search_knowledge", "5_Events.py": "demo_built", "6_Usage.py": "generated demo history",
     "12_Settings.py": "Built-in (offline)",
