@@ -21,7 +21,7 @@ if raw and raw.isdigit() and st.session_state.get("tr_url_run") != raw:
     st.session_state["tr_url_run"] = raw
     st.session_state[SELECTED] = int(raw)
 
-if traces.list_runs(ctx.person_id, ctx.group_id, limit=1).total == 0:
+if not st.session_state.get(SELECTED) and traces.list_runs(ctx.person_id, ctx.group_id, limit=1).total == 0:
     st.info("No runs yet. Every reply an agent gives is traced here, step by step: the prompt "
             "sent, each tool call, timing, tokens and cost. Start one on **Chat**.")
     st.stop()
