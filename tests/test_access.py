@@ -225,11 +225,21 @@ OPS: list[Op] = [
         effective_from=date(2024, 1, 1))),
     W("price_admin.recompute_costs", "admin", lambda f, a, t: f(
         a, t.group, start=date(2024, 1, 1), end=date.today())),
+    R("system_status.provider_statuses", "viewer", lambda f, a, t: f(a, t.group)),
+    R("system_status.builtin_model", "viewer", lambda f, a, t: f(a, t.group)),
+    R("system_status.check_database", "viewer", lambda f, a, t: f(a, t.group)),
+    R("system_status.check_knowledge_store", "viewer", lambda f, a, t: f(a, t.group)),
+    R("demo.build.has_generated_history", "viewer", lambda f, a, t: f(a, t.group)),
 ]
 
 # Public functions that take a person id but are not group services, and why.
 EXEMPT = {
     "bootstrap.person_exists": "says whether a person id exists (start-up); no group data",
+    "demo.build.find_demo_group": "the id of the actor's own group named Demo, from their own memberships",
+    "demo.build.build_demo": "creates the actor's own Demo group (as groups.create_group does) and runs the "
+                             "built-in model for minutes; tests/test_demo.py covers it",
+    "demo.remove.remove_demo": "deletes only a Demo group the actor belongs to, after an owner check; "
+                               "tests/test_demo.py covers it",
 }
 # Writes a viewer may make: they act on the actor alone.
 SELF_WRITES = {"groups.create_group", "groups.leave_group"}

@@ -102,7 +102,8 @@ def agent_list(ctx, views: list) -> None:
         st.button("New agent", icon=":material/add:", type="primary", use_container_width=True,
                   key="agent_new", on_click=lambda: st.session_state.update({SEL: "new"}))
     if not views:
-        st.caption("No agents yet.")
+        st.info("No agents yet. An agent is a system prompt, a model and the tools it may use: "
+                + ("press **New agent** to design one." if ctx.can_edit else "an editor designs them here."))
         return
     by_id = {v.id: v for v in views}
     # the radio mirrors the selection, which also changes by "New agent", Duplicate, Delete

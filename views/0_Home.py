@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from ui.common import current, fmt_time, require_group
+from ui.common import current, fmt_time, require_group, show_error, switch_group
 from ui.links import thread_link
-from workbench import agents, knowledge, limits, tasks, threads
+from workbench import agents, demo, knowledge, limits, tasks, threads
+from workbench.errors import WorkbenchError
 from workbench.providers import service as providers
 
 ctx = current()
@@ -35,11 +36,16 @@ elif budget.level == "warning":
 if waiting:
     st.warning(f"{len(waiting)} thread(s) are waiting for a human: see Tasks.")
 
+if not agent_list and not recent:
+    st.info("This group is empty. It is where your team designs agents, chats with them and sees "
+            "what every run did. Start by creating an agent on **Agents**"
+            + (", or build the demo workspace below." if ctx.is_owner else "."))
+
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader("Recent threads")
     if not recent:
-        st.caption("No threads yet.")
+        st.info("No threads yet: open **Chat**, pick an agent and write a message.")
     for t in recent:
         thread_link(t.id, f"{t.title} · {fmt_time(t.last_activity_at)}")
 
@@ -59,3 +65,50 @@ with right:
     ]
     for title, done, how in steps:
         st.markdown(f"{'✅' if done else '⬜'} **{title}**  \n{how}")
+
+
+# --- the demo workspace (owners) ---------------------------------------------------------------
+def _build_demo() -> None:
+    with st.status("Building the demo workspace: it runs the built-in model, about 2 to 3 minutes…",
+                   expanded=True) as status:
+        bar = st.progress(0.0)
+        line = st.empty()
+
+        def progress(message: str, fraction: float) -> None:
+            bar.progress(min(1.0, max(0.0, fraction)))
+            line.caption(message)
+
+        try:
+            report = demo.build_demo(ctx.person_id, progress)
+        except WorkbenchError as err:
+            status.update(label="The demo workspace could not be built", state="error")
+            show_error(err)
+            return
+        for step in report.steps:
+            st.markdown(f"{'✅' if step.done else '⚠️'} **{step.label}**: {step.detail}")
+        status.update(label=f"Demo workspace ready ({report.seconds:.0f} s)" if report.created
+                      else "The Demo group already exists", state="complete" if not report.missed else "error")
+    st.session_state["home_demo_group"] = report.group_id
+
+
+if ctx.is_owner:
+    st.divider()
+    existing = demo.find_demo_group(ctx.person_id)
+    st.subheader("Demo workspace")
+    if existing is not None and existing != ctx.group_id:
+        st.caption("A group named **Demo** with agents using every tool, a knowledge base, real runs "
+                   "and 60 days of generated usage.")
+        st.button("Open the Demo group", key="home_open_demo", on_click=switch_group, args=(existing,))
+    elif existing is None:
+        st.caption("Builds a group named **Demo**: three agents (support with knowledge search and "
+                   "escalation, triage filing tasks, a plain assistant), a knowledge base from the "
+                   "project's own text, threads produced by real runs of the built-in model, and 60 "
+                   "days of generated usage history. `python -m workbench demo --remove` deletes it.")
+        if st.button("Build the demo workspace", key="home_build_demo", icon=":material/auto_awesome:"):
+            _build_demo()
+            if st.session_state.get("home_demo_group"):
+                st.button("Open the Demo group", key="home_open_built", on_click=switch_group,
+                          args=(st.session_state["home_demo_group"],))
+    else:
+        st.caption("You are in the demo workspace: its usage history is generated (marked as demo data "
+                   "on the Usage page); `python -m workbench demo --remove` deletes the whole group.")

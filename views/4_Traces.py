@@ -21,6 +21,11 @@ if raw and raw.isdigit() and st.session_state.get("tr_url_run") != raw:
     st.session_state["tr_url_run"] = raw
     st.session_state[SELECTED] = int(raw)
 
+if not st.session_state.get(SELECTED) and traces.list_runs(ctx.person_id, ctx.group_id, limit=1).total == 0:
+    st.info("No runs yet. Every reply an agent gives is traced here, step by step: the prompt "
+            "sent, each tool call, timing, tokens and cost. Start one on **Chat**.")
+    st.stop()
+
 try:
     options = traces.run_filter_options(ctx.person_id, ctx.group_id)
     filters, sort, descending = filter_bar(options)

@@ -11,7 +11,7 @@ import plotly.express as px
 import streamlit as st
 
 from ui.common import current, field_error, fmt_time, require_group, show_error
-from workbench import clock, experiments, groups, limits, price_admin, usage_reports
+from workbench import clock, demo, experiments, groups, limits, price_admin, usage_reports
 from workbench.errors import ValidationError, WorkbenchError
 
 ctx = current()
@@ -21,6 +21,11 @@ st.title("Usage")
 time_zone = groups.get_group(ctx.person_id, ctx.group_id).time_zone or clock.UTC_NAME
 st.caption(f"**{ctx.group_name}** · model calls, tokens and cost · days, months and times in "
            f"**{time_zone}** (the group's time zone; owners set it on the Groups page)")
+
+if demo.has_generated_history(ctx.person_id, ctx.group_id):
+    st.info(f"Includes generated demo history: usage records under the provider "
+            f"**{demo.GENERATED_PROVIDER}** were made up by `python -m workbench demo` for these charts "
+            "(priced at real list prices); the demo's real runs on the built-in model cost $0.", icon="🧪")
 
 # --- budget banner -------------------------------------------------------------------
 budget = limits.budget_status(ctx.person_id, ctx.group_id)

@@ -62,8 +62,9 @@ titles = threads.thread_titles(ctx.person_id, ctx.group_id,
                                [(t.data or {}).get("thread_id") for t in rows[:shown]])
 st.caption(f"{len(rows)} task{'s' if len(rows) != 1 else ''}")
 if not rows:
-    st.caption("No tasks here." if status != "open" else
-               "No open tasks. Give an agent the *Create task* tool and it can file tasks from a chat.")
+    st.info("No tasks here." if status != "open" else
+            "No open tasks. Agents file tasks here with the *Create task* tool: give an agent that "
+            "tool on **Agents**, then ask it in **Chat** to create one.")
 for task in rows[:shown]:
     data = task.data or {}
     priority = data.get("priority", "medium")

@@ -11,6 +11,7 @@
     python -m workbench dataset export NAME FILE.csv|.jsonl
     python -m workbench eval --dataset NAME --agent 1[@2] [--repeat N] [--baseline EXPERIMENT_ID]
                              [--fail-on-regression]                      # exit 1 on a regression (CI)
+    python -m workbench demo [--remove]      # build (or delete) the "Demo" group: runs the built-in model
 
 Acts as the local person (settings) or `--email`; in the person's first group or `--group`.
 Every command goes through the same access check as the app."""
@@ -65,7 +66,38 @@ def _parser() -> argparse.ArgumentParser:
                    help="compare with this experiment (default: the test set's previous complete one)")
     e.add_argument("--fail-on-regression", action="store_true",
                    help="exit 1 when a case passing in the baseline fails now (or the run did not finish)")
+    dm = sub.add_parser("demo", help="build the Demo group (agents, knowledge, real runs on the built-in "
+                                    "model, generated usage history); idempotent")
+    dm.add_argument("--remove", action="store_true", help="delete the Demo group and everything in it")
+    dm.add_argument("--quick", action="store_true", help="two model runs instead of five (screenshots in CI)")
     return p
+
+
+def _demo(person_id: int, args) -> int:
+    from .demo import build_demo, remove_demo
+
+    if args.remove:
+        removed = remove_demo(person_id)
+        if removed.group_id is None:
+            print("No Demo group: nothing removed.")
+        else:
+            print(f"Removed the Demo group (id {removed.group_id}): {removed.total} rows "
+                  f"({', '.join(f'{n} {t}' for t, n in sorted(removed.rows.items()))}) and its Chroma collection.")
+        return 0
+
+    def progress(message: str, fraction: float) -> None:
+        print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+    report = build_demo(person_id, progress, quick=args.quick)
+    if not report.created:
+        print(f"The Demo group already exists (id {report.group_id}); nothing built. "
+              "`python -m workbench demo --remove` first to build it again.")
+        return 0
+    for step in report.steps:
+        print(f"{'ok  ' if step.done else 'MISS'} {step.label}: {step.detail}")
+    print(f"Demo group {report.group_id} built in {report.seconds:.0f} s"
+          + (f"; {len(report.missed)} step(s) did not happen (see MISS above)." if report.missed else "."))
+    return 0
 
 
 def _fmt_ms(ms) -> str:
@@ -235,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
             return _dataset(person_id, group_id, args)
         elif args.command == "eval":
             return _eval(person_id, group_id, args)
+        elif args.command == "demo":
+            return _demo(person_id, args)
         elif args.command == "show":
             page = threads.get_thread_messages(args.thread, limit=args.limit, actor_id=person_id)
             for m in page.messages:

@@ -1,0 +1,170 @@
+"""The demo workspace for real: `build_demo` runs the built-in model (every tool called, an
+escalation left waiting), each page then shows demo content, a second build adds nothing, and
+`python -m workbench demo --remove` deletes the Demo group, its Chroma collection included,
+leaving every other group's rows and collections exactly as they were.
+
+One build for the module (it runs the model: minutes on 2 cores); the tests run in file order
+and the removal comes last."""
+
+from __future__ import annotations
+
+import types
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from streamlit.testing.v1 import AppTest
+
+from workbench import bootstrap, db, groups, knowledge, settings, tasks, threads
+from workbench.__main__ import main as cli
+from workbench.db import session_scope
+from workbench.demo import GENERATED_PROVIDER, build_demo, find_demo_group
+from workbench.demo.remove import _group_tables
+from workbench.knowledge import store
+from workbench.models import AgentVersion, Group, RunStep, Thing, UsageRecord
+
+pytestmark = pytest.mark.slow
+PAGES = Path(__file__).resolve().parent.parent / "views"
+
+
+def _rows_of(group_ids) -> dict[tuple[str, int], int]:
+    with session_scope() as s:
+        return {(t.name, g): s.scalar(select(func.count()).select_from(t).where(t.c.group_id == g))
+                for t in _group_tables() for g in group_ids}
+
+
+def _vectors(group_ids) -> dict[int, int]:
+    return {g: store.count(g) for g in group_ids}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    data = tmp_path_factory.mktemp("demo") / "data"
+    mp.setenv("WORKBENCH_DATA_DIR", str(data))
+    mp.setenv("WORKBENCH_SECRETS_FILE", str(data.parent / "secrets.toml"))
+    mp.setenv("WORKBENCH_STALE_SWEEP_S", "0")
+    mp.delenv("DATABASE_URL", raising=False)
+    mp.delenv("WORKBENCH_CHROMA_HOST", raising=False)
+    settings.reset_settings()
+    db.reset_engine()
+    start = bootstrap.init_app()
+    person = start.person_id
+    # Other groups with rows and vectors of their own: the removal must not touch them.
+    other = groups.create_group(person, "Other team").id
+    for g in (start.group_id, other):
+        knowledge.add_snippet(person, g, "Kept", f"Group {g} keeps this text after the demo is removed.")
+        threads.create_thread(g, start.agent_id if g == start.group_id else _any_agent(person, g), person,
+                              title="Kept thread")
+    others = [start.group_id, other]
+    before_rows, before_vectors = _rows_of(others), _vectors(others)
+    steps: list[str] = []
+    report = build_demo(person, lambda msg, frac: steps.append(msg))
+    yield types.SimpleNamespace(person=person, group=report.group_id, report=report, others=others,
+                                before_rows=before_rows, before_vectors=before_vectors, progress=steps)
+    store.reset_clients()
+    db.reset_engine()
+    mp.undo()
+    settings.reset_settings()
+
+
+def _any_agent(person, group_id):
+    from workbench import agents
+
+    with session_scope() as s:
+        from workbench.models import ProviderRecord
+
+        provider = s.scalar(select(ProviderRecord).where(ProviderRecord.group_id == group_id))
+        provider_id, model = provider.id, provider.default_model
+    return agents.create_agent(person, group_id, name="Other agent", provider_id=provider_id, model=model).id
+
+
+def test_the_demo_has_every_part(demo):
+    r = demo.report
+    assert r.created and not r.missed, [(m.label, m.detail) for m in r.missed]
+    assert len(demo.progress) >= 8 and demo.progress[-1].startswith("Done")
+    with session_scope() as s:
+        assert s.get(Group, demo.group).name == "Demo"
+        agents = s.scalars(select(Thing).where(Thing.group_id == demo.group, Thing.type == "agent")).all()
+        assert sorted(a.name for a in agents) == ["Support agent", "Triage agent", "Writing assistant"]
+        for a in agents:
+            assert s.scalar(select(func.count()).where(AgentVersion.agent_id == a.id)) == 2
+        tools = set(s.scalars(select(RunStep.name).where(RunStep.group_id == demo.group,
+                                                         RunStep.kind == "tool_call")))
+        assert tools >= {"search_knowledge", "call_human", "create_task", "get_context"}
+        generated = s.execute(select(func.count(), func.count(func.distinct(func.date(UsageRecord.created_at))))
+                              .where(UsageRecord.group_id == demo.group,
+                                     UsageRecord.provider == GENERATED_PROVIDER)).one()
+        assert generated[0] > 200 and generated[1] >= 55  # every day of the last 60 has some
+        real = s.scalar(select(func.count()).where(UsageRecord.group_id == demo.group,
+                                                   UsageRecord.provider != GENERATED_PROVIDER))
+        assert real >= 5  # the real runs' calls, on the built-in model
+    docs = knowledge.list_documents(demo.person, demo.group)
+    assert {d.name for d in docs} == {"handbook.md", "Agent Workbench README.md"}
+    assert all(d.chunk_count > 0 for d in docs)
+    assert tasks.open_escalations(demo.person, demo.group)  # one waiting for a human
+    from workbench import limits
+
+    assert limits.budget_status(demo.person, demo.group).level == "warning"
+
+
+def test_building_again_adds_nothing(demo):
+    rows = _rows_of([demo.group])
+    again = build_demo(demo.person)
+    assert not again.created and again.group_id == demo.group
+    assert _rows_of([demo.group]) == rows
+
+
+PAGE_CONTENT = {
+    "0_Home.py": "reset my password", "1_Chat.py": "reset my password", "2_Agents.py": "Triage agent",
+    "10_Playground.py": "v1 vs v2", "3_Knowledge.py": "handbook.md", "8_Tasks.py": "Export to CSV",
+    "4_Traces.py": "search_knowledge", "5_Events.py": "demo_built", "6_Usage.py": "generated demo history",
+    "12_Settings.py": "Built-in (offline)",
+}
+
+
+def _all_text(at: AppTest) -> str:
+    """Everything the page renders (labels, values, table cells), as one string."""
+    parts: list[str] = []
+
+    def walk(n):
+        for child in getattr(n, "children", {}).values():
+            walk(child)
+        if getattr(n, "proto", None) is not None:
+            parts.append(str(n.proto))
+
+    walk(at.main)
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("page", sorted(PAGE_CONTENT))
+def test_each_page_shows_demo_content(demo, page):
+    at = AppTest.from_file(str(PAGES / page), default_timeout=60)
+    at.session_state["person_id"] = demo.person
+    at.session_state["group_id"] = demo.group
+    if page == "1_Chat.py":
+        at.query_params["thread"] = str(min(t.id for t in threads.list_threads(demo.person, demo.group)))
+    if page == "10_Playground.py":
+        from workbench.playground import list_comparisons
+
+        at.query_params["comparison"] = str(list_comparisons(demo.person, demo.group)[0][0])
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = _all_text(at)
+    assert PAGE_CONTENT[page] in text, text[:3000]
+
+
+def test_remove_deletes_the_demo_and_nothing_else(demo, capsys):
+    assert store.count(demo.group) > 0
+    assert cli(["demo", "--remove"]) == 0
+    assert "Removed the Demo group" in capsys.readouterr().out
+    assert find_demo_group(demo.person) is None
+    assert all(n == 0 for n in _rows_of([demo.group]).values())
+    with session_scope() as s:
+        assert s.get(Group, demo.group) is None
+    names = {c.name if hasattr(c, "name") else c for c in store.get_client().list_collections()}
+    assert store.collection_name(demo.group) not in names
+    assert _rows_of(demo.others) == demo.before_rows
+    assert _vectors(demo.others) == demo.before_vectors
+    assert cli(["demo", "--remove"]) == 0  # nothing left: says so
+    assert "nothing removed" in capsys.readouterr().out
