@@ -103,7 +103,12 @@ def test_the_demo_has_every_part(demo):
     assert {d.name for d in docs} == {"handbook.md", "Agent Workbench README.md"}
     assert all(d.chunk_count > 0 for d in docs)
     assert tasks.open_escalations(demo.person, demo.group)  # one waiting for a human
-    from workbench import limits
+    from workbench import experiments, limits
+
+    [test_set] = experiments.list_test_sets(demo.person, demo.group)
+    assert len(test_set.cases) == 3
+    [run] = experiments.list_experiments(demo.person, demo.group, test_set.id)
+    assert run.status == "complete" and len(run.cases) == 3  # a real experiment on the built-in model
 
     assert limits.budget_status(demo.person, demo.group).level == "warning"
 

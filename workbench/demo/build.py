@@ -25,7 +25,7 @@ from ..pricing import compute_cost
 from ..providers.base import Usage
 from ..runtime import continue_thread
 from .content import (AGENTS, COMPARISON_AGENT, COMPARISON_MESSAGE, CONVERSATIONS, DEMO_GROUP_NAME, GENERATED_PROVIDER, MAX_OUTPUT_TOKENS,
-                      UsagePlan, knowledge_files)
+                      TEST_SET_CASES, TEST_SET_DESCRIPTION, TEST_SET_NAME, UsagePlan, knowledge_files)
 
 ProgressFn = Callable[[str, float], None]  # (what is happening, fraction done 0..1)
 RUN_TIMEOUT_S = 300.0
@@ -91,6 +91,9 @@ def build_demo(person_id: int, progress: ProgressFn | None = None, *, quick: boo
         report.steps.append(_converse(person_id, group.id, agent_ids[conv.agent], conv))
     say("Playground: comparing the writing assistant's two versions side by side", 0.88)
     report.steps.append(_comparison(person_id, group.id, agent_ids[COMPARISON_AGENT]))
+    if not quick:
+        say("Experiments: a test set of the writing assistant, evaluated on the built-in model", 0.9)
+        report.steps.append(_experiment(person_id, group.id, agent_ids[COMPARISON_AGENT]))
     say("Generating 60 days of usage history (marked as demo data)", 0.92)
     report.steps.append(_usage_history(person_id, group.id, agent_ids))
     report.steps.append(_budget(person_id, group.id))
@@ -168,6 +171,21 @@ def _comparison(person_id: int, group_id: int, agent_id: int) -> StepOutcome:
     statuses = [c.result.status for c in view.columns]
     return StepOutcome("comparison", all(s == "complete" for s in statuses),
                        f"comparison {live.id}: v1 and v2 {', '.join(statuses)}")
+
+
+def _experiment(person_id: int, group_id: int, agent_id: int) -> StepOutcome:
+    """A small test set and one real experiment of the agent's latest version over it."""
+    from ..experiments import create_test_set, get_experiment, start_experiment
+    from ..playground import Variant
+
+    try:
+        test_set = create_test_set(person_id, group_id, TEST_SET_NAME, TEST_SET_DESCRIPTION, TEST_SET_CASES)
+        experiment_id = start_experiment(person_id, group_id, test_set.id, Variant(agent_id), wait=True)
+        view = get_experiment(person_id, experiment_id)
+    except WorkbenchError as err:
+        return StepOutcome("experiment", False, err.user_message)
+    return StepOutcome("experiment", view.status == "complete",
+                       f"experiment {experiment_id}: {view.status}, passed {view.passed_cases}/{len(view.cases)} cases")
 
 
 def _usage_history(person_id: int, group_id: int, agent_ids: dict[str, int]) -> StepOutcome:

@@ -107,6 +107,16 @@ CONVERSATIONS: list[Conversation] = [
 COMPARISON_AGENT = "assistant"
 COMPARISON_MESSAGE = "In one sentence: what makes a system prompt good?"
 
+# Experiments: a small test set of the writing assistant, evaluated once at build time.
+TEST_SET_NAME = "Writing assistant: quick facts"
+TEST_SET_DESCRIPTION = "Short factual questions with one right answer; a reply passes when it contains it."
+TEST_SET_CASES = [
+    {"input": "What is the capital of France? Answer in one sentence.", "expected": "Paris"},
+    {"input": "Which planet is the largest in the solar system? One sentence.", "expected": "Jupiter"},
+    {"input": "What is the opposite of hot? Answer with one word.", "expected": "cold",
+     "checks": [{"type": "contains", "value": "cold"}, {"type": "latency_under", "seconds": 60}]},
+]
+
 
 @dataclass(frozen=True)
 class UsagePlan:
