@@ -13,7 +13,7 @@ from workbench.models import Comparison, ComparisonColumn, Experiment, Experimen
 
 ROWS_0001 = [
     "INSERT INTO groups (id, name, plan, created_at) VALUES (1, 'Old team', 'starter', '2026-01-02 03:04:05')",
-    "INSERT INTO people (id, name, email, is_admin, created_at) VALUES (1, 'Ola', 'ola@example.com', 1, "
+    "INSERT INTO people (id, name, email, is_admin, created_at) VALUES (1, 'Ola', 'ola@example.com', true, "
     "'2026-01-02 03:04:05')",
     "INSERT INTO connections (id, group_id, type, source_type, source_id, target_type, target_id, role, data, "
     "created_at) VALUES (1, 1, 'member_of', 'person', 1, 'group', 1, 'owner', '{}', '2026-01-02 03:04:05')",
@@ -25,7 +25,7 @@ ROWS_0001 = [
     "(1, 1, 1, 1, '{\"name\": \"Old agent\", \"provider_id\": 1, \"model\": \"m\", \"system_prompt\": "
     "\"Old prompt\"}', 1, '2026-01-02 03:04:05')",
     "INSERT INTO threads (id, group_id, agent_id, person_id, title, archived, status, message_count, "
-    "last_activity_at, created_at) VALUES (1, 1, 1, 1, 'Old thread', 0, 'idle', 1, '2026-01-02 03:04:05', "
+    "last_activity_at, created_at) VALUES (1, 1, 1, 1, 'Old thread', false, 'idle', 1, '2026-01-02 03:04:05', "
     "'2026-01-02 03:04:05')",
     "INSERT INTO messages (id, thread_id, group_id, seq, role, content, status, data, created_at) VALUES "
     "(1, 1, 1, 1, 'user', 'Old message', 'complete', '{}', '2026-01-02 03:04:05')",
