@@ -38,13 +38,12 @@ def log(wb):
             if n == 77:
                 data["note"] = 'Refund for "Müller" at 100%_off'
             actor_type, actor = ("agent", wb.agent_id) if kind == "tool_called" else ("person", wb.person_id)
-            ev = events.record(s, kind, group_id=wb.group_id, actor_id=actor, actor_type=actor_type,
-                               target_type="run", target_id=n, data=data)
-            ev.created_at = T0 + timedelta(seconds=(n // 2) * 2 if n % 3 == 0 else n)
+            events.record(s, kind, group_id=wb.group_id, actor_id=actor, actor_type=actor_type,
+                          target_type="run", target_id=n, data=data,
+                          created_at=T0 + timedelta(seconds=(n // 2) * 2 if n % 3 == 0 else n))
         for n in range(20):
-            ev = events.record(s, "other_group_event", group_id=other_gid, actor_id=other,
-                               data={"n": n, "tool": "create_task"})
-            ev.created_at = T0 + timedelta(seconds=n)
+            events.record(s, "other_group_event", group_id=other_gid, actor_id=other,
+                          data={"n": n, "tool": "create_task"}, created_at=T0 + timedelta(seconds=n))
         events.record(s, "access_denied", group_id=None, actor_id=other, data={"tool": "x"})
     return wb.person_id, wb.group_id, other, other_gid, wb.agent_id
 

@@ -28,7 +28,9 @@ def _run(run_id):
 
 
 def test_full_flow_streams_persists_and_records(scripted):
-    scripted.server.script(text("Hello there, how can I help?", usage=usage(30, 9, cached=10)))
+    # Chunks 20 ms apart: the reader keeps up, so it sees them one by one (text that piles
+    # up while a reader is busy comes merged).
+    scripted.server.script(text("Hello there, how can I help?", usage=usage(30, 9, cached=10), delay=0.02))
     thread, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                            initial_message="Hi! What can you do?")
     deltas = list(handle.text_stream())

@@ -14,10 +14,13 @@ from .agents import AgentConfig
 from .threads import recent_messages
 
 
-def build_context(s: Session, thread_id: int, cfg: AgentConfig) -> list[dict[str, Any]]:
+def build_context(s: Session, thread_id: int, cfg: AgentConfig,
+                  pending_user: str | None = None) -> list[dict[str, Any]]:
     """System prompt plus the last `context_messages` messages, as OpenAI chat dicts built
-    with langchain-core. A window never starts on a tool result whose call was cut off."""
-    rows = [m for m in recent_messages(s, thread_id, cfg.context_messages)
+    with langchain-core. A window never starts on a tool result whose call was cut off.
+    `pending_user`: a user message about to be written, counted as the newest."""
+    stored = cfg.context_messages - (pending_user is not None)
+    rows = [m for m in (recent_messages(s, thread_id, stored) if stored > 0 else [])
             if m.status != "streaming"]
     while rows and rows[0].role == "tool":
         rows.pop(0)
@@ -35,6 +38,8 @@ def build_context(s: Session, thread_id: int, cfg: AgentConfig) -> list[dict[str
             msgs.append(ToolMessage(m.content, tool_call_id=m.tool_call_id or "", name=m.name))
         elif m.role == "human":
             msgs.append(AIMessage(f"[A human agent, {m.name or 'staff'}, replied]: {m.content}"))
+    if pending_user is not None:
+        msgs.append(HumanMessage(pending_user))
     return convert_to_openai_messages(msgs)
 
 

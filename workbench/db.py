@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, insert, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from .settings import get_settings
@@ -107,6 +107,20 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def insert_row(s: Session, model, **values) -> int:
+    """INSERT one row as a plain statement on the session's connection (same transaction)
+    and return its id. For the writes on the way to a first token: the ORM's unit of work
+    costs several times the statement itself. Column defaults still apply."""
+    statement = _INSERTS.get(model)
+    if statement is None:  # built once: values go as parameters, so the compiled form is reused
+        table = model.__table__
+        statement = _INSERTS[model] = insert(table).returning(table.c.id)
+    return s.connection().execute(statement, values).scalar_one()
+
+
+_INSERTS: dict = {}
 
 
 def alembic_config():

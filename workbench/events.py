@@ -4,11 +4,13 @@ Secrets are scrubbed from event data before it is written."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from .models import Event
+from .db import insert_row
+from .models import Event, utcnow
 
 _SECRET_KEYS = re.compile(r"(api[_-]?key|authorization|secret|password|token(?!s))", re.I)
 _SECRET_VALUES = re.compile(r"(sk-[A-Za-z0-9_\-]{8,}|Bearer\s+[A-Za-z0-9._\-]{8,})")
@@ -29,8 +31,11 @@ def redact(value: Any) -> Any:
 
 def record(session: Session, type: str, *, group_id: int | None, actor_id: int | None = None,
            actor_type: str = "person", target_type: str | None = None,
-           target_id: int | None = None, data: dict[str, Any] | None = None) -> Event:
-    event = Event(type=type, group_id=group_id, actor_id=actor_id, actor_type=actor_type,
-                  target_type=target_type, target_id=target_id, data=redact(data or {}))
-    session.add(event)
-    return event
+           target_id: int | None = None, data: dict[str, Any] | None = None,
+           created_at: datetime | None = None) -> Event:
+    """Write an event in the session's transaction, at once: a plain INSERT, not a pending
+    object (events are on the way to every first token). Returns a detached copy."""
+    values = dict(type=type, group_id=group_id, actor_id=actor_id, actor_type=actor_type,
+                  target_type=target_type, target_id=target_id, data=redact(data or {}),
+                  created_at=created_at or utcnow())
+    return Event(id=insert_row(session, Event, **values), **values)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from . import clock, events
@@ -46,6 +46,14 @@ def _membership_row(session: Session, person_id: int, group_id: int) -> Connecti
         Connection.target_id == group_id))
 
 
+# Built once with parameters: every service call runs it (see limits._SPEND_BETWEEN).
+_connections = Connection.__table__
+_ROLE_OF = select(_connections.c.role).where(
+    _connections.c.type == MEMBER_OF, _connections.c.source_type == "person",
+    _connections.c.source_id == bindparam("person_id"), _connections.c.target_type == "group",
+    _connections.c.target_id == bindparam("group_id"))
+
+
 def require_access(session: Session, person_id: int | None, group_id: int | None,
                    role: str = "viewer") -> Membership:
     """The access check: the person must be a member of the group with at least `role`.
@@ -53,15 +61,15 @@ def require_access(session: Session, person_id: int | None, group_id: int | None
     message never says whether the object exists."""
     if role not in ROLES:
         raise ValueError(f"Unknown role {role!r}")  # a programming error, not a refusal
-    row = None
+    held = None  # the member's role, None for a non-member
     if isinstance(person_id, int) and isinstance(group_id, int):
-        row = _membership_row(session, person_id, group_id)
-    if row is not None and ROLES.get(row.role or "", 0) >= ROLES[role]:
-        return Membership(group_id=group_id, person_id=person_id, role=row.role)
-    _record_denied(person_id, group_id, role, row.role if row else None)
-    if row is None:
+        held = session.scalar(_ROLE_OF, {"person_id": person_id, "group_id": group_id})
+    if held is not None and ROLES.get(held, 0) >= ROLES[role]:
+        return Membership(group_id=group_id, person_id=person_id, role=held)
+    _record_denied(person_id, group_id, role, held)
+    if held is None:
         raise AccessDenied("You are not a member of this group.")
-    raise AccessDenied(f"This needs the {role} role; you are a {row.role} here.")
+    raise AccessDenied(f"This needs the {role} role; you are a {held} here.")
 
 
 def _entry_point() -> str | None:

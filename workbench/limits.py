@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.orm import Session
 
 from . import clock, events
@@ -74,12 +74,27 @@ class BudgetStatus:
         return f"${self.spent_usd:,.2f} spent in {self.month}; no monthly budget is set."
 
 
+# The admission's reads, built once with parameters: every run start runs them, and
+# building a statement anew costs several times executing it.
+_usage = UsageRecord.__table__
+_SPEND_BETWEEN = select(func.coalesce(func.sum(_usage.c.cost_usd), 0.0)).where(
+    _usage.c.group_id == bindparam("group_id"), _usage.c.created_at >= bindparam("start"),
+    _usage.c.created_at < bindparam("end"))
+_RUNS_SINCE = select(func.count()).select_from(Run.__table__).where(
+    Run.__table__.c.group_id == bindparam("group_id"), Run.__table__.c.started_at >= bindparam("since"))
+_TOKENS_SINCE = select(func.coalesce(func.sum(_usage.c.input_tokens + _usage.c.output_tokens), 0)).where(
+    _usage.c.group_id == bindparam("group_id"), _usage.c.created_at >= bindparam("since"))
+
+_groups = Group.__table__
+_TAKE_WRITE_LOCK = update(_groups).where(_groups.c.id == bindparam("group_id")).values(plan=_groups.c.plan)
+
+
 def month_spend(s: Session, group: Group, now: datetime | None = None) -> float:
     """The group's spend in the calendar month (in its time zone) that contains `now`."""
     now = now or utcnow()
-    return float(s.scalar(select(func.coalesce(func.sum(UsageRecord.cost_usd), 0.0)).where(
-        UsageRecord.group_id == group.id, UsageRecord.created_at >= clock.month_start(now, group.time_zone),
-        UsageRecord.created_at < clock.next_month_start(now, group.time_zone))) or 0.0)
+    return float(s.scalar(_SPEND_BETWEEN, {
+        "group_id": group.id, "start": clock.month_start(now, group.time_zone),
+        "end": clock.next_month_start(now, group.time_zone)}) or 0.0)
 
 
 def budget_level(spent: float, budget: float | None) -> str:
@@ -140,8 +155,7 @@ def _rate_state(s: Session, group: Group, now: datetime) -> RateState:
     since = now - WINDOW
     rpm_used = tpm_used = 0
     if group.rpm_limit:
-        rpm_used = s.scalar(select(func.count()).select_from(Run).where(
-            Run.group_id == group.id, Run.started_at >= since)) or 0
+        rpm_used = s.scalar(_RUNS_SINCE, {"group_id": group.id, "since": since}) or 0
         if rpm_used >= group.rpm_limit:
             # the run whose leaving the window brings the count under the limit
             frees = s.scalar(select(Run.started_at).where(Run.group_id == group.id, Run.started_at >= since)
@@ -151,7 +165,7 @@ def _rate_state(s: Session, group: Group, now: datetime) -> RateState:
     if group.tpm_limit:
         tokens = UsageRecord.input_tokens + UsageRecord.output_tokens
         in_window = (UsageRecord.group_id == group.id, UsageRecord.created_at >= since)
-        tpm_used = int(s.scalar(select(func.coalesce(func.sum(tokens), 0)).where(*in_window)) or 0)
+        tpm_used = int(s.scalar(_TOKENS_SINCE, {"group_id": group.id, "since": since}) or 0)
         if tpm_used >= group.tpm_limit:
             need, dropped, wait = tpm_used - group.tpm_limit + 1, 0, WINDOW.total_seconds()
             for at, n in s.execute(select(UsageRecord.created_at, tokens).where(*in_window)
@@ -252,7 +266,7 @@ def check_run_allowed(s: Session, group_id: int, *, person_id: int | None = None
             if state.over is None and not postgres and (group.rpm_limit or group.tpm_limit):
                 # SQLite locks the whole database: take its write lock only to admit, and
                 # count again under it (another process may have admitted meanwhile).
-                s.execute(update(Group).where(Group.id == group_id).values(plan=Group.plan))
+                s.connection().execute(_TAKE_WRITE_LOCK, {"group_id": group_id})
                 state = _rate_state(s, group, utcnow())
                 if state.over is not None:  # no waiting while holding the database's write lock
                     holding_write_lock = True

@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,8 +40,15 @@ class RunUpdate:
 class RunHandle:
     """The live side of a run, held by the process-wide RunManager."""
 
-    def __init__(self, run_id: int, thread_id: int, group_id: int):
+    def __init__(self, run_id: int | None, thread_id: int, group_id: int):
         self.run_id, self.thread_id, self.group_id = run_id, thread_id, group_id
+        # Set once the run's rows are committed. A reply's first call may be sent before:
+        # until then the worker streams but writes nothing, and an abort drops it.
+        self.opened = threading.Event()
+        self.aborted = False
+        self.first_call_ids: tuple[int, int] | None = None  # (step id, reply id), early sends
+        if run_id is not None:
+            self.opened.set()
         self.cancel_event = threading.Event()
         self.done = threading.Event()
         self.status: str = "running"
@@ -51,6 +59,21 @@ class RunHandle:
         self.queued_ahead: int | None = None  # while waiting for a slot: runs ahead of it
         self._updates: queue.Queue[RunUpdate] = queue.Queue()
 
+    def open(self, run_id: int, first_call_ids: tuple[int, int] | None = None) -> None:
+        self.run_id, self.first_call_ids = run_id, first_call_ids
+        self.opened.set()
+
+    def abort(self) -> None:
+        """The transaction that was to open the run failed: stop, and write nothing."""
+        self.aborted = True
+        self.cancel_event.set()
+        self.opened.set()
+
+    def wait_opened(self) -> bool:
+        """Block until the run's rows exist; False when the opening was aborted."""
+        self.opened.wait()
+        return not self.aborted
+
     def emit(self, update: RunUpdate) -> None:
         self._updates.put(update)
 
@@ -58,15 +81,23 @@ class RunHandle:
         self.cancel_event.set()
 
     def updates(self, timeout: float | None = None) -> Iterator[RunUpdate]:
-        """Every update until the run ends (the last one has kind "done")."""
+        """Every update until the run ends (the last one has kind "done"). Text that arrived
+        while the reader was busy comes as one update: a reader that wakes per delta would
+        cost the stream a thread switch per token."""
         while True:
             try:
-                item = self._updates.get(timeout=timeout)
+                items = [self._updates.get(timeout=timeout)]
             except queue.Empty:
                 return
-            yield item
-            if item.kind == "done":
-                return
+            while True:
+                try:
+                    items.append(self._updates.get_nowait())
+                except queue.Empty:
+                    break
+            for item in _merge_text(items):
+                yield item
+                if item.kind == "done":
+                    return
 
     def text_stream(self) -> Iterator[str]:
         """Only the reply's text, for st.write_stream or a terminal."""
@@ -80,6 +111,16 @@ class RunHandle:
                          reply=self.reply_text, error=self.error)
 
 
+def _merge_text(items: list[RunUpdate]) -> list[RunUpdate]:
+    merged: list[RunUpdate] = []
+    for item in items:
+        if item.kind == "text" and merged and merged[-1].kind == "text":
+            merged[-1] = RunUpdate("text", text=merged[-1].text + item.text)
+        else:
+            merged.append(item)
+    return merged
+
+
 @dataclass
 class RunResult:
     run_id: int
@@ -91,6 +132,7 @@ class RunResult:
 
 # Who runs a run: this process, unique even when a pid is reused after a restart.
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+RUN_THREADS_MAX = 100_000  # threads are made only as runs need them; the lanes bound runs
 HEARTBEAT_S = 5.0  # how often live runs say they are alive
 STALE_S = 60.0  # a run silent this long belongs to a process that is gone
 
@@ -186,15 +228,18 @@ class RunManager:
         self._lock = threading.Lock()
         self._heart: threading.Thread | None = None
         self._sweeper: threading.Thread | None = None
+        # A thread per run, but an idle one is reused: starting a thread costs milliseconds
+        # on the way to the first token. The cap is no limit in practice (the lanes are);
+        # a run in flight finishes before the process exits, as the executor joins them.
+        self._workers = ThreadPoolExecutor(max_workers=RUN_THREADS_MAX, thread_name_prefix="run")
 
     def submit(self, handle: RunHandle, job) -> None:
         with self._lock:
-            self._active[handle.run_id] = handle
+            self._active[id(handle)] = handle
             if self._heart is None or not self._heart.is_alive():
                 self._heart = threading.Thread(target=self._beat, name="run-heartbeat", daemon=True)
                 self._heart.start()
-        # Not a daemon: like a pool's workers, a run in flight finishes before the process exits.
-        threading.Thread(target=self._run, args=(handle, job), name=f"run-{handle.run_id}").start()
+        self._workers.submit(self._run, handle, job)
 
     def _beat(self) -> None:
         from .db import session_scope
@@ -257,13 +302,13 @@ class RunManager:
             # Leave the active list before "done" goes out, so whoever reacts to "done"
             # can start the next run at once.
             with self._lock:
-                self._active.pop(handle.run_id, None)
+                self._active.pop(id(handle), None)
             handle.emit(RunUpdate("done", data={"status": handle.status, "error": handle.error}))
             handle.done.set()
 
     def get(self, run_id: int) -> RunHandle | None:
         with self._lock:
-            return self._active.get(run_id)
+            return next((h for h in self._active.values() if h.run_id == run_id), None)
 
     def for_thread(self, thread_id: int) -> RunHandle | None:
         with self._lock:
@@ -271,7 +316,7 @@ class RunManager:
 
     def active_ids(self) -> set[int]:
         with self._lock:
-            return set(self._active)
+            return {h.run_id for h in self._active.values() if h.run_id is not None}
 
 
 MANAGER = RunManager()

@@ -6,12 +6,13 @@ opens the run, so between its commit and the request there is no database work a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .agents import AgentConfig, provider_for
 from .context import build_context
-from .db import session_scope
+from .db import insert_row, session_scope
 from .models import AgentVersion, Run, RunStep, Thread
 from .providers import build_provider, config_from_record
 from .providers.base import ChatRequest
@@ -38,46 +39,81 @@ class RunPlan:
     tools: dict
     schemas: list | None
 
+    def for_run(self, run_id: int) -> None:
+        """Bind the plan to its run once the run row exists (a plan can be made, and its
+        first call sent, before): tools act inside the run."""
+        self.ctx = replace(self.ctx, run_id=run_id)
+        self.tools = bind_tools(self.ctx, self.cfg.tools)
 
-def make_plan(s, run: Run, thread: Thread) -> RunPlan:
-    version = s.get(AgentVersion, run.agent_version_id)
-    overrides = dict(run.overrides or {})
+
+def make_plan(s, thread: Thread, *, version_id: int, overrides: dict | None, person_id: int | None,
+              run_id: int | None = None) -> RunPlan:
+    overrides = dict(overrides or {})
     single_call = bool(overrides.pop(SINGLE_CALL, False))
-    cfg = AgentConfig(**{**version.config, **overrides})
+    cfg = AgentConfig(**{**_version_config(s, version_id), **overrides})
     provider_rec = provider_for(s, thread.group_id, cfg.provider_id)
     provider_cfg = config_from_record(provider_rec)
     settings = get_settings()
     provider_cfg.timeout_s = settings.provider_timeout_s
-    ctx = ToolContext(group_id=thread.group_id, person_id=run.person_id,
-                      agent_id=thread.agent_id, thread_id=thread.id, run_id=run.id)
+    ctx = ToolContext(group_id=thread.group_id, person_id=person_id,
+                      agent_id=thread.agent_id, thread_id=thread.id, run_id=run_id)
     tools = bind_tools(ctx, cfg.tools)
     return RunPlan(cfg=cfg, single_call=single_call, provider_cfg=provider_cfg,
-                 pricing_key=provider_rec.preset or provider_rec.kind, ctx=ctx,
-                 provider=build_provider(provider_cfg, backoff_base_s=settings.retry_backoff_s),
-                 tools=tools, schemas=openai_schemas(tools) or None)
+                   pricing_key=provider_rec.preset or provider_rec.kind, ctx=ctx,
+                   provider=build_provider(provider_cfg, backoff_base_s=settings.retry_backoff_s),
+                   tools=tools, schemas=openai_schemas(tools) or None)
+
+
+_VERSION_CONFIGS: dict[tuple[str, int], dict] = {}
+
+
+def _version_config(s, version_id: int) -> dict:
+    """An agent version's configuration. Versions never change once written, so each is
+    read once per process and database (a bounded cache); a copy is returned."""
+    key = (str(s.get_bind().url), version_id)
+    config = _VERSION_CONFIGS.get(key)
+    if config is None:
+        config = s.get(AgentVersion, version_id).config
+        if len(_VERSION_CONFIGS) >= 1024:
+            _VERSION_CONFIGS.clear()
+        _VERSION_CONFIGS[key] = config
+    return copy.deepcopy(config)
 
 
 def load_plan(run_id: int) -> RunPlan:
     with session_scope() as s:
         run = s.get(Run, run_id)
-        return make_plan(s, run, s.get(Thread, run.thread_id))
+        return make_plan(s, s.get(Thread, run.thread_id), version_id=run.agent_version_id,
+                         overrides=run.overrides, person_id=run.person_id, run_id=run.id)
+
+
+def build_request(s, plan: RunPlan, pending_user: str | None = None) -> ChatRequest:
+    """The next model call's request: the context built (and adapted by the provider: the
+    trace shows exactly what is sent). `pending_user`: a user message not yet written,
+    which ends the context (the first call of a reply is sent before its rows exist)."""
+    cfg, ctx = plan.cfg, plan.ctx
+    return plan.provider.prepare(ChatRequest(
+        model=cfg.model, messages=build_context(s, ctx.thread_id, cfg, pending_user=pending_user),
+        tools=plan.schemas, temperature=cfg.temperature, max_tokens=cfg.max_output_tokens))
+
+
+def record_call(s, plan: RunPlan, request: ChatRequest, seq: int) -> tuple[int, int]:
+    """The rows of a model call: the streaming reply message and the trace step with the
+    exact request. Returns (step id, reply message id)."""
+    cfg, ctx = plan.cfg, plan.ctx
+    thread = s.get(Thread, ctx.thread_id)
+    reply = append_message(s, thread, role="assistant", status="streaming", run_id=ctx.run_id)
+    step_id = insert_row(
+        s, RunStep, run_id=ctx.run_id, group_id=ctx.group_id, seq=seq, kind="model_call",
+        name=cfg.model, message_id=reply.id,
+        request={"model": cfg.model, "messages": request.messages, "tools": request.tools or [],
+                 "temperature": cfg.temperature, "max_tokens": cfg.max_output_tokens,
+                 "provider": plan.provider_cfg.name, "base_url": plan.provider_cfg.base_url})
+    return step_id, reply.id
 
 
 def prepare_call(s, plan: RunPlan, seq: int) -> tuple[ChatRequest, int, int]:
-    """The next model call made ready: the context built (and adapted by the provider: the
-    trace shows exactly what is sent), the streaming reply message and the trace step
-    written. Returns (request, step id, reply message id)."""
-    cfg, ctx = plan.cfg, plan.ctx
-    request = plan.provider.prepare(ChatRequest(
-        model=cfg.model, messages=build_context(s, ctx.thread_id, cfg), tools=plan.schemas,
-        temperature=cfg.temperature, max_tokens=cfg.max_output_tokens))
-    thread = s.get(Thread, ctx.thread_id)
-    reply = append_message(s, thread, role="assistant", status="streaming", run_id=ctx.run_id)
-    step = RunStep(run_id=ctx.run_id, group_id=ctx.group_id, seq=seq, kind="model_call",
-                   name=cfg.model, message_id=reply.id,
-                   request={"model": cfg.model, "messages": request.messages, "tools": request.tools or [],
-                            "temperature": cfg.temperature, "max_tokens": cfg.max_output_tokens,
-                            "provider": plan.provider_cfg.name, "base_url": plan.provider_cfg.base_url})
-    s.add(step)
-    s.flush()
-    return request, step.id, reply.id
+    """The next model call made ready: its request built and its rows written. Returns
+    (request, step id, reply message id)."""
+    request = build_request(s, plan)
+    return (request, *record_call(s, plan, request, seq))

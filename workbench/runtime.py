@@ -7,23 +7,23 @@ failed, cancelled or interrupted (found unfinished at start-up)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from . import events
-from .db import session_scope
+from .db import insert_row, session_scope
 from .errors import (AgentExecutionError, RunInProgress, RunNotFound, StepLimitReached,
                      ValidationError, WorkbenchError, cause_chain)
 from .models import AgentVersion, Message, Run, RunStep, Thread, utcnow
 from .providers.base import ChatRequest, Completed, ModelResponse, StreamReset, TextDelta
 from .run_manager import (MANAGER, STALE_S, TERMINAL, WORKER_ID, QueueCancelled, RunHandle, RunResult,
                           RunUpdate, worker_is_gone)
-from .run_prep import load_plan, make_plan, prepare_call
+from .run_prep import build_request, load_plan, make_plan, prepare_call, record_call
 from .settings import get_settings
-from .threads import append_message, load_thread, title_from, validate_message
+from .threads import append_message, load_thread, set_thread_fields, title_from, validate_message
 from .tool_steps import run_tool
-from .tools import ToolContext
 from .usage import record_model_call
 
 # The handle types are part of this module's API (callers follow runs through them).
@@ -44,21 +44,58 @@ _CALL_ID_MAX = Message.tool_call_id.type.length
 
 def continue_thread(thread_id: int, message: str, person_id: int) -> RunHandle:
     """Post a user message and start the agent's reply. Returns the live handle: iterate
-    `handle.text_stream()` for the streamed reply and `handle.wait()` for the result."""
+    `handle.text_stream()` for the streamed reply and `handle.wait()` for the result.
+
+    The model call goes out as soon as its request is known (access, limits and context
+    read); the rows that record it (the message, the run, the trace step, the events) are
+    written while it travels, and the worker writes nothing until they are committed. If
+    that transaction fails, the call is dropped and the error is the caller's."""
     text = validate_message(message)
-    with session_scope() as s:
-        thread = load_thread(s, person_id, thread_id, "editor")
-        _check_can_start(s, thread, person_id)
-        if thread.message_count == 0 and thread.title == "New thread":
-            thread.title = title_from(text)
-        if thread.status == "waiting_human":
-            thread.status = "idle"
-        user_msg = append_message(s, thread, role="user", content=text, person_id=person_id)
-        events.record(s, "message_sent", group_id=thread.group_id, actor_id=person_id,
-                      target_type="thread", target_id=thread.id, data={"message_id": user_msg.id,
-                                                                       "chars": len(text)})
-        run = _open_run(s, thread, person_id, user_msg.id)
-    return launch(run)
+    handle = None
+    try:
+        with session_scope() as s:
+            thread = load_thread(s, person_id, thread_id, "editor")
+            _check_can_start(s, thread, person_id)
+            version_id = _version_id(s, thread)
+            early = _first_call(s, thread, version_id, person_id, text)
+            if early is not None:
+                handle = RunHandle(None, thread.id, thread.group_id)
+                handle.prepared = (early[0], (early[1], None, None))
+                MANAGER.submit(handle, _execute)  # the request leaves now
+            if thread.message_count == 0 and thread.title == "New thread":
+                set_thread_fields(s, thread, title=title_from(text))
+            if thread.status == "waiting_human":
+                set_thread_fields(s, thread, status="idle")
+            user_msg = append_message(s, thread, role="user", content=text, person_id=person_id)
+            events.record(s, "message_sent", group_id=thread.group_id, actor_id=person_id,
+                          target_type="thread", target_id=thread.id, data={"message_id": user_msg.id,
+                                                                           "chars": len(text)})
+            if early is None:
+                run = _open_run(s, thread, person_id, user_msg.id)
+            else:
+                run = _insert_run(s, thread, person_id, user_msg.id, version_id)
+                plan, request = early
+                plan.for_run(run.id)
+                first_call_ids = record_call(s, plan, request, seq=1)
+    except BaseException:
+        if handle is not None:
+            handle.abort()
+        raise
+    if handle is None:
+        return launch(run)
+    handle.open(run.id, first_call_ids)
+    return handle
+
+
+def _first_call(s, thread: Thread, version_id: int, person_id: int, text: str):
+    """(plan, request) of a reply's first call, or None when the plan cannot be made (the
+    agent's provider was deleted, say): the run then opens anyway and its worker records
+    the failure in the trace."""
+    try:
+        plan = make_plan(s, thread, version_id=version_id, overrides=thread.overrides, person_id=person_id)
+        return plan, build_request(s, plan, pending_user=text)
+    except Exception:  # noqa: BLE001 - see above
+        return None
 
 
 def retry_last(thread_id: int, person_id: int) -> RunHandle:
@@ -118,24 +155,37 @@ def _check_can_start(s, thread: Thread, person_id: int) -> None:
     admit_run(s, thread.group_id, person_id)
 
 
-def _open_run(s, thread: Thread, person_id: int, user_message_id: int) -> Run:
-    """A run on the thread's pinned agent version (playground and replay threads), else the
-    agent's latest; the thread's unsaved edits (overrides) go with it."""
-    version_id = thread.agent_version_id or s.scalar(
-        select(AgentVersion.id).where(AgentVersion.agent_id == thread.agent_id)
-        .order_by(AgentVersion.version.desc()).limit(1))
-    run = Run(group_id=thread.group_id, thread_id=thread.id, agent_id=thread.agent_id,
-              agent_version_id=version_id, person_id=person_id, overrides=thread.overrides or None,
-              user_message_id=user_message_id, worker=WORKER_ID, heartbeat_at=utcnow())
-    s.add(run)
-    thread.status = "running"
-    s.flush()
+def _version_id(s, thread: Thread) -> int:
+    """The thread's pinned agent version (playground and replay threads), else the agent's
+    latest."""
+    return thread.agent_version_id or s.scalar(_LATEST_VERSION, {"agent_id": thread.agent_id})
+
+
+_versions = AgentVersion.__table__
+_LATEST_VERSION = (select(_versions.c.id).where(_versions.c.agent_id == bindparam("agent_id"))
+                   .order_by(_versions.c.version.desc()).limit(1))
+
+
+def _insert_run(s, thread: Thread, person_id: int, user_message_id: int | None, version_id: int) -> Run:
+    values = dict(group_id=thread.group_id, thread_id=thread.id, agent_id=thread.agent_id,
+                  agent_version_id=version_id, person_id=person_id, overrides=thread.overrides or None,
+                  user_message_id=user_message_id, worker=WORKER_ID, heartbeat_at=utcnow(),
+                  status="running", started_at=utcnow())
+    run = Run(id=insert_row(s, Run, **values), **values)  # a detached copy of the row
+    set_thread_fields(s, thread, status="running")
     events.record(s, "run_started", group_id=thread.group_id, actor_id=person_id,
                   target_type="run", target_id=run.id, data={"thread_id": thread.id})
-    # The worker's first model call is made ready in this same transaction, so between the
-    # commit and the request there is no database work at all (time to first token).
+    return run
+
+
+def _open_run(s, thread: Thread, person_id: int, user_message_id: int) -> Run:
+    """A run on the thread's agent version, with the thread's unsaved edits (overrides).
+    Its first model call is made ready in this same transaction, so between the commit and
+    the request there is no database work."""
+    run = _insert_run(s, thread, person_id, user_message_id, _version_id(s, thread))
     try:
-        plan = make_plan(s, run, thread)
+        plan = make_plan(s, thread, version_id=run.agent_version_id, overrides=run.overrides,
+                         person_id=person_id, run_id=run.id)
     except Exception:  # noqa: BLE001 - the worker loads it again and records the failure in the trace
         plan = None
     if plan is not None:
@@ -157,8 +207,8 @@ def launch(run: Run) -> RunHandle:
 class _ReplyWriter:
     """Writes the growing assistant message to the database every flush interval."""
 
-    def __init__(self, message_id: int):
-        self.message_id = message_id
+    def __init__(self, message_id: int | Callable[[], int]):
+        self._message_id = message_id  # or how to get it, once the run's rows exist
         self.text = ""
         self._last_flush = time.monotonic()
         self._interval = get_settings().run_flush_interval_s
@@ -172,9 +222,16 @@ class _ReplyWriter:
         self.text = ""
         self.flush()
 
+    @property
+    def message_id(self) -> int:
+        if callable(self._message_id):
+            self._message_id = self._message_id()
+        return self._message_id
+
     def flush(self, **fields) -> None:
+        message_id = self.message_id
         with session_scope() as s:
-            s.execute(update(Message).where(Message.id == self.message_id)
+            s.execute(update(Message).where(Message.id == message_id)
                       .values(content=self.text, **fields))
         self._last_flush = time.monotonic()
 
@@ -188,20 +245,24 @@ def _execute(handle: RunHandle) -> None:
     ready = None
     try:
         plan, ready = handle.prepared or (load_plan(handle.run_id), None)
-        cfg, ctx, provider = plan.cfg, plan.ctx, plan.provider
-        _wait_for_slot(handle, ctx, "local" if plan.provider_cfg.kind == "local" else "remote",
-                       ready[1] if ready else None)
+        cfg, provider = plan.cfg, plan.provider
+        _wait_for_slot(handle, plan, "local" if plan.provider_cfg.kind == "local" else "remote", ready)
         for call_index in range(cfg.max_tool_steps + 1):
             step_seq += 1
-            if ready is not None:  # the first call, made ready when the run was opened
+            if ready is not None:  # the first call, made ready (or sent) as the run opened
                 (request, step_id, reply_id), ready = ready, None
             else:
                 with session_scope() as s:
                     request, step_id, reply_id = prepare_call(s, plan, step_seq)
-            writer = _ReplyWriter(reply_id)
+            began = time.perf_counter()
+            writer = _ReplyWriter(reply_id or (lambda: _opened_ids(handle)[1]))
             handle.emit(RunUpdate("message_start", data={"message_id": reply_id}))
-            open_step = (step_id, time.perf_counter())
-            response = _stream_call(provider, request, handle, writer, step_id)
+            open_step = (step_id, began)
+            response = _stream_call(provider, request, handle, writer)
+            if step_id is None:  # sent before its rows existed: they do now (or never will)
+                step_id, reply_id = _opened_ids(handle)
+                open_step = (step_id, began)
+            ctx = plan.ctx
             calls = [{"id": c.id[:_CALL_ID_MAX], "name": c.name[:_TOOL_NAME_MAX], "arguments": c.arguments}
                      for c in response.tool_calls]
             with session_scope() as s:
@@ -246,11 +307,17 @@ def _execute(handle: RunHandle) -> None:
                 run_tool(handle, ctx, plan.tools, call, step_seq)
             if status == "cancelled":
                 break
+    except _OpeningAborted:
+        return  # the caller's transaction failed: there is no run to record
     except QueueCancelled:
         status = "cancelled"  # stopped while waiting in line: the model was never called
+        if not handle.wait_opened():
+            return
         if ready is not None:
-            _close_unsent_call(ready[1], ready[2])
+            _close_unsent_call(*(ready[1:] if ready[1] is not None else handle.first_call_ids))
     except Exception as exc:  # noqa: BLE001 - every failure ends the run cleanly
+        if not handle.wait_opened():
+            return
         status = "failed"
         error = exc if isinstance(exc, WorkbenchError) else AgentExecutionError(
             "The agent failed unexpectedly: " + str(exc), cause=exc)
@@ -258,16 +325,33 @@ def _execute(handle: RunHandle) -> None:
             writer.flush(status="failed", data={"error": error.user_message,
                                                 "error_type": type(error).__name__})
         if open_step is not None:
-            _fail_step(open_step, error, getattr(exc, "failed_attempts", None) or [])
+            step_id, began = open_step
+            _fail_step((step_id or handle.first_call_ids[0], began), error,
+                       getattr(exc, "failed_attempts", None) or [])
     _finish(handle, status, error, started, step_seq, tools_used, totals)
 
 
-def _wait_for_slot(handle: RunHandle, ctx: ToolContext, lane: str, ready_step_id: int | None) -> None:
+class _OpeningAborted(Exception):
+    """The transaction that opened the run failed after its first call was sent."""
+
+
+def _opened_ids(handle: RunHandle) -> tuple[int, int]:
+    """(step id, reply id) of a first call sent before its rows existed, once they do."""
+    if not handle.wait_opened():
+        raise _OpeningAborted()
+    return handle.first_call_ids
+
+
+def _wait_for_slot(handle: RunHandle, plan, lane: str, ready) -> None:
     """Take a slot of the run's lane, waiting in line if it is full. A wait shows in the
     trace as a `queue` step (seq 0, before the first model call), apart from model time."""
     waited_s = MANAGER.lanes.acquire(handle, lane)
     if waited_s < 0.001:
         return
+    ready_step_id = ready[1] if ready else None
+    if ready is not None and ready_step_id is None:
+        ready_step_id = _opened_ids(handle)[0]
+    ctx = plan.ctx
     with session_scope() as s:
         s.add(RunStep(run_id=ctx.run_id, group_id=ctx.group_id, seq=0, kind="queue",
                       name=f"waiting for a {lane} slot", status="ok", duration_ms=waited_s * 1000,
@@ -296,8 +380,7 @@ def _fail_step(open_step: tuple[int, float], error: WorkbenchError, failed_attem
                    "chain": cause_chain(error)}))
 
 
-def _stream_call(provider, request: ChatRequest, handle: RunHandle, writer: _ReplyWriter,
-                 step_id: int) -> ModelResponse:
+def _stream_call(provider, request: ChatRequest, handle: RunHandle, writer: _ReplyWriter) -> ModelResponse:
     for item in provider.stream_chat(request, cancel=handle.cancel_event):
         if isinstance(item, TextDelta):
             writer.add(item.text)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import events
-from .db import session_scope
+from .db import insert_row, session_scope
 from .errors import AgentNotFound, ThreadNotFound, ValidationError
 from .groups import require_access
 from .models import Message, Thing, Thread, utcnow
@@ -60,21 +60,33 @@ def load_thread(s: Session, actor_id: int, thread_id: int, role: str = "viewer")
     return thread
 
 
+_threads = Thread.__table__
+_NEXT_SEQ = (update(_threads).where(_threads.c.id == bindparam("thread_id"))
+             .values(message_count=_threads.c.message_count + 1, last_activity_at=bindparam("now"))
+             .returning(_threads.c.message_count))
+
+
+_SET_THREAD = update(_threads).where(_threads.c.id == bindparam("thread_key"))
+
+
+def set_thread_fields(s: Session, thread: Thread, **values) -> None:
+    """Change columns of a loaded thread with one plain UPDATE, at once (the hot path of a
+    run start: no unit of work at commit); the loaded object agrees."""
+    s.connection().execute(_SET_THREAD, {"thread_key": thread.id, **values})
+    for key, value in values.items():
+        set_committed_value(thread, key, value)
+
+
 def append_message(s: Session, thread: Thread, *, role: str, content: str = "", status: str = "complete",
                    person_id: int | None = None, run_id: int | None = None, **fields) -> Message:
     """Add a message at the end of the thread (seq is the thread's running count)."""
-    # One atomic statement takes the next seq, even with another writer on the thread.
-    seq = s.execute(update(Thread).where(Thread.id == thread.id)
-                    .values(message_count=Thread.message_count + 1, last_activity_at=utcnow())
-                    .returning(Thread.message_count)
-                    .execution_options(synchronize_session=False)).scalar_one()
+    # One atomic statement takes the next seq, even with another writer on the thread. Plain
+    # statements on the session's connection: no autoflush of pending objects on the way.
+    seq = s.connection().execute(_NEXT_SEQ, {"thread_id": thread.id, "now": utcnow()}).scalar_one()
     set_committed_value(thread, "message_count", seq)  # the loaded object agrees, no reload
-    msg = Message(thread_id=thread.id, group_id=thread.group_id, seq=seq,
-                  role=role, content=content, status=status, person_id=person_id, run_id=run_id,
-                  **fields)
-    s.add(msg)
-    s.flush()
-    return msg
+    values = dict(thread_id=thread.id, group_id=thread.group_id, seq=seq, role=role, content=content,
+                  status=status, person_id=person_id, run_id=run_id, created_at=utcnow(), **fields)
+    return Message(id=insert_row(s, Message, **values), **values)  # a detached copy of the row
 
 
 def create_thread(group_id: int, agent_id: int, person_id: int, title: str | None = None,
@@ -176,10 +188,15 @@ def recent_messages(s: Session, thread_id: int, count: int) -> list:
     """The last `count` messages, oldest first (the context sent to the model): rows of only
     the columns a context needs (role, content, status, name, tool_call_id, tool_calls),
     read without building ORM objects, since this is on the way to every first token."""
-    rows = s.execute(select(Message.role, Message.content, Message.status, Message.name,
-                            Message.tool_call_id, Message.tool_calls)
-                     .where(Message.thread_id == thread_id).order_by(Message.seq.desc()).limit(count)).all()
+    rows = s.execute(_RECENT, {"thread_id": thread_id, "count": count}).all()
     return rows[::-1]
+
+
+_messages = Message.__table__
+_RECENT = (select(_messages.c.role, _messages.c.content, _messages.c.status, _messages.c.name,
+                  _messages.c.tool_call_id, _messages.c.tool_calls)
+           .where(_messages.c.thread_id == bindparam("thread_id"))
+           .order_by(_messages.c.seq.desc()).limit(bindparam("count")))
 
 
 def count_messages(s: Session, thread_id: int) -> int:
