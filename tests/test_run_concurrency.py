@@ -186,3 +186,41 @@ def test_the_chat_says_a_run_is_queued_until_it_starts():
     assert not at.exception
     assert at.session_state["final"]["status"] == "cancelled"
     assert any("Queued, 3 ahead" in c.value for c in at.caption)
+
+
+def test_the_first_call_leaves_before_the_rows_and_a_failed_opening_drops_it(scripted, monkeypatch):
+    """The request goes out while the run's rows are written. If that transaction fails,
+    the caller gets the error, nothing of the turn is stored, the call is dropped and the
+    worker writes nothing; the thread takes the next message normally."""
+    from workbench import run_prep
+    from workbench.models import Message, Run
+
+    server = scripted.server
+    server.script(text("never read " * 30, delay=0.05))
+    thread, _ = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id)
+    sent_before_rows = threading.Event()
+    requests_before = len(server.requests)
+
+    def failing_record_call(s, plan, request, seq):
+        # The request is on the wire before the trace step is written.
+        _until(lambda: len(server.requests) == requests_before + 1)
+        sent_before_rows.set()
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(runtime, "record_call", failing_record_call)
+    with pytest.raises(RuntimeError, match="went away"):
+        runtime.continue_thread(thread.id, "Hello?", scripted.person_id)
+    assert sent_before_rows.is_set()
+    _until(lambda: runtime.MANAGER.for_thread(thread.id) is None)
+    with session_scope() as s:
+        assert s.scalars(select(Run).where(Run.thread_id == thread.id)).all() == []
+        assert s.scalars(select(Message).where(Message.thread_id == thread.id)).all() == []
+    assert threads.get_thread(scripted.person_id, thread.id).status == "idle"
+
+    monkeypatch.setattr(runtime, "record_call", run_prep.record_call)
+    server.script(text("Hello again."))
+    handle = runtime.continue_thread(thread.id, "Hello?", scripted.person_id)
+    assert "".join(handle.text_stream()) == "Hello again."
+    assert handle.wait(10).status == "complete"
+    page = threads.get_thread_messages(thread.id, limit=10, actor_id=scripted.person_id)
+    assert [(m.role, m.content) for m in page.messages] == [("user", "Hello?"), ("assistant", "Hello again.")]

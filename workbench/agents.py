@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from . import events
@@ -211,11 +211,16 @@ def get_version(actor_id: int, version_id: int) -> AgentVersion:
         return version
 
 
-def provider_for(s: Session, group_id: int, provider_id: int) -> ProviderRecord:
-    provider = s.get(ProviderRecord, provider_id)
+def provider_for(s: Session, group_id: int, provider_id: int):
+    """The provider's row (read-only: a plain row, as every run start reads it) if it belongs
+    to the group."""
+    provider = s.execute(_PROVIDER_ROW, {"provider_id": provider_id}).first()
     if provider is None or provider.group_id != group_id:
         raise ProviderNotFound()
     return provider
+
+
+_PROVIDER_ROW = select(ProviderRecord.__table__).where(ProviderRecord.__table__.c.id == bindparam("provider_id"))
 
 
 def agent_names(actor_id: int, group_id: int) -> dict[int, str]:

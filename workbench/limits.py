@@ -86,6 +86,8 @@ _TOKENS_SINCE = select(func.coalesce(func.sum(_usage.c.input_tokens + _usage.c.o
     _usage.c.group_id == bindparam("group_id"), _usage.c.created_at >= bindparam("since"))
 
 _groups = Group.__table__
+_GROUP_LIMITS = select(_groups.c.id, _groups.c.monthly_budget_usd, _groups.c.rpm_limit, _groups.c.tpm_limit,
+                       _groups.c.time_zone).where(_groups.c.id == bindparam("group_id"))
 _TAKE_WRITE_LOCK = update(_groups).where(_groups.c.id == bindparam("group_id")).values(plan=_groups.c.plan)
 
 
@@ -163,10 +165,10 @@ def _rate_state(s: Session, group: Group, now: datetime) -> RateState:
             wait = (frees + WINDOW - now).total_seconds() if frees else WINDOW.total_seconds()
             return RateState(rpm_used, 0, "rpm", max(wait, 0.0))
     if group.tpm_limit:
-        tokens = UsageRecord.input_tokens + UsageRecord.output_tokens
-        in_window = (UsageRecord.group_id == group.id, UsageRecord.created_at >= since)
         tpm_used = int(s.scalar(_TOKENS_SINCE, {"group_id": group.id, "since": since}) or 0)
         if tpm_used >= group.tpm_limit:
+            tokens = UsageRecord.input_tokens + UsageRecord.output_tokens
+            in_window = (UsageRecord.group_id == group.id, UsageRecord.created_at >= since)
             need, dropped, wait = tpm_used - group.tpm_limit + 1, 0, WINDOW.total_seconds()
             for at, n in s.execute(select(UsageRecord.created_at, tokens).where(*in_window)
                                    .order_by(UsageRecord.created_at).limit(100_000)):
@@ -237,7 +239,7 @@ def check_run_allowed(s: Session, group_id: int, *, person_id: int | None = None
     """Admit a new run or raise BudgetExceeded / RateLimitExceeded with a sentence for the
     user. Call inside the transaction that then inserts the Run, before it writes
     anything; the group's admission lock is held until that transaction ends."""
-    group = s.get(Group, group_id)
+    group = s.execute(_GROUP_LIMITS, {"group_id": group_id}).first()  # a plain row: every start reads it
     if group is None:
         raise GroupNotFound()
     max_wait = MAX_WAIT_S if max_wait_s is None else max_wait_s

@@ -55,9 +55,13 @@ def continue_thread(thread_id: int, message: str, person_id: int) -> RunHandle:
     try:
         with session_scope() as s:
             thread = load_thread(s, person_id, thread_id, "editor")
-            _check_can_start(s, thread, person_id)
+            _check_can_start(s, thread)
             version_id = _version_id(s, thread)
             early = _first_call(s, thread, version_id, person_id, text)
+            # Last of the reads: the admission holds the group's lock (and SQLite's write
+            # lock) until this transaction ends, so the starts of a busy group queue only
+            # for the writes.
+            admit_run(s, thread.group_id, person_id)
             if early is not None:
                 handle = RunHandle(None, thread.id, thread.group_id)
                 handle.prepared = (early[0], (early[1], None, None))
@@ -102,7 +106,8 @@ def retry_last(thread_id: int, person_id: int) -> RunHandle:
     """Run the agent again on the thread's last user message (after a failed reply)."""
     with session_scope() as s:
         thread = load_thread(s, person_id, thread_id, "editor")
-        _check_can_start(s, thread, person_id)
+        _check_can_start(s, thread)
+        admit_run(s, thread.group_id, person_id)
         last_user = s.scalar(select(Message).where(Message.thread_id == thread_id, Message.role == "user")
                              .order_by(Message.seq.desc()).limit(1))
         if last_user is None:
@@ -147,12 +152,11 @@ def open_run(s, thread: Thread, person_id: int, user_message_id: int | None) -> 
     return _open_run(s, thread, person_id, user_message_id)
 
 
-def _check_can_start(s, thread: Thread, person_id: int) -> None:
+def _check_can_start(s, thread: Thread) -> None:
     if thread.archived:
         raise ValidationError("This thread is archived; unarchive it to continue.")
     if thread.status == "running" or MANAGER.for_thread(thread.id):
         raise RunInProgress()
-    admit_run(s, thread.group_id, person_id)
 
 
 def _version_id(s, thread: Thread) -> int:
