@@ -66,11 +66,11 @@ def continue_thread(thread_id: int, message: str, person_id: int) -> RunHandle:
                 handle = RunHandle(None, thread.id, thread.group_id)
                 handle.prepared = (early[0], (early[1], None, None))
                 MANAGER.submit(handle, _execute)  # the request leaves now
+            turn = {"status": "running"}  # also ends a wait for a human
             if thread.message_count == 0 and thread.title == "New thread":
-                set_thread_fields(s, thread, title=title_from(text))
-            if thread.status == "waiting_human":
-                set_thread_fields(s, thread, status="idle")
-            user_msg = append_message(s, thread, role="user", content=text, person_id=person_id)
+                turn["title"] = title_from(text)
+            user_msg = append_message(s, thread, role="user", content=text, person_id=person_id,
+                                      thread_fields=turn)
             events.record(s, "message_sent", group_id=thread.group_id, actor_id=person_id,
                           target_type="thread", target_id=thread.id, data={"message_id": user_msg.id,
                                                                            "chars": len(text)})
@@ -176,7 +176,8 @@ def _insert_run(s, thread: Thread, person_id: int, user_message_id: int | None, 
                   user_message_id=user_message_id, worker=WORKER_ID, heartbeat_at=utcnow(),
                   status="running", started_at=utcnow())
     run = Run(id=insert_row(s, Run, **values), **values)  # a detached copy of the row
-    set_thread_fields(s, thread, status="running")
+    if thread.status != "running":
+        set_thread_fields(s, thread, status="running")
     events.record(s, "run_started", group_id=thread.group_id, actor_id=person_id,
                   target_type="run", target_id=run.id, data={"thread_id": thread.id})
     return run

@@ -78,12 +78,16 @@ def set_thread_fields(s: Session, thread: Thread, **values) -> None:
 
 
 def append_message(s: Session, thread: Thread, *, role: str, content: str = "", status: str = "complete",
-                   person_id: int | None = None, run_id: int | None = None, **fields) -> Message:
-    """Add a message at the end of the thread (seq is the thread's running count)."""
+                   person_id: int | None = None, run_id: int | None = None,
+                   thread_fields: dict | None = None, **fields) -> Message:
+    """Add a message at the end of the thread (seq is the thread's running count).
+    `thread_fields`: other columns of the thread to set in the same statement."""
     # One atomic statement takes the next seq, even with another writer on the thread. Plain
     # statements on the session's connection: no autoflush of pending objects on the way.
-    seq = s.connection().execute(_NEXT_SEQ, {"thread_id": thread.id, "now": utcnow()}).scalar_one()
-    set_committed_value(thread, "message_count", seq)  # the loaded object agrees, no reload
+    seq = s.connection().execute(_NEXT_SEQ, {"thread_id": thread.id, "now": utcnow(),
+                                             **(thread_fields or {})}).scalar_one()
+    for key, value in {"message_count": seq, **(thread_fields or {})}.items():
+        set_committed_value(thread, key, value)  # the loaded object agrees, no reload
     values = dict(thread_id=thread.id, group_id=thread.group_id, seq=seq, role=role, content=content,
                   status=status, person_id=person_id, run_id=run_id, created_at=utcnow(), **fields)
     return Message(id=insert_row(s, Message, **values), **values)  # a detached copy of the row
