@@ -4,10 +4,15 @@ escalation left waiting), each page then shows demo content, a second build adds
 leaving every other group's rows and collections exactly as they were.
 
 One build for the module (it runs the model: minutes on 2 cores); the tests run in file order
-and the removal comes last."""
+and the removal comes last. `scripts/screenshots.py` is tested on this same build (building
+another would run the model again)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import types
 from pathlib import Path
 
@@ -24,7 +29,11 @@ from workbench.knowledge import store
 from workbench.models import AgentVersion, Group, RunStep, Thing, UsageRecord
 
 pytestmark = pytest.mark.slow
-PAGES = Path(__file__).resolve().parent.parent / "views"
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ROOT / "views"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+MAIN_PAGES = ["home", "chat", "agents", "knowledge", "traces", "usage", "playground"]
 
 
 def _rows_of(group_ids) -> dict[tuple[str, int], int]:
@@ -60,7 +69,7 @@ def demo(tmp_path_factory):
     before_rows, before_vectors = _rows_of(others), _vectors(others)
     steps: list[str] = []
     report = build_demo(person, lambda msg, frac: steps.append(msg))
-    yield types.SimpleNamespace(person=person, group=report.group_id, report=report, others=others,
+    yield types.SimpleNamespace(person=person, group=report.group_id, report=report, others=others, data=data,
                                 before_rows=before_rows, before_vectors=before_vectors, progress=steps)
     store.reset_clients()
     db.reset_engine()
@@ -157,6 +166,24 @@ def test_each_page_shows_demo_content(demo, page):
     assert not at.exception, [e.value for e in at.exception]
     text = _all_text(at)
     assert PAGE_CONTENT[page] in text, text[:3000]
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium/chromedriver not installed")
+def test_screenshot_command_writes_one_small_png_per_main_page(demo, tmp_path):
+    """The README's screenshots: the app started on the demo's data, headless Chromium on
+    each main page, one PNG each under 300 kB."""
+    pytest.importorskip("selenium.webdriver")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "WORKBENCH_DATA_DIR")}
+    done = subprocess.run([sys.executable, "scripts/screenshots.py", "--out", str(tmp_path), "--data", str(demo.data)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert "already exists" in done.stdout + done.stderr  # the demo was not built again
+    for page in MAIN_PAGES:
+        png = tmp_path / f"{page}.png"
+        assert png.is_file(), page
+        data = png.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and 10_000 < len(data) < 300_000, (page, len(data))
 
 
 def test_remove_deletes_the_demo_and_nothing_else(demo, capsys):
