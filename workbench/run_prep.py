@@ -43,7 +43,8 @@ class RunPlan:
         """Bind the plan to its run once the run row exists (a plan can be made, and its
         first call sent, before): tools act inside the run."""
         self.ctx = replace(self.ctx, run_id=run_id)
-        self.tools = bind_tools(self.ctx, self.cfg.tools)
+        rebound = bind_tools(self.ctx, list(self.tools))  # the built-ins act in the run's context
+        self.tools = {name: rebound.get(name, tool) for name, tool in self.tools.items()}
 
 
 def make_plan(s, thread: Thread, *, version_id: int, overrides: dict | None, person_id: int | None,
