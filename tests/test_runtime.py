@@ -76,6 +76,8 @@ def test_tool_loop_runs_tools_until_the_model_answers(scripted):
     with session_scope() as s:
         task = s.get(Thing, task_result["task_id"])
         assert task.type == "task" and task.name == "Call the supplier" and task.data["priority"] == "high"
+        # the tool acted inside the run, though the run's first call left before its row existed
+        assert task.data["run_id"] == result.run_id
         steps = s.scalars(select(RunStep).where(RunStep.run_id == result.run_id).order_by(RunStep.seq)).all()
         assert [st.kind for st in steps] == ["model_call", "tool_call", "model_call", "tool_call", "model_call"]
     # the second model call saw the tool result, tied to its call id
