@@ -90,7 +90,7 @@ def test_upgrade_from_0003_keeps_data_and_adds_experiments(data_dir):
     with db.get_engine().begin() as conn:
         for statement in ROWS_0001 + ROWS_0003:
             conn.execute(text(statement))
-    _migrate(command.upgrade, "head")
+    _migrate(command.upgrade, "0004")
     with db.get_engine().connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
         assert conn.execute(text("SELECT title, kind FROM threads")).one() == ("Old thread", "playground")

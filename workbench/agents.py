@@ -47,6 +47,7 @@ class AgentView:
 
 def validate(s: Session, group_id: int, values: dict[str, Any]) -> AgentConfig:
     """Check every field; raise ValidationError with one message per bad field."""
+    from .custom_tools.catalog import exposed_names
     from .tools import tool_names
 
     errors: dict[str, str] = {}
@@ -84,7 +85,8 @@ def validate(s: Session, group_id: int, values: dict[str, Any]) -> AgentConfig:
     context = number("context_messages", int, 1, 500, 20)
     steps = number("max_tool_steps", int, 1, 50, 8)
     tools = list(values.get("tools") or [])
-    unknown = [t for t in tools if t not in tool_names()]
+    known = set(tool_names()) | (exposed_names(s, group_id) if set(tools) - set(tool_names()) else set())
+    unknown = [t for t in tools if t not in known]
     if unknown:
         errors["tools"] = f"Unknown tools: {', '.join(unknown)}."
     if errors:

@@ -24,7 +24,8 @@ def run_tool(handle: RunHandle, ctx: ToolContext, tools: dict, call: dict, seq: 
     handle.emit(RunUpdate("tool_start", data={"name": name, "arguments": args, "id": call["id"]}))
     with session_scope() as s:  # written before the call so a live trace shows it running
         step = RunStep(run_id=ctx.run_id, group_id=ctx.group_id, seq=seq, kind="tool_call", name=name,
-                       request={"arguments": args, "tool_call_id": call["id"]})
+                       request={"arguments": args, "tool_call_id": call["id"],
+                                **getattr(tools.get(name), "trace_info", {})})
         s.add(step)
         s.flush()
         step_id = step.id
