@@ -42,10 +42,12 @@ def call_http(impl: dict[str, Any], arguments: dict[str, Any], secret_headers: d
     with httpx.Client(trust_env=False, follow_redirects=False) as client:
         for _hop in range(MAX_REDIRECTS + 1):
             response = _send(client, method, url, body, headers, allowed_hosts, deadline)
-            with response:
+            try:
                 location = response.headers.get("location")
                 if response.status_code not in REDIRECTS or not location:
                     return _answer(response, int(impl["max_response_bytes"]), deadline)
+            finally:
+                response.close()
             next_url = str(httpx.URL(url).join(location))
             if httpx.URL(next_url).netloc != httpx.URL(url).netloc or \
                     httpx.URL(next_url).scheme != httpx.URL(url).scheme:

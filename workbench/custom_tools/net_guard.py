@@ -38,6 +38,8 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
 
 def is_public(ip: IPAddress) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and (inner := _embedded_ipv4(ip)) is not None:
+        if ip.ipv4_mapped:  # the same host as its IPv4 address
+            return is_public(inner)
         if not is_public(inner):
             return False
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified
