@@ -18,6 +18,7 @@ from workbench import settings, threads
 from workbench.custom_tools import service
 from workbench.custom_tools.net_guard import UnsafeDestination, checked_address, is_public
 from workbench.db import session_scope
+from workbench.errors import ValidationError
 from workbench.models import RunStep
 
 SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
@@ -168,7 +169,7 @@ def test_a_slow_tool_times_out_and_the_run_goes_on(scripted, http_server, allow_
 def test_the_timeout_is_capped_by_the_settings(scripted, monkeypatch):
     monkeypatch.setenv("WORKBENCH_TOOL_TIMEOUT_S", "5")
     settings.reset_settings()
-    with pytest.raises(Exception, match="Must be from 0.1 to 5"):
+    with pytest.raises(ValidationError, match="Must be from 0.1 to 5"):
         http_tool(scripted, "https://api.example.com/x", timeout_s=60)
 
 
@@ -179,13 +180,13 @@ def test_the_timeout_is_capped_by_the_settings(scripted, monkeypatch):
     ("https://api.example.com/{{town}}", "unknown: {{town}}"),
 ])
 def test_bad_urls_are_refused_on_save(scripted, url, message):
-    with pytest.raises(Exception, match="") as err:
+    with pytest.raises(ValidationError) as err:
         http_tool(scripted, url)
     assert message in err.value.field_errors["url"]
 
 
 def test_header_values_must_be_env_var_names(scripted):
-    with pytest.raises(Exception) as err:
+    with pytest.raises(ValidationError) as err:
         http_tool(scripted, "https://api.example.com/x", headers={"Authorization": "Bearer sk-123"})
     assert "NAME of an environment variable" in err.value.field_errors["headers"]
     tool = http_tool(scripted, "https://api.example.com/x", headers="Authorization=WEATHER_KEY\nX-Team = TEAM_ID")
