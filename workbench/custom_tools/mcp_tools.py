@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..settings import get_settings
-from . import ToolCallFailed
-from .mcp_client import McpError, McpServer, McpTool, call_tool, list_tools
+from . import ToolCallFailed, ToolTimedOut
+from .mcp_client import McpError, McpServer, McpTimeout, McpTool, call_tool, list_tools
 from .net_guard import check_url
 
 
@@ -26,11 +26,13 @@ def _guard(impl: dict[str, Any]) -> None:
 
 
 def server_tools(impl: dict[str, Any]) -> list[McpTool]:
-    """The tools the server offers now (raises ToolCallFailed with the client's reason)."""
+    """The tools the server offers now (raises ToolCallFailed with the client's reason).
+    Read on save, not in a run: it may take the workbench's longest tool timeout, however
+    short the tool's own (a server's first start can be slow)."""
     _guard(impl)
     try:
         return list_tools(server_for(impl), allowed_commands=get_settings().mcp_allowed_commands,
-                          timeout=float(impl["timeout_s"]))
+                          timeout=get_settings().tool_timeout_s)
     except McpError as err:
         raise ToolCallFailed(f"The MCP server could not list its tools: {err}") from None
 
@@ -40,5 +42,7 @@ def call_server_tool(impl: dict[str, Any], tool: str, arguments: dict[str, Any])
     try:
         return call_tool(server_for(impl), tool, arguments, allowed_commands=get_settings().mcp_allowed_commands,
                          timeout=float(impl["timeout_s"]))
+    except McpTimeout as err:
+        raise ToolTimedOut(str(err)) from None
     except McpError as err:
-        raise ToolCallFailed(f"The MCP tool {tool} failed: {err}") from None
+        raise ToolCallFailed(str(err)) from None
