@@ -140,8 +140,11 @@ def update_tool(actor_id: int, tool_id: int, note: str | None = None, **values: 
 
 def refresh_mcp_tools(actor_id: int, tool_id: int) -> ToolView:
     """Read the MCP server's tools again (same chosen tools, their current schemas)."""
-    view = get_tool(actor_id, tool_id)
-    if view.config.kind != "mcp":
+    with session_scope() as s:
+        thing = load_tool(s, tool_id)
+        cfg = tool_view(thing).config
+        require_access(s, actor_id, thing.group_id, role_for(cfg.form_values()))
+    if cfg.kind != "mcp":
         raise ValidationError("Only MCP tools read their tools from a server.")
     return update_tool(actor_id, tool_id, note="Refreshed the tools from the server")
 
