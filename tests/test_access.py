@@ -16,6 +16,7 @@ role it needs. The tests run the table:
 from __future__ import annotations
 
 import importlib
+import json
 import inspect
 import io
 import itertools
@@ -244,6 +245,10 @@ OPS: list[Op] = [
     R("custom_tools.service.discover_mcp_tools", "owner", lambda f, a, t: f(
         a, t.group, transport="stdio", command=MCP_COMMAND)),
     W("custom_tools.service.refresh_mcp_tools", "owner", lambda f, a, t: f(a, t.mcp_tool)),
+    R("custom_tools.transfer.export_agents", "viewer", lambda f, a, t: f(a, t.group, [t.agent])),
+    W("custom_tools.transfer.import_agents", "editor", lambda f, a, t: f(a, t.group, json.dumps({
+        "format": "agent-workbench/agents", "version": 1, "agents": [], "tools": [
+            {"name": f"t{uid()}", "kind": "mock", "description": "Imported.", "impl": {"template": "x"}}]}))),
 ]
 
 # Public functions that take a person id but are not group services, and why.
