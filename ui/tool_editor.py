@@ -247,12 +247,13 @@ def editor(ctx, view) -> None:
     left, right = st.columns([2, 3], gap="large")
     with left:
         st.text_input("Name" if kind != "mcp" else "Server name", value=cfg.name, key=f"{prefix}_name",
-                      max_chars=64, disabled=off, placeholder="get_weather",
+                      max_chars=64, disabled=off, placeholder="get_weather" if kind != "mcp" else "calendar_server",
                       help="The identifier the model sees: a letter, then letters, digits, _ or -."
                       if kind != "mcp" else "A name for this server in the group; agents see its tools' names.")
         field_error(err, "name")
         st.text_area("Description", value=cfg.description, key=f"{prefix}_description", height=100, disabled=off,
-                     placeholder="What the tool does and when to call it: the model reads this.")
+                     placeholder="What the tool does and when to call it: the model reads this." if kind != "mcp"
+                     else "What this server is for (optional: the model reads each tool's own description).")
         field_error(err, "description")
         if kind != "mcp":
             _schema_field(prefix, cfg, err, off)
