@@ -10,7 +10,7 @@ import streamlit as st
 from ui.agent_versions import FOCUS as VERSION_FOCUS
 from ui.agent_versions import versions_panel
 from ui.links import agent_link, playground_link
-from ui.common import field_error
+from ui.common import field_error, item_picker, select_default
 from workbench import agents
 from workbench.agents import AgentConfig
 from workbench.custom_tools import service as custom_tools
@@ -104,19 +104,9 @@ def _delete(person_id: int, agent_id: int, name: str) -> None:
 
 # --- drawing ----------------------------------------------------------------------
 def agent_list(ctx, views: list) -> None:
-    if ctx.can_edit:
-        st.button("New agent", icon=":material/add:", type="primary", use_container_width=True,
-                  key="agent_new", on_click=lambda: st.session_state.update({SEL: "new"}))
-    if not views:
-        st.info("No agents yet. An agent is a system prompt, a model and the tools it may use: "
+    item_picker(ctx, views, sel_key=SEL, pick_key=PICK, noun="agent", captions=[_caption(v) for v in views],
+                empty="No agents yet. An agent is a system prompt, a model and the tools it may use: "
                 + ("press **New agent** to design one." if ctx.can_edit else "an editor designs them here."))
-        return
-    by_id = {v.id: v for v in views}
-    # the radio mirrors the selection, which also changes by "New agent", Duplicate, Delete
-    st.session_state[PICK] = st.session_state.get(SEL) if st.session_state.get(SEL) in by_id else None
-    st.radio("Agents", list(by_id), key=PICK, label_visibility="collapsed",
-             format_func=lambda i: by_id[i].name, captions=[_caption(v) for v in views],
-             on_change=lambda: st.session_state.update({SEL: st.session_state[PICK]}))
 
 
 def _caption(v) -> str:
@@ -243,9 +233,7 @@ def editor(ctx, view, providers: list) -> None:
 def agents_tab(ctx) -> None:
     views = agents.list_agents(ctx.person_id, ctx.group_id)
     providers = provider_service.list_providers(ctx.person_id, ctx.group_id)
-    ids = [v.id for v in views]
-    if st.session_state.get(SEL) not in ids + ["new"]:
-        st.session_state[SEL] = ids[0] if ids else ("new" if ctx.can_edit else None)
+    select_default(SEL, [v.id for v in views], ctx.can_edit)
     left, right = st.columns([1, 4], gap="medium")
     with left:
         agent_list(ctx, views)

@@ -9,7 +9,7 @@ import json
 
 import streamlit as st
 
-from ui.common import field_error
+from ui.common import field_error, item_picker
 from workbench.custom_tools import service as tools
 from workbench.custom_tools.definitions import (DEFAULT_RESPONSE_BYTES, DEFAULT_TIMEOUT_S, EMPTY_SCHEMA,
                                                 EXAMPLE_SCHEMA, METHODS, ToolConfig)
@@ -84,7 +84,6 @@ def _discover(person_id: int, group_id: int, prefix: str) -> None:
     try:
         offered = tools.discover_mcp_tools(person_id, group_id, **values)
         st.session_state[f"{prefix}_offered"] = [t.name for t in offered]
-        st.session_state[f"{prefix}_offered_help"] = {t.name: t.description for t in offered}
         st.session_state.pop(ERR, None)
     except WorkbenchError as err:
         _refused(prefix, err)
@@ -109,19 +108,11 @@ def _delete(person_id: int, tool_id: int, name: str) -> None:
 
 # --- drawing -----------------------------------------------------------------------------
 def tool_list(ctx, views: list) -> None:
-    if ctx.can_edit:
-        st.button("New tool", icon=":material/add:", type="primary", use_container_width=True, key="tool_new",
-                  on_click=lambda: st.session_state.update({SEL: "new"}))
-    if not views:
-        st.info("No tools yet. A tool is a function the model may call: a mock answer while you tune the "
-                "prompt, an HTTP endpoint, or an MCP server's tools.")
-        return
-    by_id = {v.id: v for v in views}
-    st.session_state[PICK] = st.session_state.get(SEL) if st.session_state.get(SEL) in by_id else None
-    st.radio("Tools", list(by_id), key=PICK, label_visibility="collapsed", format_func=lambda i: by_id[i].name,
-             captions=[f"{v.config.kind} · v{v.version}" + (f" · {len(v.config.exposed())} tools"
-                                                             if v.config.kind == "mcp" else "") for v in views],
-             on_change=lambda: st.session_state.update({SEL: st.session_state[PICK]}))
+    item_picker(ctx, views, sel_key=SEL, pick_key=PICK, noun="tool",
+                captions=[f"{v.config.kind} · v{v.version}" + (f" · {len(v.config.exposed())} tools"
+                                                                if v.config.kind == "mcp" else "") for v in views],
+                empty="No tools yet. A tool is a function the model may call: a mock answer while you tune the "
+                      "prompt, an HTTP endpoint, or an MCP server's tools.")
 
 
 def _schema_field(prefix: str, cfg: ToolConfig, err, off: bool) -> None:

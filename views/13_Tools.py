@@ -3,7 +3,7 @@ exported with agents. A view only: every action is one call into workbench.custo
 
 import streamlit as st
 
-from ui.common import current, require_group, show_error
+from ui.common import current, require_group, select_default, show_error
 from ui.tool_editor import SEL, editor, show_flash, tool_list
 from ui.tool_panels import transfer_panel, try_panel, versions_panel
 from workbench.custom_tools import service as tools
@@ -23,9 +23,7 @@ try:
 except WorkbenchError as err:
     show_error(err)
     st.stop()
-ids = [v.id for v in views]
-if st.session_state.get(SEL) not in ids + ["new"]:
-    st.session_state[SEL] = ids[0] if ids else ("new" if ctx.can_edit else None)
+select_default(SEL, [v.id for v in views], ctx.can_edit)
 left, right = st.columns([1, 4], gap="medium")
 with left:
     tool_list(ctx, views)

@@ -14,6 +14,7 @@ from .db import session_scope
 from .errors import AgentNotFound, ProviderNotFound, ValidationError
 from .groups import require_access
 from .models import AgentVersion, ProviderRecord, Thing, utcnow
+from .validation import checked_number
 
 AGENT = "agent"
 
@@ -70,15 +71,7 @@ def validate(s: Session, group_id: int, values: dict[str, Any]) -> AgentConfig:
         errors["provider_id"] = "Choose a provider of this group."
 
     def number(key, cast, lo, hi, default):
-        raw = values.get(key, default)
-        try:
-            val = cast(raw)
-        except (TypeError, ValueError):
-            errors[key] = f"Must be a number from {lo} to {hi}."
-            return default
-        if not lo <= val <= hi:
-            errors[key] = f"Must be from {lo} to {hi}."
-        return val
+        return checked_number(values, key, errors, lo, hi, default, cast)
 
     temperature = number("temperature", float, 0.0, 2.0, 0.7)
     max_out = number("max_output_tokens", int, 1, 200_000, 1024)

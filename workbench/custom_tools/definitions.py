@@ -15,6 +15,7 @@ from jsonschema.validators import validator_for
 
 from ..errors import ValidationError
 from ..settings import get_settings
+from ..validation import checked_number
 from . import KINDS
 from .templating import PLACEHOLDER, placeholders
 
@@ -123,17 +124,7 @@ def parse_json_field(raw: Any, errors: dict[str, str], key: str, default: Any) -
 
 
 def _number(values, key, errors, lo, hi, default, cast=float):
-    raw = values.get(key)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = cast(raw)
-    except (TypeError, ValueError):
-        errors[key] = f"Must be a number from {lo} to {hi}."
-        return default
-    if not lo <= value <= hi:
-        errors[key] = f"Must be from {lo} to {hi}."
-    return value
+    return checked_number(values, key, errors, lo, hi, default, cast, blank_is_default=True)
 
 
 def _env_map(values, key, errors, key_check: re.Pattern, what: str) -> dict[str, str]:
