@@ -191,3 +191,16 @@ def test_header_values_must_be_env_var_names(scripted):
     assert "NAME of an environment variable" in err.value.field_errors["headers"]
     tool = http_tool(scripted, "https://api.example.com/x", headers="Authorization=WEATHER_KEY\nX-Team = TEAM_ID")
     assert tool.config.impl["headers"] == {"Authorization": "WEATHER_KEY", "X-Team": "TEAM_ID"}
+
+
+def test_in_a_run_a_refused_address_is_an_error_for_the_model(scripted, http_server):
+    http_tool(scripted, "http://169.254.169.254/latest/meta-data/{{city}}")
+    agent = scripted.make_agent(name="Nosy", tools=["weather_api"])
+    scripted.server.script(tool_call("weather_api", {"city": "iam"}), text("I cannot reach that."))
+    _, handle = threads.create_thread(scripted.group_id, agent.id, scripted.person_id, initial_message="?")
+    result = handle.wait(15)
+    assert result.status == "complete" and result.reply == "I cannot reach that."
+    step = _steps(result.run_id)[0]
+    assert step.status == "error" and step.error["type"] == "UnsafeDestination"
+    assert scripted.server.chat_requests[1].body["messages"][-1]["content"].startswith(
+        "Error: Refused to reach 169.254.169.254")

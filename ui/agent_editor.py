@@ -49,7 +49,7 @@ def show_flash() -> None:
 
 
 # --- actions (button callbacks: they run before the page redraws) ----------------
-def _tool_names(person_id: int, group_id: int) -> list[str]:
+def agent_tool_names(person_id: int, group_id: int) -> list[str]:
     """Every tool an agent of the group may be given: built-ins, then the group's own."""
     return list(registry()) + [e.name for e in custom_tools.picker_entries(person_id, group_id)]
 
@@ -69,12 +69,12 @@ def _values(prefix: str, tool_names: list[str]) -> dict:
 def _save(person_id: int, group_id: int, agent_id: int | None, prefix: str) -> None:
     try:
         if agent_id is None:
-            view = agents.create_agent(person_id, group_id, **_values(prefix, _tool_names(person_id, group_id)))
+            view = agents.create_agent(person_id, group_id, **_values(prefix, agent_tool_names(person_id, group_id)))
             st.session_state["agent_new_n"] = st.session_state.get("agent_new_n", 0) + 1
             _flash("ok", f"Created {view.name}.")
         else:
             view = agents.update_agent(person_id, agent_id, note=st.session_state.get(f"{prefix}_note"),
-                                       **_values(prefix, _tool_names(person_id, group_id)))
+                                       **_values(prefix, agent_tool_names(person_id, group_id)))
             _flash("ok", f"Saved {view.name} (version {view.version}).")
         st.session_state[SEL] = view.id
         st.session_state.pop(ERR, None)
