@@ -10,8 +10,9 @@ whose every save is an immutable ToolVersion (as agents are), with one implement
 Agents name the tools they use (the name the model sees), so a run always uses the tool's
 latest version and its trace step records which version that was.
 
-Modules, arrows down: transfer -> service -> runner -> (http_tool -> net_guard, mcp_tools)
--> definitions -> catalog -> templating."""
+Modules, arrows down: transfer -> service -> runner -> catalog -> definitions -> templating;
+runner -> http_tool -> net_guard; runner -> mcp_tools -> (mcp_client, net_guard). Imported
+MCP tools keep the schemas of the export until their server is refreshed."""
 
 TOOL = "tool"
 KINDS = ("mock", "http", "mcp")
