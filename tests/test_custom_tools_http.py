@@ -204,3 +204,24 @@ def test_in_a_run_a_refused_address_is_an_error_for_the_model(scripted, http_ser
     assert step.status == "error" and step.error["type"] == "UnsafeDestination"
     assert scripted.server.chat_requests[1].body["messages"][-1]["content"].startswith(
         "Error: Refused to reach 169.254.169.254")
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(scripted, http_server, monkeypatch):
+    """DNS rebinding: the name answers 127.0.0.1 (allowed here) once, then 10.0.0.1; the
+    request still reaches 127.0.0.1, with the original Host header."""
+    real, answers = socket.getaddrinfo, iter(["127.0.0.1"])
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host == "pinned.test":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers, "10.0.0.1"), port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setenv("WORKBENCH_TOOL_ALLOWED_HOSTS", "pinned.test")
+    settings.reset_settings()
+    port = http_server.httpd.server_address[1]
+    tool = http_tool(scripted, f"http://pinned.test:{port}/echo", timeout_s=3)
+    out = service.try_tool(scripted.person_id, tool.id, "weather_api", {"city": "x"})
+    assert out.error is None, out.error
+    assert http_server.seen[-1]["headers"]["Host"] == f"pinned.test:{port}"
+    assert next(answers, "used up") == "used up"  # resolved exactly once
