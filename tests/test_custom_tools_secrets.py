@@ -66,7 +66,7 @@ def test_a_secret_never_leaves_the_call(scripted, http_server, monkeypatch, capl
     assert tried.result == "API_TOKEN=***"  # the MCP client's own redaction
     echoed = service.try_tool(scripted.person_id, service.list_tools(scripted.person_id, scripted.group_id)[1].id,
                               "echo_api", {"q": "x"})
-    assert '"Authorization": "[secret]"' in echoed.result
+    assert '"Authorization": "***"' in echoed.result
     # ...and nowhere else
     sent_to_model = "\n".join(str(r.body) for r in scripted.server.chat_requests)
     places = {

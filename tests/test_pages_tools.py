@@ -54,7 +54,7 @@ def test_create_a_mock_tool_through_the_form(wb):
     assert tool.config.impl == {"template": "Sunny in {{city}}"} and tool.config.parameters == EXAMPLE_SCHEMA
     # try it: the arguments start from the schema's example values
     key = f"try_{tool.id}_v1"
-    assert json.loads(at.text_area(key=f"{key}_get_weather_args").value) == {"city": "", "days": 1}
+    assert json.loads(at.text_area(key=f"{key}_get_weather_args").value) == {"city": "Oslo", "days": 1}
     at.text_area(key=f"{key}_get_weather_args").set_value('{"city": "Oslo"}')
     ok(at.button(key=f"{key}_go").click().run())
     assert "Sunny in Oslo" in [c.value for c in at.code]
@@ -108,3 +108,30 @@ def test_the_agents_page_offers_the_groups_tools(wb):
     from workbench import agents
 
     assert "lookup" in agents.list_agents(wb.person_id, wb.group_id)[0].config.tools
+
+
+def test_an_mcp_tool_is_listed_chosen_and_tried_on_the_page(wb, monkeypatch):
+    import sys
+
+    from workbench import settings
+
+    monkeypatch.setenv("WORKBENCH_MCP_ALLOWED_COMMANDS", sys.executable)
+    settings.reset_settings()
+    command = f"{sys.executable} {Path(__file__).parent / 'mcp_servers' / 'calc.py'}"
+    at = ok(open_page("13_Tools.py", wb.person_id, wb.group_id))
+    at.radio(key="tl_new_0_kind").set_value("mcp").run()
+    at.text_input(key="tl_new_0_name").set_value("calc")
+    at.text_input(key="tl_new_0_command").set_value(command)
+    at.number_input(key="tl_new_0_timeout_s").set_value(20.0)
+    ok(at.button(key="tl_new_0_discover").click().run())
+    assert {"add", "slow", "echo_env"} <= set(at.multiselect(key="tl_new_0_tools").options)
+    at.multiselect(key="tl_new_0_tools").set_value(["add", "slow"])
+    ok(at.button(key="tl_new_0_save").click().run())
+    tool = service.list_tools(wb.person_id, wb.group_id)[0]
+    assert tool.config.exposed_names() == ["add", "slow"]
+    key = f"try_{tool.id}_v1"
+    at.selectbox(key=f"{key}_fn").set_value("add").run()
+    at.text_area(key=f"{key}_add_args").set_value('{"a": 20, "b": 22}')
+    ok(at.button(key=f"{key}_go").click().run())
+    assert "42" in [c.value for c in at.code]
+    assert any(e.label == "Schema of add" for e in at.expander)

@@ -36,8 +36,10 @@ def try_panel(ctx, view) -> None:
     key = f"try_{view.id}_v{view.version}"
     exposed = view.config.exposed()
     names = [t.name for t in exposed]
-    name = st.selectbox("Function", names, key=f"{key}_fn") if len(names) > 1 else names[0]
-    st.session_state[f"{key}_fn"] = name
+    if len(names) > 1:
+        name = st.selectbox("Function", names, key=f"{key}_fn")
+    else:  # no picker: the callback still reads the name from here
+        name = st.session_state[f"{key}_fn"] = names[0]
     schema = next(t.parameters for t in exposed if t.name == name)
     st.text_area("Arguments (JSON)", value=tools.example_arguments(schema), height=140, key=f"{key}_{name}_args",
                  help="Checked against the tool's schema first, as a model's call is.")
@@ -56,9 +58,14 @@ def try_panel(ctx, view) -> None:
 
 
 def _show_result(text: str) -> None:
+    """JSON objects and lists as a tree, anything else as the text the model gets."""
     try:
-        st.json(json.loads(text), expanded=2)
+        data = json.loads(text)
     except ValueError:
+        data = None
+    if isinstance(data, (dict, list)):
+        st.json(data, expanded=2)
+    else:
         st.code(text, language=None, wrap_lines=True)
 
 

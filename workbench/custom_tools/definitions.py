@@ -32,7 +32,7 @@ DEFAULT_TIMEOUT_S = 10.0
 EMPTY_SCHEMA = {"type": "object", "properties": {}}
 EXAMPLE_SCHEMA = {
     "type": "object",
-    "properties": {"city": {"type": "string", "description": "City name, e.g. Oslo"},
+    "properties": {"city": {"type": "string", "description": "City name", "examples": ["Oslo"]},
                    "days": {"type": "integer", "minimum": 1, "maximum": 7, "default": 1}},
     "required": ["city"],
 }

@@ -21,7 +21,7 @@ from .definitions import ExposedTool, ToolConfig
 from .templating import render
 
 GRACE_S = 1.0  # beyond the tool's own timeout, for the implementation to report it itself
-REDACTED = "[secret]"
+REDACTED = "***"  # as the MCP client marks what it cut
 
 
 def check_arguments(exposed: ExposedTool, arguments: Any) -> None:
