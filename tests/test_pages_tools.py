@@ -135,3 +135,15 @@ def test_an_mcp_tool_is_listed_chosen_and_tried_on_the_page(wb, monkeypatch):
     ok(at.button(key=f"{key}_go").click().run())
     assert "42" in [c.value for c in at.code]
     assert any(e.label == "Schema of add" for e in at.expander)
+
+
+def test_the_settings_page_shows_the_tool_allow_lists(wb, monkeypatch):
+    from workbench import settings
+
+    monkeypatch.setenv("WORKBENCH_TOOL_ALLOWED_HOSTS", "intranet.example, 10.1.2.3")
+    settings.reset_settings()
+    at = ok(open_page("12_Settings.py", wb.person_id, wb.group_id))
+    table = next(df.value for df in at.dataframe if "Setting" in df.value.columns)
+    values = dict(zip(table["Setting"], table["Value"]))
+    assert values["WORKBENCH_TOOL_ALLOWED_HOSTS"] == "intranet.example, 10.1.2.3"
+    assert values["WORKBENCH_MCP_ALLOWED_COMMANDS"] == "(none)"
