@@ -1,6 +1,8 @@
 """One tool call of a run: its trace step written when it starts (so a live trace shows it
 running), the tool run (an error goes back to the model, which may recover), the result
-saved as a `tool` message, the step closed, and the page told at both ends."""
+saved as a `tool` message, the step closed, and the page told at both ends. A group's custom
+tool adds its `trace_info` (tool id, version, kind) to the step's request; its own checks
+(arguments against the schema, deadline, secrets cut out) happen inside its `invoke`."""
 
 from __future__ import annotations
 
