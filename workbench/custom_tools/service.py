@@ -65,7 +65,11 @@ def _offered(values: dict[str, Any]) -> list | None:
         return None
     errors: dict[str, str] = {}
     impl = mcp_connection(values, errors)
-    if errors:
+    if errors:  # the server cannot be asked: report the other fields' problems with it
+        try:
+            validate(values, {}, None)
+        except ValidationError as err:
+            errors = {**err.field_errors, **errors}
         raise ValidationError(field_errors=errors)
     from .mcp_tools import server_tools
 
