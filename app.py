@@ -15,6 +15,7 @@ pages = {
         st.Page("views/0_Home.py", title="Home", icon="🏠", default=True),
         st.Page("views/1_Chat.py", title="Chat", icon="💬", url_path="chat"),
         st.Page("views/2_Agents.py", title="Agents", icon="🤖"),
+        st.Page("views/13_Tools.py", title="Tools", icon="🛠️", url_path="tools"),
         st.Page("views/10_Playground.py", title="Playground", icon="🧪", url_path="playground"),
         st.Page("views/11_Experiments.py", title="Experiments", icon="📏", url_path="experiments"),
         st.Page("views/3_Knowledge.py", title="Knowledge", icon="📚"),

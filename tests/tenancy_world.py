@@ -7,8 +7,10 @@ marker so a leak shows up as that marker in another group's results."""
 from __future__ import annotations
 
 import dataclasses
+import sys
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import inspect as sa_inspect
@@ -16,11 +18,14 @@ from sqlalchemy import select
 
 from tests.scripted_openai import call, text, tool_calls
 from workbench import agents, experiments, groups, identity, threads
+from workbench.custom_tools import service as custom_tools
 from workbench.db import session_scope
 from workbench.models import Base, Event, Message, Run, RunStep, Thing, UsageRecord
 from workbench.playground import Variant, replay_thread, start_comparison
+from workbench.settings import get_settings
 
 ROLES = ("owner", "editor", "viewer")
+MCP_COMMAND = f"{sys.executable} {Path(__file__).parent / 'mcp_servers' / 'calc.py'}"
 AGENT_TOOLS = ["create_task", "call_human", "get_context", "search_knowledge"]
 
 
@@ -45,6 +50,8 @@ class GroupObjects:
     replay: int  # a replay of the thread
     test_set: int
     experiment: int  # a finished experiment over the test set
+    tool: int  # a mock custom tool named "lookup"
+    mcp_tool: int | None  # an MCP stdio tool (calc.py), when the settings allow this Python
 
     def person(self, role: str) -> int:
         return getattr(self, role)
@@ -107,6 +114,12 @@ def build_group(server, key: str, *, with_knowledge: bool = True) -> GroupObject
     test_set = experiments.create_test_set(owner, group, f"Set {key}", cases=[
         {"input": f"Question {marker}", "expected": "scripted"}]).id
     experiment = experiments.start_experiment(owner, group, test_set, Variant(agent.id), wait=True)
+    tool = custom_tools.create_tool(owner, group, name="lookup", kind="mock", description=f"Looks up {marker}.",
+                                    template=f"Answer {marker}").id
+    mcp_tool = None
+    if sys.executable in get_settings().mcp_allowed_commands:
+        mcp_tool = custom_tools.create_tool(owner, group, name="calc", kind="mcp", transport="stdio",
+                                            command=MCP_COMMAND, tools=["add"]).id
     document = None
     if with_knowledge and _knowledge_available():
         from workbench import knowledge
@@ -117,7 +130,7 @@ def build_group(server, key: str, *, with_knowledge: bool = True) -> GroupObject
                         viewer=viewer, member=member, provider=provider, agent=agent.id, version=agent.version_id,
                         thread=thread.id, run=result.run_id, task=task, document=document,
                         step=step, comparison=comparison.id, replay=replay,
-                        test_set=test_set, experiment=experiment)
+                        test_set=test_set, experiment=experiment, tool=tool, mcp_tool=mcp_tool)
 
 
 def build_world(startup, server, *, with_knowledge: bool = True) -> World:

@@ -16,10 +16,12 @@ role it needs. The tests run the table:
 from __future__ import annotations
 
 import importlib
+import json
 import inspect
 import io
 import itertools
 import pkgutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -31,12 +33,12 @@ from hypothesis import strategies as st
 
 import workbench
 import workbench.traces  # noqa: F401 - trace_export only imports through traces (import cycle)
-from tests.tenancy_world import World, build_world, leaks, new_person, snapshot
+from tests.tenancy_world import MCP_COMMAND, World, build_world, leaks, new_person, snapshot
 from workbench import groups
 from workbench.errors import AccessDenied, WorkbenchError
 
 FIELDS = ("group", "agent", "version", "provider", "thread", "run", "task", "document", "member", "step",
-          "comparison", "replay", "test_set", "experiment")
+          "comparison", "replay", "test_set", "experiment", "tool", "mcp_tool")
 RANK = {None: 0, "viewer": 1, "editor": 2, "owner": 3, "admin": 4}
 _n = itertools.count()
 
@@ -230,6 +232,23 @@ OPS: list[Op] = [
     R("system_status.check_database", "viewer", lambda f, a, t: f(a, t.group)),
     R("system_status.check_knowledge_store", "viewer", lambda f, a, t: f(a, t.group)),
     R("demo.build.has_generated_history", "viewer", lambda f, a, t: f(a, t.group)),
+    # custom tools (an MCP stdio server: owners only)
+    R("custom_tools.service.list_tools", "viewer", lambda f, a, t: f(a, t.group)),
+    R("custom_tools.service.get_tool", "viewer", lambda f, a, t: f(a, t.tool)),
+    R("custom_tools.service.list_versions", "viewer", lambda f, a, t: f(a, t.tool)),
+    R("custom_tools.service.picker_entries", "viewer", lambda f, a, t: f(a, t.group)),
+    W("custom_tools.service.create_tool", "editor", lambda f, a, t: f(
+        a, t.group, name=f"t{uid()}", kind="mock", description="A tool.", template="fixed")),
+    W("custom_tools.service.update_tool", "editor", lambda f, a, t: f(a, t.tool, template=f"Now {uid()}")),
+    W("custom_tools.service.delete_tool", "editor", lambda f, a, t: f(a, t.tool)),
+    W("custom_tools.service.try_tool", "editor", lambda f, a, t: f(a, t.tool, _tool_name(t.tool), "{}")),
+    R("custom_tools.service.discover_mcp_tools", "owner", lambda f, a, t: f(
+        a, t.group, transport="stdio", command=MCP_COMMAND)),
+    W("custom_tools.service.refresh_mcp_tools", "owner", lambda f, a, t: f(a, t.mcp_tool)),
+    R("custom_tools.transfer.export_agents", "viewer", lambda f, a, t: f(a, t.group, [t.agent])),
+    W("custom_tools.transfer.import_agents", "editor", lambda f, a, t: f(a, t.group, json.dumps({
+        "format": "agent-workbench/agents", "version": 1, "agents": [], "tools": [
+            {"name": f"t{uid()}", "kind": "mock", "description": "Imported.", "impl": {"template": "x"}}]}))),
 ]
 
 # Public functions that take a person id but are not group services, and why.
@@ -269,6 +288,15 @@ def _test_set_name(test_set_id):
     with session_scope() as s:
         found = s.get(TestSet, test_set_id)
         return found.name if found else "No such set"
+
+
+def _tool_name(tool_id):
+    from workbench.db import session_scope
+    from workbench.models import Thing
+
+    with session_scope() as s:
+        found = s.get(Thing, tool_id)
+        return found.name if found else "lookup"
 
 
 def _run_filters(t):
@@ -338,8 +366,14 @@ class Target:
         def document():
             return knowledge.add_snippet(g.owner, g.group, "Fresh", f"Fresh text {uid()}").document_id
 
+        def tool():
+            from workbench.custom_tools import service
+
+            return service.create_tool(g.owner, g.group, name=f"fresh{uid()}", kind="mock", description="Fresh.",
+                                       template="fresh").id
+
         ids.update(agent=(key, agent), thread=(key, thread), member=(key, member),
-                   document=(key, document))
+                   document=(key, document), tool=(key, tool))
         return cls(ids)
 
 
@@ -354,7 +388,11 @@ def actor_in(world: World, key: str, role: str) -> int:
 
 
 @pytest.fixture()
-def world(wb, openai_server) -> World:
+def world(wb, openai_server, monkeypatch) -> World:
+    monkeypatch.setenv("WORKBENCH_MCP_ALLOWED_COMMANDS", sys.executable)  # the world's MCP tools
+    from workbench import settings as workbench_settings
+
+    workbench_settings.reset_settings()
     return build_world(wb, openai_server)
 
 

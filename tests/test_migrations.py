@@ -90,7 +90,7 @@ def test_upgrade_from_0003_keeps_data_and_adds_experiments(data_dir):
     with db.get_engine().begin() as conn:
         for statement in ROWS_0001 + ROWS_0003:
             conn.execute(text(statement))
-    _migrate(command.upgrade, "head")
+    _migrate(command.upgrade, "0004")
     with db.get_engine().connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
         assert conn.execute(text("SELECT title, kind FROM threads")).one() == ("Old thread", "playground")
@@ -111,3 +111,43 @@ def test_upgrade_from_0003_keeps_data_and_adds_experiments(data_dir):
     with db.get_engine().connect() as conn:
         assert conn.execute(text("SELECT content FROM messages")).scalar() == "Old message"
         assert conn.execute(text("SELECT count(*) FROM runs")).scalar() == 1
+
+
+ROWS_0004 = [
+    "INSERT INTO test_sets (id, group_id, name, description, created_by, created_at, updated_at) VALUES "
+    "(1, 1, 'Old set', '', 1, '2026-01-02 03:04:05', '2026-01-02 03:04:05')",
+    "INSERT INTO test_set_versions (id, test_set_id, group_id, version, cases, created_by, created_at) VALUES "
+    "(1, 1, 1, 1, '[{\"key\": \"k1\", \"input\": \"Hi\", \"expected\": \"Hello\", \"checks\": []}]', 1, "
+    "'2026-01-02 03:04:05')",
+]
+
+
+def test_upgrade_from_0004_keeps_data_and_adds_custom_tools(data_dir):
+    from workbench import agents
+    from workbench.custom_tools import service as custom_tools
+
+    _migrate(command.upgrade, "0004")
+    with db.get_engine().begin() as conn:
+        for statement in ROWS_0001 + ROWS_0003 + ROWS_0004:
+            conn.execute(text(statement))
+        if conn.dialect.name == "postgresql":  # rows inserted with their ids leave the sequences behind
+            for table in ("groups", "people", "connections", "providers", "things", "agent_versions"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                  f"(SELECT max(id) FROM {table}))"))
+    _migrate(command.upgrade, "head")
+    with db.get_engine().connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
+        assert conn.execute(text("SELECT name, type FROM things")).one() == ("Old agent", "agent")
+        assert conn.execute(text("SELECT content FROM messages")).scalar() == "Old message"
+        assert conn.execute(text("SELECT input_tokens, cost_usd FROM runs")).one() == (10, 0.01)
+        assert conn.execute(text("SELECT name FROM test_sets")).scalar() == "Old set"
+        assert conn.execute(text("SELECT count(*) FROM test_set_versions")).scalar() == 1
+    tool = custom_tools.create_tool(1, 1, name="lookup", kind="mock", description="Looks up.", template="42")
+    assert [v.version for v in custom_tools.list_versions(1, tool.id)] == [1]
+    agent = agents.create_agent(1, 1, name="New agent", provider_id=1, model="m", tools=["lookup"])
+    assert agent.config.tools == ["lookup"]
+    assert [a.name for a in agents.list_agents(1, 1)] == ["New agent", "Old agent"]
+    _migrate(command.downgrade, "0004")  # and back
+    with db.get_engine().connect() as conn:
+        assert conn.execute(text("SELECT content FROM messages")).scalar() == "Old message"
+        assert conn.execute(text("SELECT count(*) FROM test_set_versions")).scalar() == 1

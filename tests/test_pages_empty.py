@@ -22,6 +22,7 @@ EMPTY_STATES = {  # page -> a phrase of its empty state
     "4_Traces.py": "No runs yet",
     "6_Usage.py": "No model calls",
     "11_Experiments.py": "No test sets yet",
+    "13_Tools.py": "No tools yet",
 }
 ALWAYS_FILLED = {"5_Events.py", "7_Prices.py", "9_Groups.py", "12_Settings.py"}  # events, prices, members, setup
 

@@ -10,9 +10,10 @@ import streamlit as st
 from ui.agent_versions import FOCUS as VERSION_FOCUS
 from ui.agent_versions import versions_panel
 from ui.links import agent_link, playground_link
-from ui.common import field_error
+from ui.common import field_error, item_picker, select_default
 from workbench import agents
 from workbench.agents import AgentConfig
+from workbench.custom_tools import service as custom_tools
 from workbench.errors import ValidationError, WorkbenchError
 from workbench.providers import service as provider_service
 from workbench.tools import registry
@@ -48,14 +49,19 @@ def show_flash() -> None:
 
 
 # --- actions (button callbacks: they run before the page redraws) ----------------
-def _values(prefix: str) -> dict:
+def agent_tool_names(person_id: int, group_id: int) -> list[str]:
+    """Every tool an agent of the group may be given: built-ins, then the group's own."""
+    return list(registry()) + [e.name for e in custom_tools.picker_entries(person_id, group_id)]
+
+
+def _values(prefix: str, tool_names: list[str]) -> dict:
     ss = st.session_state
     provider_id = ss.get(f"{prefix}_provider")
     values = {"name": ss.get(f"{prefix}_name", ""), "description": ss.get(f"{prefix}_description", ""),
               "system_prompt": ss.get(f"{prefix}_system_prompt", ""), "provider_id": provider_id,
               "model": ss.get(ss.get(f"{prefix}_model_key", ""), "") or "",
               "temperature": ss.get(f"{prefix}_temperature"),
-              "tools": [n for n in registry() if ss.get(f"{prefix}_tool_{n}")]}
+              "tools": [n for n in tool_names if ss.get(f"{prefix}_tool_{n}")]}
     values.update({k: ss.get(f"{prefix}_{k}") for k in NUMBERS})
     return values
 
@@ -63,12 +69,12 @@ def _values(prefix: str) -> dict:
 def _save(person_id: int, group_id: int, agent_id: int | None, prefix: str) -> None:
     try:
         if agent_id is None:
-            view = agents.create_agent(person_id, group_id, **_values(prefix))
+            view = agents.create_agent(person_id, group_id, **_values(prefix, agent_tool_names(person_id, group_id)))
             st.session_state["agent_new_n"] = st.session_state.get("agent_new_n", 0) + 1
             _flash("ok", f"Created {view.name}.")
         else:
             view = agents.update_agent(person_id, agent_id, note=st.session_state.get(f"{prefix}_note"),
-                                       **_values(prefix))
+                                       **_values(prefix, agent_tool_names(person_id, group_id)))
             _flash("ok", f"Saved {view.name} (version {view.version}).")
         st.session_state[SEL] = view.id
         st.session_state.pop(ERR, None)
@@ -98,19 +104,9 @@ def _delete(person_id: int, agent_id: int, name: str) -> None:
 
 # --- drawing ----------------------------------------------------------------------
 def agent_list(ctx, views: list) -> None:
-    if ctx.can_edit:
-        st.button("New agent", icon=":material/add:", type="primary", use_container_width=True,
-                  key="agent_new", on_click=lambda: st.session_state.update({SEL: "new"}))
-    if not views:
-        st.info("No agents yet. An agent is a system prompt, a model and the tools it may use: "
+    item_picker(ctx, views, sel_key=SEL, pick_key=PICK, noun="agent", captions=[_caption(v) for v in views],
+                empty="No agents yet. An agent is a system prompt, a model and the tools it may use: "
                 + ("press **New agent** to design one." if ctx.can_edit else "an editor designs them here."))
-        return
-    by_id = {v.id: v for v in views}
-    # the radio mirrors the selection, which also changes by "New agent", Duplicate, Delete
-    st.session_state[PICK] = st.session_state.get(SEL) if st.session_state.get(SEL) in by_id else None
-    st.radio("Agents", list(by_id), key=PICK, label_visibility="collapsed",
-             format_func=lambda i: by_id[i].name, captions=[_caption(v) for v in views],
-             on_change=lambda: st.session_state.update({SEL: st.session_state[PICK]}))
 
 
 def _caption(v) -> str:
@@ -212,6 +208,14 @@ def editor(ctx, view, providers: list) -> None:
             st.checkbox(f"{spec.label} (`{name}`)", value=name in cfg.tools, key=f"{prefix}_tool_{name}",
                         disabled=off)
             st.caption(spec.description)
+        custom = custom_tools.picker_entries(ctx.person_id, ctx.group_id)
+        if custom:
+            st.markdown("**The group's tools** (defined on the Tools page)")
+        for entry in custom:
+            where = f"{entry.kind}" + (f" server {entry.tool_name}" if entry.kind == "mcp" else "")
+            st.checkbox(f"`{entry.name}` ({where})", value=entry.name in cfg.tools,
+                        key=f"{prefix}_tool_{entry.name}", disabled=off)
+            st.caption(entry.description or "No description.")
         field_error(err, "tools")
     if can_edit:
         label = "Create agent" if view is None else f"Save as version {view.version + 1}"
@@ -229,9 +233,7 @@ def editor(ctx, view, providers: list) -> None:
 def agents_tab(ctx) -> None:
     views = agents.list_agents(ctx.person_id, ctx.group_id)
     providers = provider_service.list_providers(ctx.person_id, ctx.group_id)
-    ids = [v.id for v in views]
-    if st.session_state.get(SEL) not in ids + ["new"]:
-        st.session_state[SEL] = ids[0] if ids else ("new" if ctx.can_edit else None)
+    select_default(SEL, [v.id for v in views], ctx.can_edit)
     left, right = st.columns([1, 4], gap="medium")
     with left:
         agent_list(ctx, views)

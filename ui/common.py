@@ -164,3 +164,27 @@ def field_error(err: Exception | None, field: str) -> None:
 
 def fmt_time(dt) -> str:
     return dt.strftime("%Y-%m-%d %H:%M") if dt else ""
+
+
+def select_default(sel_key: str, ids: list, can_edit: bool) -> None:
+    """Keep a page's selection (an id, or "new") valid: the first item, else a new one for
+    editors, else nothing."""
+    if st.session_state.get(sel_key) not in ids + ["new"]:
+        st.session_state[sel_key] = ids[0] if ids else ("new" if can_edit else None)
+
+
+def item_picker(ctx: PageContext, views: list, *, sel_key: str, pick_key: str, noun: str, empty: str,
+                captions: list[str]) -> None:
+    """A "New <noun>" button (editors) over a radio list of the group's items, mirroring the
+    selection in `sel_key` (which also changes by New, Duplicate, Delete)."""
+    if ctx.can_edit:
+        st.button(f"New {noun}", icon=":material/add:", type="primary", use_container_width=True,
+                  key=f"{noun}_new", on_click=lambda: st.session_state.update({sel_key: "new"}))
+    if not views:
+        st.info(empty)
+        return
+    by_id = {v.id: v for v in views}
+    st.session_state[pick_key] = st.session_state.get(sel_key) if st.session_state.get(sel_key) in by_id else None
+    st.radio(noun.title() + "s", list(by_id), key=pick_key, label_visibility="collapsed",
+             format_func=lambda i: by_id[i].name, captions=captions,
+             on_change=lambda: st.session_state.update({sel_key: st.session_state[pick_key]}))

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.agent_editor import agent_tool_names
 from workbench import agent_versions
 from workbench.playground import MAX_VARIANTS, MIN_VARIANTS, Variant
-from workbench.tools import registry
 
 N_VARIANTS = "pg_n_variants"
 N_TURNS = "pg_n_turns"
 DEFAULT_AGENT = "pg_default_agent"
 
 
-def _edit_fields(prefix: str, cfg: dict, providers: list) -> dict:
+def _edit_fields(prefix: str, cfg: dict, providers: list, tools: list[str]) -> dict:
     """The edit widgets for one variant; returns every edited value (the service keeps
     only those that differ from the version)."""
     values = {"system_prompt": st.text_area("System prompt", value=cfg.get("system_prompt") or "",
@@ -32,7 +32,6 @@ def _edit_fields(prefix: str, cfg: dict, providers: list) -> dict:
     values["max_output_tokens"] = right.number_input("Max tokens", 1, 200_000,
                                                      int(cfg.get("max_output_tokens", 1024)),
                                                      key=f"{prefix}_max_tokens")
-    tools = list(registry())
     values["tools"] = st.multiselect("Tools", tools, default=[t for t in cfg.get("tools") or [] if t in tools],
                                      key=f"{prefix}_tools")
     return values
@@ -53,7 +52,7 @@ def variant_picker(ctx, i: int, agents: list, providers: list) -> Variant | None
     cfg = next(v.config for v in history if v.version == version)
     prefix = f"pg_v{i}_{agent_id}_{version}"
     with st.expander("Edits (not saved)", expanded=False):
-        values = _edit_fields(prefix, cfg, providers)
+        values = _edit_fields(prefix, cfg, providers, agent_tool_names(ctx.person_id, ctx.group_id))
     edits = {k: v for k, v in values.items() if v != cfg.get(k)}
     if edits:
         st.caption("Edited: " + ", ".join(k.replace("_", " ") for k in edits))

@@ -1,5 +1,6 @@
 """Settings: how this workbench is set up. Providers and the keys they miss (by name), the
-built-in model, the database and the knowledge store with a live check each, library
+built-in model, the database and the knowledge store with a live check each, the custom
+tools' allow-lists, library
 versions, and where logs go. Owners can test providers; everyone else reads."""
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ for check in (system_status.check_database(ctx.person_id, ctx.group_id),
     timing = f" ({check.ms:.0f} ms)" if check.ms is not None else ""
     line = f"**{check.what}**: {check.where}  \n{check.detail}{timing}"
     (st.success if check.ok else st.error)(line, icon="✅" if check.ok else "⚠️")
+
+# --- custom tools ----------------------------------------------------------------------------
+st.subheader("Custom tools")
+st.dataframe(pd.DataFrame([{"Setting": k, "Value": v, "Meaning": m} for k, v, m in system_status.tool_policy()]),
+             hide_index=True, key="settings_tools")
 
 # --- versions and logs ---------------------------------------------------------------------
 left, right = st.columns(2, gap="large")

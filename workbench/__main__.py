@@ -11,6 +11,9 @@
     python -m workbench dataset export NAME FILE.csv|.jsonl
     python -m workbench eval --dataset NAME --agent 1[@2] [--repeat N] [--baseline EXPERIMENT_ID]
                              [--fail-on-regression]                      # exit 1 on a regression (CI)
+    python -m workbench tools                                   # the group's custom tools
+    python -m workbench export-agents FILE.json [--agent 1 --agent 2]   # agents + their custom tools
+    python -m workbench import-agents FILE.json                 # into the group; all or nothing
     python -m workbench demo [--remove]      # build (or delete) the "Demo" group: runs the built-in model
 
 Acts as the local person (settings) or `--email`; in the person's first group or `--group`.
@@ -66,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="compare with this experiment (default: the test set's previous complete one)")
     e.add_argument("--fail-on-regression", action="store_true",
                    help="exit 1 when a case passing in the baseline fails now (or the run did not finish)")
+    sub.add_parser("tools", help="list the group's custom tools")
+    ex = sub.add_parser("export-agents", help="write agents and the custom tools they use to a JSON file")
+    ex.add_argument("file")
+    ex.add_argument("--agent", type=int, action="append", metavar="ID", help="only these agents (repeatable)")
+    im = sub.add_parser("import-agents", help="create the agents and tools of an export in the group")
+    im.add_argument("file")
     dm = sub.add_parser("demo", help="build the Demo group (agents, knowledge, real runs on the built-in "
                                     "model, generated usage history); idempotent")
     dm.add_argument("--remove", action="store_true", help="delete the Demo group and everything in it")
@@ -199,6 +208,30 @@ def _eval(person_id: int, group_id: int, args) -> int:
     return 0
 
 
+def _transfer(person_id: int, group_id: int, args) -> int:
+    from .custom_tools import service as custom_tools
+    from .custom_tools.transfer import export_agents, import_agents
+
+    if args.command == "tools":
+        for view in custom_tools.list_tools(person_id, group_id):
+            names = ", ".join(view.config.exposed_names())
+            print(f"{view.id}\t{view.name}\t{view.config.kind}\tv{view.version}\t{names}")
+        return 0
+    path = Path(args.file)
+    if args.command == "export-agents":
+        path.write_text(export_agents(person_id, group_id, args.agent), encoding="utf-8")
+        print(f"exported to {path}")
+        return 0
+    if not path.is_file():
+        raise WorkbenchError(f"No file {args.file}.")
+    report = import_agents(person_id, group_id, path.read_bytes())
+    print(f"imported {len(report.agents)} agents ({', '.join(report.agents) or '-'}) and "
+          f"{len(report.tools)} tools ({', '.join(report.tools) or '-'})")
+    for note in report.notes:
+        print(f"note: {note}")
+    return 0
+
+
 def _fmt_num(value) -> str:
     return "-" if value is None else f"{value:,.0f}"
 
@@ -267,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
             return _dataset(person_id, group_id, args)
         elif args.command == "eval":
             return _eval(person_id, group_id, args)
+        elif args.command in ("tools", "export-agents", "import-agents"):
+            return _transfer(person_id, group_id, args)
         elif args.command == "demo":
             return _demo(person_id, args)
         elif args.command == "show":

@@ -14,6 +14,7 @@ from .db import session_scope
 from .errors import AgentNotFound, ProviderNotFound, ValidationError
 from .groups import require_access
 from .models import AgentVersion, ProviderRecord, Thing, utcnow
+from .validation import checked_number
 
 AGENT = "agent"
 
@@ -47,6 +48,7 @@ class AgentView:
 
 def validate(s: Session, group_id: int, values: dict[str, Any]) -> AgentConfig:
     """Check every field; raise ValidationError with one message per bad field."""
+    from .custom_tools.catalog import exposed_names
     from .tools import tool_names
 
     errors: dict[str, str] = {}
@@ -69,22 +71,15 @@ def validate(s: Session, group_id: int, values: dict[str, Any]) -> AgentConfig:
         errors["provider_id"] = "Choose a provider of this group."
 
     def number(key, cast, lo, hi, default):
-        raw = values.get(key, default)
-        try:
-            val = cast(raw)
-        except (TypeError, ValueError):
-            errors[key] = f"Must be a number from {lo} to {hi}."
-            return default
-        if not lo <= val <= hi:
-            errors[key] = f"Must be from {lo} to {hi}."
-        return val
+        return checked_number(values, key, errors, lo, hi, default, cast)
 
     temperature = number("temperature", float, 0.0, 2.0, 0.7)
     max_out = number("max_output_tokens", int, 1, 200_000, 1024)
     context = number("context_messages", int, 1, 500, 20)
     steps = number("max_tool_steps", int, 1, 50, 8)
     tools = list(values.get("tools") or [])
-    unknown = [t for t in tools if t not in tool_names()]
+    known = set(tool_names()) | (exposed_names(s, group_id) if set(tools) - set(tool_names()) else set())
+    unknown = [t for t in tools if t not in known]
     if unknown:
         errors["tools"] = f"Unknown tools: {', '.join(unknown)}."
     if errors:

@@ -99,6 +99,23 @@ class AgentVersion(Base):
     note: Mapped[str | None] = mapped_column(String(500), default=None)  # why it was saved
 
 
+class ToolVersion(Base):
+    """An immutable snapshot of a custom tool (a thing of type "tool"): name, description,
+    parameters schema and implementation. Header and env values are variable NAMES only."""
+
+    __tablename__ = "tool_versions"
+    __table_args__ = (UniqueConstraint("tool_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tool_id: Mapped[int] = mapped_column(ForeignKey("things.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))  # mock | http | mcp
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    note: Mapped[str | None] = mapped_column(String(500), default=None)
+
+
 class ProviderRecord(Base):
     """A configured model endpoint. `api_key_name` names an env var or secret, never a key."""
 

@@ -18,6 +18,7 @@ from .providers import build_provider, config_from_record
 from .providers.base import ChatRequest
 from .settings import get_settings
 from .threads import append_message
+from .custom_tools.runner import bind_custom_tools
 from .tools import ToolContext, bind_tools, openai_schemas
 
 # An override that makes a run one model call: its tool calls are recorded, not run (the
@@ -59,6 +60,10 @@ def make_plan(s, thread: Thread, *, version_id: int, overrides: dict | None, per
     ctx = ToolContext(group_id=thread.group_id, person_id=person_id,
                       agent_id=thread.agent_id, thread_id=thread.id, run_id=run_id)
     tools = bind_tools(ctx, cfg.tools)
+    custom = [name for name in cfg.tools if name not in tools]
+    if custom:  # one query for the group's custom tools this agent uses
+        tools.update(bind_custom_tools(s, thread.group_id, custom))
+        tools = {name: tools[name] for name in cfg.tools if name in tools}  # the agent's order
     return RunPlan(cfg=cfg, single_call=single_call, provider_cfg=provider_cfg,
                    pricing_key=provider_rec.preset or provider_rec.kind, ctx=ctx,
                    provider=build_provider(provider_cfg, backoff_base_s=settings.retry_backoff_s),

@@ -8,8 +8,10 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,6 +69,21 @@ class Settings(BaseSettings):
     max_concurrent_runs: int = 256
     # How often each app process sweeps runs whose process died (0: never; start-up still does).
     stale_sweep_s: float = 30.0
+    # Custom tools (custom_tools/). Comma-separated in the environment. Hosts that HTTP tools
+    # and MCP-over-HTTP servers may reach even when they resolve to a private, loopback or
+    # link-local address (exact host names or IPs); empty: only public addresses.
+    tool_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Programs an MCP stdio server may start (the first word of its command line, as typed or
+    # as a full path); empty: no stdio server can be started.
+    mcp_allowed_commands: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    tool_timeout_s: float = 30.0  # the most any one custom tool call may take, whatever it asks
+
+    @field_validator("tool_allowed_hosts", "mcp_allowed_commands", mode="before")
+    @classmethod
+    def _comma_list(cls, value):
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @property
     def local_model_slots(self) -> int:

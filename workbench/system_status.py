@@ -145,3 +145,16 @@ def log_destination() -> str:
             "`streamlit run app.py`, or your service manager's journal); Streamlit's "
             "`--logger.level=info|debug` sets how much. Runs, tool calls and errors are also kept "
             "in the database: Traces and Events pages.")
+
+
+def tool_policy() -> list[tuple[str, str, str]]:
+    """The custom tools' safety settings as (variable, value, what it means) rows."""
+    s = get_settings()
+    return [
+        ("WORKBENCH_TOOL_ALLOWED_HOSTS", ", ".join(s.tool_allowed_hosts) or "(none)",
+         "hosts HTTP tools and MCP-over-HTTP servers may reach even at private, loopback or link-local "
+         "addresses; all others must resolve to public addresses only"),
+        ("WORKBENCH_MCP_ALLOWED_COMMANDS", ", ".join(s.mcp_allowed_commands) or "(none)",
+         "programs an MCP stdio server may start; empty: none can"),
+        ("WORKBENCH_TOOL_TIMEOUT_S", f"{s.tool_timeout_s:g} s", "the longest any custom tool call may take"),
+    ]

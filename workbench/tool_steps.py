@@ -1,6 +1,8 @@
 """One tool call of a run: its trace step written when it starts (so a live trace shows it
 running), the tool run (an error goes back to the model, which may recover), the result
-saved as a `tool` message, the step closed, and the page told at both ends."""
+saved as a `tool` message, the step closed, and the page told at both ends. A group's custom
+tool adds its `trace_info` (tool id, version, kind) to the step's request; its own checks
+(arguments against the schema, deadline, secrets cut out) happen inside its `invoke`."""
 
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ def run_tool(handle: RunHandle, ctx: ToolContext, tools: dict, call: dict, seq: 
     handle.emit(RunUpdate("tool_start", data={"name": name, "arguments": args, "id": call["id"]}))
     with session_scope() as s:  # written before the call so a live trace shows it running
         step = RunStep(run_id=ctx.run_id, group_id=ctx.group_id, seq=seq, kind="tool_call", name=name,
-                       request={"arguments": args, "tool_call_id": call["id"]})
+                       request={"arguments": args, "tool_call_id": call["id"],
+                                **getattr(tools.get(name), "trace_info", {})})
         s.add(step)
         s.flush()
         step_id = step.id

@@ -267,10 +267,12 @@ def list_runs(actor_id: int, group_id: int, filters: RunFilters | None = None, *
 def run_filter_options(actor_id: int, group_id: int, max_threads: int = 200) -> RunFilterOptions:
     """What the Traces filters offer: the group's agents (deleted ones too, their runs
     remain), members, most recent threads and the known tools."""
+    from .custom_tools.catalog import exposed_names
     from .tools import tool_names
 
     with session_scope() as s:
         require_access(s, actor_id, group_id)
+        custom = sorted(exposed_names(s, group_id))
         agents = s.execute(select(Thing.id, Thing.name, Thing.deleted_at).where(
             Thing.group_id == group_id, Thing.type == "agent").order_by(Thing.name)).all()
         people = s.execute(select(Person.id, Person.name).join(
@@ -283,7 +285,7 @@ def run_filter_options(actor_id: int, group_id: int, max_threads: int = 200) -> 
     return RunFilterOptions(
         agents=[(i, n + (" (deleted)" if d else "")) for i, n, d in agents],
         people=[(i, n) for i, n in people], threads=[(i, t) for i, t in threads],
-        tools=tool_names())
+        tools=tool_names() + custom)
 
 
 # --- one run -----------------------------------------------------------------------------

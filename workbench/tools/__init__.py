@@ -83,5 +83,8 @@ def bind_tools(ctx: ToolContext, allowed: list[str]) -> dict[str, StructuredTool
     return {name: specs[name].bind(ctx) for name in allowed if name in specs}
 
 
-def openai_schemas(tools: dict[str, StructuredTool]) -> list[dict[str, Any]]:
-    return [convert_to_openai_tool(t) for t in tools.values()]
+def openai_schemas(tools: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tools as the model is told of them. A group's custom tools (custom_tools/) bring
+    their own JSON Schema (`openai_schema()`); built-ins get theirs from langchain."""
+    return [convert_to_openai_tool(t) if isinstance(t, StructuredTool) else t.openai_schema()
+            for t in tools.values()]
