@@ -210,8 +210,8 @@ OPS: list[Op] = [
     R("event_log.count_events", "viewer", lambda f, a, t: f(a, t.group)),
     # usage, budgets, limits, prices
     R("usage_reports.dashboard", "viewer", lambda f, a, t: f(a, t.group, _period())),
-    R("usage_reports.usage_csv_chunks", "viewer", lambda f, a, t: "".join(f(a, t.group, EPOCH, FAR))),
-    R("usage_reports.write_usage_csv", "viewer", lambda f, a, t: _csv_bytes(f, a, t)),
+    R("usage_export.usage_csv_chunks", "viewer", lambda f, a, t: "".join(f(a, t.group, EPOCH, FAR))),
+    R("usage_export.write_usage_csv", "viewer", lambda f, a, t: _csv_bytes(f, a, t)),
     R("usage_reports.compare_groups", None, lambda f, a, t: f(a, EPOCH, FAR)),
     R("limits.budget_status", "viewer", lambda f, a, t: f(a, t.group)),
     R("limits.rate_usage", "viewer", lambda f, a, t: f(a, t.group)),

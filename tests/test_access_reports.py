@@ -72,7 +72,7 @@ def test_traces_list_and_export_only_the_group(world):
 
 
 def test_usage_aggregates_count_only_the_group(world):
-    from workbench import usage_reports
+    from workbench import usage_export, usage_reports
 
     a, b = world.groups["A"], world.groups["B"]
     with session_scope() as s:
@@ -85,10 +85,10 @@ def test_usage_aggregates_count_only_the_group(world):
     assert (board.totals.calls, board.totals.input_tokens) == (mine[0], mine[1])
     assert board.totals.cost_usd == pytest.approx(mine[2])
     assert {name for name, *_ in board.by_agent} == {f"Agent {a.marker}"}
-    csv_text = "".join(usage_reports.usage_csv_chunks(a.viewer, a.group, EPOCH, FAR))
+    csv_text = "".join(usage_export.usage_csv_chunks(a.viewer, a.group, EPOCH, FAR))
     assert len(csv_text.strip().splitlines()) == 1 + mine[0] and b.marker not in csv_text
     buf = io.BytesIO()
-    usage_reports.write_usage_csv(a.viewer, a.group, EPOCH, FAR, buf)
+    usage_export.write_usage_csv(a.viewer, a.group, EPOCH, FAR, buf)
     assert buf.getvalue().decode() == csv_text
     rows = usage_reports.compare_groups(a.viewer, EPOCH, FAR)
     assert [r.group_id for r in rows] == [a.group]

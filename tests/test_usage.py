@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.scripted_openai import text, usage
-from workbench import groups, price_admin, threads, usage_reports
+from workbench import groups, price_admin, threads, usage_export, usage_reports
 from workbench.db import session_scope
 from workbench.errors import AccessDenied, ConflictError, ValidationError
 from workbench.models import Event, Person, Price, Run, UsageRecord, utcnow
@@ -226,7 +226,7 @@ def test_dashboard_totals_breakdowns_and_isolation(wb):
     with pytest.raises(AccessDenied):
         usage_reports.dashboard(outsider.id, wb.group_id, p)
     with pytest.raises(AccessDenied):
-        usage_reports.usage_csv_chunks(outsider.id, wb.group_id, p.start, p.end)
+        usage_export.usage_csv_chunks(outsider.id, wb.group_id, p.start, p.end)
 
 
 def test_periods():
@@ -254,13 +254,13 @@ def test_csv_export_streams_in_chunks(wb):
         s.get(Person, wb.person_id).name = "=HYPERLINK(\"x\")"
     _add_usage(wb.group_id, at=now - timedelta(minutes=9), person_id=wb.person_id)
     p = usage_reports.period("7d", now=now + timedelta(seconds=1))
-    chunks = list(usage_reports.usage_csv_chunks(wb.person_id, wb.group_id, p.start, p.end, chunk_rows=2))
+    chunks = list(usage_export.usage_csv_chunks(wb.person_id, wb.group_id, p.start, p.end, chunk_rows=2))
     assert len(chunks) == 1 + 3  # header, then 6 rows two at a time
     rows = list(csv.DictReader(io.StringIO("".join(chunks))))
     assert len(rows) == 6 and rows[0]["agent"] == "" and rows[0]["person"].startswith("'=")
     assert rows[-1]["agent"] == "Demo assistant" and float(rows[-1]["cost_usd"]) == pytest.approx(0.0)
     buf = io.BytesIO()
-    assert usage_reports.write_usage_csv(wb.person_id, wb.group_id, p.start, p.end, buf) == len(buf.getvalue()) > 0
+    assert usage_export.write_usage_csv(wb.person_id, wb.group_id, p.start, p.end, buf) == len(buf.getvalue()) > 0
 
 
 def test_compare_groups_shows_only_the_persons_own_groups_even_to_an_admin(wb):

@@ -11,7 +11,7 @@ import plotly.express as px
 import streamlit as st
 
 from ui.common import current, field_error, fmt_time, require_group, show_error
-from workbench import clock, demo, experiments, groups, limits, price_admin, usage_reports
+from workbench import clock, demo, experiments, groups, limits, price_admin, usage_export, usage_reports
 from workbench.errors import ValidationError, WorkbenchError
 
 ctx = current()
@@ -182,7 +182,7 @@ else:
     def _csv_file():
         # Called on click: rows stream from SQL into a spooled temp file, never a DataFrame.
         fh = tempfile.SpooledTemporaryFile(max_size=8 << 20)
-        usage_reports.write_usage_csv(ctx.person_id, ctx.group_id, period.start, period.end, fh)
+        usage_export.write_usage_csv(ctx.person_id, ctx.group_id, period.start, period.end, fh)
         fh.seek(0)
         return fh
 

@@ -5,12 +5,8 @@ Times are naive UTC, like every stored timestamp; periods are half-open [start, 
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import BinaryIO
 
 from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
@@ -101,7 +97,7 @@ def _as_datetime(value) -> datetime:
     return datetime.fromisoformat(str(value))
 
 
-def _in(group_id: int, start: datetime, end: datetime):
+def in_period(group_id: int, start: datetime, end: datetime):
     return (UsageRecord.group_id == group_id, UsageRecord.created_at >= start, UsageRecord.created_at < end)
 
 
@@ -128,7 +124,7 @@ def q_totals(s: Session, group_id: int, start: datetime, end: datetime) -> Total
         func.count(), _IN, _OUT, _COST, func.avg(UsageRecord.duration_ms),
         func.coalesce(func.sum(cast(UsageRecord.estimated, Integer)), 0),
         func.coalesce(func.sum(cast(UsageRecord.price_is_default, Integer)), 0),
-    ).where(*_in(group_id, start, end))).one()
+    ).where(*in_period(group_id, start, end))).one()
     return Totals(int(row[0]), int(row[1]), int(row[2]), float(row[3]),
                   float(row[4]) if row[4] is not None else None, int(row[5]), int(row[6]))
 
@@ -141,12 +137,12 @@ def q_cost_over_time(s: Session, group_id: int, start: datetime, end: datetime, 
     if (time_zone or clock.UTC_NAME) == clock.UTC_NAME:
         b = bucket_expr(s, UsageRecord.created_at, bucket).label("b")
         rows = s.execute(select(b, UsageRecord.model, _COST, func.count())
-                         .where(*_in(group_id, start, end)).group_by(b, UsageRecord.model).order_by(b))
+                         .where(*in_period(group_id, start, end)).group_by(b, UsageRecord.model).order_by(b))
         return [(_as_datetime(t), m, float(c), int(n)) for t, m, c, n in rows]
     b = bucket_expr(s, UsageRecord.created_at, "hour").label("b")
     folded: dict[tuple[datetime, str], list] = {}
     for t, m, c, n in s.execute(select(b, UsageRecord.model, _COST, func.count())
-                                .where(*_in(group_id, start, end)).group_by(b, UsageRecord.model)):
+                                .where(*in_period(group_id, start, end)).group_by(b, UsageRecord.model)):
         local = clock.to_local(_as_datetime(t), time_zone)
         key = (_truncate(local, bucket), m)
         acc = folded.setdefault(key, [0.0, 0])
@@ -164,7 +160,7 @@ def _truncate(local: datetime, bucket: str) -> datetime:
 
 def q_by_agent(s: Session, group_id: int, start: datetime, end: datetime) -> list[tuple[str, int, int, float]]:
     """(agent name, input tokens, output tokens, cost), most tokens first."""
-    rows = s.execute(select(UsageRecord.agent_id, _IN, _OUT, _COST).where(*_in(group_id, start, end))
+    rows = s.execute(select(UsageRecord.agent_id, _IN, _OUT, _COST).where(*in_period(group_id, start, end))
                      .group_by(UsageRecord.agent_id).order_by((_IN + _OUT).desc())).all()
     names = _names(s, Thing, [r[0] for r in rows], Thing.name)
     return [(names.get(a, f"Agent #{a}") if a else "(no agent)", int(i), int(o), float(c)) for a, i, o, c in rows]
@@ -172,14 +168,14 @@ def q_by_agent(s: Session, group_id: int, start: datetime, end: datetime) -> lis
 
 def q_by_person(s: Session, group_id: int, start: datetime, end: datetime) -> list[tuple[str, float, int]]:
     """(person name, cost, calls), most expensive first."""
-    rows = s.execute(select(UsageRecord.person_id, _COST, func.count()).where(*_in(group_id, start, end))
+    rows = s.execute(select(UsageRecord.person_id, _COST, func.count()).where(*in_period(group_id, start, end))
                      .group_by(UsageRecord.person_id).order_by(_COST.desc())).all()
     names = _names(s, Person, [r[0] for r in rows], Person.name)
     return [(names.get(p, f"Person #{p}") if p else "(system)", float(c), int(n)) for p, c, n in rows]
 
 
 def q_by_provider(s: Session, group_id: int, start: datetime, end: datetime) -> list[tuple[str, float, int]]:
-    rows = s.execute(select(UsageRecord.provider, _COST, func.count()).where(*_in(group_id, start, end))
+    rows = s.execute(select(UsageRecord.provider, _COST, func.count()).where(*in_period(group_id, start, end))
                      .group_by(UsageRecord.provider).order_by(_COST.desc()))
     return [(p, float(c), int(n)) for p, c, n in rows]
 
@@ -201,7 +197,7 @@ def q_by_model(s: Session, group_id: int, start: datetime, end: datetime) -> lis
         UsageRecord.provider, UsageRecord.model, func.count(), _IN, _OUT, _COST,
         func.coalesce(func.sum(cast(UsageRecord.price_is_default, Integer)), 0),
         func.coalesce(func.sum(cast(UsageRecord.estimated, Integer)), 0),
-    ).where(*_in(group_id, start, end)).group_by(UsageRecord.provider, UsageRecord.model)
+    ).where(*in_period(group_id, start, end)).group_by(UsageRecord.provider, UsageRecord.model)
         .order_by(_COST.desc()))
     return [ModelRow(p, m, int(n), int(i), int(o), float(c), int(d), int(e)) for p, m, n, i, o, c, d, e in rows]
 
@@ -221,7 +217,7 @@ class TopRow:
 def q_top_threads(s: Session, group_id: int, start: datetime, end: datetime, limit: int = 10) -> list[TopRow]:
     rows = s.execute(select(UsageRecord.thread_id, _COST, func.count(), _IN + _OUT,
                             func.max(UsageRecord.run_id), func.max(UsageRecord.created_at))
-                     .where(*_in(group_id, start, end), UsageRecord.thread_id.is_not(None))
+                     .where(*in_period(group_id, start, end), UsageRecord.thread_id.is_not(None))
                      .group_by(UsageRecord.thread_id).order_by(_COST.desc(), UsageRecord.thread_id)
                      .limit(limit)).all()
     titles = _names(s, Thread, [r[0] for r in rows], Thread.title, Thread.group_id == group_id)
@@ -232,7 +228,7 @@ def q_top_threads(s: Session, group_id: int, start: datetime, end: datetime, lim
 def q_top_runs(s: Session, group_id: int, start: datetime, end: datetime, limit: int = 10) -> list[TopRow]:
     rows = s.execute(select(UsageRecord.run_id, UsageRecord.thread_id, _COST, func.count(), _IN + _OUT,
                             func.min(UsageRecord.created_at))
-                     .where(*_in(group_id, start, end), UsageRecord.run_id.is_not(None))
+                     .where(*in_period(group_id, start, end), UsageRecord.run_id.is_not(None))
                      .group_by(UsageRecord.run_id, UsageRecord.thread_id)
                      .order_by(_COST.desc(), UsageRecord.run_id).limit(limit)).all()
     titles = _names(s, Thread, [r[1] for r in rows], Thread.title, Thread.group_id == group_id)
@@ -289,61 +285,6 @@ def dashboard(actor_id: int, group_id: int, p: Period) -> Dashboard:
             by_agent=q_by_agent(s, group_id, a, b), by_person=q_by_person(s, group_id, a, b),
             by_provider=q_by_provider(s, group_id, a, b), by_model=q_by_model(s, group_id, a, b),
             top_threads=q_top_threads(s, group_id, a, b), top_runs=q_top_runs(s, group_id, a, b))
-
-
-# --- CSV export ------------------------------------------------------------------------
-
-CSV_COLUMNS = ["time_utc", "provider", "model", "agent", "person", "thread_id", "run_id",
-               "input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens",
-               "tokens_estimated", "cost_usd", "default_price", "duration_ms", "ttft_ms"]
-
-
-def _cell(value):
-    # A spreadsheet runs a cell that starts with = + - @ as a formula: neutralise names.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
-def usage_csv_chunks(actor_id: int, group_id: int, start: datetime, end: datetime,
-                     chunk_rows: int = 2000) -> Iterator[str]:
-    """The group's usage records of [start, end) as CSV text, header first, streamed from
-    SQL `chunk_rows` at a time (a server-side cursor where the database has one), so an
-    export never holds the records in memory. Access is checked before the first chunk."""
-    with session_scope() as s:
-        require_access(s, actor_id, group_id, "viewer")
-    return _csv_stream(group_id, start, end, max(1, chunk_rows))
-
-
-def _csv_stream(group_id: int, start: datetime, end: datetime, chunk_rows: int) -> Iterator[str]:
-    u = UsageRecord
-    stmt = (select(u.created_at, u.provider, u.model, Thing.name, Person.name, u.thread_id, u.run_id,
-                   u.input_tokens, u.output_tokens, u.cached_input_tokens, u.reasoning_tokens,
-                   u.estimated, u.cost_usd, u.price_is_default, u.duration_ms, u.ttft_ms)
-            .outerjoin(Thing, Thing.id == u.agent_id).outerjoin(Person, Person.id == u.person_id)
-            .where(*_in(group_id, start, end)).order_by(u.created_at, u.id)
-            .execution_options(yield_per=chunk_rows, stream_results=True))
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    yield buf.getvalue()
-    with session_scope() as s:
-        for part in s.execute(stmt).partitions():
-            buf.seek(0)
-            buf.truncate()
-            for row in part:
-                when, *rest = row
-                writer.writerow([when.isoformat(sep=" ", timespec="seconds"),
-                                 *(_cell(v) for v in rest[:11]), f"{rest[11]:.8f}", *rest[12:]])
-            yield buf.getvalue()
-
-
-def write_usage_csv(actor_id: int, group_id: int, start: datetime, end: datetime, fh: BinaryIO) -> int:
-    """Stream the CSV into a binary file; returns the bytes written."""
-    written = 0
-    for chunk in usage_csv_chunks(actor_id, group_id, start, end):
-        written += fh.write(chunk.encode("utf-8"))
-    return written
 
 
 # --- groups side by side ---------------------------------------------------------------
