@@ -7,6 +7,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from .db import insert_row
@@ -35,7 +36,19 @@ def record(session: Session, type: str, *, group_id: int | None, actor_id: int |
            created_at: datetime | None = None) -> Event:
     """Write an event in the session's transaction, at once: a plain INSERT, not a pending
     object (events are on the way to every first token). Returns a detached copy."""
-    values = dict(type=type, group_id=group_id, actor_id=actor_id, actor_type=actor_type,
-                  target_type=target_type, target_id=target_id, data=redact(data or {}),
-                  created_at=created_at or utcnow())
+    values = _values(type, group_id=group_id, actor_id=actor_id, actor_type=actor_type,
+                     target_type=target_type, target_id=target_id, data=data, created_at=created_at)
     return Event(id=insert_row(session, Event, **values), **values)
+
+
+def record_many(session: Session, items: list[tuple[str, dict[str, Any]]]) -> None:
+    """Write several events in one INSERT: [(type, the keyword arguments of `record`)]."""
+    session.connection().execute(insert(Event.__table__), [_values(type, **kw) for type, kw in items])
+
+
+def _values(type: str, *, group_id: int | None, actor_id: int | None = None, actor_type: str = "person",
+            target_type: str | None = None, target_id: int | None = None,
+            data: dict[str, Any] | None = None, created_at: datetime | None = None) -> dict[str, Any]:
+    return dict(type=type, group_id=group_id, actor_id=actor_id, actor_type=actor_type,
+                target_type=target_type, target_id=target_id, data=redact(data or {}),
+                created_at=created_at or utcnow())

@@ -85,6 +85,7 @@ _RUNS_SINCE = select(func.count()).select_from(Run.__table__).where(
 _TOKENS_SINCE = select(func.coalesce(func.sum(_usage.c.input_tokens + _usage.c.output_tokens), 0)).where(
     _usage.c.group_id == bindparam("group_id"), _usage.c.created_at >= bindparam("since"))
 
+_RUNS_AND_TOKENS_SINCE = select(_RUNS_SINCE.scalar_subquery(), _TOKENS_SINCE.scalar_subquery())
 _groups = Group.__table__
 _GROUP_LIMITS = select(_groups.c.id, _groups.c.monthly_budget_usd, _groups.c.rpm_limit, _groups.c.tpm_limit,
                        _groups.c.time_zone).where(_groups.c.id == bindparam("group_id"))
@@ -155,28 +156,31 @@ class RateState:
 
 def _rate_state(s: Session, group: Group, now: datetime) -> RateState:
     since = now - WINDOW
+    window = {"group_id": group.id, "since": since}
     rpm_used = tpm_used = 0
-    if group.rpm_limit:
-        rpm_used = s.scalar(_RUNS_SINCE, {"group_id": group.id, "since": since}) or 0
-        if rpm_used >= group.rpm_limit:
-            # the run whose leaving the window brings the count under the limit
-            frees = s.scalar(select(Run.started_at).where(Run.group_id == group.id, Run.started_at >= since)
-                             .order_by(Run.started_at).offset(rpm_used - group.rpm_limit).limit(1))
-            wait = (frees + WINDOW - now).total_seconds() if frees else WINDOW.total_seconds()
-            return RateState(rpm_used, 0, "rpm", max(wait, 0.0))
-    if group.tpm_limit:
-        tpm_used = int(s.scalar(_TOKENS_SINCE, {"group_id": group.id, "since": since}) or 0)
-        if tpm_used >= group.tpm_limit:
-            tokens = UsageRecord.input_tokens + UsageRecord.output_tokens
-            in_window = (UsageRecord.group_id == group.id, UsageRecord.created_at >= since)
-            need, dropped, wait = tpm_used - group.tpm_limit + 1, 0, WINDOW.total_seconds()
-            for at, n in s.execute(select(UsageRecord.created_at, tokens).where(*in_window)
-                                   .order_by(UsageRecord.created_at).limit(100_000)):
-                dropped += n or 0
-                if dropped >= need:
-                    wait = (at + WINDOW - now).total_seconds()
-                    break
-            return RateState(rpm_used, tpm_used, "tpm", max(wait, 0.0))
+    if group.rpm_limit and group.tpm_limit:  # both counts in one statement
+        rpm_used, tpm_used = (int(n or 0) for n in s.execute(_RUNS_AND_TOKENS_SINCE, window).one())
+    elif group.rpm_limit:
+        rpm_used = s.scalar(_RUNS_SINCE, window) or 0
+    elif group.tpm_limit:
+        tpm_used = int(s.scalar(_TOKENS_SINCE, window) or 0)
+    if group.rpm_limit and rpm_used >= group.rpm_limit:
+        # the run whose leaving the window brings the count under the limit
+        frees = s.scalar(select(Run.started_at).where(Run.group_id == group.id, Run.started_at >= since)
+                         .order_by(Run.started_at).offset(rpm_used - group.rpm_limit).limit(1))
+        wait = (frees + WINDOW - now).total_seconds() if frees else WINDOW.total_seconds()
+        return RateState(rpm_used, tpm_used, "rpm", max(wait, 0.0))
+    if group.tpm_limit and tpm_used >= group.tpm_limit:
+        tokens = UsageRecord.input_tokens + UsageRecord.output_tokens
+        in_window = (UsageRecord.group_id == group.id, UsageRecord.created_at >= since)
+        need, dropped, wait = tpm_used - group.tpm_limit + 1, 0, WINDOW.total_seconds()
+        for at, n in s.execute(select(UsageRecord.created_at, tokens).where(*in_window)
+                               .order_by(UsageRecord.created_at).limit(100_000)):
+            dropped += n or 0
+            if dropped >= need:
+                wait = (at + WINDOW - now).total_seconds()
+                break
+        return RateState(rpm_used, tpm_used, "tpm", max(wait, 0.0))
     return RateState(rpm_used, tpm_used, None, 0.0)
 
 

@@ -55,13 +55,14 @@ def continue_thread(thread_id: int, message: str, person_id: int) -> RunHandle:
                 turn["title"] = title_from(text)
             user_msg = append_message(s, thread, role="user", content=text, person_id=person_id,
                                       thread_fields=turn)
-            events.record(s, "message_sent", group_id=thread.group_id, actor_id=person_id,
-                          target_type="thread", target_id=thread.id, data={"message_id": user_msg.id,
-                                                                           "chars": len(text)})
+            sent = ("message_sent", dict(group_id=thread.group_id, actor_id=person_id, target_type="thread",
+                                         target_id=thread.id, data={"message_id": user_msg.id, "chars": len(text)}))
             if early is None:
+                events.record(s, sent[0], **sent[1])
                 run = _open_run(s, thread, person_id, user_msg.id)
             else:
-                run = _insert_run(s, thread, person_id, user_msg.id, version_id)
+                run = _insert_run(s, thread, person_id, user_msg.id, version_id, record=False)
+                events.record_many(s, [sent, _run_started(thread, person_id, run.id)])
                 plan, request = early
                 plan.for_run(run.id)
                 first_call_ids = record_call(s, plan, request, seq=1)
@@ -154,7 +155,14 @@ _LATEST_VERSION = (select(_versions.c.id).where(_versions.c.agent_id == bindpara
                    .order_by(_versions.c.version.desc()).limit(1))
 
 
-def _insert_run(s, thread: Thread, person_id: int, user_message_id: int | None, version_id: int) -> Run:
+def _run_started(thread: Thread, person_id: int, run_id: int) -> tuple[str, dict]:
+    return "run_started", dict(group_id=thread.group_id, actor_id=person_id, target_type="run",
+                               target_id=run_id, data={"thread_id": thread.id})
+
+
+def _insert_run(s, thread: Thread, person_id: int, user_message_id: int | None, version_id: int,
+                record: bool = True) -> Run:
+    """The run's row (and its `run_started` event unless the caller writes it with others)."""
     values = dict(group_id=thread.group_id, thread_id=thread.id, agent_id=thread.agent_id,
                   agent_version_id=version_id, person_id=person_id, overrides=thread.overrides or None,
                   user_message_id=user_message_id, worker=WORKER_ID, heartbeat_at=utcnow(),
@@ -162,8 +170,9 @@ def _insert_run(s, thread: Thread, person_id: int, user_message_id: int | None, 
     run = Run(id=insert_row(s, Run, **values), **values)  # a detached copy of the row
     if thread.status != "running":
         set_thread_fields(s, thread, status="running")
-    events.record(s, "run_started", group_id=thread.group_id, actor_id=person_id,
-                  target_type="run", target_id=run.id, data={"thread_id": thread.id})
+    if record:
+        kind, fields = _run_started(thread, person_id, run.id)
+        events.record(s, kind, **fields)
     return run
 
 
