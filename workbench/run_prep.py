@@ -103,12 +103,13 @@ def build_request(s, plan: RunPlan, pending_user: str | None = None) -> ChatRequ
         tools=plan.schemas, temperature=cfg.temperature, max_tokens=cfg.max_output_tokens))
 
 
-def record_call(s, plan: RunPlan, request: ChatRequest, seq: int) -> tuple[int, int]:
-    """The rows of a model call: the streaming reply message and the trace step with the
-    exact request. Returns (step id, reply message id)."""
+def record_call(s, plan: RunPlan, request: ChatRequest, seq: int,
+                reply_seq: int | None = None) -> tuple[int, int]:
+    """The rows of a model call: the streaming reply message (at `reply_seq` when the caller
+    reserved it) and the trace step with the exact request. Returns (step id, reply id)."""
     cfg, ctx = plan.cfg, plan.ctx
     thread = s.get(Thread, ctx.thread_id)
-    reply = append_message(s, thread, role="assistant", status="streaming", run_id=ctx.run_id)
+    reply = append_message(s, thread, role="assistant", status="streaming", run_id=ctx.run_id, seq=reply_seq)
     step_id = insert_row(
         s, RunStep, run_id=ctx.run_id, group_id=ctx.group_id, seq=seq, kind="model_call",
         name=cfg.model, message_id=reply.id,

@@ -53,8 +53,9 @@ def continue_thread(thread_id: int, message: str, person_id: int) -> RunHandle:
             turn = {"status": "running"}  # also ends a wait for a human
             if thread.message_count == 0 and thread.title == "New thread":
                 turn["title"] = title_from(text)
+            # With the first call already sent, the reply's seq is taken here too.
             user_msg = append_message(s, thread, role="user", content=text, person_id=person_id,
-                                      thread_fields=turn)
+                                      thread_fields=turn, reserve=1 if early is None else 2)
             sent = ("message_sent", dict(group_id=thread.group_id, actor_id=person_id, target_type="thread",
                                          target_id=thread.id, data={"message_id": user_msg.id, "chars": len(text)}))
             if early is None:
@@ -65,7 +66,7 @@ def continue_thread(thread_id: int, message: str, person_id: int) -> RunHandle:
                 events.record_many(s, [sent, _run_started(thread, person_id, run.id)])
                 plan, request = early
                 plan.for_run(run.id)
-                first_call_ids = record_call(s, plan, request, seq=1)
+                first_call_ids = record_call(s, plan, request, seq=1, reply_seq=user_msg.seq + 1)
     except BaseException:
         if handle is not None:
             handle.abort()

@@ -62,7 +62,7 @@ def load_thread(s: Session, actor_id: int, thread_id: int, role: str = "viewer")
 
 _threads = Thread.__table__
 _NEXT_SEQ = (update(_threads).where(_threads.c.id == bindparam("thread_id"))
-             .values(message_count=_threads.c.message_count + 1, last_activity_at=bindparam("now"))
+             .values(message_count=_threads.c.message_count + bindparam("n"), last_activity_at=bindparam("now"))
              .returning(_threads.c.message_count))
 
 
@@ -79,15 +79,20 @@ def set_thread_fields(s: Session, thread: Thread, **values) -> None:
 
 def append_message(s: Session, thread: Thread, *, role: str, content: str = "", status: str = "complete",
                    person_id: int | None = None, run_id: int | None = None,
-                   thread_fields: dict | None = None, **fields) -> Message:
+                   thread_fields: dict | None = None, reserve: int = 1, seq: int | None = None,
+                   **fields) -> Message:
     """Add a message at the end of the thread (seq is the thread's running count).
-    `thread_fields`: other columns of the thread to set in the same statement."""
-    # One atomic statement takes the next seq, even with another writer on the thread. Plain
-    # statements on the session's connection: no autoflush of pending objects on the way.
-    seq = s.connection().execute(_NEXT_SEQ, {"thread_id": thread.id, "now": utcnow(),
-                                             **(thread_fields or {})}).scalar_one()
-    for key, value in {"message_count": seq, **(thread_fields or {})}.items():
-        set_committed_value(thread, key, value)  # the loaded object agrees, no reload
+    `thread_fields`: other columns of the thread to set in the same statement. `reserve`:
+    seqs to take at once (this message gets the first; the caller writes the others in the
+    same transaction, passing `seq`, which then takes none)."""
+    if seq is None:
+        # One atomic statement takes the next seq, even with another writer on the thread.
+        # Plain statements on the session's connection: no autoflush of pending objects.
+        count = s.connection().execute(_NEXT_SEQ, {"thread_id": thread.id, "n": reserve, "now": utcnow(),
+                                                   **(thread_fields or {})}).scalar_one()
+        seq = count - reserve + 1
+        for key, value in {"message_count": count, **(thread_fields or {})}.items():
+            set_committed_value(thread, key, value)  # the loaded object agrees, no reload
     values = dict(thread_id=thread.id, group_id=thread.group_id, seq=seq, role=role, content=content,
                   status=status, person_id=person_id, run_id=run_id, created_at=utcnow(), **fields)
     return Message(id=insert_row(s, Message, **values), **values)  # a detached copy of the row
