@@ -39,19 +39,16 @@ class Membership:
         return ROLES[self.role] >= ROLES[role]
 
 
+# Built once with parameters: every service call runs the access check.
+_IS_MEMBER = (Connection.type == MEMBER_OF, Connection.source_type == "person",
+              Connection.source_id == bindparam("person_id"), Connection.target_type == "group",
+              Connection.target_id == bindparam("group_id"))
+_MEMBERSHIP = select(Connection).where(*_IS_MEMBER)
+_ROLE_OF = select(Connection.role).where(*_IS_MEMBER)
+
+
 def _membership_row(session: Session, person_id: int, group_id: int) -> Connection | None:
-    return session.scalar(select(Connection).where(
-        Connection.type == MEMBER_OF, Connection.source_type == "person",
-        Connection.source_id == person_id, Connection.target_type == "group",
-        Connection.target_id == group_id))
-
-
-# Built once with parameters: every service call runs it (see limits._SPEND_BETWEEN).
-_connections = Connection.__table__
-_ROLE_OF = select(_connections.c.role).where(
-    _connections.c.type == MEMBER_OF, _connections.c.source_type == "person",
-    _connections.c.source_id == bindparam("person_id"), _connections.c.target_type == "group",
-    _connections.c.target_id == bindparam("group_id"))
+    return session.scalar(_MEMBERSHIP, {"person_id": person_id, "group_id": group_id})
 
 
 def require_access(session: Session, person_id: int | None, group_id: int | None,

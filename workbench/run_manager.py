@@ -19,9 +19,10 @@ import threading
 import time
 import uuid
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any
 
 TERMINAL = ("complete", "failed", "cancelled", "interrupted")
@@ -117,12 +118,10 @@ class RunHandle:
 
 
 def _merge_text(items: list[RunUpdate]) -> list[RunUpdate]:
+    """Consecutive text updates as one (joined once, not concatenated pairwise)."""
     merged: list[RunUpdate] = []
-    for item in items:
-        if item.kind == "text" and merged and merged[-1].kind == "text":
-            merged[-1] = RunUpdate("text", text=merged[-1].text + item.text)
-        else:
-            merged.append(item)
+    for is_text, run in groupby(items, key=lambda item: item.kind == "text"):
+        merged.extend([RunUpdate("text", text="".join(i.text for i in run))] if is_text else run)
     return merged
 
 

@@ -59,7 +59,7 @@ def continue_thread(thread_id: int, message: str, person_id: int) -> RunHandle:
             sent = ("message_sent", dict(group_id=thread.group_id, actor_id=person_id, target_type="thread",
                                          target_id=thread.id, data={"message_id": user_msg.id, "chars": len(text)}))
             if early is None:
-                events.record(s, sent[0], **sent[1])
+                events.record_many(s, [sent])
                 run = _open_run(s, thread, person_id, user_msg.id)
             else:
                 run = _insert_run(s, thread, person_id, user_msg.id, version_id, record=False)

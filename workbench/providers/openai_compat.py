@@ -59,8 +59,6 @@ class _TryState:
     ttft_ms: float | None = None
 
 
-
-
 class OpenAICompatibleProvider(ChatProvider):
     # Class-wide defaults, so tests can shrink every provider's waits with one monkeypatch.
     default_backoff_base_s: float = 0.5
