@@ -5,7 +5,7 @@ import streamlit as st
 st.set_page_config(page_title="Agent Workbench", page_icon="🧪", layout="wide")
 
 from ui.common import current, group_picker  # noqa: E402
-from workbench.groups import get_person  # noqa: E402
+from workbench.tenancy.people import get_person  # noqa: E402
 
 ctx = current()
 group_picker(ctx)

@@ -1,7 +1,7 @@
 """The access check at scale.
 
 Builds a temporary SQLite database through the real migrations with many groups and
-memberships (every person in a few groups), then times `groups.require_access` (allowed,
+memberships (every person in a few groups), then times `access.require_access` (allowed,
 and denied: the denial writes an access_denied event in its own transaction) and
 `groups.list_my_groups` next to a baseline measured in the same run: a primary-key read
 of the group row in the same session, the least work any service does anyway.
@@ -45,9 +45,10 @@ def main() -> None:
 
     from sqlalchemy import insert
 
-    from workbench import db, groups
+    from workbench import db
     from workbench.errors import AccessDenied
     from workbench.models import Connection, Group, Person
+    from workbench.tenancy import access, groups
 
     db.migrate()
     rng = random.Random(7)
@@ -59,9 +60,9 @@ def main() -> None:
         rows = []
         for p in range(1, args.people + 1):
             for g in rng.sample(range(1, args.groups + 1), args.per_person):
-                rows.append({"group_id": g, "type": groups.MEMBER_OF, "source_type": "person",
+                rows.append({"group_id": g, "type": access.MEMBER_OF, "source_type": "person",
                              "source_id": p, "target_type": "group", "target_id": g,
-                             "role": rng.choice(list(groups.ROLES)), "data": {}})
+                             "role": rng.choice(list(access.ROLES)), "data": {}})
         s.execute(insert(Connection), rows)
     print(f"{args.people:,} people, {args.groups:,} groups, {len(rows):,} memberships")
 
@@ -76,11 +77,11 @@ def main() -> None:
 
         def allowed():
             p, g = next(it)
-            groups.require_access(s, p, g, "viewer")
+            access.require_access(s, p, g, "viewer")
 
         def denied():
             try:
-                groups.require_access(s, 1, outsider_gid, "viewer")
+                access.require_access(s, 1, outsider_gid, "viewer")
             except AccessDenied:
                 pass
 

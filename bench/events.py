@@ -2,7 +2,7 @@
 
 Builds a temporary SQLite database through the real migrations, bulk-inserts 1,000,000
 events over four groups and a dozen types (append order, like the app writes them), then
-times the queries the Events page makes through `workbench.event_log` next to a naive
+times the queries the Events page makes through `workbench.observe.event_log` next to a naive
 baseline measured in the same run (load the group's events, filter and sort in Python).
 
     python bench/events.py [--events 1000000]
@@ -54,14 +54,16 @@ def _data(rng: random.Random, etype: str, n: int) -> dict:
 def build(n_events: int):
     from sqlalchemy import insert
 
-    from workbench import db, groups
+    from workbench import db
     from workbench.models import Event, Thing
+    from workbench.system import workspace
+    from workbench.tenancy import people
 
     db.migrate()
     with db.session_scope() as s:
-        person = groups.get_or_create_person(s, name="Bench", email="bench@example.com")
+        person = people.get_or_create_person(s, name="Bench", email="bench@example.com")
         pid = person.id
-    gids = [groups.create_group(pid, f"Bench group {i}").id for i in range(4)]
+    gids = [workspace.create_group(pid, f"Bench group {i}").id for i in range(4)]
     with db.session_scope() as s:
         for g in gids:
             s.add_all(Thing(group_id=g, type="agent", name=f"Agent {k}") for k in range(3))
@@ -105,8 +107,8 @@ def naive(pid: int, gid: int, *, type_: str | None = None, text: str | None = No
     from sqlalchemy import select
 
     from workbench import db
-    from workbench.groups import require_access
     from workbench.models import Event
+    from workbench.tenancy.access import require_access
 
     with db.session_scope() as s:
         require_access(s, pid, gid)
@@ -129,7 +131,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["WORKBENCH_DATA_DIR"] = tmp
         os.environ.pop("DATABASE_URL", None)
-        from workbench import db, event_log, settings
+        from workbench import db, settings
+        from workbench.observe import event_log
 
         settings.reset_settings()
         db.reset_engine()

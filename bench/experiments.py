@@ -39,10 +39,11 @@ def main() -> None:
 
     from bench.runtime import _lift_limits
     from tests.scripted_openai import ScriptedOpenAIServer, text
-    from workbench import agents, bootstrap, experiments
+    from workbench import agents, experiments
     from workbench.experiments.checks import Observation, evaluate
     from workbench.playground import Variant
     from workbench.providers import service as providers
+    from workbench.system import bootstrap
 
     server = ScriptedOpenAIServer(chunk_delay=CHUNK_DELAY_S).start()
     start = bootstrap.init_app()

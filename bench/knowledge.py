@@ -112,9 +112,9 @@ class Clock:
 
 
 def bench_ingest(start, n_modules: int, rounds: int) -> None:
-    from workbench import groups
     from workbench import knowledge as kb
     from workbench.knowledge import chunking, embeddings, parsing
+    from workbench.system import workspace
 
     files = []
     for name in MODULES[:n_modules]:
@@ -134,7 +134,7 @@ def bench_ingest(start, n_modules: int, rounds: int) -> None:
     totals = {"P": [0.0, 0.0], "B": [0.0, 0.0]}  # wall, cpu
     stages = dict.fromkeys(("parse", "chunk", "embed", "store"), 0.0)
     for rnd in range(rounds):
-        gid = groups.create_group(start.person_id, f"bench ingest {rnd}").id
+        gid = workspace.create_group(start.person_id, f"bench ingest {rnd}").id
         rw = {"P": [0.0, 0.0], "B": [0.0, 0.0]}
         for i, (f, chunk_texts) in enumerate(zip(files, texts)):
             for step in ("PB" if (i + rnd) % 2 == 0 else "BP"):
@@ -206,9 +206,9 @@ def fill_group(person_id: int, group_id: int, n: int, rng) -> None:
 def bench_search(start, sizes: list[int], n_queries: int) -> None:
     import numpy as np
 
-    from workbench import groups
     from workbench import knowledge as kb
     from workbench.knowledge import embeddings, store
+    from workbench.system import workspace
 
     rng = np.random.default_rng(7)
     # the query embedding itself, uncached, for context
@@ -222,7 +222,7 @@ def bench_search(start, sizes: list[int], n_queries: int) -> None:
           "(not included below)")
     print("search latency, top-5, synthetic random unit vectors inserted straight into Chroma:")
     for n in sizes:
-        gid = groups.create_group(start.person_id, f"bench search {n}").id
+        gid = workspace.create_group(start.person_id, f"bench search {n}").id
         t0 = time.perf_counter()
         fill_group(start.person_id, gid, n, rng)
         fill_s = time.perf_counter() - t0
@@ -267,7 +267,7 @@ def main() -> None:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
-    from workbench import bootstrap
+    from workbench.system import bootstrap
 
     started = time.perf_counter()
     start = bootstrap.init_app()

@@ -42,8 +42,9 @@ def main() -> None:
     import openai
 
     from bench import model_server
-    from workbench import agents, bootstrap, runtime, threads
+    from workbench import agents, runs
     from workbench.providers import service as providers
+    from workbench.system import bootstrap
 
     base_url, server = model_server.start()
     start = bootstrap.init_app()
@@ -70,12 +71,12 @@ def main() -> None:
         return first, time.perf_counter() - t0, "".join(pieces)
 
     def new_thread(model):
-        return threads.create_thread(group, agent_for[model].id, person, title="bench")[0].id
+        return runs.create_thread(group, agent_for[model].id, person, title="bench")[0].id
 
     def workbench_stream(thread_id):
         t0 = time.perf_counter()
         first, pieces = None, []
-        handle = runtime.continue_thread(thread_id, "Hi", person)
+        handle = runs.continue_thread(thread_id, "Hi", person)
         for delta in handle.text_stream():
             if first is None:
                 first = time.perf_counter() - t0
@@ -118,7 +119,7 @@ def main() -> None:
 
     def one_run(i):
         try:
-            handle = runtime.continue_thread(heads[i], "Hi", person)
+            handle = runs.continue_thread(heads[i], "Hi", person)
             got = "".join(handle.text_stream())
             outcomes[i] = (handle.wait(60).status, got)
         except Exception as exc:  # noqa: BLE001 - counted below

@@ -34,15 +34,16 @@ def main() -> None:
     os.environ.pop("DATABASE_URL", None)
     from sqlalchemy import insert, select, update
 
-    from workbench import bootstrap, threads
+    from workbench import runs, threads
     from workbench.db import session_scope
     from workbench.models import Message, Thread, utcnow
+    from workbench.system import bootstrap
 
     start = bootstrap.init_app()
     person, group, agent = start.person_id, start.group_id, start.agent_id
 
     def make_thread(n: int) -> int:
-        thread, _ = threads.create_thread(group, agent, person, title=f"{n} messages")
+        thread, _ = runs.create_thread(group, agent, person, title=f"{n} messages")
         now = utcnow()
         rows = [{"thread_id": thread.id, "group_id": group, "seq": i + 1,
                  "role": "user" if i % 2 == 0 else "assistant",

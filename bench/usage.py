@@ -149,7 +149,10 @@ def timed(fn, repeat: int) -> tuple[float, object]:
 
 
 def bench_group(gid: int, now: datetime, repeat: int) -> list[tuple[str, float, float]]:
-    from workbench import clock, limits, usage_reports as ur
+    from workbench import clock
+    from workbench.costs import limits
+    from workbench.costs import reports as ur
+    from workbench.costs import usage_export
     from workbench.db import session_scope
 
     p = ur.period("30d", now=now)
@@ -245,12 +248,12 @@ def main() -> None:
             worst = max(worst, sql_ms) if "dashboard()" not in name else worst
             flag = "" if sql_ms < 150 or "dashboard()" in name else "  OVER 150 ms"
             print(f"  {name:46s} {sql_ms:8.2f} {py_ms:12.1f} {py_ms / sql_ms:7.0f}x{flag}", flush=True)
-    from workbench import usage_reports as ur
+    from workbench.costs import reports as ur
 
     p = ur.period("30d", now=now)
     cmp_ms, rows = timed(lambda: ur.compare_groups(1, p.start, p.end), 5)
     print(f"\ngroups side by side (admin, all {len(rows)} groups, 30 days): {cmp_ms:.1f} ms")
-    csv_ms, size = timed(lambda: sum(len(c) for c in ur._csv_stream(1, p.start, p.end, 2000)), 3)
+    csv_ms, size = timed(lambda: sum(len(c) for c in usage_export._csv_stream(1, p.start, p.end, 2000)), 3)
     print(f"CSV export, largest group, 30 days, streamed in 2,000-row chunks: {csv_ms:.0f} ms, {size / 1e6:.1f} MB")
     print(f"\nslowest single dashboard query: {worst:.2f} ms (target < 150 ms)")
     db.reset_engine()

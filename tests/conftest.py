@@ -116,7 +116,7 @@ def _admin_sql(statement: str) -> None:
 @pytest.fixture()
 def wb(data_dir):
     """A migrated, seeded workbench; yields the bootstrap result (group, person, agent ids)."""
-    from workbench import bootstrap
+    from workbench.system import bootstrap
 
     yield bootstrap.init_app()
 

@@ -17,12 +17,14 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from tests.scripted_openai import call, text, tool_calls
-from workbench import agents, experiments, groups, identity, threads
-from workbench.custom_tools import service as custom_tools
+from workbench import agents, experiments, runs
 from workbench.db import session_scope
 from workbench.models import Base, Event, Message, Run, RunStep, Thing, UsageRecord
 from workbench.playground import Variant, replay_thread, start_comparison
 from workbench.settings import get_settings
+from workbench.system import workspace
+from workbench.tenancy import groups, identity, people
+from workbench.tools.custom import service as custom_tools
 
 ROLES = ("owner", "editor", "viewer")
 MCP_COMMAND = f"{sys.executable} {Path(__file__).parent / 'mcp_servers' / 'calc.py'}"
@@ -88,10 +90,10 @@ def build_group(server, key: str, *, with_knowledge: bool = True) -> GroupObject
 
     marker = f"MARK{key}{uuid.uuid4().hex[:8]}"
     owner = new_person(f"Owner{key}")
-    group = groups.create_group(owner, f"Group {key} {uuid.uuid4().hex[:6]}").id  # a name is not a leak
+    group = workspace.create_group(owner, f"Group {key} {uuid.uuid4().hex[:6]}").id  # a name is not a leak
     editor, viewer, member = (new_person(f"{r}{key}") for r in ("Editor", "Viewer", "Member"))
     for person, role in ((editor, "editor"), (viewer, "viewer"), (member, "viewer")):
-        groups.add_member(owner, group, email=groups.get_person(person, person).email, role=role)
+        groups.add_member(owner, group, email=people.get_person(person, person).email, role=role)
     provider = add_provider(owner, group, name=f"Scripted {marker}", base_url=server.base_url,
                             kind="openai_compatible").id
     agent = agents.create_agent(owner, group, name=f"Agent {marker}", provider_id=provider,
@@ -100,7 +102,7 @@ def build_group(server, key: str, *, with_knowledge: bool = True) -> GroupObject
     server.script(tool_calls(call("create_task", {"title": f"Task {marker}"}),
                              call("call_human", {"reason": f"Help {marker}"})),
                   text(f"Answer {marker}"))
-    thread, handle = threads.create_thread(group, agent.id, editor, initial_message=f"Hello {marker}")
+    thread, handle = runs.create_thread(group, agent.id, editor, initial_message=f"Hello {marker}")
     result = handle.wait(15)
     assert result.status == "complete", result
     with session_scope() as s:

@@ -16,10 +16,10 @@ role it needs. The tests run the table:
 from __future__ import annotations
 
 import importlib
-import json
 import inspect
 import io
 import itertools
+import json
 import pkgutil
 import sys
 from collections.abc import Callable
@@ -32,10 +32,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import workbench
-import workbench.traces  # noqa: F401 - trace_export only imports through traces (import cycle)
 from tests.tenancy_world import MCP_COMMAND, World, build_world, leaks, new_person, snapshot
-from workbench import groups
 from workbench.errors import AccessDenied, WorkbenchError
+from workbench.tenancy import groups, people
 
 FIELDS = ("group", "agent", "version", "provider", "thread", "run", "task", "document", "member", "step",
           "comparison", "replay", "test_set", "experiment", "tool", "mcp_tool")
@@ -75,40 +74,40 @@ def W(name, role, call):
 
 
 def _period():
-    from workbench import usage_reports
+    from workbench.costs import reports
 
-    return usage_reports.period("30d")
+    return reports.period("30d")
 
 
 EPOCH, FAR = datetime(2000, 1, 1), datetime.now() + timedelta(days=2)
 
 OPS: list[Op] = [
     # groups and people
-    W("groups.create_group", None, lambda f, a, t: f(a, f"New {uid()}")),
-    W("groups.rename_group", "owner", lambda f, a, t: f(a, t.group, f"Renamed {uid()}")),
-    W("groups.set_time_zone", "owner", lambda f, a, t: f(a, t.group, "Europe/Paris")),
-    R("groups.get_group", "viewer", lambda f, a, t: f(a, t.group)),
-    R("groups.list_my_groups", None, lambda f, a, t: f(a)),
-    R("groups.my_role", None, lambda f, a, t: f(a, t.group)),
-    R("groups.list_members", "viewer", lambda f, a, t: f(a, t.group)),
-    W("groups.add_member", "owner", lambda f, a, t: f(a, t.group, email=f"n{uid()}@example.com")),
-    W("groups.change_role", "owner", lambda f, a, t: f(a, t.group, t.member, "editor")),
-    W("groups.remove_member", "owner", lambda f, a, t: f(a, t.group, t.member)),
-    W("groups.leave_group", "viewer", lambda f, a, t: f(a, t.group)),
-    R("groups.get_person", "viewer", lambda f, a, t: f(a, t.member)),
+    W("system.workspace.create_group", None, lambda f, a, t: f(a, f"New {uid()}")),
+    W("tenancy.groups.rename_group", "owner", lambda f, a, t: f(a, t.group, f"Renamed {uid()}")),
+    W("tenancy.groups.set_time_zone", "owner", lambda f, a, t: f(a, t.group, "Europe/Paris")),
+    R("tenancy.groups.get_group", "viewer", lambda f, a, t: f(a, t.group)),
+    R("tenancy.groups.list_my_groups", None, lambda f, a, t: f(a)),
+    R("tenancy.groups.my_role", None, lambda f, a, t: f(a, t.group)),
+    R("tenancy.groups.list_members", "viewer", lambda f, a, t: f(a, t.group)),
+    W("tenancy.groups.add_member", "owner", lambda f, a, t: f(a, t.group, email=f"n{uid()}@example.com")),
+    W("tenancy.groups.change_role", "owner", lambda f, a, t: f(a, t.group, t.member, "editor")),
+    W("tenancy.groups.remove_member", "owner", lambda f, a, t: f(a, t.group, t.member)),
+    W("tenancy.groups.leave_group", "viewer", lambda f, a, t: f(a, t.group)),
+    R("tenancy.people.get_person", "viewer", lambda f, a, t: f(a, t.member)),
     # agents
-    W("agents.create_agent", "editor", lambda f, a, t: f(a, t.group, name=f"Ag {uid()}",
+    W("agents.definitions.create_agent", "editor", lambda f, a, t: f(a, t.group, name=f"Ag {uid()}",
                                                           provider_id=t.provider, model="gpt-4o-mini")),
-    W("agents.update_agent", "editor", lambda f, a, t: f(a, t.agent, temperature=0.3)),
-    W("agents.duplicate_agent", "editor", lambda f, a, t: f(a, t.agent)),
-    W("agents.delete_agent", "editor", lambda f, a, t: f(a, t.agent)),
-    R("agents.get_agent", "viewer", lambda f, a, t: f(a, t.agent, include_deleted=True)),
-    R("agents.list_agents", "viewer", lambda f, a, t: f(a, t.group)),
-    R("agents.get_version", "viewer", lambda f, a, t: f(a, t.version)),
-    R("agents.agent_names", "viewer", lambda f, a, t: f(a, t.group)),
-    R("agent_versions.list_versions", "viewer", lambda f, a, t: f(a, t.agent)),
-    R("agent_versions.diff_versions", "viewer", lambda f, a, t: f(a, t.agent, 1, 1)),
-    W("agent_versions.restore_version", "editor", lambda f, a, t: f(a, t.agent, 1)),
+    W("agents.definitions.update_agent", "editor", lambda f, a, t: f(a, t.agent, temperature=0.3)),
+    W("agents.definitions.duplicate_agent", "editor", lambda f, a, t: f(a, t.agent)),
+    W("agents.definitions.delete_agent", "editor", lambda f, a, t: f(a, t.agent)),
+    R("agents.definitions.get_agent", "viewer", lambda f, a, t: f(a, t.agent, include_deleted=True)),
+    R("agents.definitions.list_agents", "viewer", lambda f, a, t: f(a, t.group)),
+    R("agents.definitions.get_version", "viewer", lambda f, a, t: f(a, t.version)),
+    R("agents.definitions.agent_names", "viewer", lambda f, a, t: f(a, t.group)),
+    R("agents.versions.list_versions", "viewer", lambda f, a, t: f(a, t.agent)),
+    R("agents.versions.diff_versions", "viewer", lambda f, a, t: f(a, t.agent, 1, 1)),
+    W("agents.versions.restore_version", "editor", lambda f, a, t: f(a, t.agent, 1)),
     # the playground
     W("playground.compare.start_comparison", "editor", lambda f, a, t: f(
         a, t.group, [_variant(t.agent), _variant(t.agent, {"provider_id": t.provider})], "Compare").wait(15)),
@@ -153,23 +152,24 @@ OPS: list[Op] = [
     R("experiments.compare.experiment_history", "viewer", lambda f, a, t: f(a, t.test_set)),
     R("experiments.compare.previous_experiment", "viewer", lambda f, a, t: f(a, t.experiment)),
     # threads, runs, tasks
-    W("threads.create_thread", "editor", lambda f, a, t: f(t.group, t.agent, a)),
-    R("threads.get_thread", "viewer", lambda f, a, t: f(a, t.thread)),
-    R("threads.list_threads", "viewer", lambda f, a, t: f(a, t.group, agent_id=t.agent)),
-    W("threads.rename_thread", "editor", lambda f, a, t: f(a, t.thread, f"Title {uid()}")),
-    W("threads.archive_thread", "editor", lambda f, a, t: f(a, t.thread)),
-    W("threads.unarchive_thread", "editor", lambda f, a, t: f(a, t.thread)),
-    R("threads.get_thread_messages", "viewer", lambda f, a, t: f(t.thread, actor_id=a)),
-    R("threads.count_threads", "viewer", lambda f, a, t: f(a, t.group)),
-    R("threads.thread_titles", "viewer", lambda f, a, t: f(a, t.group, [t.thread])),
-    W("runtime.continue_thread", "editor", lambda f, a, t: f(t.thread, "Hello again", a).wait(15)),
-    W("runtime.retry_last", "editor", lambda f, a, t: f(t.thread, a).wait(15)),
-    W("runtime.cancel_run", "editor", lambda f, a, t: f(t.run, a)),
-    R("runtime.active_handle", "viewer", lambda f, a, t: f(t.thread, actor_id=a)),
-    R("tasks.list_tasks", "viewer", lambda f, a, t: f(a, t.group)),
-    W("tasks.set_task_status", "editor", lambda f, a, t: f(a, t.task, "done")),
-    R("tasks.open_escalations", "viewer", lambda f, a, t: f(a, t.group)),
-    W("tasks.answer_as_human", "editor", lambda f, a, t: f(a, t.thread, "A human here.")),
+    W("runs.lifecycle.create_thread", "editor", lambda f, a, t: f(t.group, t.agent, a)),
+    W("threads.store.open_thread", "editor", lambda f, a, t: f(t.group, t.agent, a)),
+    R("threads.store.get_thread", "viewer", lambda f, a, t: f(a, t.thread)),
+    R("threads.store.list_threads", "viewer", lambda f, a, t: f(a, t.group, agent_id=t.agent)),
+    W("threads.store.rename_thread", "editor", lambda f, a, t: f(a, t.thread, f"Title {uid()}")),
+    W("threads.store.archive_thread", "editor", lambda f, a, t: f(a, t.thread)),
+    W("threads.store.unarchive_thread", "editor", lambda f, a, t: f(a, t.thread)),
+    R("threads.store.get_thread_messages", "viewer", lambda f, a, t: f(t.thread, actor_id=a)),
+    R("threads.store.count_threads", "viewer", lambda f, a, t: f(a, t.group)),
+    R("threads.store.thread_titles", "viewer", lambda f, a, t: f(a, t.group, [t.thread])),
+    W("runs.lifecycle.continue_thread", "editor", lambda f, a, t: f(t.thread, "Hello again", a).wait(15)),
+    W("runs.lifecycle.retry_last", "editor", lambda f, a, t: f(t.thread, a).wait(15)),
+    W("runs.lifecycle.cancel_run", "editor", lambda f, a, t: f(t.run, a)),
+    R("runs.lifecycle.active_handle", "viewer", lambda f, a, t: f(t.thread, actor_id=a)),
+    R("tools.tasks.list_tasks", "viewer", lambda f, a, t: f(a, t.group)),
+    W("tools.tasks.set_task_status", "editor", lambda f, a, t: f(a, t.task, "done")),
+    R("tools.tasks.open_escalations", "viewer", lambda f, a, t: f(a, t.group)),
+    W("tools.tasks.answer_as_human", "editor", lambda f, a, t: f(a, t.thread, "A human here.")),
     # providers
     R("providers.service.list_providers", "viewer", lambda f, a, t: f(a, t.group)),
     R("providers.service.get_provider", "viewer", lambda f, a, t: f(a, t.provider)),
@@ -192,76 +192,77 @@ OPS: list[Op] = [
     R("knowledge.searching.search_as_agent", "viewer", lambda f, a, t: f(
         t.group, t.agent, a, "secret word of this team")),
     # traces and their exports
-    R("traces.list_runs", "viewer", lambda f, a, t: f(a, t.group, _run_filters(t))),
-    R("traces.run_filter_options", "viewer", lambda f, a, t: f(a, t.group)),
-    R("traces.get_run_trace", "viewer", lambda f, a, t: f(a, t.run)),
-    R("traces.run_status", "viewer", lambda f, a, t: f(a, t.run)),
-    R("traces.run_versions", "viewer", lambda f, a, t: f(a, t.group, [t.run])),
-    R("trace_export.export_run_json", "viewer", lambda f, a, t: f(a, t.run)),
-    R("trace_export.export_runs_csv", "viewer", lambda f, a, t: f(a, t.group, _run_filters(t))),
-    R("trace_export.export_runs_json", "viewer", lambda f, a, t: f(a, t.group)),
+    R("observe.traces.list_runs", "viewer", lambda f, a, t: f(a, t.group, _run_filters(t))),
+    R("observe.traces.run_filter_options", "viewer", lambda f, a, t: f(a, t.group)),
+    R("observe.traces.get_run_trace", "viewer", lambda f, a, t: f(a, t.run)),
+    R("observe.traces.run_status", "viewer", lambda f, a, t: f(a, t.run)),
+    R("observe.traces.run_versions", "viewer", lambda f, a, t: f(a, t.group, [t.run])),
+    R("observe.trace_export.export_run_json", "viewer", lambda f, a, t: f(a, t.run)),
+    R("observe.trace_export.export_runs_csv", "viewer", lambda f, a, t: f(a, t.group, _run_filters(t))),
+    R("observe.trace_export.export_runs_json", "viewer", lambda f, a, t: f(a, t.group)),
     # the event log and its exports
-    R("event_log.list_events", "viewer", lambda f, a, t: f(a, t.group, actor=f"agent:{t.agent}")),
-    R("event_log.event_types", "viewer", lambda f, a, t: f(a, t.group)),
-    R("event_log.event_actors", "viewer", lambda f, a, t: f(a, t.group)),
-    R("event_log.iter_events", "viewer", lambda f, a, t: list(f(a, t.group))),
-    R("event_log.export_events_csv", "viewer", lambda f, a, t: f(a, t.group)),
-    R("event_log.export_events_json", "viewer", lambda f, a, t: f(a, t.group)),
-    R("event_log.count_events", "viewer", lambda f, a, t: f(a, t.group)),
+    R("observe.event_log.list_events", "viewer", lambda f, a, t: f(a, t.group, actor=f"agent:{t.agent}")),
+    R("observe.event_log.event_types", "viewer", lambda f, a, t: f(a, t.group)),
+    R("observe.event_log.event_actors", "viewer", lambda f, a, t: f(a, t.group)),
+    R("observe.event_log.iter_events", "viewer", lambda f, a, t: list(f(a, t.group))),
+    R("observe.event_log.export_events_csv", "viewer", lambda f, a, t: f(a, t.group)),
+    R("observe.event_log.export_events_json", "viewer", lambda f, a, t: f(a, t.group)),
+    R("observe.event_log.count_events", "viewer", lambda f, a, t: f(a, t.group)),
     # usage, budgets, limits, prices
-    R("usage_reports.dashboard", "viewer", lambda f, a, t: f(a, t.group, _period())),
-    R("usage_export.usage_csv_chunks", "viewer", lambda f, a, t: "".join(f(a, t.group, EPOCH, FAR))),
-    R("usage_export.write_usage_csv", "viewer", lambda f, a, t: _csv_bytes(f, a, t)),
-    R("usage_reports.compare_groups", None, lambda f, a, t: f(a, EPOCH, FAR)),
-    R("limits.budget_status", "viewer", lambda f, a, t: f(a, t.group)),
-    R("limits.rate_usage", "viewer", lambda f, a, t: f(a, t.group)),
-    R("limits.get_limits", "viewer", lambda f, a, t: f(a, t.group)),
-    W("limits.set_limits", "owner", lambda f, a, t: f(a, t.group, monthly_budget_usd=75.0,
+    R("costs.reports.dashboard", "viewer", lambda f, a, t: f(a, t.group, _period())),
+    R("costs.usage_export.usage_csv_chunks", "viewer", lambda f, a, t: "".join(f(a, t.group, EPOCH, FAR))),
+    R("costs.usage_export.write_usage_csv", "viewer", lambda f, a, t: _csv_bytes(f, a, t)),
+    R("costs.reports.compare_groups", None, lambda f, a, t: f(a, EPOCH, FAR)),
+    R("costs.limits.budget_status", "viewer", lambda f, a, t: f(a, t.group)),
+    R("costs.limits.rate_usage", "viewer", lambda f, a, t: f(a, t.group)),
+    R("costs.limits.get_limits", "viewer", lambda f, a, t: f(a, t.group)),
+    W("costs.limits.set_limits", "owner", lambda f, a, t: f(a, t.group, monthly_budget_usd=75.0,
                                                        rpm_limit=100, tpm_limit=None)),
-    W("limits.reset_limits_to_plan", "owner", lambda f, a, t: f(a, t.group)),
-    R("price_admin.is_admin", None, lambda f, a, t: f(a)),
-    R("price_admin.list_prices", "viewer", lambda f, a, t: f(a, t.group)),
-    R("price_admin.known_providers", "viewer", lambda f, a, t: f(a, t.group)),
-    W("price_admin.add_price", "admin", lambda f, a, t: f(
+    W("costs.limits.reset_limits_to_plan", "owner", lambda f, a, t: f(a, t.group)),
+    R("costs.prices.is_admin", None, lambda f, a, t: f(a)),
+    R("costs.prices.list_prices", "viewer", lambda f, a, t: f(a, t.group)),
+    R("costs.prices.known_providers", "viewer", lambda f, a, t: f(a, t.group)),
+    W("costs.prices.add_price", "admin", lambda f, a, t: f(
         a, t.group, provider="acme", model=f"m-{uid()}", input_per_mtok=1.0, output_per_mtok=2.0,
         effective_from=date(2024, 1, 1))),
-    W("price_admin.recompute_costs", "admin", lambda f, a, t: f(
+    W("costs.prices.recompute_costs", "admin", lambda f, a, t: f(
         a, t.group, start=date(2024, 1, 1), end=date.today())),
-    R("system_status.provider_statuses", "viewer", lambda f, a, t: f(a, t.group)),
-    R("system_status.builtin_model", "viewer", lambda f, a, t: f(a, t.group)),
-    R("system_status.check_database", "viewer", lambda f, a, t: f(a, t.group)),
-    R("system_status.check_knowledge_store", "viewer", lambda f, a, t: f(a, t.group)),
+    R("system.status.provider_statuses", "viewer", lambda f, a, t: f(a, t.group)),
+    R("system.status.builtin_model", "viewer", lambda f, a, t: f(a, t.group)),
+    R("system.status.check_database", "viewer", lambda f, a, t: f(a, t.group)),
+    R("system.status.check_knowledge_store", "viewer", lambda f, a, t: f(a, t.group)),
     R("demo.build.has_generated_history", "viewer", lambda f, a, t: f(a, t.group)),
     # custom tools (an MCP stdio server: owners only)
-    R("custom_tools.service.list_tools", "viewer", lambda f, a, t: f(a, t.group)),
-    R("custom_tools.service.get_tool", "viewer", lambda f, a, t: f(a, t.tool)),
-    R("custom_tools.service.list_versions", "viewer", lambda f, a, t: f(a, t.tool)),
-    R("custom_tools.service.picker_entries", "viewer", lambda f, a, t: f(a, t.group)),
-    W("custom_tools.service.create_tool", "editor", lambda f, a, t: f(
+    R("tools.custom.service.list_tools", "viewer", lambda f, a, t: f(a, t.group)),
+    R("tools.custom.service.get_tool", "viewer", lambda f, a, t: f(a, t.tool)),
+    R("tools.custom.service.list_versions", "viewer", lambda f, a, t: f(a, t.tool)),
+    R("tools.custom.service.picker_entries", "viewer", lambda f, a, t: f(a, t.group)),
+    W("tools.custom.service.create_tool", "editor", lambda f, a, t: f(
         a, t.group, name=f"t{uid()}", kind="mock", description="A tool.", template="fixed")),
-    W("custom_tools.service.update_tool", "editor", lambda f, a, t: f(a, t.tool, template=f"Now {uid()}")),
-    W("custom_tools.service.delete_tool", "editor", lambda f, a, t: f(a, t.tool)),
-    W("custom_tools.service.try_tool", "editor", lambda f, a, t: f(a, t.tool, _tool_name(t.tool), "{}")),
-    R("custom_tools.service.discover_mcp_tools", "owner", lambda f, a, t: f(
+    W("tools.custom.service.update_tool", "editor", lambda f, a, t: f(a, t.tool, template=f"Now {uid()}")),
+    W("tools.custom.service.delete_tool", "editor", lambda f, a, t: f(a, t.tool)),
+    W("tools.custom.service.try_tool", "editor", lambda f, a, t: f(a, t.tool, _tool_name(t.tool), "{}")),
+    R("tools.custom.service.discover_mcp_tools", "owner", lambda f, a, t: f(
         a, t.group, transport="stdio", command=MCP_COMMAND)),
-    W("custom_tools.service.refresh_mcp_tools", "owner", lambda f, a, t: f(a, t.mcp_tool)),
-    R("custom_tools.transfer.export_agents", "viewer", lambda f, a, t: f(a, t.group, [t.agent])),
-    W("custom_tools.transfer.import_agents", "editor", lambda f, a, t: f(a, t.group, json.dumps({
+    W("tools.custom.service.refresh_mcp_tools", "owner", lambda f, a, t: f(a, t.mcp_tool)),
+    R("agents.transfer.export_agents", "viewer", lambda f, a, t: f(a, t.group, [t.agent])),
+    W("agents.transfer.import_agents", "editor", lambda f, a, t: f(a, t.group, json.dumps({
         "format": "agent-workbench/agents", "version": 1, "agents": [], "tools": [
             {"name": f"t{uid()}", "kind": "mock", "description": "Imported.", "impl": {"template": "x"}}]}))),
 ]
 
 # Public functions that take a person id but are not group services, and why.
 EXEMPT = {
-    "bootstrap.person_exists": "says whether a person id exists (start-up); no group data",
+    "system.bootstrap.person_exists": "says whether a person id exists (start-up); no group data",
+    "tenancy.access.record_denied": "records a refusal the access check has already made",
     "demo.build.find_demo_group": "the id of the actor's own group named Demo, from their own memberships",
-    "demo.build.build_demo": "creates the actor's own Demo group (as groups.create_group does) and runs the "
+    "demo.build.build_demo": "creates the actor's own Demo group (as workspace.create_group does) and runs the "
                              "built-in model for minutes; tests/test_demo.py covers it",
     "demo.remove.remove_demo": "deletes only a Demo group the actor belongs to, after an owner check; "
                                "tests/test_demo.py covers it",
 }
 # Writes a viewer may make: they act on the actor alone.
-SELF_WRITES = {"groups.create_group", "groups.leave_group"}
+SELF_WRITES = {"system.workspace.create_group", "tenancy.groups.leave_group"}
 
 
 def _variant(agent_id, overrides=None):
@@ -300,7 +301,7 @@ def _tool_name(tool_id):
 
 
 def _run_filters(t):
-    from workbench.traces import RunFilters
+    from workbench.observe.traces import RunFilters
 
     return RunFilters(thread_id=t.thread, agent_ids=(t.agent,))
 
@@ -343,7 +344,7 @@ class Target:
     def fresh(cls, world: World, key: str) -> "Target":
         """Group A's objects, with new ones for what a write may consume (delete, archive,
         remove), made through the services by the group's owner."""
-        from workbench import agents, knowledge, threads
+        from workbench import agents, knowledge, runs
 
         g = world.groups[key]
         ids = dict(cls.of(world, key)._ids)
@@ -353,13 +354,13 @@ class Target:
                                        model="gpt-4o-mini").id
 
         def thread():
-            made, handle = threads.create_thread(g.group, g.agent, g.owner, initial_message="Fresh")
+            made, handle = runs.create_thread(g.group, g.agent, g.owner, initial_message="Fresh")
             handle.wait(15)
             return made.id
 
         def member():
             person = new_person("Member")
-            groups.add_member(g.owner, g.group, email=groups.get_person(person, person).email,
+            groups.add_member(g.owner, g.group, email=people.get_person(person, person).email,
                               role="viewer")
             return person
 
@@ -367,7 +368,7 @@ class Target:
             return knowledge.add_snippet(g.owner, g.group, "Fresh", f"Fresh text {uid()}").document_id
 
         def tool():
-            from workbench.custom_tools import service
+            from workbench.tools.custom import service
 
             return service.create_tool(g.owner, g.group, name=f"fresh{uid()}", kind="mock", description="Fresh.",
                                        template="fresh").id
@@ -383,7 +384,7 @@ def actor_in(world: World, key: str, role: str) -> int:
         return world.local_person
     person = new_person(role.title())
     g = world.groups[key]
-    groups.add_member(g.owner, g.group, email=groups.get_person(person, person).email, role=role)
+    groups.add_member(g.owner, g.group, email=people.get_person(person, person).email, role=role)
     return person
 
 
@@ -511,25 +512,18 @@ def test_writes_need_an_editor_unless_they_act_on_oneself():
 def _service_functions() -> dict[str, str]:
     """Public functions of every workbench module that take `actor_id` or `person_id`
     (not session helpers called inside a service, nor tool functions)."""
-    found, pending = {}, [m.name for m in pkgutil.walk_packages(workbench.__path__, "workbench.")
-                          if ".migrations" not in m.name]
-    for _ in range(3):  # modules with import cycles load once their partner has
-        failed = []
-        for name in pending:
-            try:
-                module = importlib.import_module(name)
-            except ImportError:
-                failed.append(name)
+    found = {}
+    for info in pkgutil.walk_packages(workbench.__path__, "workbench."):
+        name = info.name
+        if ".migrations" in name or name == "workbench.__main__":
+            continue
+        module = importlib.import_module(name)
+        for attr, fn in vars(module).items():
+            if attr.startswith("_") or not inspect.isfunction(fn) or fn.__module__ != name:
                 continue
-            for attr, fn in vars(module).items():
-                if attr.startswith("_") or not inspect.isfunction(fn) or fn.__module__ != name:
-                    continue
-                params = list(inspect.signature(fn).parameters)
-                if params and params[0] not in ("s", "session", "ctx") and \
-                        {"actor_id", "person_id"} & set(params):
-                    found[f"{name.removeprefix('workbench.')}.{attr}"] = str(inspect.signature(fn))
-        pending = failed
-    assert not pending, f"modules that do not import: {pending}"
+            params = list(inspect.signature(fn).parameters)
+            if params and params[0] not in ("s", "session", "ctx") and {"actor_id", "person_id"} & set(params):
+                found[f"{name.removeprefix('workbench.')}.{attr}"] = str(inspect.signature(fn))
     return found
 
 

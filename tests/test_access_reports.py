@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from tests.scripted_openai import text, tool_call
 from tests.tenancy_world import World, build_world
-from workbench import runtime
+from workbench import runs
 from workbench.db import session_scope
 from workbench.models import Document, Event, Run, UsageRecord
 
@@ -45,7 +45,7 @@ def test_the_search_tool_of_a_run_sees_only_its_group(world):
     a, b = world.groups["A"], world.groups["B"]
     world.server.script(tool_call("search_knowledge", {"query": "secret word of this team", "limit": 10}),
                         text("Found it."))
-    result = runtime.continue_thread(a.thread, "What is our secret word?", a.editor).wait(15)
+    result = runs.continue_thread(a.thread, "What is our secret word?", a.editor).wait(15)
     assert result.status == "complete"
     from workbench import threads
 
@@ -55,16 +55,16 @@ def test_the_search_tool_of_a_run_sees_only_its_group(world):
 
 
 def test_traces_list_and_export_only_the_group(world):
-    from workbench import traces
+    from workbench.observe import trace_export, traces
 
     a, b = world.groups["A"], world.groups["B"]
     page = traces.list_runs(a.viewer, a.group, limit=200)
     assert {r.id for r in page.rows} == _ids(Run, a.group) and page.total == len(page.rows)
     trace = traces.get_run_trace(a.viewer, a.run)
     assert trace.run.group_id == a.group and trace.messages
-    one = traces.export_run_json(a.viewer, a.run)
+    one = trace_export.export_run_json(a.viewer, a.run)
     assert a.marker in one and b.marker not in one
-    for export in (traces.export_runs_csv(a.viewer, a.group), traces.export_runs_json(a.viewer, a.group)):
+    for export in (trace_export.export_runs_csv(a.viewer, a.group), trace_export.export_runs_json(a.viewer, a.group)):
         assert a.marker in export and b.marker not in export
     # A filter naming B's thread or agent finds nothing, rather than B's runs.
     assert traces.list_runs(a.viewer, a.group, traces.RunFilters(thread_id=b.thread)).rows == []
@@ -72,7 +72,7 @@ def test_traces_list_and_export_only_the_group(world):
 
 
 def test_usage_aggregates_count_only_the_group(world):
-    from workbench import usage_export, usage_reports
+    from workbench.costs import reports, usage_export
 
     a, b = world.groups["A"], world.groups["B"]
     with session_scope() as s:
@@ -81,7 +81,7 @@ def test_usage_aggregates_count_only_the_group(world):
                                     func.sum(UsageRecord.cost_usd)).where(UsageRecord.group_id == g)).one()
         mine, theirs = totals(a.group), totals(b.group)
     assert mine[0] > 0 and theirs[0] > 0  # both groups have usage: the test can tell them apart
-    board = usage_reports.dashboard(a.viewer, a.group, usage_reports.period("30d"))
+    board = reports.dashboard(a.viewer, a.group, reports.period("30d"))
     assert (board.totals.calls, board.totals.input_tokens) == (mine[0], mine[1])
     assert board.totals.cost_usd == pytest.approx(mine[2])
     assert {name for name, *_ in board.by_agent} == {f"Agent {a.marker}"}
@@ -90,12 +90,12 @@ def test_usage_aggregates_count_only_the_group(world):
     buf = io.BytesIO()
     usage_export.write_usage_csv(a.viewer, a.group, EPOCH, FAR, buf)
     assert buf.getvalue().decode() == csv_text
-    rows = usage_reports.compare_groups(a.viewer, EPOCH, FAR)
+    rows = reports.compare_groups(a.viewer, EPOCH, FAR)
     assert [r.group_id for r in rows] == [a.group]
 
 
 def test_event_log_and_its_exports_only_the_group(world):
-    from workbench import event_log
+    from workbench.observe import event_log
 
     a, b = world.groups["A"], world.groups["B"]
     events = list(event_log.iter_events(a.viewer, a.group))
@@ -112,11 +112,11 @@ def test_event_log_and_its_exports_only_the_group(world):
 
 
 def test_the_cli_goes_through_the_same_check(world, capsys):
-    from workbench import groups
-    from workbench.__main__ import main
+    from workbench.cli.commands import main
+    from workbench.tenancy import people
 
     a, b = world.groups["A"], world.groups["B"]
-    as_b = ["--email", groups.get_person(b.owner).email.upper()]
+    as_b = ["--email", people.get_person(b.owner).email.upper()]
     for argv in (["--group", str(a.group), "agents"], ["--group", str(a.group), "threads"],
                  ["show", str(a.thread)], ["chat", "--thread", str(a.thread), "hi"],
                  ["--group", str(b.group), "chat", "--agent", str(a.agent), "hi"]):

@@ -6,8 +6,10 @@ from pathlib import Path
 from sqlalchemy import inspect
 from streamlit.testing.v1 import AppTest
 
-from workbench import agents, db, groups
+from workbench import agents, db
 from workbench.db import session_scope
+from workbench.system import workspace
+from workbench.tenancy import groups, people
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -27,10 +29,10 @@ def test_first_start_creates_workspace_and_opens_chat(data_dir):
 
 
 def test_group_picker_lists_only_my_groups(wb):
-    other_owner = groups.create_group(wb.person_id, "Second team")
+    other_owner = workspace.create_group(wb.person_id, "Second team")
     with session_scope() as s:
-        stranger = groups.get_or_create_person(s, name="Zed", email="zed@example.com").id
-    groups.create_group(stranger, "Not mine")
+        stranger = people.get_or_create_person(s, name="Zed", email="zed@example.com").id
+    workspace.create_group(stranger, "Not mine")
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception, at.exception
     picker = at.sidebar.selectbox(key="group_picker")

@@ -24,12 +24,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from workbench import groups, settings
 from workbench import knowledge as kb
+from workbench import settings
 from workbench.db import session_scope
 from workbench.errors import KnowledgeStoreUnavailable
 from workbench.knowledge import embeddings, store
 from workbench.models import Chunk, Document, Thing
+from workbench.system import workspace
 
 SERVER_START_S = 30.0  # a cold start here takes well under a second
 SERVER_STOP_S = 10.0
@@ -217,7 +218,7 @@ def make_agent(group_id: int) -> int:
 
 def test_knowledge_flow_on_a_chroma_server(on_server, raw, data_dir):
     wb = on_server
-    other = groups.create_group(wb.person_id, "Other team").id
+    other = workspace.create_group(wb.person_id, "Other team").id
     shared = WHALES * 4 + "This copy belongs to group {}. "
     a = kb.ingest_files(wb.person_id, wb.group_id, [("a-whales.txt", shared.format("A").encode()),
                                                     ("bread.txt", (BREAD * 6).encode())])
@@ -248,9 +249,9 @@ def test_knowledge_flow_on_a_chroma_server(on_server, raw, data_dir):
     assert 0.3 < hits_a[0].score <= 1.0
 
     # the agent tool, bound to each group
-    from workbench.tools import ToolContext, registry
+    from workbench.tools.registry import ToolContext, builtin_tools
 
-    tool = registry()["search_knowledge"]
+    tool = builtin_tools()["search_knowledge"]
     agent_b = make_agent(other)
     out_a = json.loads(tool.fn(ToolContext(wb.group_id, wb.person_id, wb.agent_id, 0),
                                query="sourdough starter", limit=5))
@@ -301,7 +302,7 @@ def test_server_restart_and_deleted_collection(tmp_path, data_dir, monkeypatch):
     server = ChromaServer(tmp_path / "db").start()
     try:
         point_at(monkeypatch, server.port)
-        from workbench import bootstrap
+        from workbench.system import bootstrap
 
         wb = bootstrap.init_app()
         doc = kb.add_snippet(wb.person_id, wb.group_id, "Whales", WHALES * 3).document_id
@@ -345,10 +346,10 @@ def test_server_down_gives_a_plain_error(wb, monkeypatch):
         kb.add_snippet(wb.person_id, wb.group_id, "Bread", BREAD)
     assert kb.list_documents(wb.person_id, wb.group_id) == []  # nothing stored
 
-    from workbench.tools import ToolContext, registry
+    from workbench.tools.registry import ToolContext, builtin_tools
 
     with pytest.raises(KnowledgeStoreUnavailable, match="cannot be reached"):  # the run shows it
-        registry()["search_knowledge"].fn(ToolContext(wb.group_id, wb.person_id, wb.agent_id, 0),
+        builtin_tools()["search_knowledge"].fn(ToolContext(wb.group_id, wb.person_id, wb.agent_id, 0),
                                           query="whales", limit=3)
 
 

@@ -1,7 +1,7 @@
 """`python -m workbench` drives the same services, in-process here."""
 
-from workbench.__main__ import main
 from tests.scripted_openai import text
+from workbench.cli.commands import main
 
 
 def test_cli_chat_streams_and_show_prints(scripted, capsys):
@@ -66,10 +66,11 @@ def test_cli_replay_prints_the_new_thread_and_turns(scripted, capsys):
 
 
 def test_cli_compare_refuses_another_groups_agent(scripted, capsys, openai_server):
-    from workbench import agents, groups
+    from workbench import agents
     from workbench.providers import service as providers
+    from workbench.system import workspace
 
-    other = groups.create_group(scripted.person_id, "Another team").id
+    other = workspace.create_group(scripted.person_id, "Another team").id
     provider = providers.add_provider(scripted.person_id, other, name="Theirs", kind="openai_compatible",
                                       base_url=openai_server.base_url)
     theirs = agents.create_agent(scripted.person_id, other, name="Theirs", provider_id=provider.id,

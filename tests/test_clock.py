@@ -9,10 +9,12 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from workbench import clock, groups, limits, usage_reports
+from workbench import clock
+from workbench.costs import limits, reports
 from workbench.db import session_scope
 from workbench.errors import AccessDenied, ValidationError
 from workbench.models import Event, Group, UsageRecord
+from workbench.tenancy import groups
 
 LAST_SECOND = datetime(2027, 1, 31, 23, 59, 59)  # naive UTC, like every stored time
 FIRST_SECOND = datetime(2027, 2, 1, 0, 0, 0)
@@ -125,9 +127,9 @@ def test_budget_warning_is_written_once_per_month_of_the_zone(wb, travel):
 
 # --- Usage periods at the edges -----------------------------------------------------------
 
-def _calls(group_id: int, p: usage_reports.Period) -> int:
+def _calls(group_id: int, p: reports.Period) -> int:
     with session_scope() as s:
-        return usage_reports.q_totals(s, group_id, p.start, p.end).calls
+        return reports.q_totals(s, group_id, p.start, p.end).calls
 
 
 @pytest.mark.parametrize("tz, last, first", [
@@ -139,36 +141,36 @@ def test_usage_periods_put_the_edge_seconds_in_the_right_month_and_day(wb, tz, l
     _record(wb.group_id, last, 1.0)
     _record(wb.group_id, first, 2.0)
     just_after = first + timedelta(seconds=30)
-    mtd = usage_reports.period("mtd", now=just_after, time_zone=tz)
+    mtd = reports.period("mtd", now=just_after, time_zone=tz)
     assert _calls(wb.group_id, mtd) == 1  # only the first second of the new month
     with session_scope() as s:  # the previous span of the same length holds January's first second only
-        assert usage_reports.q_totals(s, wb.group_id, mtd.prev_start, mtd.prev_end).calls == 0
-    assert _calls(wb.group_id, usage_reports.period("today", now=just_after, time_zone=tz)) == 1
-    at_last = usage_reports.period("today", now=last + timedelta(microseconds=900_000), time_zone=tz)
+        assert reports.q_totals(s, wb.group_id, mtd.prev_start, mtd.prev_end).calls == 0
+    assert _calls(wb.group_id, reports.period("today", now=just_after, time_zone=tz)) == 1
+    at_last = reports.period("today", now=last + timedelta(microseconds=900_000), time_zone=tz)
     assert _calls(wb.group_id, at_last) == 1  # the last second of January, on its own day
-    assert _calls(wb.group_id, usage_reports.period("7d", now=just_after, time_zone=tz)) == 2
+    assert _calls(wb.group_id, reports.period("7d", now=just_after, time_zone=tz)) == 2
     local_jan_31 = clock.to_local(last, tz).date()
-    custom = usage_reports.period("custom", start=local_jan_31, end=local_jan_31, time_zone=tz)
+    custom = reports.period("custom", start=local_jan_31, end=local_jan_31, time_zone=tz)
     assert _calls(wb.group_id, custom) == 1
 
 
 def test_cost_chart_buckets_are_local_days(wb):
     _record(wb.group_id, datetime(2027, 2, 1, 4, 59, 59), 1.0)  # 31 Jan in New York
     _record(wb.group_id, datetime(2027, 2, 1, 5, 0, 0), 2.0)  # 1 Feb in New York
-    p = usage_reports.period("custom", start=date(2027, 1, 30), end=date(2027, 2, 2), time_zone="America/New_York")
+    p = reports.period("custom", start=date(2027, 1, 30), end=date(2027, 2, 2), time_zone="America/New_York")
     with session_scope() as s:
-        rows = usage_reports.q_cost_over_time(s, wb.group_id, p.start, p.end, p.bucket, p.time_zone)
+        rows = reports.q_cost_over_time(s, wb.group_id, p.start, p.end, p.bucket, p.time_zone)
     assert [(t, c) for t, _, c, _ in rows] == [(datetime(2027, 1, 31), 1.0), (datetime(2027, 2, 1), 2.0)]
-    p = usage_reports.period("custom", start=date(2027, 1, 30), end=date(2027, 2, 2))  # UTC: one day
+    p = reports.period("custom", start=date(2027, 1, 30), end=date(2027, 2, 2))  # UTC: one day
     with session_scope() as s:
-        rows = usage_reports.q_cost_over_time(s, wb.group_id, p.start, p.end, p.bucket, p.time_zone)
+        rows = reports.q_cost_over_time(s, wb.group_id, p.start, p.end, p.bucket, p.time_zone)
     assert [(t, c) for t, _, c, _ in rows] == [(datetime(2027, 2, 1), 3.0)]
 
 
 def test_leap_day_is_its_own_day(wb):
     _record(wb.group_id, datetime(2028, 2, 29, 23, 59, 59), 1.0)
     _record(wb.group_id, datetime(2028, 3, 1, 0, 0, 0), 2.0)
-    p = usage_reports.period("custom", start=date(2028, 2, 29), end=date(2028, 2, 29))
+    p = reports.period("custom", start=date(2028, 2, 29), end=date(2028, 2, 29))
     assert _calls(wb.group_id, p) == 1
     assert _spend(wb.group_id, datetime(2028, 2, 29, 12)) == 1.0
 

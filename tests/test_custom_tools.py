@@ -10,12 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from tests.scripted_openai import text, tool_call
-from workbench import agents, groups, threads
-from workbench.custom_tools import service
-from workbench.custom_tools.definitions import EXAMPLE_SCHEMA
+from workbench import agents, runs
 from workbench.db import session_scope
 from workbench.errors import AccessDenied, ConflictError, ValidationError
-from workbench.models import Event, Message, RunStep
+from workbench.models import Event, RunStep
+from workbench.system import workspace
+from workbench.tenancy import groups
+from workbench.tools.custom import service
+from workbench.tools.custom.definitions import EXAMPLE_SCHEMA
 
 WEATHER = {"name": "get_weather", "kind": "mock", "description": "The weather in a city.",
            "parameters": json.dumps(EXAMPLE_SCHEMA), "template": "Sunny in {{city}} for {{days}} day(s)."}
@@ -30,7 +32,7 @@ def test_a_mock_tool_is_offered_to_the_model_and_its_call_is_traced(scripted):
     tool = service.create_tool(scripted.person_id, scripted.group_id, **WEATHER)
     agent = scripted.make_agent(name="Weather", tools=["get_weather", "get_context"])
     scripted.server.script(tool_call("get_weather", {"city": "Oslo", "days": 2}), text("It is sunny."))
-    _, handle = threads.create_thread(scripted.group_id, agent.id, scripted.person_id,
+    _, handle = runs.create_thread(scripted.group_id, agent.id, scripted.person_id,
                                       initial_message="Weather in Oslo?")
     result = handle.wait(10)
     assert result.status == "complete" and result.reply == "It is sunny."
@@ -54,7 +56,7 @@ def test_arguments_that_do_not_fit_the_schema_go_back_to_the_model_and_the_run_g
     agent = scripted.make_agent(name="Weather", tools=["get_weather"])
     scripted.server.script(tool_call("get_weather", {"days": "many"}),
                            tool_call("get_weather", {"city": "Oslo"}), text("Sunny."))
-    _, handle = threads.create_thread(scripted.group_id, agent.id, scripted.person_id, initial_message="?")
+    _, handle = runs.create_thread(scripted.group_id, agent.id, scripted.person_id, initial_message="?")
     result = handle.wait(10)
     assert result.status == "complete"
     bad, good = _steps(result.run_id)[1], _steps(result.run_id)[3]
@@ -109,7 +111,7 @@ def test_names_are_unique_in_the_group_and_agents_hold_on_to_their_tools(scripte
     tool = service.create_tool(scripted.person_id, scripted.group_id, **WEATHER)
     with pytest.raises(ValidationError, match="already taken by the tool 'get_weather'"):
         service.create_tool(scripted.person_id, scripted.group_id, **WEATHER)
-    other = groups.create_group(scripted.person_id, "Other team")
+    other = workspace.create_group(scripted.person_id, "Other team")
     service.create_tool(scripted.person_id, other.id, **WEATHER)  # another group: fine
     with pytest.raises(ValidationError, match="Unknown tools: get_forecast"):
         scripted.make_agent(tools=["get_forecast"])

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from workbench import agents, runtime, threads
-from workbench.custom_tools import service
+from workbench import agents, runs
 from workbench.db import session_scope
 from workbench.models import ProviderRecord, RunStep
 from workbench.providers.builtin_model import MODEL_ID
+from workbench.tools.custom import service
 
 pytestmark = pytest.mark.slow
 
@@ -29,8 +29,8 @@ def test_the_builtin_model_calls_a_mock_tool(wb):
                                 model=MODEL_ID, temperature=0.0, max_output_tokens=120, max_tool_steps=3,
                                 system_prompt="You are a helpful assistant. Use get_weather for weather questions.",
                                 tools=["get_weather"])
-    thread, _ = threads.create_thread(wb.group_id, agent.id, wb.person_id)
-    result = runtime.continue_thread(thread.id, "Use the get_weather tool: what is the weather in Oslo?",
+    thread, _ = runs.create_thread(wb.group_id, agent.id, wb.person_id)
+    result = runs.continue_thread(thread.id, "Use the get_weather tool: what is the weather in Oslo?",
                                      wb.person_id).wait(240)
     assert result.status == "complete", result.error
     with session_scope() as s:

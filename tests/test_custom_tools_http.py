@@ -14,12 +14,12 @@ from sqlalchemy import select
 
 from tests.scripted_openai import text, tool_call
 from tests.tool_http_server import ToolHttpServer
-from workbench import settings, threads
-from workbench.custom_tools import service
-from workbench.custom_tools.net_guard import UnsafeDestination, checked_address, is_public
+from workbench import runs, settings
 from workbench.db import session_scope
 from workbench.errors import ValidationError
 from workbench.models import RunStep
+from workbench.tools.custom import service
+from workbench.tools.custom.net_guard import UnsafeDestination, checked_address, is_public
 
 SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
           "required": ["city"]}
@@ -54,7 +54,7 @@ def test_an_http_tool_is_called_by_an_agent_and_traced(scripted, http_server, al
     http_tool(scripted, http_server.url + "/weather/{{city}}")
     agent = scripted.make_agent(name="Weather", tools=["weather_api"])
     scripted.server.script(tool_call("weather_api", {"city": "São Paulo", "days": 3}), text("Sunny there."))
-    _, handle = threads.create_thread(scripted.group_id, agent.id, scripted.person_id, initial_message="?")
+    _, handle = runs.create_thread(scripted.group_id, agent.id, scripted.person_id, initial_message="?")
     result = handle.wait(15)
     assert result.status == "complete" and result.reply == "Sunny there."
     request = http_server.seen[-1]
@@ -155,7 +155,7 @@ def test_a_slow_tool_times_out_and_the_run_goes_on(scripted, http_server, allow_
     agent = scripted.make_agent(name="Weather", tools=["weather_api"])
     scripted.server.script(tool_call("weather_api", {"city": "Oslo"}), text("The weather service is slow."))
     started = time.monotonic()
-    _, handle = threads.create_thread(scripted.group_id, agent.id, scripted.person_id, initial_message="?")
+    _, handle = runs.create_thread(scripted.group_id, agent.id, scripted.person_id, initial_message="?")
     result = handle.wait(15)
     assert time.monotonic() - started < 4
     assert result.status == "complete" and result.reply == "The weather service is slow."
@@ -197,7 +197,7 @@ def test_in_a_run_a_refused_address_is_an_error_for_the_model(scripted, http_ser
     http_tool(scripted, "http://169.254.169.254/latest/meta-data/{{city}}")
     agent = scripted.make_agent(name="Nosy", tools=["weather_api"])
     scripted.server.script(tool_call("weather_api", {"city": "iam"}), text("I cannot reach that."))
-    _, handle = threads.create_thread(scripted.group_id, agent.id, scripted.person_id, initial_message="?")
+    _, handle = runs.create_thread(scripted.group_id, agent.id, scripted.person_id, initial_message="?")
     result = handle.wait(15)
     assert result.status == "complete" and result.reply == "I cannot reach that."
     step = _steps(result.run_id)[0]

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from workbench import settings
-from workbench.custom_tools import service
+from workbench.tools.custom import service
 
 TOOL = {"name": "secure_api", "kind": "http", "description": "Over HTTPS.", "method": "GET", "timeout_s": 5,
         "parameters": {"type": "object", "properties": {}}}

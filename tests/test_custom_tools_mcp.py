@@ -14,11 +14,12 @@ import pytest
 from sqlalchemy import select
 
 from tests.scripted_openai import text, tool_call
-from workbench import groups, settings, threads
-from workbench.custom_tools import service
+from workbench import runs, settings
 from workbench.db import session_scope
 from workbench.errors import AccessDenied, ValidationError
 from workbench.models import RunStep
+from workbench.tenancy import groups
+from workbench.tools.custom import service
 
 CALC = Path(__file__).parent / "mcp_servers" / "calc.py"
 COMMAND = f"{sys.executable} {CALC}"
@@ -48,7 +49,7 @@ def test_an_mcp_stdio_tool_is_called_by_an_agent_and_traced(scripted, allowed):
     assert [(e.name, e.tool_name, e.kind) for e in entries] == [("add", "calc", "mcp"), ("slow", "calc", "mcp")]
     agent = scripted.make_agent(name="Calculator", tools=["add"])
     scripted.server.script(tool_call("add", {"a": 2, "b": 3}), text("2 + 3 = 5"))
-    _, handle = threads.create_thread(scripted.group_id, agent.id, scripted.person_id, initial_message="2+3?")
+    _, handle = runs.create_thread(scripted.group_id, agent.id, scripted.person_id, initial_message="2+3?")
     result = handle.wait(30)
     assert result.status == "complete" and result.reply == "2 + 3 = 5"
     assert scripted.server.chat_requests[0].body["tools"][0]["function"]["parameters"] == add_schema
@@ -67,7 +68,7 @@ def test_a_slow_mcp_tool_times_out_and_the_run_goes_on(scripted, allowed):
     calc_tool(scripted, timeout_s=4)
     agent = scripted.make_agent(name="Calculator", tools=["slow"])
     scripted.server.script(tool_call("slow", {"seconds": 30}), text("It took too long."))
-    _, handle = threads.create_thread(scripted.group_id, agent.id, scripted.person_id, initial_message="wait")
+    _, handle = runs.create_thread(scripted.group_id, agent.id, scripted.person_id, initial_message="wait")
     result = handle.wait(30)
     assert result.status == "complete" and result.reply == "It took too long."
     with session_scope() as s:

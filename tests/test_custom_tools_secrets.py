@@ -14,11 +14,12 @@ from sqlalchemy import select
 
 from tests.scripted_openai import call, text, tool_calls
 from tests.tool_http_server import ToolHttpServer
-from workbench import event_log, settings, threads, trace_export
-from workbench.custom_tools import service
-from workbench.custom_tools.transfer import export_agents
+from workbench import runs, settings
+from workbench.agents.transfer import export_agents
 from workbench.db import session_scope
 from workbench.models import Base
+from workbench.observe import event_log, trace_export
+from workbench.tools.custom import service
 
 SECRET = "sk-live-9f8e7d6c5b4a-SECRET-0123456789"
 CALC = f"{sys.executable} {Path(__file__).parent / 'mcp_servers' / 'calc.py'}"
@@ -57,7 +58,7 @@ def test_a_secret_never_leaves_the_call(scripted, http_server, monkeypatch, capl
     agent = scripted.make_agent(name="Leaky", tools=["echo_api", "failing_api", "echo_env"])
     scripted.server.script(tool_calls(call("echo_api", {"q": "hi"}), call("failing_api", {"q": "hi"}),
                                       call("echo_env", {"names": ["API_TOKEN"]})), text("Done."))
-    _, handle = threads.create_thread(scripted.group_id, agent.id, scripted.person_id, initial_message="Go")
+    _, handle = runs.create_thread(scripted.group_id, agent.id, scripted.person_id, initial_message="Go")
     result = handle.wait(40)
     assert result.status == "complete"
     # the secret did reach the endpoint and the server...

@@ -9,12 +9,14 @@ import json
 import pytest
 
 from tests.tenancy_world import snapshot
-from workbench import agents, groups
-from workbench.__main__ import main
-from workbench.custom_tools import service
-from workbench.custom_tools.transfer import export_agents, import_agents
+from workbench import agents
+from workbench.agents.transfer import export_agents, import_agents
+from workbench.cli.commands import main
 from workbench.errors import AccessDenied, ValidationError
 from workbench.providers import service as providers
+from workbench.system import workspace
+from workbench.tenancy import groups
+from workbench.tools.custom import service
 
 SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 
@@ -33,7 +35,7 @@ def exported(scripted):
 
 
 def _other_group(scripted):
-    group = groups.create_group(scripted.person_id, "Importers")
+    group = workspace.create_group(scripted.person_id, "Importers")
     providers.add_provider(scripted.person_id, group.id, name="Scripted", preset="openai",
                            base_url=scripted.server.base_url, api_key_name="")
     return group.id

@@ -14,19 +14,22 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.scripted_openai import call, text, tool_calls
-from workbench import agents, bootstrap, db, groups, limits, runtime, threads
+from workbench import agents, db, runs
+from workbench.costs import limits
+from workbench.costs.pricing import SEED_PRICES
 from workbench.db import session_scope
 from workbench.errors import ValidationError
 from workbench.models import Group, Message, Person, Price, Run, RunStep
-from workbench.pricing import SEED_PRICES
 from workbench.providers import service as providers
+from workbench.system import bootstrap
+from workbench.tenancy import groups
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _ask(scripted, message: str = "Go"):
-    thread, _ = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id)
-    return runtime.continue_thread(thread.id, message, scripted.person_id).wait(10)
+    thread, _ = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id)
+    return runs.continue_thread(thread.id, message, scripted.person_id).wait(10)
 
 
 def test_invented_tool_names_and_long_call_ids_fail_the_call_not_the_run(scripted):
@@ -113,7 +116,7 @@ def test_postgres_urls_use_the_installed_psycopg_driver():
 @pytest.mark.skipif(not os.environ.get("WORKBENCH_TEST_DATABASE_URL"),
                     reason="app processes on several machines share one database only on PostgreSQL")
 def test_app_processes_starting_together_take_turns(data_dir):
-    start = [sys.executable, "-c", "from workbench import bootstrap; bootstrap.init_app()"]
+    start = [sys.executable, "-c", "from workbench.system import bootstrap; bootstrap.init_app()"]
     procs = [subprocess.Popen(start, cwd=ROOT, stderr=subprocess.PIPE, text=True) for _ in range(3)]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], errors

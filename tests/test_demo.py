@@ -20,13 +20,15 @@ import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from workbench import bootstrap, db, groups, knowledge, settings, tasks, threads
-from workbench.__main__ import main as cli
+from workbench import db, knowledge, runs, settings, threads
+from workbench.cli.commands import main as cli
 from workbench.db import session_scope
 from workbench.demo import GENERATED_PROVIDER, build_demo, find_demo_group
 from workbench.demo.remove import _group_tables
 from workbench.knowledge import store
 from workbench.models import AgentVersion, Group, RunStep, Thing, UsageRecord
+from workbench.system import bootstrap, workspace
+from workbench.tools import tasks
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,10 +62,10 @@ def demo(tmp_path_factory):
     start = bootstrap.init_app()
     person = start.person_id
     # Other groups with rows and vectors of their own: the removal must not touch them.
-    other = groups.create_group(person, "Other team").id
+    other = workspace.create_group(person, "Other team").id
     for g in (start.group_id, other):
         knowledge.add_snippet(person, g, "Kept", f"Group {g} keeps this text after the demo is removed.")
-        threads.create_thread(g, start.agent_id if g == start.group_id else _any_agent(person, g), person,
+        runs.create_thread(g, start.agent_id if g == start.group_id else _any_agent(person, g), person,
                               title="Kept thread")
     others = [start.group_id, other]
     before_rows, before_vectors = _rows_of(others), _vectors(others)
@@ -112,7 +114,8 @@ def test_the_demo_has_every_part(demo):
     assert {d.name for d in docs} == {"handbook.md", "Agent Workbench README.md"}
     assert all(d.chunk_count > 0 for d in docs)
     assert tasks.open_escalations(demo.person, demo.group)  # one waiting for a human
-    from workbench import experiments, limits
+    from workbench import experiments
+    from workbench.costs import limits
 
     [test_set] = experiments.list_test_sets(demo.person, demo.group)
     assert len(test_set.cases) == 3

@@ -13,11 +13,14 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from workbench import event_log, events, groups
+from workbench import events
 from workbench.db import session_scope
 from workbench.errors import AccessDenied, ValidationError
-from workbench.event_log import EventFilters
 from workbench.models import Event
+from workbench.observe import event_log
+from workbench.observe.event_log import EventFilters
+from workbench.system import workspace
+from workbench.tenancy import people
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2025, 3, 1, 12, 0, 0)
@@ -28,8 +31,8 @@ def log(wb):
     """150 events in the workbench's group (every third pair shares a timestamp, to test
     ties), 20 in another person's group, and one with no group."""
     with session_scope() as s:
-        other = groups.get_or_create_person(s, name="Olga", email="olga@example.com").id
-    other_gid = groups.create_group(other, "Olga's team").id
+        other = people.get_or_create_person(s, name="Olga", email="olga@example.com").id
+    other_gid = workspace.create_group(other, "Olga's team").id
     with session_scope() as s:
         s.query(Event).delete()  # start from a known log
         for n in range(150):

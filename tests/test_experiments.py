@@ -10,13 +10,13 @@ from sqlalchemy import func, select, update
 
 from tests.scripted_openai import error, text, tool_call
 from workbench import experiments as ex
-from workbench import groups
 from workbench.db import session_scope
 from workbench.errors import AccessDenied, AgentNotFound, ValidationError
 from workbench.experiments import runner
 from workbench.experiments.checks import Observation, evaluate
 from workbench.models import Experiment, ExperimentResult, Run, Thread, UsageRecord
 from workbench.playground import Variant
+from workbench.system import workspace
 
 
 def _cases(n: int, expected: str = "ok") -> list[dict]:
@@ -256,7 +256,7 @@ def test_unknown_and_foreign_test_sets_and_agents(scripted):
         ex.find_test_set(scripted.person_id, scripted.group_id, "Nope")
     with pytest.raises(AgentNotFound):
         ex.start_experiment(scripted.person_id, scripted.group_id, ts.id, Variant(987654))
-    other = groups.create_group(scripted.person_id, "Other team").id
+    other = workspace.create_group(scripted.person_id, "Other team").id
     with pytest.raises(ex.TestSetNotFound):  # a test set of another group, even one's own
         ex.start_experiment(scripted.person_id, other, ts.id, Variant(scripted.agent_id))
     from tests.tenancy_world import new_person
@@ -267,10 +267,10 @@ def test_unknown_and_foreign_test_sets_and_agents(scripted):
 
 
 def test_add_to_test_set_from_a_chat_message_and_a_trace(scripted):
-    from workbench import threads
+    from workbench import runs, threads
 
     scripted.server.script(text("Paris is the capital."))
-    thread, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    thread, handle = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                            initial_message="Capital of France?")
     result = handle.wait(15)
     page = threads.get_thread_messages(thread.id, actor_id=scripted.person_id)

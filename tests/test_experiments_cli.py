@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.scripted_openai import text
-from workbench.__main__ import main
+from workbench.cli.commands import main
 
 CSV = "input,expected\nCapital of France?,Paris\nTwo plus two?,4\nColour of the sky?,blue\n"
 

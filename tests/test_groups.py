@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from workbench import groups, identity
 from workbench.db import session_scope
 from workbench.errors import AccessDenied, ConflictError, PersonNotFound, ValidationError
 from workbench.models import Event, Person, ProviderRecord
+from workbench.system import workspace
+from workbench.tenancy import access, groups, identity, people
 
 
 def events_of(type_: str, group_id: int | None = "any") -> list[Event]:
@@ -32,7 +33,7 @@ def team(wb):
 # --- creating and renaming ------------------------------------------------------------
 
 def test_create_group_makes_owner_with_builtin_provider(wb):
-    group = groups.create_group(wb.person_id, "  Research   team ", "team")
+    group = workspace.create_group(wb.person_id, "  Research   team ", "team")
     assert group.name == "Research team" and group.plan == "team"
     assert group.monthly_budget_usd == groups.PLANS["team"]["monthly_budget_usd"]
     assert groups.my_role(wb.person_id, group.id) == "owner"
@@ -48,14 +49,14 @@ def test_create_group_makes_owner_with_builtin_provider(wb):
 def test_create_group_rejects_bad_input(wb, name, plan, field):
     before = len(groups.list_my_groups(wb.person_id))
     with pytest.raises(ValidationError) as err:
-        groups.create_group(wb.person_id, name, plan)
+        workspace.create_group(wb.person_id, name, plan)
     assert field in err.value.field_errors
     assert len(groups.list_my_groups(wb.person_id)) == before
 
 
 def test_create_group_needs_a_real_person(wb):
     with pytest.raises(PersonNotFound):
-        groups.create_group(987654, "Ghosts")
+        workspace.create_group(987654, "Ghosts")
 
 
 def test_rename_is_owner_only_and_recorded(team):
@@ -63,12 +64,12 @@ def test_rename_is_owner_only_and_recorded(team):
     with pytest.raises(AccessDenied):
         groups.rename_group(editor, wb.group_id, "Hijacked")
     denied = events_of("access_denied", wb.group_id)[-1]
-    assert denied.actor_id == editor and denied.data["action"] == "groups.rename_group"
+    assert denied.actor_id == editor and denied.data["action"] == "tenancy.groups.rename_group"
     assert denied.data == {**denied.data, "needed_role": "owner", "had_role": "editor"}
     groups.rename_group(wb.person_id, wb.group_id, "Support")
     assert groups.get_group(editor, wb.group_id).name == "Support"
     assert events_of("group_renamed", wb.group_id)[-1].data == {"from": "My workspace", "to": "Support"}
-    other = groups.create_group(wb.person_id, "Sales")
+    other = workspace.create_group(wb.person_id, "Sales")
     with pytest.raises(ValidationError) as err:
         groups.rename_group(wb.person_id, other.id, "support")
     assert "name" in err.value.field_errors
@@ -110,7 +111,7 @@ def test_only_owners_manage_members(team):
         with pytest.raises(AccessDenied):
             groups.remove_member(actor, wb.group_id, wb.person_id)
     assert groups.my_role(viewer, wb.group_id) == "viewer"
-    assert groups.find_person_by_email("new@example.com") is None  # nothing half-made
+    assert people.find_person_by_email("new@example.com") is None  # nothing half-made
 
 
 def test_last_owner_cannot_be_demoted_or_leave(team):
@@ -152,17 +153,17 @@ def test_change_role_to_same_role_records_nothing(team):
 def test_people_are_visible_only_to_those_who_share_a_group(team):
     wb, editor, _ = team
     stranger = identity.person_for_login(email="stranger@example.com", name="S")
-    assert groups.get_person(editor, wb.person_id).name == "Local user"
-    assert groups.get_person(stranger, stranger).email == "stranger@example.com"
+    assert people.get_person(editor, wb.person_id).name == "Local user"
+    assert people.get_person(stranger, stranger).email == "stranger@example.com"
     with pytest.raises(AccessDenied):
-        groups.get_person(stranger, editor)
+        people.get_person(stranger, editor)
     with pytest.raises(PersonNotFound):
-        groups.get_person(editor, 987654)
+        people.get_person(editor, 987654)
 
 
 def test_list_my_groups_and_my_role_show_only_own_memberships(team):
     wb, editor, _ = team
-    other = groups.create_group(editor, "Editor's own")
+    other = workspace.create_group(editor, "Editor's own")
     assert [g.name for g, _ in groups.list_my_groups(editor)] == ["Editor's own", "My workspace"]
     assert [g.name for g, _ in groups.list_my_groups(wb.person_id)] == ["My workspace"]
     assert groups.my_role(wb.person_id, other.id) is None
@@ -175,7 +176,7 @@ def test_denied_attempt_is_recorded_even_though_the_call_rolled_back(team):
     with pytest.raises(AccessDenied):
         agents.delete_agent(viewer, wb.agent_id)
     denied = events_of("access_denied", wb.group_id)[-1]
-    assert denied.data["action"] == "agents.delete_agent" and denied.data["had_role"] == "viewer"
+    assert denied.data["action"] == "agents.definitions.delete_agent" and denied.data["had_role"] == "viewer"
     assert agents.get_agent(viewer, wb.agent_id).name == "Demo assistant"
     assert [e.type for e in events_of("agent_deleted")] == []
 
@@ -183,12 +184,12 @@ def test_denied_attempt_is_recorded_even_though_the_call_rolled_back(team):
 def test_require_access_rejects_unknown_roles_and_bad_ids(wb):
     with session_scope() as s:
         with pytest.raises(ValueError):
-            groups.require_access(s, wb.person_id, wb.group_id, "admin")
+            access.require_access(s, wb.person_id, wb.group_id, "admin")
         for person, group in ((None, wb.group_id), (wb.person_id, None), ("1", wb.group_id),
                               (wb.person_id, str(wb.group_id))):
             with pytest.raises(AccessDenied):
-                groups.require_access(s, person, group)
-        assert groups.require_access(s, wb.person_id, wb.group_id, "owner").role == "owner"
+                access.require_access(s, person, group)
+        assert access.require_access(s, wb.person_id, wb.group_id, "owner").role == "owner"
 
 
 # --- identity (OpenID Connect logins) -----------------------------------------------
@@ -196,7 +197,7 @@ def test_require_access_rejects_unknown_roles_and_bad_ids(wb):
 def test_login_creates_a_person_without_groups(wb):
     pid = identity.person_for_login(email="New.Person@Example.com", name="New Person")
     assert groups.list_my_groups(pid) == []
-    assert groups.get_person(pid, pid).email == "new.person@example.com"
+    assert people.get_person(pid, pid).email == "new.person@example.com"
     created = events_of("person_created")
     assert [(e.actor_id, e.target_id, e.group_id) for e in created] == [(pid, pid, None)]
     assert len(events_of("person_logged_in")) == 1
@@ -206,9 +207,9 @@ def test_login_matches_an_added_member_by_email(wb):
     groups.add_member(wb.person_id, wb.group_id, email="sam@example.com", role="editor")
     pid = identity.person_for_login(email="SAM@Example.COM", name="Sam Jones")
     assert groups.my_role(pid, wb.group_id) == "editor"
-    assert groups.get_person(pid, pid).name == "Sam Jones"  # the placeholder name is replaced
+    assert people.get_person(pid, pid).name == "Sam Jones"  # the placeholder name is replaced
     assert identity.person_for_login(email="sam@example.com", name="Someone Else") == pid
-    assert groups.get_person(pid, pid).name == "Sam Jones"  # a real name is kept
+    assert people.get_person(pid, pid).name == "Sam Jones"  # a real name is kept
     assert events_of("person_created") == []
     assert len(events_of("person_logged_in")) == 2
 
@@ -226,7 +227,7 @@ def test_login_matches_a_stored_mixed_case_email(wb):
 def test_login_refuses_missing_or_unverified_email(wb, email, verified):
     with pytest.raises(AccessDenied):
         identity.person_for_login(email=email, name="Eve", email_verified=verified)
-    assert groups.find_person_by_email("eve@example.com") is None
+    assert people.find_person_by_email("eve@example.com") is None
     assert len(events_of("login_refused")) == 1
 
 
@@ -237,4 +238,4 @@ def test_the_bootstrap_person_is_claimed_by_logging_in_with_its_email(wb):
 
     pid = identity.person_for_login(email=get_settings().local_person_email.upper(), name="Alice Admin")
     assert pid == wb.person_id and groups.my_role(pid, wb.group_id) == "owner"
-    assert groups.get_person(pid, pid).name == "Alice Admin"
+    assert people.get_person(pid, pid).name == "Alice Admin"

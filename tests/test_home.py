@@ -5,7 +5,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from tests.scripted_openai import text
-from workbench import knowledge, threads
+from workbench import knowledge, runs
 
 PAGE = str(Path(__file__).resolve().parent.parent / "views" / "0_Home.py")
 
@@ -28,7 +28,7 @@ def test_home_on_a_fresh_workspace_points_to_the_first_steps(wb):
 
 def test_home_counts_what_the_group_has(scripted):
     scripted.server.script(text("Hi"))
-    _, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    _, handle = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                       initial_message="Hello there")
     handle.wait(10)
     knowledge.add_snippet(scripted.person_id, scripted.group_id, "Policy", "Returns within 30 days.")

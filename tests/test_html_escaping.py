@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 from tests.test_pages_chat_agents import chat, env  # noqa: F401 - env is a fixture
-from workbench.markup import inert
 from workbench import knowledge as kb
-from workbench import threads
+from workbench import runs, threads
 from workbench.db import session_scope
+from workbench.markup import inert
 
 HOSTILE = '<img src=x onerror="alert(1)"> ![pixel](http://evil.example/p.png) [win](http://evil.example) $x$'
 
@@ -28,7 +28,7 @@ def test_inert_escapes_html_markdown_and_math():
 
 
 def test_chat_sources_escape_the_models_query_and_the_documents_title(env):  # noqa: F811
-    thread, _ = threads.create_thread(env.group, env.agent.id, env.person, title="Hostile")
+    thread, _ = runs.create_thread(env.group, env.agent.id, env.person, title="Hostile")
     hits = [{"title": HOSTILE, "document_id": 1, "chunk_id": 7, "position": 0, "page": None,
              "score": 0.8, "text": "Plain passage."}]
     with session_scope() as s:

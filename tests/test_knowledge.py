@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from workbench import groups
 from workbench import knowledge as kb
 from workbench.db import session_scope
 from workbench.errors import AccessDenied, DocumentNotFound, IngestError, ValidationError
 from workbench.knowledge import chunking, embeddings, parsing, store
 from workbench.models import Chunk, Document, Event, Thing
+from workbench.system import workspace
+from workbench.tenancy import groups
 
 MB = 1024 * 1024
 PAGE = Path(__file__).resolve().parent.parent / "views" / "3_Knowledge.py"
@@ -443,7 +444,7 @@ def test_search_on_an_empty_group(wb):
 
 
 def test_groups_never_see_each_others_chunks(wb):
-    other = groups.create_group(wb.person_id, "Other").id
+    other = workspace.create_group(wb.person_id, "Other").id
     shared = WHALES + "This copy belongs to group {}."
     a = kb.ingest_files(wb.person_id, wb.group_id, [("a-whales.txt", shared.format("A").encode()),
                                                     ("a-bread.txt", BREAD.encode())])
@@ -463,8 +464,8 @@ def test_groups_never_see_each_others_chunks(wb):
         kb.delete_document(wb.person_id, wb.group_id, b.files[0].document_id)
 
     # the tool is bound to its run's group
-    from workbench.tools import ToolContext, registry
-    tool = registry()["search_knowledge"]
+    from workbench.tools.registry import ToolContext, builtin_tools
+    tool = builtin_tools()["search_knowledge"]
     agent_b = make_agent(other)
     out_a = json.loads(tool.fn(ToolContext(wb.group_id, wb.person_id, wb.agent_id, 0),
                                query="blue whales krill", limit=20))
@@ -505,12 +506,12 @@ def test_viewers_read_but_cannot_write(wb):
 # --- the tool and events -----------------------------------------------------------
 
 def test_search_knowledge_tool_json_and_schema(wb):
-    from workbench.tools import ToolContext, bind_tools, registry
+    from workbench.tools.registry import ToolContext, bind_tools, builtin_tools
     from workbench.tools.search_knowledge import RESULT_KEYS, SearchKnowledgeArgs, parse_sources
 
     pdf = make_pdf(["Intro page.", "Blue whales feed on krill in cold oceans."])
     kb.ingest_files(wb.person_id, wb.group_id, [("ocean.pdf", pdf), ("bread.txt", BREAD.encode())])
-    spec = registry()["search_knowledge"]
+    spec = builtin_tools()["search_knowledge"]
     assert spec.label == "Search knowledge"
     ctx = ToolContext(wb.group_id, wb.person_id, wb.agent_id, thread_id=7, run_id=3)
     tool = bind_tools(ctx, ["search_knowledge"])["search_knowledge"]
@@ -532,8 +533,8 @@ def test_events_are_written(wb):
     doc_id = res.files[0].document_id
     kb.reindex_document(wb.person_id, wb.group_id, doc_id, 200, 0)
     kb.search(wb.person_id, wb.group_id, "krill", 4)
-    from workbench.tools import ToolContext, registry
-    registry()["search_knowledge"].fn(ToolContext(wb.group_id, wb.person_id, wb.agent_id, 5),
+    from workbench.tools.registry import ToolContext, builtin_tools
+    builtin_tools()["search_knowledge"].fn(ToolContext(wb.group_id, wb.person_id, wb.agent_id, 5),
                                       query="whale food", limit=2)
     kb.delete_document(wb.person_id, wb.group_id, doc_id)
 

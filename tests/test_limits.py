@@ -10,12 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from tests.scripted_openai import text
-from workbench import groups, limits, price_admin, runtime, threads
+from workbench import runs
+from workbench.costs import limits, prices
+from workbench.costs.usage import record_model_call
 from workbench.db import session_scope
 from workbench.errors import AccessDenied, BudgetExceeded, RateLimitExceeded, ValidationError
 from workbench.models import Event, Group, Run, UsageRecord, utcnow
 from workbench.providers.base import Usage
-from workbench.usage import record_model_call
+from workbench.tenancy import groups
 
 
 def _events(group_id, type_):
@@ -39,13 +41,13 @@ def _spend(group_id, usd):
 
 
 def _new_thread(scripted):
-    thread, _ = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id)
+    thread, _ = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id)
     return thread.id
 
 
 @pytest.fixture()
 def priced(scripted):
-    price_admin.add_price(scripted.person_id, scripted.group_id, provider="testco", model="dollar",
+    prices.add_price(scripted.person_id, scripted.group_id, provider="testco", model="dollar",
                           input_per_mtok=1.0, output_per_mtok=1.0, effective_from=date(2020, 1, 1))
     _set(scripted.group_id, monthly_budget_usd=10.0, rpm_limit=None, tpm_limit=None)
     return scripted
@@ -59,7 +61,7 @@ def test_budget_79_80_100(priced):
     status = limits.budget_status(pid, gid)
     assert status.level == "ok" and status.fraction == pytest.approx(0.79)
     assert _events(gid, "budget_warning") == []
-    assert runtime.continue_thread(_new_thread(priced), "at 79 %", pid).wait(10).status == "complete"
+    assert runs.continue_thread(_new_thread(priced), "at 79 %", pid).wait(10).status == "complete"
 
     _spend(gid, 0.1)  # plus the run's own few micro-dollars: 80 %
     assert limits.budget_status(pid, gid).level == "warning"
@@ -67,14 +69,14 @@ def test_budget_79_80_100(priced):
     assert len(warnings) == 1 and warnings[0].data["percent"] >= 80
     _spend(gid, 0.5)  # still once a month
     assert len(_events(gid, "budget_warning")) == 1
-    assert runtime.continue_thread(_new_thread(priced), "at 85 %", pid).wait(10).status == "complete"
+    assert runs.continue_thread(_new_thread(priced), "at 85 %", pid).wait(10).status == "complete"
 
     _spend(gid, 2.0)
     status = limits.budget_status(pid, gid)
     assert status.level == "exceeded"
     thread_id = _new_thread(priced)
     with pytest.raises(BudgetExceeded) as refused:
-        runtime.continue_thread(thread_id, "over budget", pid)
+        runs.continue_thread(thread_id, "over budget", pid)
     assert "new runs are paused" in refused.value.user_message and "$10.00" in refused.value.user_message
     ev = _events(gid, "budget_exceeded")
     assert len(ev) == 1 and ev[0].data["budget_usd"] == 10.0
@@ -82,18 +84,18 @@ def test_budget_79_80_100(priced):
         assert s.scalar(select(Run).where(Run.thread_id == thread_id)) is None
     # an owner raising the budget lets runs start again
     limits.set_limits(pid, gid, monthly_budget_usd=100.0, rpm_limit=None, tpm_limit=None)
-    assert runtime.continue_thread(thread_id, "budget raised", pid).wait(10).status == "complete"
+    assert runs.continue_thread(thread_id, "budget raised", pid).wait(10).status == "complete"
 
 
 def test_a_running_run_finishes_when_the_budget_runs_out(priced):
     gid, pid = priced.group_id, priced.person_id
     priced.server.script(text("word " * 60, delay=0.02))
-    handle = runtime.continue_thread(_new_thread(priced), "write a lot", pid)
+    handle = runs.continue_thread(_new_thread(priced), "write a lot", pid)
     first = next(u for u in handle.updates(timeout=10) if u.kind == "text")
     assert first.text
     _spend(gid, 10.0)  # the budget is gone while the reply streams
     with pytest.raises(BudgetExceeded):
-        runtime.continue_thread(_new_thread(priced), "another", pid)
+        runs.continue_thread(_new_thread(priced), "another", pid)
     result = handle.wait(10)
     assert result.status == "complete" and result.reply.count("word") == 60
     with session_scope() as s:  # its cost is still recorded
@@ -132,12 +134,12 @@ def test_rpm_waits_when_the_window_frees_soon_else_refuses(priced):
     gid, pid = priced.group_id, priced.person_id
     _set(gid, rpm_limit=1)
     _past_run(priced, 59.4)  # leaves the window in ~0.6 s: the next run waits for it
-    assert runtime.continue_thread(_new_thread(priced), "soon", pid).wait(10).status == "complete"
+    assert runs.continue_thread(_new_thread(priced), "soon", pid).wait(10).status == "complete"
     waited = _events(gid, "rate_limited")
     assert len(waited) == 1 and waited[0].data["outcome"] == "waited" and waited[0].data["waited_s"] > 0
     # the run just started keeps the window full for ~60 s: refused at once
     with pytest.raises(RateLimitExceeded) as refused:
-        runtime.continue_thread(_new_thread(priced), "again", pid)
+        runs.continue_thread(_new_thread(priced), "again", pid)
     assert "1 run a minute" in refused.value.user_message and "try again in about" in refused.value.user_message
     ev = _events(gid, "rate_limited")[-1]
     assert ev.data["outcome"] == "refused" and ev.data["limit"] == "rpm" and ev.data["retry_after_s"] > 50
@@ -150,12 +152,12 @@ def test_tpm_counts_tokens_of_the_last_minute(priced):
         s.add(UsageRecord(group_id=gid, provider="openai", model="gpt-4o-mini", input_tokens=1200,
                           output_tokens=300, created_at=utcnow() - timedelta(seconds=30)))
     with pytest.raises(RateLimitExceeded) as refused:
-        runtime.continue_thread(_new_thread(priced), "tokens", pid)
+        runs.continue_thread(_new_thread(priced), "tokens", pid)
     assert "1,000 tokens a minute" in refused.value.user_message and "1,500" in refused.value.user_message
     with session_scope() as s:  # move it to the edge of the window: a short wait, then admitted
         rec = s.scalar(select(UsageRecord).where(UsageRecord.input_tokens == 1200))
         rec.created_at = utcnow() - timedelta(seconds=59.5)
-    assert runtime.continue_thread(_new_thread(priced), "tokens", pid).wait(10).status == "complete"
+    assert runs.continue_thread(_new_thread(priced), "tokens", pid).wait(10).status == "complete"
     assert [e.data["outcome"] for e in _events(gid, "rate_limited")] == ["refused", "waited"]
 
 
@@ -171,7 +173,7 @@ def test_a_burst_of_concurrent_starts_never_overshoots_rpm(priced, monkeypatch):
     def start(tid):
         barrier.wait()
         try:
-            handle = runtime.continue_thread(tid, "burst", pid)
+            handle = runs.continue_thread(tid, "burst", pid)
             result = ("ok", handle)
         except RateLimitExceeded as exc:
             result = ("refused", exc)

@@ -4,7 +4,6 @@ it serves two chats at once. Temperature 0 throughout, for repeatable answers.""
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -12,14 +11,14 @@ import time
 import pytest
 from sqlalchemy import select
 
-from workbench import agents, runtime, settings, tasks, threads
+from workbench import agents, runs, settings
 from workbench import knowledge as kb
 from workbench.db import session_scope
 from workbench.models import ProviderRecord, RunStep
-from workbench.providers import build_provider
-from workbench.providers import builtin_model, embedded_server
+from workbench.providers import build_provider, builtin_model, embedded_server
 from workbench.providers.base import ChatRequest, Completed, ProviderConfig, TextDelta
 from workbench.providers.builtin_model import MODEL_ID, SIZE, ModelFileRefused
+from workbench.tools import tasks
 
 pytestmark = pytest.mark.slow
 
@@ -90,8 +89,8 @@ def _agent(wb, tools: list[str], prompt: str = "You are a helpful assistant.") -
 
 
 def _run(wb, agent_id: int, message: str):
-    thread, _ = threads.create_thread(wb.group_id, agent_id, wb.person_id)
-    result = runtime.continue_thread(thread.id, message, wb.person_id).wait(240)
+    thread, _ = runs.create_thread(wb.group_id, agent_id, wb.person_id)
+    result = runs.continue_thread(thread.id, message, wb.person_id).wait(240)
     assert result.status == "complete", result.error
     with session_scope() as s:
         steps = s.scalars(select(RunStep).where(RunStep.run_id == result.run_id)
@@ -135,8 +134,8 @@ def test_two_runs_stream_at_the_same_time(wb):
     embedded_server.ensure_started()
 
     def run(i: int, question: str) -> None:
-        thread, _ = threads.create_thread(wb.group_id, agent_id, wb.person_id)
-        handle = runtime.continue_thread(thread.id, question, wb.person_id)
+        thread, _ = runs.create_thread(wb.group_id, agent_id, wb.person_id)
+        handle = runs.continue_thread(thread.id, question, wb.person_id)
         for update in handle.updates(timeout=240):
             if update.kind == "text":
                 stamps[i].append(time.perf_counter())

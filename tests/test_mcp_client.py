@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench.custom_tools.mcp_client import (
-    ALLOWED_COMMANDS_SETTING, McpError, McpServer, McpTimeout, call_tool,
-    check_command_allowed, list_tools)
+from workbench.tools.custom.mcp_client import (ALLOWED_COMMANDS_SETTING, McpError, McpServer, McpTimeout,
+                                               call_tool, check_command_allowed, list_tools)
 
 CALC = Path(__file__).parent / "mcp_servers" / "calc.py"
 PYTHON = sys.executable

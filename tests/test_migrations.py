@@ -7,7 +7,8 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import text
 
-from workbench import agent_versions, db, threads
+from workbench import db, threads
+from workbench.agents import versions
 from workbench.db import session_scope
 from workbench.models import Comparison, ComparisonColumn, Experiment, ExperimentResult
 
@@ -58,7 +59,7 @@ def test_upgrade_from_0002_keeps_data_and_adds_the_playground(data_dir):
         assert conn.execute(text("SELECT version, note FROM agent_versions")).one() == (1, None)
     # the old thread is still on the Chat list; the version history reads
     assert [t.title for t in threads.list_threads(1, 1)] == ["Old thread"]
-    assert [v.version for v in agent_versions.list_versions(1, 1)] == [1]
+    assert [v.version for v in versions.list_versions(1, 1)] == [1]
     with session_scope() as s:
         comparison = Comparison(group_id=1, title="New", conversation=[{"role": "user", "content": "Hi"}],
                                 created_by=1)
@@ -124,7 +125,7 @@ ROWS_0004 = [
 
 def test_upgrade_from_0004_keeps_data_and_adds_custom_tools(data_dir):
     from workbench import agents
-    from workbench.custom_tools import service as custom_tools
+    from workbench.tools.custom import service as custom_tools
 
     _migrate(command.upgrade, "0004")
     with db.get_engine().begin() as conn:

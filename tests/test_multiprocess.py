@@ -19,15 +19,18 @@ from pathlib import Path
 from sqlalchemy import select
 
 from tests.scripted_openai import text
-from workbench import bootstrap, runtime, settings, threads
+from workbench import runs
+from workbench import settings
 from workbench.db import session_scope
 from workbench.models import Group, Message, Run, RunStep, Thread
+from workbench.system import bootstrap
 
 ROOT = Path(__file__).resolve().parent.parent
 
 START_RUNS = """
 import json, os, sys, threading, time
-from workbench import bootstrap, runtime
+from workbench import runs
+from workbench.system import bootstrap
 from workbench.errors import RateLimitExceeded
 person = bootstrap.init_app().person_id
 ids, ready, go_file = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -40,7 +43,7 @@ lock = threading.Lock()
 def start(tid):
     go.wait()
     try:
-        runtime.continue_thread(tid, "Hello", person).wait(30)
+        runs.continue_thread(tid, "Hello", person).wait(30)
         kind = "admitted"
     except RateLimitExceeded:
         kind = "refused"
@@ -76,7 +79,7 @@ def test_a_groups_rate_limit_holds_across_two_processes(scripted, tmp_path):
     limit, per_process = 3, 4
     with session_scope() as s:
         s.get(Group, scripted.group_id).rpm_limit = limit
-    ids = [threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    ids = [runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                  title=f"t{i}")[0].id for i in range(2 * per_process)]
     scripted.server.script(*[text("Admitted.") for _ in ids])
     ready, go = [tmp_path / f"ready{i}" for i in range(2)], tmp_path / "go"
@@ -92,8 +95,8 @@ def test_a_groups_rate_limit_holds_across_two_processes(scripted, tmp_path):
     assert sum(o["admitted"] for o in outs) == limit  # not `limit` per process
     assert sum(o["refused"] for o in outs) == 2 * per_process - limit
     with session_scope() as s:
-        runs = s.scalars(select(Run).where(Run.group_id == scripted.group_id)).all()
-    assert len(runs) == limit and all(r.status == "complete" for r in runs)
+        rows = s.scalars(select(Run).where(Run.group_id == scripted.group_id)).all()
+    assert len(rows) == limit and all(r.status == "complete" for r in rows)
 
 
 def _reply_of(run_id: int) -> Message | None:
@@ -104,7 +107,7 @@ def _reply_of(run_id: int) -> Message | None:
 def test_a_run_is_followed_live_from_another_process_and_survives_a_kill(scripted):
     full = "".join(f"part{i} " for i in range(80))
     scripted.server.script(text(full, chunk_size=len("part10 "), delay=0.1))  # about 8 s
-    thread, _ = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id, title="Kill me")
+    thread, _ = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id, title="Kill me")
     app = _python(["-m", "workbench", "chat", "--thread", str(thread.id), "Tell me a long story"])
     try:
         run_id = _until(lambda: _latest_run(thread.id))
@@ -141,7 +144,7 @@ def test_a_run_is_followed_live_from_another_process_and_survives_a_kill(scripte
         assert s.scalar(select(Message).where(Message.status == "streaming")) is None
     # The thread is usable.
     scripted.server.script(text("Back again."))
-    result = runtime.continue_thread(thread.id, "Still there?", scripted.person_id).wait(15)
+    result = runs.continue_thread(thread.id, "Still there?", scripted.person_id).wait(15)
     assert (result.status, result.reply) == ("complete", "Back again.")
 
 
@@ -154,7 +157,7 @@ def test_runs_of_a_dead_process_are_swept_periodically_not_only_at_start(scripte
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True, check=True)
     worker = f"{socket.gethostname()}:{int(dead.stdout)}:gone"
-    thread, _ = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id, title="Orphan")
+    thread, _ = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id, title="Orphan")
     with session_scope() as s:
         orphan = Run(group_id=scripted.group_id, thread_id=thread.id, agent_id=scripted.agent_id,
                      person_id=scripted.person_id, status="running", worker=worker)

@@ -12,9 +12,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.scripted_openai import error, text, tool_call
-from workbench import agents, groups, runtime, tasks, threads
+from workbench import agents, runs, threads
 from workbench.db import session_scope
 from workbench.providers import service as provider_service
+from workbench.tenancy import groups, people
+from workbench.tools import tasks
 
 PAGES = Path(__file__).resolve().parent.parent / "views"
 
@@ -124,7 +126,7 @@ def test_duplicate_and_delete(env):
 
 def test_viewer_sees_agents_read_only(env):
     groups.add_member(env.person, env.group, email="viewer@example.com", name="Vera", role="viewer")
-    viewer = groups.find_person_by_email("viewer@example.com").id
+    viewer = people.find_person_by_email("viewer@example.com").id
     at = no_exception(open_page("2_Agents.py", viewer, env.group, sel_agent_edit=env.agent.id))
     assert at.text_input(key=f"ag_{env.agent.id}_v1_name").disabled
     for key in ("agent_save", "agent_new", "agent_dup", f"prov_test_{env.provider.id}"):
@@ -217,7 +219,7 @@ def test_a_refused_message_shows_the_error_and_keeps_the_text(env):
 
 
 def test_archive_and_unarchive(env):
-    thread, handle = threads.create_thread(env.group, env.agent.id, env.person, initial_message="Old question")
+    thread, handle = runs.create_thread(env.group, env.agent.id, env.person, initial_message="Old question")
     handle.wait(10)
     at = chat(env, sel_thread=thread.id)
     at.button(key="chat_archive").click().run()
@@ -233,7 +235,7 @@ def test_archive_and_unarchive(env):
 
 
 def test_rename(env):
-    thread, _ = threads.create_thread(env.group, env.agent.id, env.person)
+    thread, _ = runs.create_thread(env.group, env.agent.id, env.person)
     at = chat(env, sel_thread=thread.id)
     at.text_input(key=f"chat_title_{thread.id}").input("Refund questions")
     at.button(key=f"chat_rename_{thread.id}").click().run()
@@ -243,7 +245,7 @@ def test_rename(env):
 
 
 def test_load_older_extends_a_long_thread(env):
-    thread, _ = threads.create_thread(env.group, env.agent.id, env.person, title="Long")
+    thread, _ = runs.create_thread(env.group, env.agent.id, env.person, title="Long")
     with session_scope() as s:
         row = threads.load_thread(s, env.person, thread.id)
         for n in range(1, 121):
@@ -263,7 +265,7 @@ def test_load_older_extends_a_long_thread(env):
 def test_waiting_for_a_human_and_answering_as_the_human_agent(env):
     env.server.script(tool_call("call_human", {"reason": "The customer wants a manager"}),
                       text("I asked a colleague to join."))
-    thread, handle = threads.create_thread(env.group, env.agent.id, env.person, initial_message="Get me a manager")
+    thread, handle = runs.create_thread(env.group, env.agent.id, env.person, initial_message="Get me a manager")
     assert handle.wait(10).status == "complete"
     at = chat(env, sel_thread=thread.id)
     assert any("Waiting for a human" in w.value and "wants a manager" in w.value for w in at.warning)
@@ -277,7 +279,7 @@ def test_waiting_for_a_human_and_answering_as_the_human_agent(env):
 
 def test_stop_cancels_a_running_reply_and_keeps_what_streamed(env):
     env.server.script(text("word " * 400, chunk_size=5, delay=0.02))  # about 8 s if not stopped
-    thread, handle = threads.create_thread(env.group, env.agent.id, env.person, initial_message="Talk a lot")
+    thread, handle = runs.create_thread(env.group, env.agent.id, env.person, initial_message="Talk a lot")
     for update in handle.updates():
         if update.kind == "text":
             break  # it is streaming
@@ -295,17 +297,17 @@ def test_stop_cancels_a_running_reply_and_keeps_what_streamed(env):
 
 
 def test_viewer_reads_threads_without_an_input(env):
-    thread, handle = threads.create_thread(env.group, env.agent.id, env.person, initial_message="Visible to all")
+    thread, handle = runs.create_thread(env.group, env.agent.id, env.person, initial_message="Visible to all")
     handle.wait(10)
     groups.add_member(env.person, env.group, email="viewer@example.com", name="Vera", role="viewer")
-    viewer = groups.find_person_by_email("viewer@example.com").id
+    viewer = people.find_person_by_email("viewer@example.com").id
     at = no_exception(open_page("1_Chat.py", viewer, env.group, sel_thread=thread.id))
     assert "Visible to all" in [m.value for m in at.markdown]
     assert not at.chat_input and "chat_archive" not in [b.key for b in at.button]
 
 
 def test_runtime_errors_before_a_run_are_shown(env):
-    thread, handle = threads.create_thread(env.group, env.agent.id, env.person, initial_message="First")
+    thread, handle = runs.create_thread(env.group, env.agent.id, env.person, initial_message="First")
     handle.wait(10)
     with session_scope() as s:
         from workbench.models import Group
@@ -316,11 +318,11 @@ def test_runtime_errors_before_a_run_are_shown(env):
     no_exception(at)
     assert any("budget" in e.value and "new runs are paused" in e.value for e in at.error)
     assert any(c.value == "Second" for c in at.code)
-    assert runtime.active_handle(thread.id, actor_id=env.person) is None
+    assert runs.active_handle(thread.id, actor_id=env.person) is None
 
 
 def test_knowledge_search_results_render_as_sources(env):
-    thread, _ = threads.create_thread(env.group, env.agent.id, env.person, title="Refunds")
+    thread, _ = runs.create_thread(env.group, env.agent.id, env.person, title="Refunds")
     hits = [{"title": "refund-policy.md", "document_id": 1, "chunk_id": 7, "position": 2, "page": 3,
              "score": 0.8134, "text": "Refunds are paid within 14 days."},
             {"title": "faq.txt", "document_id": 2, "chunk_id": 9, "position": 0, "page": None,
@@ -352,8 +354,8 @@ def _live_view():
 def test_the_live_view_streams_text_and_shows_tool_steps_as_they_happen(env):
     env.server.script(tool_call("get_context", {"about": "group"}, content="Let me look."),
                       text("You are in My workspace."))
-    thread, _ = threads.create_thread(env.group, env.agent.id, env.person)
-    handle = runtime.continue_thread(thread.id, "Where am I?", env.person)
+    thread, _ = runs.create_thread(env.group, env.agent.id, env.person)
+    handle = runs.continue_thread(thread.id, "Where am I?", env.person)
     at = AppTest.from_function(_live_view, default_timeout=30)
     at.session_state["handle"], at.session_state["person_id"] = handle, env.person
     at.run()

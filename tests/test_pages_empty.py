@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from workbench import groups
+from workbench.system import workspace
+from workbench.tenancy import groups, people
 
 PAGES = Path(__file__).resolve().parent.parent / "views"
 EMPTY_STATES = {  # page -> a phrase of its empty state
@@ -29,7 +30,7 @@ ALWAYS_FILLED = {"5_Events.py", "7_Prices.py", "9_Groups.py", "12_Settings.py"} 
 
 @pytest.fixture()
 def empty_group(wb):
-    return wb.person_id, groups.create_group(wb.person_id, "Empty team").id
+    return wb.person_id, workspace.create_group(wb.person_id, "Empty team").id
 
 
 def test_every_page_is_listed():
@@ -62,7 +63,7 @@ def test_home_offers_the_demo_to_owners_only(empty_group):
     from workbench.db import session_scope
 
     with session_scope() as s:
-        viewer = groups.get_or_create_person(s, name="Vi", email="vi@example.com").id
+        viewer = people.get_or_create_person(s, name="Vi", email="vi@example.com").id
     groups.add_member(person_id, group_id, email="vi@example.com", role="viewer")
     at = AppTest.from_file(str(PAGES / "0_Home.py"), default_timeout=60)
     at.session_state["person_id"] = viewer

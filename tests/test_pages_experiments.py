@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from tests.scripted_openai import text
 from tests.test_pages_chat_agents import env, no_exception, open_page  # noqa: F401 - fixture
-from workbench import experiments, groups
+from workbench import experiments
 from workbench.playground import Variant
+from workbench.tenancy import groups, people
 
 
 def page(env, person=None, **state):
@@ -63,7 +64,7 @@ def test_viewers_read_but_cannot_run(env):
     env.server.script(text("Hello"))
     experiments.start_experiment(env.person, env.group, ts.id, Variant(env.agent.id), wait=True)
     viewer = new_person("Viewer")
-    groups.add_member(env.person, env.group, email=groups.get_person(viewer, viewer).email, role="viewer")
+    groups.add_member(env.person, env.group, email=people.get_person(viewer, viewer).email, role="viewer")
     at = page(env, person=viewer)
     assert any("viewer in this group" in i.value for i in at.info)
     assert not [b for b in at.button if b.key == "ex_start"]

@@ -13,8 +13,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.tenancy_world import build_world, new_person
-from workbench import groups
 from workbench.providers import service as provider_service
+from workbench.system import workspace
+from workbench.tenancy import groups, people
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "views"
@@ -114,7 +115,7 @@ def test_last_owner_cannot_demote_themselves_or_leave(owner_page):
 
 
 def test_rename_shows_a_taken_name_next_to_the_field(owner_page):
-    groups.create_group(owner_page.person, "Sales")
+    workspace.create_group(owner_page.person, "Sales")
     at = owner_page.at
     at.text_input(key="rename_group_name").input("sales")
     submit(at, "Rename")
@@ -138,7 +139,7 @@ def test_creating_a_group_makes_it_current_with_the_builtin_model(owner_page):
 
 def test_viewer_reads_members_but_manages_nothing_and_may_leave(wb):
     viewer = new_person("Vera")
-    groups.add_member(wb.person_id, wb.group_id, email=groups.get_person(viewer, viewer).email,
+    groups.add_member(wb.person_id, wb.group_id, email=people.get_person(viewer, viewer).email,
                       role="viewer")
     at = open_page("9_Groups.py", viewer, wb.group_id)
     assert set(member_rows(at).values()) == {"owner", "viewer"}
@@ -171,7 +172,7 @@ def two(wb, openai_server):
     tasks, knowledge and usage, each marked with the group's marker."""
     world = build_world(wb, openai_server)
     pat = new_person("Pat")
-    email = groups.get_person(pat, pat).email
+    email = people.get_person(pat, pat).email
     a, b = world.groups["A"], world.groups["B"]
     groups.add_member(a.owner, a.group, email=email, role="editor")
     groups.add_member(b.owner, b.group, email=email, role="viewer")
@@ -264,7 +265,7 @@ def test_a_logged_in_person_is_matched_by_email(wb):
     groups.add_member(wb.person_id, wb.group_id, email="kim@example.com", role="editor")
     at = open_page("9_Groups.py", None, secrets=AUTH,
                    user={"is_logged_in": True, "email": "KIM@example.com", "name": "Kim Lee"})
-    kim = groups.find_person_by_email("kim@example.com").id
+    kim = people.find_person_by_email("kim@example.com").id
     assert at.session_state["person_id"] == kim and at.session_state["group_id"] == wb.group_id
     assert member_rows(at)["Kim Lee (you)"] == "editor"
 
@@ -292,4 +293,4 @@ def test_logged_in_people_get_a_log_out_button(wb):
     at.user = {"is_logged_in": True, "email": "ann@example.com", "name": "Ann"}
     ok(at.run())
     assert [b.label for b in at.sidebar.button] == ["Log out"]
-    assert at.session_state["person_id"] == groups.find_person_by_email("ann@example.com").id
+    assert at.session_state["person_id"] == people.find_person_by_email("ann@example.com").id

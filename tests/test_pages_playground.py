@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from tests.scripted_openai import text, tool_call, usage
 from tests.test_pages_chat_agents import env, no_exception, open_page  # noqa: F401 - fixture
-from workbench import agent_versions, agents, groups, threads
+from workbench import agents, runs
+from workbench.agents import versions
 from workbench.playground import Variant, get_comparison, list_comparisons, replay_thread, start_comparison
+from workbench.system import workspace
+from workbench.tenancy import groups, people
 
 
 def playground(env, **state):
@@ -86,9 +89,9 @@ def test_bad_input_is_refused_on_the_page(env):
 def test_open_a_traced_step_edit_and_rerun(env):
     agents.update_agent(env.person, env.agent.id, system_prompt="You are the scripted agent.")
     env.server.script(tool_call("get_context", {"about": "group"}), text("All good."))
-    thread, handle = threads.create_thread(env.group, env.agent.id, env.person, initial_message="Status?")
+    thread, handle = runs.create_thread(env.group, env.agent.id, env.person, initial_message="Status?")
     result = handle.wait(20)
-    from workbench.traces import get_run_trace
+    from workbench.observe.traces import get_run_trace
 
     step = [s for s in get_run_trace(env.person, result.run_id).steps if s.kind == "model_call"][-1]
     original = env.server.chat_requests[-1].body
@@ -113,7 +116,7 @@ def test_open_a_traced_step_edit_and_rerun(env):
 
 
 def test_replay_tab_shows_both_threads_turn_by_turn(env):
-    thread, handle = threads.create_thread(env.group, env.agent.id, env.person, initial_message="Hello there")
+    thread, handle = runs.create_thread(env.group, env.agent.id, env.person, initial_message="Hello there")
     handle.wait(20)
     env.server.script(text("Replayed hello"))
     replay_id = replay_thread(env.person, thread.id, Variant(env.agent.id, 1, {"model": "gpt-4o"}))
@@ -128,7 +131,7 @@ def test_replay_tab_shows_both_threads_turn_by_turn(env):
 
 def test_viewer_cannot_run_but_can_read(env):
     groups.add_member(env.person, env.group, email="v@example.com", name="Vi", role="viewer")
-    viewer = groups.find_person_by_email("v@example.com").id
+    viewer = people.find_person_by_email("v@example.com").id
     at = no_exception(open_page("10_Playground.py", viewer, env.group))
     assert "pg_send" not in [b.key for b in at.button]
 
@@ -145,20 +148,20 @@ def test_agents_page_lists_versions_diffs_and_restores(env):
     assert list(changes["setting"]) == ["temperature"]
     at.button(key=f"agv_restore_{env.agent.id}").click().run()
     no_exception(at)
-    assert agent_versions.diff_versions(env.person, env.agent.id, 1, 3).identical
+    assert versions.diff_versions(env.person, env.agent.id, 1, 3).identical
     assert any("Restored version 1 as version 3" in s.value for s in at.success)
     # a note typed at save is kept with the version
     at.text_input(key=f"ag_{env.agent.id}_v3_note").input("Warmer")
     at.slider(key=f"ag_{env.agent.id}_v3_temperature").set_value(0.9)
     at.button(key="agent_save").click().run()
     no_exception(at)
-    assert agent_versions.list_versions(env.person, env.agent.id)[0].note == "Warmer"
+    assert versions.list_versions(env.person, env.agent.id)[0].note == "Warmer"
 
 
 def test_traces_offer_open_in_playground_and_link_the_version(env):
-    thread, handle = threads.create_thread(env.group, env.agent.id, env.person, initial_message="Hi")
+    thread, handle = runs.create_thread(env.group, env.agent.id, env.person, initial_message="Hi")
     result = handle.wait(20)
-    from workbench.traces import get_run_trace
+    from workbench.observe.traces import get_run_trace
 
     step = get_run_trace(env.person, result.run_id).steps[0]
     at = open_page("4_Traces.py", env.person, env.group)
@@ -198,9 +201,9 @@ def test_a_short_conversation_is_sent_turn_by_turn(env):
 def test_another_groups_comparison_link_is_refused(env):
     live = start_comparison(env.person, env.group, [Variant(env.agent.id), Variant(env.agent.id)], "Ours")
     live.wait(20)
-    stranger = groups.create_group(env.person, "Elsewhere")  # env.person owns it; make someone else
+    stranger = workspace.create_group(env.person, "Elsewhere")  # env.person owns it; make someone else
     groups.add_member(env.person, stranger.id, email="out@example.com", name="Out", role="editor")
-    outsider = groups.find_person_by_email("out@example.com").id
+    outsider = people.find_person_by_email("out@example.com").id
     at = open_page("10_Playground.py", outsider, stranger.id)
     at.query_params["comparison"] = str(live.id)
     at.run()

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from workbench import groups
-from workbench.custom_tools import service
-from workbench.custom_tools.definitions import EXAMPLE_SCHEMA
+from workbench.tenancy import groups
+from workbench.tools.custom import service
+from workbench.tools.custom.definitions import EXAMPLE_SCHEMA
 
 PAGES = Path(__file__).resolve().parent.parent / "views"
 

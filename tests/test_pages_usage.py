@@ -3,7 +3,7 @@ period, open a trace, budget banners, edit limits, add a price, recompute, isola
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,9 +11,12 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from tests.scripted_openai import text, usage
-from workbench import groups, limits, price_admin, threads
+from workbench import runs
+from workbench.costs import limits, prices
 from workbench.db import session_scope
 from workbench.models import Event, Group, Person, Price, UsageRecord, utcnow
+from workbench.system import workspace
+from workbench.tenancy import groups
 
 PAGES = Path(__file__).resolve().parent.parent / "views"
 
@@ -57,15 +60,15 @@ def used(mid_month, scripted):
     """Two real runs through the scripted server plus records of other models, and another
     group whose usage must never show."""
     scripted.server.script(text("First answer", usage=usage(4000, 800)), text("Second", usage=usage(50, 10)))
-    thread, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    thread, handle = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                            initial_message="Question one")
     first = handle.wait(10)
-    _, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    _, handle = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                       initial_message="Question two")
     second = handle.wait(10)
     _record(scripted.group_id, model="gpt-unknown", cost=0.02, default=True)
     _record(scripted.group_id, model="gpt-4o", cost=0.5, hours_ago=24 * 10)  # outside 7 days
-    other = groups.create_group(scripted.person_id, "Other team")
+    other = workspace.create_group(scripted.person_id, "Other team")
     _record(other.id, model="their-private-model", cost=42.0, provider="theirco")
     scripted.first_run, scripted.second_run, scripted.other_group = first.run_id, second.run_id, other.id
     return scripted
@@ -188,4 +191,4 @@ def test_prices_page_recompute_and_non_admin(mid_month, wb):
     at = open_page("7_Prices.py", wb.person_id, wb.group_id)
     assert any("Only a workbench administrator" in i.value for i in at.info)
     assert "Add price" not in [b.label for b in at.button]
-    assert price_admin.is_admin(wb.person_id) is False
+    assert prices.is_admin(wb.person_id) is False

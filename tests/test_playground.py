@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.scripted_openai import text, tool_call, usage
-from workbench import agent_versions, agents, groups, threads
+from workbench import agents, runs, threads
+from workbench.agents import versions
 from workbench.db import session_scope
 from workbench.errors import AgentNotFound, ValidationError
 from workbench.models import Connection, Event, Run, Thread
@@ -18,6 +19,7 @@ from workbench.playground import (Variant, compare_replay, get_comparison, list_
                                   open_step, parse_variant, replay_thread, rerun_comparison, rerun_step,
                                   run_variant, save_column_as_version, start_comparison, stop_column)
 from workbench.providers import service as providers
+from workbench.system import workspace
 
 
 def _events(group_id):
@@ -132,7 +134,7 @@ def test_bad_input_is_refused(scripted, openai_server):
         start_comparison(scripted.person_id, scripted.group_id, [v, Variant(scripted.agent_id, None,
                                                                             {"name": "x"})], "Hi")
     # another group's agent, at a real version of it
-    other = groups.create_group(scripted.person_id, "Other team").id
+    other = workspace.create_group(scripted.person_id, "Other team").id
     theirs_provider = providers.add_provider(scripted.person_id, other, name="P",
                                              base_url=openai_server.base_url, kind="openai_compatible")
     theirs = agents.create_agent(scripted.person_id, other, name="Theirs", provider_id=theirs_provider.id,
@@ -158,7 +160,7 @@ def test_best_column_saves_as_a_new_version_and_rerun(scripted):
     saved = save_column_as_version(scripted.person_id, live.id)
     assert saved.version == 2
     assert (saved.config.system_prompt, saved.config.temperature) == ("Be terse.", 0.1)
-    assert agent_versions.list_versions(scripted.person_id, scripted.agent_id)[0].note == \
+    assert versions.list_versions(scripted.person_id, scripted.agent_id)[0].note == \
         f"From comparison #{live.id}"
     again = rerun_comparison(scripted.person_id, live.id)
     again.wait(20)
@@ -181,10 +183,10 @@ def test_multi_turn_conversation_is_sent_in_order(scripted):
 def _traced_step(scripted):
     """A chat run that called a tool: its second model call has a tool result in it."""
     scripted.server.script(tool_call("get_context", {"about": "group"}), text("The group is fine."))
-    thread, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    thread, handle = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                            initial_message="How is my group?")
     result = handle.wait(20)
-    from workbench.traces import get_run_trace
+    from workbench.observe.traces import get_run_trace
 
     trace = get_run_trace(scripted.person_id, result.run_id)
     return thread, [s for s in trace.steps if s.kind == "model_call"][-1]
@@ -220,10 +222,10 @@ def test_open_in_playground_reproduces_the_exact_request(scripted):
 
 
 def test_replay_sends_user_turns_in_order_into_a_linked_thread(scripted):
-    thread, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    thread, handle = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                            initial_message="First question")
     handle.wait(20)
-    from workbench.runtime import continue_thread
+    from workbench.runs.lifecycle import continue_thread
 
     continue_thread(thread.id, "Second question", scripted.person_id).wait(20)
     scripted.server.script(text("New first", usage=usage(40, 4)), text("New second", usage=usage(50, 5)))
@@ -249,17 +251,17 @@ def test_replay_sends_user_turns_in_order_into_a_linked_thread(scripted):
 def test_version_history_diff_and_restore(scripted):
     agents.update_agent(scripted.person_id, scripted.agent_id, note="Shorter answers",
                         system_prompt="You are a test agent.\nAnswer in one line.", temperature=0.2)
-    history = agent_versions.list_versions(scripted.person_id, scripted.agent_id)
+    history = versions.list_versions(scripted.person_id, scripted.agent_id)
     assert [(v.version, v.note) for v in history] == [(2, "Shorter answers"), (1, None)]
     assert history[0].author
-    diff = agent_versions.diff_versions(scripted.person_id, scripted.agent_id, 1, 2)
+    diff = versions.diff_versions(scripted.person_id, scripted.agent_id, 1, 2)
     assert "+Answer in one line." in diff.prompt_diff
     assert diff.changes == [{"setting": "temperature", "old": 0.7, "new": 0.2}]
-    restored = agent_versions.restore_version(scripted.person_id, scripted.agent_id, 1)
+    restored = versions.restore_version(scripted.person_id, scripted.agent_id, 1)
     assert restored.version == 3
-    back = agent_versions.diff_versions(scripted.person_id, scripted.agent_id, 1, 3)
+    back = versions.diff_versions(scripted.person_id, scripted.agent_id, 1, 3)
     assert back.identical
-    assert agent_versions.list_versions(scripted.person_id, scripted.agent_id)[0].note == "Restored version 1"
+    assert versions.list_versions(scripted.person_id, scripted.agent_id)[0].note == "Restored version 1"
     assert "version_restored" in _events(scripted.group_id)
 
 
@@ -274,8 +276,8 @@ def test_a_column_runs_its_tools_as_in_a_chat(scripted):
     live.wait(20)
     view = get_comparison(scripted.person_id, live.id)
     assert [c.result.reply for c in view.columns] == ["I made a task.", "No tools needed."]
-    from workbench import tasks
-    from workbench.traces import get_run_trace
+    from workbench.observe.traces import get_run_trace
+    from workbench.tools import tasks
 
     steps = get_run_trace(scripted.person_id, view.columns[0].result.run_id).steps
     assert [s.kind for s in steps] == ["model_call", "tool_call", "model_call"]
@@ -285,7 +287,7 @@ def test_a_column_runs_its_tools_as_in_a_chat(scripted):
 
 
 def test_a_group_over_budget_gets_refused_columns_with_the_reason(scripted):
-    from workbench import limits
+    from workbench.costs import limits
 
     run_variant(scripted.person_id, scripted.group_id, Variant(scripted.agent_id), "Spend a little", timeout=20)
     limits.set_limits(scripted.person_id, scripted.group_id, monthly_budget_usd=0.000001, rpm_limit=None,

@@ -4,8 +4,9 @@ variants and a replay, answered by the built-in model for real (slow: it needs t
 from __future__ import annotations
 
 import pytest
+
 from workbench import agents
-from workbench.__main__ import main
+from workbench.cli.commands import main
 from workbench.db import session_scope
 from workbench.models import ProviderRecord
 from workbench.playground import compare_replay, get_comparison

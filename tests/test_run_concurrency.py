@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.scripted_openai import text
-from workbench import runtime, settings, threads
+from workbench import runs, settings, threads
 from workbench.db import session_scope
 from workbench.models import RunStep
-from workbench.run_manager import Lanes, QueueCancelled, RunHandle
+from workbench.runs.workers import Lanes, QueueCancelled, RunHandle
 
 
 def _handles(n: int) -> list[RunHandle]:
@@ -101,7 +101,7 @@ def test_twelve_runs_stream_at_once_with_no_queue(scripted):
     scripted.server.hold_until_in_flight(n)  # a pool of 4 would never get there
     started = []
     for i in range(n):
-        _, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+        _, handle = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                           initial_message=f"Question {i}")
         started.append(handle)
     results = [h.wait(30) for h in started]
@@ -116,10 +116,10 @@ def test_a_run_over_the_limit_waits_says_so_and_its_trace_shows_the_queue(script
     monkeypatch.setenv("WORKBENCH_MAX_CONCURRENT_RUNS", "1")
     settings.reset_settings()
     scripted.server.script(text("The first, slowly.", chunk_size=2, delay=0.05), text("The second."))
-    _, first = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    _, first = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                      initial_message="One")
     _until(lambda: first.lane is not None)
-    _, second = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    _, second = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                       initial_message="Two")
     kinds = [u.kind for u in second.updates(timeout=10)]
     assert kinds[0] == "queued" and kinds[-1] == "done" and "text" in kinds
@@ -136,10 +136,10 @@ def test_a_run_stopped_in_the_queue_ends_cancelled_without_calling_the_model(scr
     monkeypatch.setenv("WORKBENCH_MAX_CONCURRENT_RUNS", "1")
     settings.reset_settings()
     scripted.server.script(text("Slow and long.", chunk_size=1, delay=0.05))
-    _, first = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    _, first = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                      initial_message="One")
     _until(lambda: first.lane is not None)
-    thread, second = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    thread, second = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                            initial_message="Two")
     _until(lambda: second.queued_ahead is not None)
     second.cancel()
@@ -154,7 +154,7 @@ def test_a_run_stopped_in_the_queue_ends_cancelled_without_calling_the_model(scr
     assert step.status == "cancelled" and step.response == {"note": "Stopped in the queue; never sent."}
     # The thread is usable again.
     scripted.server.script(text("Now it answers."))
-    assert runtime.continue_thread(thread.id, "Again", scripted.person_id).wait(10).reply == "Now it answers."
+    assert runs.continue_thread(thread.id, "Again", scripted.person_id).wait(10).reply == "Now it answers."
 
 
 @pytest.mark.parametrize("ahead, words", [(0, "next in line"), (3, "3 ahead")])
@@ -175,7 +175,7 @@ def _queued_view():
 def test_the_chat_says_a_run_is_queued_until_it_starts():
     from streamlit.testing.v1 import AppTest
 
-    from workbench.run_manager import RunUpdate
+    from workbench.runs.workers import RunUpdate
 
     handle = RunHandle(run_id=1, thread_id=1, group_id=1)
     handle.emit(RunUpdate("queued", data={"ahead": 3, "lane": "remote"}))
@@ -192,12 +192,12 @@ def test_the_first_call_leaves_before_the_rows_and_a_failed_opening_drops_it(scr
     """The request goes out while the run's rows are written. If that transaction fails,
     the caller gets the error, nothing of the turn is stored, the call is dropped and the
     worker writes nothing; the thread takes the next message normally."""
-    from workbench import run_prep
     from workbench.models import Message, Run
+    from workbench.runs import lifecycle
 
     server = scripted.server
     server.script(text("never read " * 30, delay=0.05))
-    thread, _ = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id)
+    thread, _ = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id)
     sent_before_rows = threading.Event()
     requests_before = len(server.requests)
 
@@ -207,19 +207,20 @@ def test_the_first_call_leaves_before_the_rows_and_a_failed_opening_drops_it(scr
         sent_before_rows.set()
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(runtime, "record_call", failing_record_call)
+    record_call = lifecycle.record_call
+    monkeypatch.setattr(lifecycle, "record_call", failing_record_call)
     with pytest.raises(RuntimeError, match="went away"):
-        runtime.continue_thread(thread.id, "Hello?", scripted.person_id)
+        runs.continue_thread(thread.id, "Hello?", scripted.person_id)
     assert sent_before_rows.is_set()
-    _until(lambda: runtime.MANAGER.for_thread(thread.id) is None)
+    _until(lambda: runs.MANAGER.for_thread(thread.id) is None)
     with session_scope() as s:
         assert s.scalars(select(Run).where(Run.thread_id == thread.id)).all() == []
         assert s.scalars(select(Message).where(Message.thread_id == thread.id)).all() == []
     assert threads.get_thread(scripted.person_id, thread.id).status == "idle"
 
-    monkeypatch.setattr(runtime, "record_call", run_prep.record_call)
+    monkeypatch.setattr(lifecycle, "record_call", record_call)
     server.script(text("Hello again."))
-    handle = runtime.continue_thread(thread.id, "Hello?", scripted.person_id)
+    handle = runs.continue_thread(thread.id, "Hello?", scripted.person_id)
     assert "".join(handle.text_stream()) == "Hello again."
     assert handle.wait(10).status == "complete"
     page = threads.get_thread_messages(thread.id, limit=10, actor_id=scripted.person_id)

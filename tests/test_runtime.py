@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from tests.scripted_openai import call, error, text, tool_call, tool_calls, usage
-from workbench import bootstrap, db, runtime, threads
+from workbench import db, runs, threads
 from workbench.db import session_scope
-from workbench.errors import (AccessDenied, AgentNotFound, RunInProgress, ThreadNotFound,
-                              ValidationError)
+from workbench.errors import AccessDenied, AgentNotFound, RunInProgress, ThreadNotFound, ValidationError
 from workbench.models import Event, Run, RunStep, Thing, UsageRecord
+from workbench.system import bootstrap
 
 
 def _events(group_id):
@@ -31,7 +31,7 @@ def test_full_flow_streams_persists_and_records(scripted):
     # Chunks 20 ms apart: the reader keeps up, so it sees them one by one (text that piles
     # up while a reader is busy comes merged).
     scripted.server.script(text("Hello there, how can I help?", usage=usage(30, 9, cached=10), delay=0.02))
-    thread, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    thread, handle = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                            initial_message="Hi! What can you do?")
     deltas = list(handle.text_stream())
     result = handle.wait(10)
@@ -66,8 +66,8 @@ def test_tool_loop_runs_tools_until_the_model_answers(scripted):
         tool_call("create_task", {"title": "Call the supplier", "priority": "high"}),
         tool_call("get_context", {"about": "group"}),
         text("Done: I created the task."))
-    thread, _ = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id)
-    result = runtime.continue_thread(thread.id, "Make a task to call the supplier", scripted.person_id).wait(10)
+    thread, _ = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id)
+    result = runs.continue_thread(thread.id, "Make a task to call the supplier", scripted.person_id).wait(10)
     assert result.status == "complete" and result.reply == "Done: I created the task."
     page = threads.get_thread_messages(thread.id, actor_id=scripted.person_id)
     roles = [m.role for m in page.messages]
@@ -89,7 +89,7 @@ def test_tool_loop_runs_tools_until_the_model_answers(scripted):
 def test_step_limit_stops_a_looping_agent(scripted):
     agent = scripted.make_agent(name="Looper", tools=["get_context"], max_tool_steps=2)
     scripted.server.script(*[tool_call("get_context", {"about": "agent"}) for _ in range(5)])
-    thread, handle = threads.create_thread(scripted.group_id, agent.id, scripted.person_id,
+    thread, handle = runs.create_thread(scripted.group_id, agent.id, scripted.person_id,
                                            initial_message="loop")
     result = handle.wait(10)
     assert result.status == "failed"
@@ -101,14 +101,14 @@ def test_step_limit_stops_a_looping_agent(scripted):
 
 def test_cancel_keeps_what_streamed(scripted):
     scripted.server.script(text("word " * 200, delay=0.02))
-    thread, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    thread, handle = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                            initial_message="Write a lot")
     got = ""
     for update in handle.updates():
         if update.kind == "text":
             got += update.text
             if len(got) > 20:
-                assert runtime.cancel_run(handle.run_id, scripted.person_id)
+                assert runs.cancel_run(handle.run_id, scripted.person_id)
                 break
     result = handle.wait(10)
     assert result.status == "cancelled"
@@ -121,7 +121,7 @@ def test_cancel_keeps_what_streamed(scripted):
 @pytest.mark.parametrize("failure", [error(429), error(500), error(503)])
 def test_retries_then_succeeds(scripted, failure):
     scripted.server.script(failure, text("Recovered answer"))
-    thread, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    thread, handle = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                            initial_message="hello")
     result = handle.wait(10)
     assert result.status == "complete" and result.reply == "Recovered answer"
@@ -133,29 +133,29 @@ def test_retries_then_succeeds(scripted, failure):
 
 def test_provider_down_fails_with_a_plain_sentence_and_retry_works(scripted):
     scripted.server.script(error(500), error(500), error(500), text("Now it works"))
-    thread, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    thread, handle = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                            initial_message="hello")
     result = handle.wait(10)
     assert result.status == "failed" and "Traceback" not in result.error
     page = threads.get_thread_messages(thread.id, actor_id=scripted.person_id)
     assert page.messages[-1].status == "failed" and page.messages[-1].data["error"]
     assert _run(result.run_id).error_type == "ProviderUnavailable"
-    again = runtime.retry_last(thread.id, scripted.person_id).wait(10)
+    again = runs.retry_last(thread.id, scripted.person_id).wait(10)
     assert again.status == "complete" and again.reply == "Now it works"
     page = threads.get_thread_messages(thread.id, actor_id=scripted.person_id)
     assert [m.role for m in page.messages] == ["user", "assistant", "assistant"]
 
 
 def test_bad_input_gets_clear_errors_and_stores_nothing(scripted):
-    thread, _ = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id)
+    thread, _ = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id)
     with pytest.raises(ValidationError, match="Write a message"):
-        runtime.continue_thread(thread.id, "   ", scripted.person_id)
+        runs.continue_thread(thread.id, "   ", scripted.person_id)
     with pytest.raises(ValidationError, match="100,000 characters"):
-        runtime.continue_thread(thread.id, "x" * 100_000, scripted.person_id)
+        runs.continue_thread(thread.id, "x" * 100_000, scripted.person_id)
     with pytest.raises(ThreadNotFound):
-        runtime.continue_thread(999_999, "hi", scripted.person_id)
+        runs.continue_thread(999_999, "hi", scripted.person_id)
     with pytest.raises(AgentNotFound):
-        threads.create_thread(scripted.group_id, 999_999, scripted.person_id)
+        runs.create_thread(scripted.group_id, 999_999, scripted.person_id)
     assert threads.get_thread_messages(thread.id, actor_id=scripted.person_id).messages == []
     with session_scope() as s:
         assert s.scalars(select(Run)).all() == []
@@ -167,7 +167,7 @@ def test_unknown_model_and_missing_key(scripted, monkeypatch):
 
     scripted.server.script(model_not_found("gpt-nope"))
     agent = scripted.make_agent(name="Wrong model", model="gpt-nope")
-    _, handle = threads.create_thread(scripted.group_id, agent.id, scripted.person_id, initial_message="hi")
+    _, handle = runs.create_thread(scripted.group_id, agent.id, scripted.person_id, initial_message="hi")
     result = handle.wait(10)
     assert result.status == "failed" and "gpt-nope" in result.error
 
@@ -175,23 +175,23 @@ def test_unknown_model_and_missing_key(scripted, monkeypatch):
     keyed = providers.add_provider(scripted.person_id, scripted.group_id, name="Needs key",
                                    base_url=scripted.server.base_url, api_key_name="MISSING_TEST_KEY")
     agent = scripted.make_agent(name="Keyless", provider_id=keyed.id)
-    _, handle = threads.create_thread(scripted.group_id, agent.id, scripted.person_id, initial_message="hi")
+    _, handle = runs.create_thread(scripted.group_id, agent.id, scripted.person_id, initial_message="hi")
     result = handle.wait(10)
     assert result.status == "failed" and "MISSING_TEST_KEY" in result.error
 
 
 def test_second_message_while_running_is_refused(scripted):
     scripted.server.script(text("slow " * 50, delay=0.02))
-    thread, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    thread, handle = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                            initial_message="first")
     with pytest.raises(RunInProgress):
-        runtime.continue_thread(thread.id, "second", scripted.person_id)
+        runs.continue_thread(thread.id, "second", scripted.person_id)
     handle.wait(10)
 
 
 def test_interrupted_run_is_marked_on_start_up(scripted):
     scripted.server.script(text("never finished " * 100, delay=0.05))
-    thread, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    thread, handle = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                            initial_message="go")
     next(handle.text_stream())
     time.sleep(0.1)
@@ -210,22 +210,22 @@ def test_interrupted_run_is_marked_on_start_up(scripted):
 
 
 def test_outsider_cannot_read_or_post(scripted):
-    from workbench import groups
+    from workbench.tenancy import people
 
     with session_scope() as s:
-        stranger = groups.get_or_create_person(s, name="Eve", email="eve@example.com").id
-    thread, _ = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id)
+        stranger = people.get_or_create_person(s, name="Eve", email="eve@example.com").id
+    thread, _ = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id)
     with pytest.raises(AccessDenied):
         threads.get_thread_messages(thread.id, actor_id=stranger)
     with pytest.raises(AccessDenied):
-        runtime.continue_thread(thread.id, "hi", stranger)
+        runs.continue_thread(thread.id, "hi", stranger)
 
 
 def test_long_thread_opens_on_latest_page(scripted):
     from workbench.models import Thread
-    from workbench.threads import append_message
+    from workbench.threads.store import append_message
 
-    thread, _ = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id)
+    thread, _ = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id)
     with session_scope() as s:
         t = s.get(Thread, thread.id)
         for i in range(120):
@@ -239,11 +239,11 @@ def test_long_thread_opens_on_latest_page(scripted):
 
 
 def test_call_human_waits_and_a_person_answers(scripted):
-    from workbench import tasks
+    from workbench.tools import tasks
 
     scripted.server.script(tool_call("call_human", {"reason": "Refund over limit"}),
                            text("I have asked a colleague to help."))
-    thread, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    thread, handle = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                            initial_message="I want a big refund")
     assert handle.wait(10).status == "complete"
     assert threads.get_thread(scripted.person_id, thread.id).status == "waiting_human"
@@ -258,7 +258,7 @@ def test_call_human_waits_and_a_person_answers(scripted):
 def test_two_tool_calls_in_one_response(scripted):
     scripted.server.script(tool_calls(call("get_context", {"about": "group"}),
                                       call("get_context", {"about": "person"})), text("ok"))
-    _, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    _, handle = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                       initial_message="who am I")
     result = handle.wait(10)
     assert result.status == "complete"
@@ -277,7 +277,7 @@ def test_start_up_leaves_other_live_servers_runs_alone(scripted):
     from datetime import timedelta
 
     from workbench.models import utcnow
-    from workbench.runtime import recover_interrupted_runs
+    from workbench.runs.lifecycle import recover_interrupted_runs
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -287,7 +287,7 @@ def test_start_up_leaves_other_live_servers_runs_alone(scripted):
              "dead process here": (f"{here}:{dead.pid}:feedbeef", utcnow())}
     ids = {}
     for name, (worker, beat) in cases.items():
-        thread, _ = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id, title=name)
+        thread, _ = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id, title=name)
         with session_scope() as s:
             run = Run(group_id=scripted.group_id, thread_id=thread.id, agent_id=scripted.agent_id,
                       person_id=scripted.person_id, status="running", worker=worker, heartbeat_at=beat)
@@ -301,14 +301,14 @@ def test_start_up_leaves_other_live_servers_runs_alone(scripted):
 
 
 def test_live_runs_keep_a_heartbeat(scripted, monkeypatch):
-    from workbench import run_manager
+    from workbench.runs import workers
 
-    monkeypatch.setattr(run_manager, "HEARTBEAT_S", 0.05)
+    monkeypatch.setattr(workers, "HEARTBEAT_S", 0.05)
     scripted.server.script(text("slow " * 40, delay=0.02))
-    _, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    _, handle = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                       initial_message="beat")
     first = _run(handle.run_id).heartbeat_at
     time.sleep(0.4)
     assert _run(handle.run_id).heartbeat_at > first
-    assert _run(handle.run_id).worker == run_manager.WORKER_ID
+    assert _run(handle.run_id).worker == workers.WORKER_ID
     handle.wait(10)

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from workbench import groups, settings, system_status
+from workbench import settings
 from workbench.errors import AccessDenied
 from workbench.providers import service as providers
+from workbench.system import status, workspace
+from workbench.tenancy import groups, people
 
 PAGE = Path(__file__).resolve().parent.parent / "views" / "12_Settings.py"
 
@@ -18,12 +20,12 @@ PAGE = Path(__file__).resolve().parent.parent / "views" / "12_Settings.py"
 def test_providers_report_the_missing_key_by_name(wb, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     providers.add_provider(wb.person_id, wb.group_id, name="OpenAI", preset="openai")
-    rows = {p.name: p for p in system_status.provider_statuses(wb.person_id, wb.group_id)}
+    rows = {p.name: p for p in status.provider_statuses(wb.person_id, wb.group_id)}
     assert rows["Built-in (offline)"].key_present is None and rows["Built-in (offline)"].missing_key is None
     assert rows["OpenAI"].missing_key == "OPENAI_API_KEY"
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-value-123")
     settings.reset_settings()
-    rows = {p.name: p for p in system_status.provider_statuses(wb.person_id, wb.group_id)}
+    rows = {p.name: p for p in status.provider_statuses(wb.person_id, wb.group_id)}
     assert rows["OpenAI"].key_present is True and rows["OpenAI"].missing_key is None
 
 
@@ -31,30 +33,30 @@ def test_database_location_never_shows_the_password(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://bob:hunter2@db.example:5432/wb")
     settings.reset_settings()
     try:
-        where = system_status.database_location()
+        where = status.database_location()
     finally:
         settings.reset_settings()
     assert "hunter2" not in where and "db.example:5432/wb" in where and "***" in where
 
 
 def test_checks_reach_the_database_and_the_store(wb):
-    db = system_status.check_database(wb.person_id, wb.group_id)
+    db = status.check_database(wb.person_id, wb.group_id)
     from workbench import db as database
 
     sqlite = database.get_engine().dialect.name == "sqlite"  # scripts/test_postgres.sh runs this too
     assert db.ok and ("SQLite file" if sqlite else "postgresql") in db.where and "migration" in db.detail
-    kb = system_status.check_knowledge_store(wb.person_id, wb.group_id)
+    kb = status.check_knowledge_store(wb.person_id, wb.group_id)
     assert kb.ok and "Chroma folder" in kb.where
-    versions = system_status.library_versions()
+    versions = status.library_versions()
     assert versions["streamlit"] != "not installed" and versions["python"]
-    model = system_status.builtin_model(wb.person_id, wb.group_id)
+    model = status.builtin_model(wb.person_id, wb.group_id)
     assert model.path.endswith(".gguf") and model.status
 
 
 def test_strangers_are_refused(wb):
-    other = groups.create_group(wb.person_id, "Private")
+    other = workspace.create_group(wb.person_id, "Private")
     with pytest.raises(AccessDenied):
-        system_status.check_database(None, other.id)
+        status.check_database(None, other.id)
 
 
 def test_page_shows_keys_by_name_and_test_buttons_for_owners_only(wb, monkeypatch):
@@ -69,7 +71,7 @@ def test_page_shows_keys_by_name_and_test_buttons_for_owners_only(wb, monkeypatc
     text = "\n".join(m.value for m in at.markdown) + "\n".join(s.value for s in at.success)
     assert "`ANTHROPIC_API_KEY` is set" in text and "sk-ant-do-not-print" not in text
     assert [b.label for b in at.button].count("Test") == 2
-    viewer = groups.get_or_create_person
+    viewer = people.get_or_create_person
     from workbench.db import session_scope
 
     with session_scope() as s:

@@ -15,22 +15,25 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.scripted_openai import call, error, text, tool_call, tool_calls, usage
-from workbench import agents, event_log, groups, runtime, threads, traces
+from workbench import agents, runs
 from workbench.db import session_scope
 from workbench.errors import AccessDenied, RunNotFound, ValidationError
 from workbench.models import Run
+from workbench.observe import event_log, trace_export, traces
+from workbench.observe.traces import RunFilters
 from workbench.providers import service as providers
-from workbench.traces import RunFilters
+from workbench.system import workspace
+from workbench.tenancy import people
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _run(sc, message="Hello", thread_id=None, agent_id=None):
     if thread_id is None:
-        thread, _ = threads.create_thread(sc.group_id, agent_id or sc.agent_id, sc.person_id)
+        thread, _ = runs.create_thread(sc.group_id, agent_id or sc.agent_id, sc.person_id)
         thread_id = thread.id
-    result = runtime.continue_thread(thread_id, message, sc.person_id).wait(15)
-    assert result.status in runtime.TERMINAL, result
+    result = runs.continue_thread(thread_id, message, sc.person_id).wait(15)
+    assert result.status in runs.TERMINAL, result
     return result
 
 
@@ -105,8 +108,8 @@ def test_a_model_call_that_fails_every_try_closes_its_step_with_the_error(script
 
 def test_a_running_run_shows_its_steps_as_they_happen(scripted):
     scripted.server.script(text("word " * 30, chunk_size=5, delay=0.04))
-    thread, _ = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id)
-    handle = runtime.continue_thread(thread.id, "Talk slowly", scripted.person_id)
+    thread, _ = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id)
+    handle = runs.continue_thread(thread.id, "Talk slowly", scripted.person_id)
     seen = None
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not handle.done.is_set():
@@ -185,20 +188,20 @@ def test_run_export_round_trips_and_lists_export(scripted):
     result = _retried_tool_run(scripted)
     pid, gid = scripted.person_id, scripted.group_id
     trace = traces.get_run_trace(pid, result.run_id)
-    exported = traces.export_run_json(pid, result.run_id)
-    assert traces.load_run_export(exported) == trace
-    assert traces.load_run_export(json.loads(exported)) == trace
+    exported = trace_export.export_run_json(pid, result.run_id)
+    assert trace_export.load_run_export(exported) == trace
+    assert trace_export.load_run_export(json.loads(exported)) == trace
     for bad in ("not json", "{}", json.dumps({**json.loads(exported), "version": 99}),
                 json.dumps({k: v for k, v in json.loads(exported).items() if k != "steps"})):
         with pytest.raises(ValidationError):
-            traces.load_run_export(bad)
+            trace_export.load_run_export(bad)
 
     scripted.server.script(error(401))
     failed = _run(scripted, "again")
-    rows = list(csv.DictReader(io.StringIO(traces.export_runs_csv(pid, gid))))
+    rows = list(csv.DictReader(io.StringIO(trace_export.export_runs_csv(pid, gid))))
     assert [int(r["id"]) for r in rows] == [failed.run_id, result.run_id]
     assert rows[1]["tools"] == "create_task,get_context" and rows[0]["error_type"] == "ProviderAuthError"
-    only_failed = json.loads(traces.export_runs_json(pid, gid, RunFilters(has_error=True)))
+    only_failed = json.loads(trace_export.export_runs_json(pid, gid, RunFilters(has_error=True)))
     assert only_failed["count"] == 1 and only_failed["runs"][0]["id"] == failed.run_id
     assert only_failed["runs"][0]["error_chain"][0]["type"] == "ProviderAuthError"
 
@@ -206,14 +209,14 @@ def test_run_export_round_trips_and_lists_export(scripted):
 def _other_group_with_a_run(sc):
     """A second person with their own group, provider, agent and one run."""
     with session_scope() as s:
-        other = groups.get_or_create_person(s, name="Olga", email="olga@example.com").id
-    gid = groups.create_group(other, "Olga's team").id
+        other = people.get_or_create_person(s, name="Olga", email="olga@example.com").id
+    gid = workspace.create_group(other, "Olga's team").id
     prov = providers.add_provider(other, gid, name="Scripted", base_url=sc.server.base_url,
                                   kind="openai_compatible")
     agent = agents.create_agent(other, gid, name="Hers", provider_id=prov.id, model="gpt-4o-mini")
-    thread, _ = threads.create_thread(gid, agent.id, other)
+    thread, _ = runs.create_thread(gid, agent.id, other)
     sc.server.script(text("secret plans of another group"))
-    run = runtime.continue_thread(thread.id, "hello", other).wait(15)
+    run = runs.continue_thread(thread.id, "hello", other).wait(15)
     return other, gid, run
 
 
@@ -223,11 +226,11 @@ def test_other_groups_runs_never_appear_and_outsiders_are_refused(scripted):
     pid, gid = scripted.person_id, scripted.group_id
     assert [r.id for r in traces.list_runs(pid, gid).rows] == [mine.run_id]
     assert [r.id for r in traces.list_runs(other, other_gid).rows] == [theirs.run_id]
-    assert "secret plans" not in traces.export_runs_json(pid, gid)
+    assert "secret plans" not in trace_export.export_runs_json(pid, gid)
     for call_ in (lambda: traces.get_run_trace(pid, theirs.run_id),
-                  lambda: traces.export_run_json(pid, theirs.run_id),
+                  lambda: trace_export.export_run_json(pid, theirs.run_id),
                   lambda: traces.list_runs(pid, other_gid),
-                  lambda: traces.export_runs_csv(pid, other_gid),
+                  lambda: trace_export.export_runs_csv(pid, other_gid),
                   lambda: traces.run_filter_options(pid, other_gid),
                   lambda: traces.get_run_trace(other, mine.run_id)):
         with pytest.raises(AccessDenied):
@@ -249,10 +252,10 @@ def test_no_api_key_in_a_trace_or_the_events(scripted, monkeypatch):
     assert result.status == "complete"
     assert scripted.server.chat_requests[-1].authorization == f"Bearer {key}"  # it was really used
 
-    trace_text = traces.export_run_json(scripted.person_id, result.run_id)
+    trace_text = trace_export.export_run_json(scripted.person_id, result.run_id)
     events_text = (event_log.export_events_json(scripted.person_id, scripted.group_id)
                    + event_log.export_events_csv(scripted.person_id, scripted.group_id))
-    runs_text = traces.export_runs_json(scripted.person_id, scripted.group_id)
+    runs_text = trace_export.export_runs_json(scripted.person_id, scripted.group_id)
     for blob in (trace_text, events_text, runs_text):
         assert key not in blob and "S3cr3tKeyValue" not in blob and "Bearer" not in blob
     assert "SCRIPTED_TEST_KEY" in events_text  # the key's name is fine to show

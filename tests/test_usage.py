@@ -11,13 +11,16 @@ import pytest
 from sqlalchemy import select
 
 from tests.scripted_openai import text, usage
-from workbench import groups, price_admin, threads, usage_export, usage_reports
+from workbench import runs
+from workbench.costs import prices, reports, usage_export
+from workbench.costs.pricing import compute_cost, cost_of, resolve_price
 from workbench.db import session_scope
 from workbench.errors import AccessDenied, ConflictError, ValidationError
 from workbench.models import Event, Person, Price, Run, UsageRecord, utcnow
-from workbench.pricing import compute_cost, cost_of, resolve_price
 from workbench.providers.base import Usage
 from workbench.providers.tokens import estimate_tokens, tokenizer_name
+from workbench.system import workspace
+from workbench.tenancy import groups
 
 
 def _price(**kw) -> Price:
@@ -80,7 +83,7 @@ def test_seeded_prices_defaults_and_fallbacks(wb):
 
 
 def test_effective_date_change(wb):
-    price_admin.add_price(wb.person_id, wb.group_id, provider="openai", model="gpt-4o-mini",
+    prices.add_price(wb.person_id, wb.group_id, provider="openai", model="gpt-4o-mini",
                           input_per_mtok=1.0, output_per_mtok=2.0, effective_from=date(2026, 6, 1))
     with session_scope() as s:
         before = compute_cost(s, "openai", "gpt-4o-mini", Usage(1_000_000, 1_000_000), datetime(2026, 5, 31, 23, 59))
@@ -93,17 +96,17 @@ def test_effective_date_change(wb):
 
 def test_add_price_validates_refuses_duplicates_and_non_admins(wb):
     with pytest.raises(ValidationError) as bad:
-        price_admin.add_price(wb.person_id, wb.group_id, provider="Open AI!", model="", input_per_mtok=-1,
+        prices.add_price(wb.person_id, wb.group_id, provider="Open AI!", model="", input_per_mtok=-1,
                               output_per_mtok=None, effective_from=date(2026, 1, 1))
     assert set(bad.value.field_errors) == {"provider", "model", "input_per_mtok", "output_per_mtok"}
-    price_admin.add_price(wb.person_id, wb.group_id, provider="mistral", model="mistral-large",
+    prices.add_price(wb.person_id, wb.group_id, provider="mistral", model="mistral-large",
                           input_per_mtok=2, output_per_mtok=6, effective_from=date(2026, 1, 1))
     with pytest.raises(ConflictError):
-        price_admin.add_price(wb.person_id, wb.group_id, provider="mistral", model="mistral-large",
+        prices.add_price(wb.person_id, wb.group_id, provider="mistral", model="mistral-large",
                               input_per_mtok=3, output_per_mtok=9, effective_from=date(2026, 1, 1))
     editor = groups.add_member(wb.person_id, wb.group_id, email="ed@example.com", role="owner")
     with pytest.raises(AccessDenied):
-        price_admin.add_price(editor.id, wb.group_id, provider="mistral", model="mistral-large",
+        prices.add_price(editor.id, wb.group_id, provider="mistral", model="mistral-large",
                               input_per_mtok=1, output_per_mtok=1, effective_from=date(2026, 2, 1))
     with session_scope() as s:
         assert s.scalar(select(Event).where(Event.type == "price_added")).data["model"] == "mistral-large"
@@ -111,12 +114,12 @@ def test_add_price_validates_refuses_duplicates_and_non_admins(wb):
 
 def test_list_prices_statuses_and_history(wb):
     for d, rate in ((date(2025, 3, 1), 1.0), (date(2026, 3, 1), 2.0), (date(2026, 12, 1), 3.0)):
-        price_admin.add_price(wb.person_id, wb.group_id, provider="mistral", model="m-1",
+        prices.add_price(wb.person_id, wb.group_id, provider="mistral", model="m-1",
                               input_per_mtok=rate, output_per_mtok=rate, effective_from=d)
-    rows = price_admin.list_prices(wb.person_id, wb.group_id, search="m-1", today=date(2026, 6, 1))
+    rows = prices.list_prices(wb.person_id, wb.group_id, search="m-1", today=date(2026, 6, 1))
     assert [(r.effective_from.year, r.status) for r in rows] == [
         (2026, "scheduled"), (2026, "in force"), (2025, "superseded")]
-    current = price_admin.list_prices(wb.person_id, wb.group_id, search="m-1", include_history=False,
+    current = prices.list_prices(wb.person_id, wb.group_id, search="m-1", include_history=False,
                                       today=date(2026, 6, 1))
     assert [r.status for r in current] == ["scheduled", "in force"]
 
@@ -127,13 +130,13 @@ def test_new_price_never_rewrites_stored_costs_until_recompute(wb):
         s.add(Run(id=900, group_id=wb.group_id, thread_id=_thread(wb), agent_id=wb.agent_id, cost_usd=0.0))
     for n in (10, 3):
         _add_usage(wb.group_id, at=days_ago(n), model="gpt-4o", inp=1_000_000, out=0, cost=2.5, run_id=900)
-    other = groups.create_group(wb.person_id, "Other team")
+    other = workspace.create_group(wb.person_id, "Other team")
     _add_usage(other.id, at=days_ago(3), model="gpt-4o", inp=1_000_000, out=0, cost=2.5)
-    price_admin.add_price(wb.person_id, wb.group_id, provider="openai", model="gpt-4o", input_per_mtok=1.0,
+    prices.add_price(wb.person_id, wb.group_id, provider="openai", model="gpt-4o", input_per_mtok=1.0,
                           output_per_mtok=4.0, effective_from=(utcnow() - timedelta(days=5)).date())
     with session_scope() as s:
         assert [r.cost_usd for r in s.scalars(select(UsageRecord).order_by(UsageRecord.id))] == [2.5, 2.5, 2.5]
-    res = price_admin.recompute_costs(wb.person_id, wb.group_id, start=days_ago(30).date(), end=utcnow().date())
+    res = prices.recompute_costs(wb.person_id, wb.group_id, start=days_ago(30).date(), end=utcnow().date())
     assert (res.records, res.groups) == (2, 1)
     assert res.before_usd == pytest.approx(5.0) and res.after_usd == pytest.approx(3.5)
     with session_scope() as s:
@@ -142,17 +145,17 @@ def test_new_price_never_rewrites_stored_costs_until_recompute(wb):
         assert s.get(Run, 900).cost_usd == pytest.approx(3.5)
         ev = s.scalar(select(Event).where(Event.type == "costs_recomputed"))
         assert ev.group_id == wb.group_id and ev.data["after_usd"] == pytest.approx(3.5)
-    everyone = price_admin.recompute_costs(wb.person_id, wb.group_id, start=days_ago(30).date(),
+    everyone = prices.recompute_costs(wb.person_id, wb.group_id, start=days_ago(30).date(),
                                            end=utcnow().date(), all_groups=True)
     assert (everyone.records, everyone.groups) == (3, 2) and everyone.after_usd == pytest.approx(4.5)
     with session_scope() as s:
         s.get(Person, wb.person_id).is_admin = False
     with pytest.raises(AccessDenied):
-        price_admin.recompute_costs(wb.person_id, wb.group_id, start=days_ago(3).date(), end=utcnow().date())
+        prices.recompute_costs(wb.person_id, wb.group_id, start=days_ago(3).date(), end=utcnow().date())
 
 
 def _thread(wb) -> int:
-    thread, _ = threads.create_thread(wb.group_id, wb.agent_id, wb.person_id)
+    thread, _ = runs.create_thread(wb.group_id, wb.agent_id, wb.person_id)
     return thread.id
 
 
@@ -160,7 +163,7 @@ def _thread(wb) -> int:
 
 def test_runtime_records_cost_with_cached_tokens(scripted):
     scripted.server.script(text("Hi there", usage=usage(2000, 100, cached=1000)))
-    _, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    _, handle = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                       initial_message="Hello")
     result = handle.wait(10)
     with session_scope() as s:
@@ -173,7 +176,7 @@ def test_runtime_records_cost_with_cached_tokens(scripted):
 def test_missing_usage_is_counted_locally_and_marked_estimated(scripted):
     reply = "The quick brown fox jumps over the lazy dog, again and again."
     scripted.server.script(text(reply, usage=None))
-    _, handle = threads.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
+    _, handle = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id,
                                       initial_message="Tell me about foxes")
     result = handle.wait(20)
     with session_scope() as s:
@@ -193,9 +196,9 @@ def test_estimate_uses_a_real_offline_tokenizer():
 # --- dashboard aggregations -----------------------------------------------------------
 
 def test_dashboard_totals_breakdowns_and_isolation(wb):
-    other = groups.create_group(wb.person_id, "Other team")
+    other = workspace.create_group(wb.person_id, "Other team")
     now = utcnow()
-    p = usage_reports.period("7d", now=now)
+    p = reports.period("7d", now=now)
 
     def day(n, h=12):
         return datetime.combine((now - timedelta(days=n)).date(), datetime.min.time()) + timedelta(hours=h)
@@ -207,7 +210,7 @@ def test_dashboard_totals_breakdowns_and_isolation(wb):
     _add_usage(wb.group_id, at=day(2), model="mystery", cost=0.5, thread_id=12, run_id=103, default=True)
     _add_usage(wb.group_id, at=day(9), model="gpt-4o", cost=2.25)  # previous period
     _add_usage(other.id, at=day(1), model="secret-model", cost=100.0, thread_id=11, run_id=104)
-    d = usage_reports.dashboard(wb.person_id, wb.group_id, p)
+    d = reports.dashboard(wb.person_id, wb.group_id, p)
     assert (d.totals.calls, d.totals.input_tokens, d.totals.output_tokens) == (3, 300, 150)
     assert d.totals.cost_usd == pytest.approx(4.5) and d.previous.cost_usd == pytest.approx(2.25)
     assert d.change("cost_usd") == pytest.approx(1.0) and d.totals.avg_latency_ms == pytest.approx(200)
@@ -224,26 +227,26 @@ def test_dashboard_totals_breakdowns_and_isolation(wb):
     # a member of only the other group cannot read this one
     outsider = groups.add_member(wb.person_id, other.id, email="out@example.com", role="owner")
     with pytest.raises(AccessDenied):
-        usage_reports.dashboard(outsider.id, wb.group_id, p)
+        reports.dashboard(outsider.id, wb.group_id, p)
     with pytest.raises(AccessDenied):
         usage_export.usage_csv_chunks(outsider.id, wb.group_id, p.start, p.end)
 
 
 def test_periods():
     now = datetime(2026, 3, 15, 10, 30)
-    today = usage_reports.period("today", now=now)
+    today = reports.period("today", now=now)
     assert (today.start, today.end, today.prev_start, today.prev_end, today.bucket) == (
         datetime(2026, 3, 15), now, datetime(2026, 3, 14), datetime(2026, 3, 14, 10, 30), "hour")
-    week = usage_reports.period("7d", now=now)
+    week = reports.period("7d", now=now)
     assert week.start == datetime(2026, 3, 9) and week.prev_end - week.prev_start == week.end - week.start
-    mtd = usage_reports.period("mtd", now=now)
+    mtd = reports.period("mtd", now=now)
     assert (mtd.start, mtd.prev_start, mtd.prev_end) == (datetime(2026, 3, 1), datetime(2026, 2, 1),
                                                          datetime(2026, 2, 15, 10, 30))
-    custom = usage_reports.period("custom", start=date(2026, 1, 1), end=date(2026, 1, 10))
+    custom = reports.period("custom", start=date(2026, 1, 1), end=date(2026, 1, 10))
     assert (custom.start, custom.end, custom.prev_start) == (datetime(2026, 1, 1), datetime(2026, 1, 11),
                                                              datetime(2025, 12, 22))
     with pytest.raises(ValidationError):
-        usage_reports.period("custom", start=date(2026, 1, 10), end=date(2026, 1, 1))
+        reports.period("custom", start=date(2026, 1, 10), end=date(2026, 1, 1))
 
 
 def test_csv_export_streams_in_chunks(wb):
@@ -253,7 +256,7 @@ def test_csv_export_streams_in_chunks(wb):
     with session_scope() as s:
         s.get(Person, wb.person_id).name = "=HYPERLINK(\"x\")"
     _add_usage(wb.group_id, at=now - timedelta(minutes=9), person_id=wb.person_id)
-    p = usage_reports.period("7d", now=now + timedelta(seconds=1))
+    p = reports.period("7d", now=now + timedelta(seconds=1))
     chunks = list(usage_export.usage_csv_chunks(wb.person_id, wb.group_id, p.start, p.end, chunk_rows=2))
     assert len(chunks) == 1 + 3  # header, then 6 rows two at a time
     rows = list(csv.DictReader(io.StringIO("".join(chunks))))
@@ -265,15 +268,15 @@ def test_csv_export_streams_in_chunks(wb):
 
 def test_compare_groups_shows_only_the_persons_own_groups_even_to_an_admin(wb):
     now = utcnow()
-    team = groups.create_group(wb.person_id, "Team")
+    team = workspace.create_group(wb.person_id, "Team")
     member = groups.add_member(wb.person_id, team.id, email="m@example.com", role="viewer")
-    outsider_group = groups.create_group(member.id, "Member's own")
+    outsider_group = workspace.create_group(member.id, "Member's own")
     _add_usage(team.id, at=now - timedelta(hours=1), cost=2.0)
     _add_usage(wb.group_id, at=now - timedelta(hours=1), cost=1.0)
     _add_usage(outsider_group.id, at=now - timedelta(hours=1), cost=7.0)
-    p = usage_reports.period("7d", now=now)
-    admin_view = usage_reports.compare_groups(wb.person_id, p.start, p.end)
+    p = reports.period("7d", now=now)
+    admin_view = reports.compare_groups(wb.person_id, p.start, p.end)
     # the admin is not a member of "Member's own": it never shows to them
     assert [(g.name, g.cost_usd) for g in admin_view] == [("Team", 2.0), ("My workspace", 1.0)]
-    member_view = usage_reports.compare_groups(member.id, p.start, p.end)
+    member_view = reports.compare_groups(member.id, p.start, p.end)
     assert {g.name for g in member_view} == {"Team", "Member's own"}

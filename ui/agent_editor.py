@@ -7,21 +7,20 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.agent_versions import FLASH, versions_panel
 from ui.agent_versions import FOCUS as VERSION_FOCUS
-from ui.agent_versions import versions_panel
+from ui.common import field_error, flash, item_picker, select_default
 from ui.links import agent_link, playground_link
-from ui.common import field_error, item_picker, select_default
 from workbench import agents
-from workbench.agents import AgentConfig
-from workbench.custom_tools import service as custom_tools
+from workbench.agents.definitions import AgentConfig
 from workbench.errors import ValidationError, WorkbenchError
 from workbench.providers import service as provider_service
-from workbench.tools import registry
+from workbench.tools.custom import service as custom_tools
+from workbench.tools.registry import builtin_tools
 
 SEL = "sel_agent_edit"  # the agent being edited: an id, or "new"
 PICK = "agent_pick"
 ERR = "agent_err"  # (widget prefix, error) of the last refused save
-FLASH = "agents_flash"
 NUMBERS = ("max_output_tokens", "context_messages", "max_tool_steps")
 
 
@@ -38,20 +37,10 @@ def provider_models(person_id: int, provider_id: int, base_url: str | None, key_
         return [], f"{type(err).__name__}: {err}"
 
 
-def _flash(kind: str, text: str) -> None:
-    st.session_state[FLASH] = (kind, text)
-
-
-def show_flash() -> None:
-    if FLASH in st.session_state:
-        kind, text = st.session_state.pop(FLASH)
-        (st.success if kind == "ok" else st.error)(text)
-
-
 # --- actions (button callbacks: they run before the page redraws) ----------------
 def agent_tool_names(person_id: int, group_id: int) -> list[str]:
     """Every tool an agent of the group may be given: built-ins, then the group's own."""
-    return list(registry()) + [e.name for e in custom_tools.picker_entries(person_id, group_id)]
+    return list(builtin_tools()) + [e.name for e in custom_tools.picker_entries(person_id, group_id)]
 
 
 def _values(prefix: str, tool_names: list[str]) -> dict:
@@ -71,35 +60,35 @@ def _save(person_id: int, group_id: int, agent_id: int | None, prefix: str) -> N
         if agent_id is None:
             view = agents.create_agent(person_id, group_id, **_values(prefix, agent_tool_names(person_id, group_id)))
             st.session_state["agent_new_n"] = st.session_state.get("agent_new_n", 0) + 1
-            _flash("ok", f"Created {view.name}.")
+            flash(FLASH, "ok", f"Created {view.name}.")
         else:
             view = agents.update_agent(person_id, agent_id, note=st.session_state.get(f"{prefix}_note"),
                                        **_values(prefix, agent_tool_names(person_id, group_id)))
-            _flash("ok", f"Saved {view.name} (version {view.version}).")
+            flash(FLASH, "ok", f"Saved {view.name} (version {view.version}).")
         st.session_state[SEL] = view.id
         st.session_state.pop(ERR, None)
     except ValidationError as err:
         st.session_state[ERR] = (prefix, err)
     except WorkbenchError as err:
-        _flash("error", err.user_message)
+        flash(FLASH, "error", err.user_message)
 
 
 def _duplicate(person_id: int, agent_id: int) -> None:
     try:
         view = agents.duplicate_agent(person_id, agent_id)
         st.session_state[SEL] = view.id
-        _flash("ok", f"Created {view.name}.")
+        flash(FLASH, "ok", f"Created {view.name}.")
     except WorkbenchError as err:
-        _flash("error", err.user_message)
+        flash(FLASH, "error", err.user_message)
 
 
 def _delete(person_id: int, agent_id: int, name: str) -> None:
     try:
         agents.delete_agent(person_id, agent_id)
         st.session_state[SEL] = None
-        _flash("ok", f"Deleted {name}. Its threads and traces stay readable.")
+        flash(FLASH, "ok", f"Deleted {name}. Its threads and traces stay readable.")
     except WorkbenchError as err:
-        _flash("error", err.user_message)
+        flash(FLASH, "error", err.user_message)
 
 
 # --- drawing ----------------------------------------------------------------------
@@ -204,7 +193,7 @@ def editor(ctx, view, providers: list) -> None:
                     number_field(name, cfg, prefix, off)
                     field_error(err, name)
         st.markdown("**Tools**")
-        for name, spec in registry().items():
+        for name, spec in builtin_tools().items():
             st.checkbox(f"{spec.label} (`{name}`)", value=name in cfg.tools, key=f"{prefix}_tool_{name}",
                         disabled=off)
             st.caption(spec.description)

@@ -8,21 +8,20 @@ import json
 
 import streamlit as st
 
-from ui.common import fmt_time
-from workbench import agent_versions
+from ui.common import flash, fmt_time
+from workbench.agents import versions
 from workbench.errors import WorkbenchError
 
+FLASH = "agents_flash"  # the Agents page's one-line messages
 FOCUS = "sel_agent_version"  # a version number to open in the diff (from ?version=)
 
 
 def _restore(person_id: int, agent_id: int, version: int) -> None:
-    from ui.agent_editor import _flash  # the Agents page's one-line messages
-
     try:
-        view = agent_versions.restore_version(person_id, agent_id, version)
-        _flash("ok", f"Restored version {version} as version {view.version}.")
+        view = versions.restore_version(person_id, agent_id, version)
+        flash(FLASH, "ok", f"Restored version {version} as version {view.version}.")
     except WorkbenchError as err:
-        _flash("error", err.user_message)
+        flash(FLASH, "error", err.user_message)
 
 
 def _value(v) -> str:
@@ -30,7 +29,7 @@ def _value(v) -> str:
 
 
 def versions_panel(ctx, agent_id: int, provider_names: dict[int, str]) -> None:
-    history = agent_versions.list_versions(ctx.person_id, agent_id)
+    history = versions.list_versions(ctx.person_id, agent_id)
     st.dataframe([{"version": v.version, "author": v.author or "–", "saved": fmt_time(v.created_at),
                    "note": v.note or "", "model": v.config.get("model")} for v in history],
                  hide_index=True, width="stretch", key=f"agv_table_{agent_id}")
@@ -47,7 +46,7 @@ def versions_panel(ctx, agent_id: int, provider_names: dict[int, str]) -> None:
     old = left.selectbox("From version", older, index=next((i for i, n in enumerate(older) if n < new), 0),
                          key=f"agv_old_{agent_id}_{new}", format_func=lambda n: f"v{n}")
     try:
-        diff = agent_versions.diff_versions(ctx.person_id, agent_id, old, new)
+        diff = versions.diff_versions(ctx.person_id, agent_id, old, new)
     except WorkbenchError as err:
         st.error(err.user_message)
         return

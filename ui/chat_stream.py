@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.chat_messages import tool_arguments, tool_label, tool_result
-from workbench import runtime
+from workbench import runs
 from workbench.errors import WorkbenchError
 
 STOP_KEY = "chat_stop"
@@ -18,7 +18,7 @@ FLASH_KEY = "chat_flash"  # an error from a callback, shown on the next run
 def cancel(run_id: int, person_id: int) -> None:
     """Stop-button callback: ask the run to stop (what streamed stays)."""
     try:
-        if not runtime.cancel_run(run_id, person_id):
+        if not runs.cancel_run(run_id, person_id):
             st.session_state[FLASH_KEY] = "That reply had already finished."
     except WorkbenchError as err:
         st.session_state[FLASH_KEY] = err.user_message
@@ -36,7 +36,7 @@ def queued_label(ahead: int) -> str:
     return f"⏳ Queued, {ahead} ahead: this model is busy with other replies…"
 
 
-def stream_reply(handle: runtime.RunHandle, person_id: int, *, can_stop: bool = True) -> dict:
+def stream_reply(handle: runs.RunHandle, person_id: int, *, can_stop: bool = True) -> dict:
     """Draw the reply as it streams, tool steps in place as they happen. Returns the
     "done" update's data ({status, error}) once the run has ended."""
     with st.chat_message("assistant"):

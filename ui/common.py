@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from workbench import bootstrap, groups
 from workbench.errors import ValidationError, WorkbenchError
+from workbench.system import bootstrap
+from workbench.tenancy import groups
 
 
 def _startup() -> bootstrap.Startup:
@@ -48,7 +49,7 @@ def _resolve_person() -> int | None:
     if not getattr(st.user, "is_logged_in", False):
         return None
     if "person_id" not in st.session_state:
-        from workbench import identity
+        from workbench.tenancy import identity
 
         try:
             st.session_state["person_id"] = identity.person_for_login(
@@ -144,6 +145,18 @@ def switch_group(group_id: int) -> None:
     for key in [k for k in st.session_state if str(k).startswith("sel_")]:
         del st.session_state[key]  # selections of the old group mean nothing in the new one
     st.query_params["group"] = str(group_id)
+
+
+def flash(key: str, kind: str, text: str) -> None:
+    """A one-line message ("ok" or "error") for the page's next run: set in a button callback,
+    shown once by `show_flash(key)`."""
+    st.session_state[key] = (kind, text)
+
+
+def show_flash(key: str) -> None:
+    if key in st.session_state:
+        kind, text = st.session_state.pop(key)
+        (st.success if kind == "ok" else st.error)(text)
 
 
 def show_error(err: Exception, where=st) -> None:

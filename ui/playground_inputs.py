@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.agent_editor import agent_tool_names
-from workbench import agent_versions
+from workbench.agents import versions
 from workbench.playground import MAX_VARIANTS, MIN_VARIANTS, Variant
 
 N_VARIANTS = "pg_n_variants"
@@ -45,7 +45,7 @@ def variant_picker(ctx, i: int, agents: list, providers: list) -> Variant | None
     agent_id = st.selectbox(f"Agent {i + 1}", ids, key=f"pg_v{i}_agent",
                             index=ids.index(default) if default in ids else (i if i < len(ids) else 0),
                             format_func=lambda a: by_id[a].name)
-    history = agent_versions.list_versions(ctx.person_id, agent_id)
+    history = versions.list_versions(ctx.person_id, agent_id)
     numbers = [v.version for v in history]
     version = st.selectbox("Version", numbers, key=f"pg_v{i}_version_{agent_id}",
                            format_func=lambda n: f"v{n}" + (" (latest)" if n == numbers[0] else ""))

@@ -12,7 +12,8 @@ import streamlit as st
 from ui.common import show_error
 from ui.links import thread_link
 from ui.playground_results import own
-from workbench import agent_versions, playground, threads
+from workbench import playground, threads
+from workbench.agents import versions
 from workbench.errors import WorkbenchError
 
 REPLAY = "pg_replay"
@@ -83,7 +84,7 @@ def replay_form(ctx, agents: list) -> None:
     left, mid, right = st.columns(3)
     agent_id = left.selectbox("Agent", agent_ids, key=f"pg_replay_agent_{thread_id}", format_func=names.get,
                               index=agent_ids.index(default) if default in agent_ids else 0)
-    numbers = [v.version for v in agent_versions.list_versions(ctx.person_id, agent_id)]
+    numbers = [v.version for v in versions.list_versions(ctx.person_id, agent_id)]
     version = mid.selectbox("Version", numbers, key=f"pg_replay_version_{agent_id}",
                             format_func=lambda n: f"v{n}")
     model = right.text_input("Model (optional)", key="pg_replay_model", placeholder="the version's model")

@@ -12,8 +12,9 @@ import streamlit as st
 from ui.chat_messages import tool_label, tool_result
 from ui.common import show_error
 from ui.links import trace_link, version_link
-from workbench import playground, runtime, traces
+from workbench import playground, runs
 from workbench.errors import WorkbenchError
+from workbench.observe import traces
 
 OWNED = "pg_owned"  # {comparison id: {run id: {"text", "steps"}}} followed by this session
 FLASH = "pg_flash"
@@ -198,7 +199,7 @@ def _follow(ctx, view, feeds: dict, bodies: dict) -> None:
     live = {}
     for col in view.columns:
         if col.result.status == "running":
-            handle = runtime.active_handle(col.result.thread_id, actor_id=ctx.person_id)
+            handle = runs.active_handle(col.result.thread_id, actor_id=ctx.person_id)
             feeds.setdefault(col.result.run_id, {"text": "", "steps": []})
             if handle is not None:
                 live[col.position] = (handle, feeds[col.result.run_id])

@@ -9,27 +9,17 @@ import json
 
 import streamlit as st
 
-from ui.common import field_error, item_picker
-from workbench.custom_tools import service as tools
-from workbench.custom_tools.definitions import (DEFAULT_RESPONSE_BYTES, DEFAULT_TIMEOUT_S, EMPTY_SCHEMA,
-                                                EXAMPLE_SCHEMA, METHODS, ToolConfig)
+from ui.common import field_error, flash, item_picker
 from workbench.errors import ValidationError, WorkbenchError
+from workbench.tools.custom import service as tools
+from workbench.tools.custom.definitions import (DEFAULT_RESPONSE_BYTES, DEFAULT_TIMEOUT_S, EMPTY_SCHEMA,
+                                                EXAMPLE_SCHEMA, METHODS, ToolConfig)
 
 SEL = "sel_tool"  # the tool being edited: an id, or "new"
 PICK = "tool_pick"
 ERR = "tool_err"  # (widget prefix, error) of the last refused action
 FLASH = "tools_flash"
 KIND_LABELS = {"mock": "Mock (a fixed or templated answer)", "http": "HTTP endpoint", "mcp": "MCP server"}
-
-
-def flash(kind: str, text: str) -> None:
-    st.session_state[FLASH] = (kind, text)
-
-
-def show_flash() -> None:
-    if FLASH in st.session_state:
-        kind, text = st.session_state.pop(FLASH)
-        (st.success if kind == "ok" else st.error)(text)
 
 
 def _lines(mapping: dict[str, str]) -> str:
@@ -59,7 +49,7 @@ def _refused(prefix: str, err: WorkbenchError) -> None:
     if isinstance(err, ValidationError):
         st.session_state[ERR] = (prefix, err)
     else:
-        flash("error", err.user_message)
+        flash(FLASH, "error", err.user_message)
 
 
 def _save(person_id: int, group_id: int, tool_id: int | None, prefix: str) -> None:
@@ -67,11 +57,11 @@ def _save(person_id: int, group_id: int, tool_id: int | None, prefix: str) -> No
         if tool_id is None:
             view = tools.create_tool(person_id, group_id, **_values(prefix))
             st.session_state["tool_new_n"] = st.session_state.get("tool_new_n", 0) + 1
-            flash("ok", f"Created {view.name}. Give it to an agent on the Agents page.")
+            flash(FLASH, "ok", f"Created {view.name}. Give it to an agent on the Agents page.")
         else:
             view = tools.update_tool(person_id, tool_id, note=st.session_state.get(f"{prefix}_note"),
                                      **_values(prefix))
-            flash("ok", f"Saved {view.name} (version {view.version}).")
+            flash(FLASH, "ok", f"Saved {view.name} (version {view.version}).")
         st.session_state[SEL] = view.id
         st.session_state.pop(ERR, None)
     except WorkbenchError as err:
@@ -92,7 +82,7 @@ def _discover(person_id: int, group_id: int, prefix: str) -> None:
 def _refresh(person_id: int, tool_id: int, prefix: str) -> None:
     try:
         view = tools.refresh_mcp_tools(person_id, tool_id)
-        flash("ok", f"Read the tools of {view.name} again: version {view.version}.")
+        flash(FLASH, "ok", f"Read the tools of {view.name} again: version {view.version}.")
     except WorkbenchError as err:
         _refused(prefix, err)
 
@@ -101,9 +91,9 @@ def _delete(person_id: int, tool_id: int, name: str) -> None:
     try:
         tools.delete_tool(person_id, tool_id)
         st.session_state[SEL] = None
-        flash("ok", f"Deleted {name}.")
+        flash(FLASH, "ok", f"Deleted {name}.")
     except WorkbenchError as err:
-        flash("error", err.user_message)
+        flash(FLASH, "error", err.user_message)
 
 
 # --- drawing -----------------------------------------------------------------------------

@@ -7,11 +7,11 @@ import json
 
 import streamlit as st
 
-from ui.common import field_error, fmt_time, show_error
-from ui.tool_editor import flash
-from workbench.custom_tools import service as tools
-from workbench.custom_tools.transfer import export_agents, import_agents
+from ui.common import field_error, flash, fmt_time, show_error
+from ui.tool_editor import FLASH
+from workbench.agents.transfer import export_agents, import_agents
 from workbench.errors import ValidationError, WorkbenchError
+from workbench.tools.custom import service as tools
 
 TRIED = "tool_tried"  # {tool id: (function name, TryResult)}
 TRY_ERR = "tool_try_err"
@@ -26,7 +26,7 @@ def _try(person_id: int, tool_id: int, key: str) -> None:
     except ValidationError as err:
         ss[TRY_ERR] = (tool_id, err)
     except WorkbenchError as err:
-        flash("error", err.user_message)
+        flash(FLASH, "error", err.user_message)
 
 
 def try_panel(ctx, view) -> None:
@@ -87,16 +87,16 @@ def versions_panel(ctx, view) -> None:
 def _import(person_id: int, group_id: int) -> None:
     upload = st.session_state.get("tools_import_file")
     if upload is None:
-        flash("error", "Choose an export file first.")
+        flash(FLASH, "error", "Choose an export file first.")
         return
     try:
         report = import_agents(person_id, group_id, upload.getvalue())
-        flash("ok", f"Imported {len(report.agents)} agents and {len(report.tools)} tools."
+        flash(FLASH, "ok", f"Imported {len(report.agents)} agents and {len(report.tools)} tools."
               + "".join(f" {n}" for n in report.notes))
     except ValidationError as err:
-        flash("error", "Nothing was imported: " + "; ".join(f"{k}: {v}" for k, v in err.field_errors.items()))
+        flash(FLASH, "error", "Nothing was imported: " + "; ".join(f"{k}: {v}" for k, v in err.field_errors.items()))
     except WorkbenchError as err:
-        flash("error", "Nothing was imported: " + err.user_message)
+        flash(FLASH, "error", "Nothing was imported: " + err.user_message)
 
 
 def transfer_panel(ctx) -> None:

@@ -8,8 +8,8 @@ from datetime import datetime, time, timedelta
 import streamlit as st
 
 from ui.trace_view import fmt_cost, fmt_ms
-from workbench import traces
-from workbench.traces import RunFilterOptions, RunFilters, RunPage
+from workbench.observe import trace_export, traces
+from workbench.observe.traces import RunFilterOptions, RunFilters, RunPage
 
 PAGE_SIZE = 50
 SORT_LABELS = {"started_at": "Start time", "duration_ms": "Duration", "cost_usd": "Cost",
@@ -127,10 +127,10 @@ def export_buttons(person_id: int, group_id: int, filters: RunFilters, sort: str
     row.download_button(
         "Runs as CSV", key="tr_csv", icon=":material/download:", mime="text/csv",
         file_name="runs.csv", on_click="ignore",
-        data=lambda: traces.export_runs_csv(person_id, group_id, filters, sort=sort,
+        data=lambda: trace_export.export_runs_csv(person_id, group_id, filters, sort=sort,
                                             descending=descending))
     row.download_button(
         "Runs as JSON", key="tr_json", icon=":material/download:", mime="application/json",
         file_name="runs.json", on_click="ignore",
-        data=lambda: traces.export_runs_json(person_id, group_id, filters, sort=sort,
+        data=lambda: trace_export.export_runs_json(person_id, group_id, filters, sort=sort,
                                              descending=descending))

@@ -13,7 +13,7 @@ import streamlit as st
 from ui.experiments import add_to_test_set
 from ui.links import playground_link, version_link
 from workbench import clock
-from workbench.traces import RunTrace, StepView
+from workbench.observe.traces import RunTrace, StepView
 
 KIND_COLOURS = {"model_call": "#4C78A8", "tool_call": "#F58518", "queue": "#E45756", "run": "#BAB0AC"}
 KIND_WORDS = {"model_call": "model", "tool_call": "tool", "queue": "queued"}

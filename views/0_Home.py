@@ -4,9 +4,11 @@ import streamlit as st
 
 from ui.common import current, fmt_time, require_group, show_error, switch_group
 from ui.links import thread_link
-from workbench import agents, demo, knowledge, limits, tasks, threads
+from workbench import agents, demo, knowledge, threads
+from workbench.costs import limits
 from workbench.errors import WorkbenchError
 from workbench.providers import service as providers
+from workbench.tools import tasks
 
 ctx = current()
 require_group(ctx)

@@ -9,10 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from ui.common import current, require_group, show_error
-from workbench import system_status
 from workbench.errors import WorkbenchError
 from workbench.knowledge import format_size
 from workbench.providers import service as providers
+from workbench.system import status
 
 ctx = current()
 require_group(ctx)
@@ -24,7 +24,7 @@ st.caption("How this workbench is set up. Keys are never shown: only the **name*
 
 # --- providers ---------------------------------------------------------------------------
 st.subheader("Providers")
-rows = system_status.provider_statuses(ctx.person_id, ctx.group_id)
+rows = status.provider_statuses(ctx.person_id, ctx.group_id)
 if not rows:
     st.info("No provider is configured in this group. Add one on **Agents → Providers** "
             "(OpenAI, Anthropic, Ollama, vLLM or any OpenAI-compatible endpoint).")
@@ -49,30 +49,30 @@ for p in rows:
 
 # --- built-in model ------------------------------------------------------------------------
 st.subheader("Built-in model")
-model = system_status.builtin_model(ctx.person_id, ctx.group_id)
+model = status.builtin_model(ctx.person_id, ctx.group_id)
 st.markdown(f"{model.description}  \n"
             f"File: `{model.path}` · size: {format_size(model.size_bytes) if model.size_bytes else '–'}  \n"
             f"Status: {model.status}")
 
 # --- storage -------------------------------------------------------------------------------
 st.subheader("Storage")
-for check in (system_status.check_database(ctx.person_id, ctx.group_id),
-              system_status.check_knowledge_store(ctx.person_id, ctx.group_id)):
+for check in (status.check_database(ctx.person_id, ctx.group_id),
+              status.check_knowledge_store(ctx.person_id, ctx.group_id)):
     timing = f" ({check.ms:.0f} ms)" if check.ms is not None else ""
     line = f"**{check.what}**: {check.where}  \n{check.detail}{timing}"
     (st.success if check.ok else st.error)(line, icon="✅" if check.ok else "⚠️")
 
 # --- custom tools ----------------------------------------------------------------------------
 st.subheader("Custom tools")
-st.dataframe(pd.DataFrame([{"Setting": k, "Value": v, "Meaning": m} for k, v, m in system_status.tool_policy()]),
+st.dataframe(pd.DataFrame([{"Setting": k, "Value": v, "Meaning": m} for k, v, m in status.tool_policy()]),
              hide_index=True, key="settings_tools")
 
 # --- versions and logs ---------------------------------------------------------------------
 left, right = st.columns(2, gap="large")
 with left:
     st.subheader("Library versions")
-    st.dataframe(pd.DataFrame([{"Library": k, "Version": v} for k, v in system_status.library_versions().items()]),
+    st.dataframe(pd.DataFrame([{"Library": k, "Version": v} for k, v in status.library_versions().items()]),
                  hide_index=True, key="settings_versions")
 with right:
     st.subheader("Logs")
-    st.markdown(system_status.log_destination())
+    st.markdown(status.log_destination())

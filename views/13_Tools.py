@@ -1,13 +1,13 @@
 """Tools: the group's own tools (mock, HTTP endpoint, MCP server), tried by hand, versioned,
-exported with agents. A view only: every action is one call into workbench.custom_tools."""
+exported with agents. A view only: every action is one call into workbench.tools.custom (and workbench.agents.transfer)."""
 
 import streamlit as st
 
-from ui.common import current, require_group, select_default, show_error
-from ui.tool_editor import SEL, editor, show_flash, tool_list
+from ui.common import current, require_group, select_default, show_error, show_flash
+from ui.tool_editor import FLASH, SEL, editor, tool_list
 from ui.tool_panels import transfer_panel, try_panel, versions_panel
-from workbench.custom_tools import service as tools
 from workbench.errors import WorkbenchError
+from workbench.tools.custom import service as tools
 
 ctx = current()
 require_group(ctx)
@@ -17,7 +17,7 @@ st.caption("Functions your agents may call beside the built-in ones. Give a tool
            "every call is a step of the run's trace.")
 if not ctx.can_edit:
     st.info("You are a viewer in this group: you can read tools but not change or try them.")
-show_flash()
+show_flash(FLASH)
 try:
     views = tools.list_tools(ctx.person_id, ctx.group_id)
 except WorkbenchError as err:

@@ -2,15 +2,17 @@
 
 import streamlit as st
 
-from ui.common import current, require_group, show_error
 from ui.chat_messages import ago, render_messages
 from ui.chat_stream import FLASH_KEY, stop_button, stream_reply
-from ui.chat_threads import (AGENT_KEY, THREAD_KEY, adopt_url_thread, load_older, load_window,
-                             select_thread, thread_list)
+from ui.chat_threads import (AGENT_KEY, THREAD_KEY, adopt_url_thread, load_older, load_window, select_thread,
+                             thread_list)
+from ui.common import current, require_group, show_error
 from ui.links import thread_link
-from workbench import agents, runtime, tasks, threads, traces
-from workbench.playground import replay_source
+from workbench import agents, runs, threads
 from workbench.errors import AccessDenied, NotFound, WorkbenchError
+from workbench.observe import traces
+from workbench.playground import replay_source
+from workbench.tools import tasks
 
 ctx = current()
 require_group(ctx)
@@ -120,7 +122,7 @@ def body(t, running: bool) -> bool:
     retry = render_messages(messages, agent_name=names.get(t.agent_id, "Agent"), retry_message_id=retry_id,
                             versions=versions)
     if running and ctx.can_edit:
-        handle = runtime.active_handle(t.id, actor_id=ctx.person_id)
+        handle = runs.active_handle(t.id, actor_id=ctx.person_id)
         if handle is not None:
             stop_button(handle.run_id, ctx.person_id, key="chat_stop_follow")
     return retry
@@ -166,7 +168,7 @@ def new_thread_screen():
     prompt = st.chat_input(f"Message {agent.name}…", key="chat_input", submit_mode="disable")
     if prompt:
         def _start():
-            new_thread, handle = threads.create_thread(ctx.group_id, agent.id, ctx.person_id,
+            new_thread, handle = runs.create_thread(ctx.group_id, agent.id, ctx.person_id,
                                                        initial_message=prompt)
             select_thread(new_thread.id)
             return handle
@@ -180,7 +182,7 @@ def thread_screen(t):
         header(t)
         retry = st.fragment(run_every=1.0)(body)(t, True) if running else body(t, False)
         if retry:
-            _run_and_show(lambda: runtime.retry_last(t.id, ctx.person_id))
+            _run_and_show(lambda: runs.retry_last(t.id, ctx.person_id))
         if t.status == "waiting_human":
             human_banner(t)
         if t.archived:
@@ -197,7 +199,7 @@ def thread_screen(t):
                            submit_mode="disable", disabled=running)
     if prompt:
         with right:
-            _run_and_show(lambda: runtime.continue_thread(t.id, prompt, ctx.person_id), prompt)
+            _run_and_show(lambda: runs.continue_thread(t.id, prompt, ctx.person_id), prompt)
 
 
 if thread is None:

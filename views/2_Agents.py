@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from ui.agent_editor import agents_tab, show_flash
+from ui.agent_editor import agents_tab
 from ui.agent_providers import providers_tab
-from ui.common import current, require_group
+from ui.agent_versions import FLASH
+from ui.common import current, require_group, show_flash
 
 ctx = current()
 require_group(ctx)
@@ -19,7 +20,7 @@ if raw_agent and raw_agent.isdigit() and st.session_state.get("ag_url") != (raw_
 st.title("Agents")
 if not ctx.can_edit:
     st.info("You are a viewer in this group: you can read agents and providers but not change them.")
-show_flash()
+show_flash(FLASH)
 tab_agents, tab_providers = st.tabs(["Agents", "Providers"])
 with tab_agents:
     agents_tab(ctx)

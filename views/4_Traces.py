@@ -7,8 +7,8 @@ import streamlit as st
 from ui.common import current, require_group, show_error
 from ui.trace_list import SELECTED, export_buttons, filter_bar, load_page, run_table
 from ui.trace_view import render_header, render_trace
-from workbench import traces
 from workbench.errors import WorkbenchError
+from workbench.observe import trace_export, traces
 
 ctx = current()
 require_group(ctx)
@@ -58,7 +58,7 @@ def _actions(trace: traces.RunTrace, live: bool) -> None:
         row.download_button(
             "Run as JSON", key=f"tr_export_{trace.run.id}", icon=":material/download:",
             file_name=f"run-{trace.run.id}.json", mime="application/json", on_click="ignore",
-            data=lambda: traces.export_run_json(ctx.person_id, trace.run.id))
+            data=lambda: trace_export.export_run_json(ctx.person_id, trace.run.id))
     if row.button("Close", key=f"tr_close_{trace.run.id}", icon=":material/close:"):
         st.session_state.pop(SELECTED, None)
         st.query_params.pop("run", None)

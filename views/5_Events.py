@@ -8,9 +8,9 @@ from datetime import datetime, time, timedelta
 import streamlit as st
 
 from ui.common import current, field_error, require_group, show_error
-from workbench import event_log
 from workbench.errors import ValidationError, WorkbenchError
-from workbench.event_log import EventFilters
+from workbench.observe import event_log
+from workbench.observe.event_log import EventFilters
 
 ctx = current()
 require_group(ctx)

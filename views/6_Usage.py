@@ -11,8 +11,10 @@ import plotly.express as px
 import streamlit as st
 
 from ui.common import current, field_error, fmt_time, require_group, show_error
-from workbench import clock, demo, experiments, groups, limits, price_admin, usage_export, usage_reports
+from workbench import clock, demo, experiments
+from workbench.costs import limits, prices, reports, usage_export
 from workbench.errors import ValidationError, WorkbenchError
+from workbench.tenancy import groups
 
 ctx = current()
 require_group(ctx)
@@ -35,8 +37,8 @@ elif budget.level == "warning":
     st.warning(budget.message, icon="⚠️")
 
 # --- period --------------------------------------------------------------------------
-kinds = list(usage_reports.PERIODS)
-kind = st.radio("Period", kinds, index=kinds.index("30d"), format_func=usage_reports.PERIODS.get,
+kinds = list(reports.PERIODS)
+kind = st.radio("Period", kinds, index=kinds.index("30d"), format_func=reports.PERIODS.get,
                 horizontal=True, key="usage_period")
 start = end = None
 if kind == "custom":
@@ -48,8 +50,8 @@ if kind == "custom":
         st.stop()
     start, end = picked
 try:
-    period = usage_reports.period(kind, start=start, end=end, time_zone=time_zone)
-    dash = usage_reports.dashboard(ctx.person_id, ctx.group_id, period)
+    period = reports.period(kind, start=start, end=end, time_zone=time_zone)
+    dash = reports.dashboard(ctx.person_id, ctx.group_id, period)
 except WorkbenchError as err:
     show_error(err)
     st.stop()
@@ -241,8 +243,8 @@ with st.expander("Budget and rate limits", expanded=budget.level != "ok" and ctx
         st.caption("Only the group's owners can change these.")
 
 # --- groups side by side -------------------------------------------------------------
-admin = price_admin.is_admin(ctx.person_id)
-groups_rows = usage_reports.compare_groups(ctx.person_id, period.start, period.end)
+admin = prices.is_admin(ctx.person_id)
+groups_rows = reports.compare_groups(ctx.person_id, period.start, period.end)
 if admin or len(groups_rows) > 1:
     st.subheader("Groups side by side")
     st.caption("Administrators see every group of the workbench; everyone else sees the groups "

@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from ui.common import current, require_group, show_error
-from workbench import clock, price_admin
+from workbench import clock
+from workbench.costs import prices
 from workbench.errors import ValidationError, WorkbenchError
 
 ctx = current()
@@ -18,7 +19,7 @@ st.caption("USD per **million** tokens, from the effective date on. Cost is comp
            "recorded and stored with it, so adding a price never changes past costs. A model with no "
            "price of its own uses its provider's default (model `*`) and is flagged on the Usage page.")
 
-admin = price_admin.is_admin(ctx.person_id)
+admin = prices.is_admin(ctx.person_id)
 today = clock.local_today(None)  # prices take effect on UTC days: they are shared by every group
 
 # --- the table -----------------------------------------------------------------------
@@ -26,7 +27,7 @@ c1, c2 = st.columns([3, 1])
 search = c1.text_input("Filter", placeholder="provider or model, e.g. gpt-4o or anthropic", key="prices_search")
 history = c2.toggle("Show superseded", value=False, key="prices_history",
                     help="Older prices stay in the table: they priced the calls of their dates.")
-rows = price_admin.list_prices(ctx.person_id, ctx.group_id, search=search, include_history=history)
+rows = prices.list_prices(ctx.person_id, ctx.group_id, search=search, include_history=history)
 if not rows:
     st.info("No prices match." if search else "No prices yet.")
 else:
@@ -45,7 +46,7 @@ if not admin:
 
 # --- add a price ---------------------------------------------------------------------
 st.subheader("Add a price")
-providers = price_admin.known_providers(ctx.person_id, ctx.group_id)
+providers = prices.known_providers(ctx.person_id, ctx.group_id)
 with st.form("add_price"):
     a, b = st.columns(2)
     provider = a.selectbox("Provider", providers, index=providers.index("openai") if "openai" in providers else 0,
@@ -76,7 +77,7 @@ if submitted:
              "output_per_mtok": slot_output, "cached_input_per_mtok": slot_cached,
              "reasoning_per_mtok": slot_reasoning, "effective_from": slot_effective}
     try:
-        added = price_admin.add_price(
+        added = prices.add_price(
             ctx.person_id, ctx.group_id, provider=(other or provider or "").strip(), model=model,
             input_per_mtok=inp, output_per_mtok=out, cached_input_per_mtok=cached,
             reasoning_per_mtok=reasoning, effective_from=effective)
@@ -107,7 +108,7 @@ if go:
         st.error("Pick the last day of the period too.")
     else:
         try:
-            res = price_admin.recompute_costs(ctx.person_id, ctx.group_id, start=span[0],
+            res = prices.recompute_costs(ctx.person_id, ctx.group_id, start=span[0],
                                               end=span[1], all_groups=scope == "all")
             st.success(f"Recomputed {res.records:,} records in {res.groups} group(s): "
                        f"${res.before_usd:,.4f} before, ${res.after_usd:,.4f} now.")

@@ -3,10 +3,11 @@
 import streamlit as st
 
 from ui.chat_messages import ago
-from ui.links import thread_link
 from ui.common import current, fmt_time, require_group
-from workbench import agents, tasks, threads
+from ui.links import thread_link
+from workbench import agents, threads
 from workbench.errors import WorkbenchError
+from workbench.tools import tasks
 
 ctx = current()
 require_group(ctx)

@@ -1,11 +1,13 @@
 """Groups: your groups, the current group's members and roles, create / rename / leave.
-A view only: every action is one call into workbench.groups, which checks the role."""
+A view only: every action is one call into workbench.tenancy (and system.workspace for a new group), which checks the role."""
 
 import streamlit as st
 
 from ui.common import current, field_error, fmt_time, show_error, switch_group
-from workbench import clock, groups
+from workbench import clock
 from workbench.errors import WorkbenchError
+from workbench.system import workspace
+from workbench.tenancy import access, groups
 
 ctx = current()  # no require_group: a person without a group creates their first one here
 ss = st.session_state
@@ -62,7 +64,7 @@ if ctx.group_id:
               else f"budget ${group.monthly_budget_usd:,.2f}/month")
     st.caption(f"Plan **{group.plan}** · {budget} · months and days in "
                f"**{group.time_zone or clock.UTC_NAME}** · created {fmt_time(group.created_at)} · "
-               f"you are **{ctx.role}**: {groups.ROLE_HELP[ctx.role]}.")
+               f"you are **{ctx.role}**: {access.ROLE_HELP[ctx.role]}.")
 
     try:
         members = groups.list_members(ctx.person_id, ctx.group_id)
@@ -76,7 +78,7 @@ if ctx.group_id:
           "Role": r} for p, r in members],
         hide_index=True, width="stretch")
     with st.expander("What the roles may do"):
-        for role, text in groups.ROLE_HELP.items():
+        for role, text in access.ROLE_HELP.items():
             st.markdown(f"- **{role}**: {text}")
 
     if ctx.is_owner:
@@ -87,8 +89,8 @@ if ctx.group_id:
             email_slot = st.empty()
             name = st.text_input("Name (optional)", help="Used until they first log in.",
                                  key="add_member_name")
-            role = st.selectbox("Role", list(groups.ROLES), index=1, key="add_member_role",
-                                format_func=lambda r: f"{r}: {groups.ROLE_HELP[r]}")
+            role = st.selectbox("Role", list(access.ROLES), index=1, key="add_member_role",
+                                format_func=lambda r: f"{r}: {access.ROLE_HELP[r]}")
             role_slot = st.empty()
             if st.form_submit_button("Add member", type="primary"):
                 try:
@@ -103,7 +105,7 @@ if ctx.group_id:
             st.markdown("**Change a member**")
             who = st.selectbox("Member", list(by_id), format_func=lambda i: person_label(*by_id[i]),
                                key="change_member_who")
-            new_role = st.selectbox("New role", list(groups.ROLES), key="change_member_role")
+            new_role = st.selectbox("New role", list(access.ROLES), key="change_member_role")
             c1, c2 = st.columns(2)
             change = c1.form_submit_button("Change role")
             remove = c2.form_submit_button("Remove from group")
@@ -195,7 +197,7 @@ with st.form("create_group", clear_on_submit=True):
     plan_slot = st.empty()
     if st.form_submit_button("Create group", type="primary"):
         try:
-            created = groups.create_group(ctx.person_id, name, plan)
+            created = workspace.create_group(ctx.person_id, name, plan)
             done(f"Created {created.name}; it is now your current group.", created.id)
         except WorkbenchError as err:
             report(err, {"name": name_slot, "plan": plan_slot})

@@ -10,9 +10,9 @@ The thread API in the seed's shape:
     page = get_thread_messages(thread.id, limit=50, before=None, actor_id=person_id)
 """
 
-from .runtime import cancel_run, continue_thread, retry_last
-from .threads import (archive_thread, create_thread, get_thread, get_thread_messages, list_threads,
-                      rename_thread, unarchive_thread)
+from .runs import cancel_run, continue_thread, create_thread, retry_last
+from .threads import (archive_thread, get_thread, get_thread_messages, list_threads, rename_thread,
+                      unarchive_thread)
 
 __all__ = ["create_thread", "continue_thread", "get_thread_messages", "archive_thread",
            "unarchive_thread", "list_threads", "get_thread", "rename_thread", "cancel_run", "retry_last"]

@@ -16,16 +16,20 @@ from typing import Callable
 
 from sqlalchemy import select
 
-from .. import agents, events, groups, knowledge, limits, threads
+from .. import agents, events, knowledge, runs
 from ..clock import utcnow
+from ..costs import limits
+from ..costs.pricing import compute_cost
 from ..db import session_scope
 from ..errors import WorkbenchError
 from ..models import ProviderRecord, RunStep, UsageRecord
-from ..pricing import compute_cost
 from ..providers.base import Usage
-from ..runtime import continue_thread
-from .content import (AGENTS, COMPARISON_AGENT, COMPARISON_MESSAGE, CONVERSATIONS, DEMO_GROUP_NAME, GENERATED_PROVIDER, MAX_OUTPUT_TOKENS,
-                      TEST_SET_CASES, TEST_SET_DESCRIPTION, TEST_SET_NAME, UsagePlan, knowledge_files)
+from ..runs.lifecycle import continue_thread
+from ..system import workspace
+from ..tenancy import access, groups
+from .content import (AGENTS, COMPARISON_AGENT, COMPARISON_MESSAGE, CONVERSATIONS, DEMO_GROUP_NAME,
+                      GENERATED_PROVIDER, MAX_OUTPUT_TOKENS, TEST_SET_CASES, TEST_SET_DESCRIPTION,
+                      TEST_SET_NAME, UsagePlan, knowledge_files)
 
 ProgressFn = Callable[[str, float], None]  # (what is happening, fraction done 0..1)
 RUN_TIMEOUT_S = 300.0
@@ -62,7 +66,7 @@ def find_demo_group(person_id: int) -> int | None:
 def has_generated_history(actor_id: int, group_id: int) -> bool:
     """Whether the group's usage includes generated demo records (the Usage page says so)."""
     with session_scope() as s:
-        groups.require_access(s, actor_id, group_id, "viewer")
+        access.require_access(s, actor_id, group_id, "viewer")
         return s.scalar(select(UsageRecord.id).where(
             UsageRecord.group_id == group_id, UsageRecord.provider == GENERATED_PROVIDER).limit(1)) is not None
 
@@ -77,7 +81,7 @@ def build_demo(person_id: int, progress: ProgressFn | None = None, *, quick: boo
         say(f"The {DEMO_GROUP_NAME} group already exists (id {existing}): nothing to do.", 1.0)
         return DemoReport(existing, created=False)
     say(f"Creating the {DEMO_GROUP_NAME} group", 0.0)
-    group = groups.create_group(person_id, DEMO_GROUP_NAME)
+    group = workspace.create_group(person_id, DEMO_GROUP_NAME)
     report = DemoReport(group.id, created=True)
     agent_ids = _agents(person_id, group.id)
     report.steps.append(StepOutcome("agents", True, f"{len(agent_ids)} agents, 2 versions each"))
@@ -142,7 +146,7 @@ def _knowledge(person_id: int, group_id: int, say: ProgressFn) -> StepOutcome:
 def _converse(person_id: int, group_id: int, agent_id: int, conv) -> StepOutcome:
     label = f"{conv.expect_tool or 'answer'}: {conv.message[:50]}"
     try:
-        thread, handle = threads.create_thread(group_id, agent_id, person_id)
+        thread, handle = runs.create_thread(group_id, agent_id, person_id)
         result = continue_thread(thread.id, conv.message, person_id).wait(RUN_TIMEOUT_S)
     except WorkbenchError as err:
         return StepOutcome(label, False, err.user_message)
@@ -198,7 +202,7 @@ def _usage_history(person_id: int, group_id: int, agent_ids: dict[str, int]) -> 
     agent_list = list(agent_ids.values())
     count = 0
     with session_scope() as s:
-        groups.require_access(s, person_id, group_id, "owner")
+        access.require_access(s, person_id, group_id, "owner")
         for day in range(plan.days - 1, -1, -1):
             start = today - timedelta(days=day)
             span = (now - start) if day == 0 else timedelta(days=1)

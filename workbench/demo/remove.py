@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select
 
-from .. import groups
 from ..db import session_scope
 from ..errors import WorkbenchError
 from ..knowledge import store
 from ..models import Base, Group, Run
-from .content import DEMO_GROUP_NAME
+from ..tenancy import access
 
 
 @dataclass
@@ -38,7 +37,7 @@ def remove_demo(person_id: int) -> RemoveReport:
         return RemoveReport(None)
     report = RemoveReport(group_id)
     with session_scope() as s:
-        groups.load_group(s, person_id, group_id, "owner")
+        access.load_group(s, person_id, group_id, "owner")
         if s.scalar(select(Run.id).where(Run.group_id == group_id, Run.status == "running").limit(1)):
             raise WorkbenchError("A run is still going in the Demo group: wait for it or stop it, "
                                  "then remove the demo.")

@@ -109,7 +109,7 @@ def experiment_history(actor_id: int, test_set_id: int, limit: int = 200) -> lis
             from .testsets import TestSetNotFound
 
             raise TestSetNotFound()
-        from ..groups import require_access
+        from ..tenancy.access import require_access
 
         require_access(s, actor_id, ts.group_id)
         rows = s.scalars(select(Experiment).where(Experiment.test_set_id == ts.id)

@@ -20,10 +20,9 @@ from sqlalchemy import select
 from .. import events
 from ..db import session_scope
 from ..errors import ValidationError
-from ..groups import require_access
 from ..models import TestSet
-from .testsets import (TestSetView, _clean_name, _view, latest_version, normalize_case,
-                       save_version_in_session)
+from ..tenancy.access import require_access
+from .testsets import TestSetView, _clean_name, _view, latest_version, normalize_case, save_version_in_session
 
 CHECK_COLUMNS = ("contains", "not_contains", "equals", "regex", "valid_json", "tool_called", "latency_under",
                  "cost_under", "judge")

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ..db import session_scope
-from ..groups import require_access
 from ..models import Experiment, ExperimentResult, TestSet, TestSetVersion, Thread, UsageRecord
+from ..tenancy.access import require_access
 from .runner import EXPERIMENT, is_alive, load_experiment
 
 

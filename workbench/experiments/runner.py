@@ -20,17 +20,17 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import events
-from ..agents import provider_for
+from ..agents.definitions import provider_for
+from ..costs.usage import record_model_call
 from ..db import session_scope
 from ..errors import BudgetExceeded, NotFound, RateLimitExceeded, ValidationError
-from ..groups import require_access
 from ..models import (AgentVersion, Experiment, ExperimentResult, Group, Message, TestSet, TestSetVersion,
                       utcnow)
 from ..playground.variants import Variant, resolve_in_session, result_in_session, start_variant
 from ..providers import ChatRequest, Completed, build_provider, config_from_record
-from ..run_manager import HEARTBEAT_S, STALE_S, WORKER_ID, worker_is_gone
+from ..runs.workers import HEARTBEAT_S, STALE_S, WORKER_ID, worker_is_gone
 from ..settings import get_settings
-from ..usage import record_model_call
+from ..tenancy.access import require_access
 from .checks import CheckResult, Observation, evaluate, judge_messages, outcome, parse_verdict
 from .testsets import TestSetNotFound, conversation_of, latest_version
 

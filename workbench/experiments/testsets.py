@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from .. import events
 from ..db import session_scope
 from ..errors import NotFound, ValidationError
-from ..groups import require_access
 from ..models import Message, Run, TestSet, TestSetVersion, utcnow
 from ..playground.variants import clean_conversation
-from ..threads import load_thread
+from ..tenancy.access import require_access
+from ..threads.store import load_thread
 from .checks import normalize_check
 
 MAX_CASES = 2000

@@ -10,12 +10,11 @@ from sqlalchemy import delete, func, select
 
 from .. import events
 from ..db import session_scope
-from ..groups import require_access
 from ..models import Chunk, Document, Person
+from ..tenancy.access import require_access
 from . import store
 from ._shared import _get_doc, _info, _undo
 from .results import ChunkInfo, DocumentInfo
-
 
 # --- reading -----------------------------------------------------------------------
 

@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 from .. import events
 from ..db import session_scope
 from ..errors import IngestError, ValidationError, WorkbenchError
-from ..groups import require_access
 from ..models import Chunk, Document, Person
 from ..settings import get_settings
+from ..tenancy.access import require_access
 from . import chunking, embeddings, parsing, store
 from ._shared import _get_doc, _info, _undo
 from .chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Piece

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from .. import events
 from ..db import session_scope
 from ..errors import AccessDenied, ValidationError
-from ..groups import require_access
 from ..markup import inert
 from ..models import Chunk, Document, Thing
+from ..tenancy.access import require_access
 from . import embeddings, store
 from .results import SearchHit
 

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from .. import agents, events
 from ..db import session_scope
 from ..errors import NotFound, ValidationError, WorkbenchError
-from ..groups import require_access
 from ..models import AgentVersion, Comparison, ComparisonColumn, RunStep, Thing
-from ..run_manager import RunHandle
-from ..runtime import cancel_run, launch
-from ..threads import title_from
+from ..runs.lifecycle import cancel_run, launch
+from ..runs.workers import RunHandle
+from ..tenancy.access import require_access
+from ..threads.store import title_from
 from .variants import (Variant, VariantResult, clean_conversation, open_variant_run, resolve_in_session,
                        result_in_session)
 

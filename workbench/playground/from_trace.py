@@ -9,8 +9,8 @@ from typing import Any
 
 from ..db import session_scope
 from ..errors import NotFound, ValidationError
-from ..groups import require_access
 from ..models import AgentVersion, Run, RunStep
+from ..tenancy.access import require_access
 from .compare import LiveComparison, start_comparison
 from .variants import Variant
 

@@ -15,8 +15,8 @@ from .. import events
 from ..db import session_scope
 from ..errors import ValidationError, WorkbenchError
 from ..models import Connection, Message, Run, Thread
-from ..runtime import continue_thread
-from ..threads import CHAT, load_thread
+from ..runs.lifecycle import continue_thread
+from ..threads.store import CHAT, load_thread
 from .variants import Variant, resolve_in_session
 
 REPLAY_OF = "replay_of"

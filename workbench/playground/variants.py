@@ -17,14 +17,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import agents
-from ..agent_versions import version_in_session
+from ..agents.versions import version_in_session
 from ..db import session_scope
 from ..errors import AgentNotFound, ValidationError
-from ..groups import require_access
 from ..models import AgentVersion, Message, Run, RunStep, Thing, Thread
-from ..run_prep import SINGLE_CALL
-from ..runtime import RunHandle, admit_run, launch, open_run
-from ..threads import MAX_MESSAGE_CHARS, PLAYGROUND, append_message, title_from
+from ..runs.lifecycle import RunHandle, admit_run, launch, open_run
+from ..runs.plan import SINGLE_CALL
+from ..tenancy.access import require_access
+from ..threads.store import MAX_MESSAGE_CHARS, PLAYGROUND, append_message, title_from
 
 OVERRIDABLE = ("system_prompt", "provider_id", "model", "temperature", "max_output_tokens", "tools")
 ROLES = ("system", "user", "assistant", "tool")

@@ -19,8 +19,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.errors import ProviderUnavailable
-from workbench.settings import get_settings
+from ..errors import ProviderUnavailable
+from ..settings import get_settings
 
 log = logging.getLogger(__name__)
 

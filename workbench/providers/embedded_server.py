@@ -17,9 +17,9 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.errors import ProviderUnavailable
-from workbench.providers.builtin_model import MODEL_ID, ModelFile, model_file
-from workbench.settings import get_settings
+from ..errors import ProviderUnavailable
+from ..settings import get_settings
+from .builtin_model import MODEL_ID, ModelFile, model_file
 
 log = logging.getLogger(__name__)
 

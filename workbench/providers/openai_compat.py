@@ -17,32 +17,14 @@ from typing import Any
 
 import openai
 
-from workbench.errors import (
-    MissingApiKey,
-    ModelNotFound,
-    ProviderAuthError,
-    ProviderBadResponse,
-    ProviderError,
-    ProviderRateLimited,
-    ProviderUnavailable,
-)
-from workbench.providers.clients import shared_client
-from workbench.providers.base import (
-    Attempt,
-    ChatProvider,
-    ChatRequest,
-    Completed,
-    ModelResponse,
-    ProviderConfig,
-    StreamEvent,
-    StreamReset,
-    TextDelta,
-    ToolCallRequest,
-    Usage,
-)
-from workbench.providers.tokens import estimate_messages_tokens, estimate_tokens
-from workbench.providers.tool_adapter import ReplyFilter, adapt_request, tool_names
-from workbench.settings import get_secret
+from ..errors import (MissingApiKey, ModelNotFound, ProviderAuthError, ProviderBadResponse, ProviderError,
+                      ProviderRateLimited, ProviderUnavailable)
+from ..settings import get_secret
+from .base import (Attempt, ChatProvider, ChatRequest, Completed, ModelResponse, ProviderConfig, StreamEvent,
+                   StreamReset, TextDelta, ToolCallRequest, Usage)
+from .clients import shared_client
+from .tokens import estimate_messages_tokens, estimate_tokens
+from .tool_adapter import ReplyFilter, adapt_request, tool_names
 
 # Local servers (Ollama, vLLM, llama.cpp) ignore the key, but the SDK insists on one.
 PLACEHOLDER_API_KEY = "not-needed"

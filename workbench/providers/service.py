@@ -7,10 +7,19 @@ from sqlalchemy import select
 from .. import events
 from ..db import session_scope
 from ..errors import ConflictError, ProviderNotFound, ValidationError
-from ..groups import require_access
 from ..models import ProviderRecord
+from ..tenancy.access import require_access
 from . import build_provider, config_from_record
-from .presets import PRESETS
+from .presets import LOCAL_PRESET, PRESETS
+
+
+def add_builtin_provider(s, group_id: int) -> ProviderRecord:
+    """A new group's first provider, the built-in offline model, in the caller's transaction."""
+    rec = ProviderRecord(group_id=group_id, name="Built-in (offline)", kind="local", preset=LOCAL_PRESET,
+                         default_model=PRESETS[LOCAL_PRESET]["default_model"])
+    s.add(rec)
+    s.flush()
+    return rec
 
 
 def list_providers(actor_id: int, group_id: int) -> list[ProviderRecord]:

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from workbench.providers.base import ChatRequest, ToolCallRequest
+from .base import ChatRequest, ToolCallRequest
 
 _TAGGED = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
 _FENCED = re.compile(r"^```[ \t]*(?:json)?[ \t]*\n?(.*?)\n?```$", re.DOTALL | re.IGNORECASE)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from .. import events
 from ..db import session_scope
 from ..models import Connection, Group, Person, Thing, Thread
-from . import ToolContext, register
+from .registry import ToolContext, register
 
 TASK = "task"
 

@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ..knowledge import search_as_agent
-from . import ToolContext, register
+from .registry import ToolContext, register
 
 NAME = "search_knowledge"
 RESULT_KEYS = ("title", "document_id", "chunk_id", "position", "page", "score", "text")

@@ -1,0 +1,319 @@
+"""`python -m workbench`: the same services from a terminal, for scripts and demos.
+
+    python -m workbench agents
+    python -m workbench threads [--archived]
+    python -m workbench chat --agent 1 "Hello"          # new thread, reply streamed
+    python -m workbench chat --thread 7 "And then?"     # continue a thread
+    python -m workbench show 7 [--limit 20]
+    python -m workbench compare --agent 1 --agent 1@2 [--agent 4] "Hello"   # 2 to 4 variants
+    python -m workbench replay 7 --agent 1@2 [--model gpt-4o]             # a thread on another version
+    python -m workbench dataset import NAME FILE.csv|.jsonl                # create or version a test set
+    python -m workbench dataset export NAME FILE.csv|.jsonl
+    python -m workbench eval --dataset NAME --agent 1[@2] [--repeat N] [--baseline EXPERIMENT_ID]
+                             [--fail-on-regression]                      # exit 1 on a regression (CI)
+    python -m workbench tools                                   # the group's custom tools
+    python -m workbench export-agents FILE.json [--agent 1 --agent 2]   # agents + their custom tools
+    python -m workbench import-agents FILE.json                 # into the group; all or nothing
+    python -m workbench demo [--remove]      # build (or delete) the "Demo" group: runs the built-in model
+
+Acts as the local person (settings) or `--email`; in the person's first group or `--group`.
+Every command goes through the same access check as the app."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .. import agents, experiments, runs, threads
+from ..errors import WorkbenchError
+from ..playground import (Variant, compare_replay, get_comparison, parse_variant, replay_thread,
+                          start_comparison)
+from ..system import bootstrap
+from ..tenancy import groups, people
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m workbench", description="Agent Workbench from a terminal.")
+    p.add_argument("--group", type=int, help="group id (default: your first group)")
+    p.add_argument("--email", help="act as this person (default: the local person)")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("groups", help="list your groups")
+    sub.add_parser("agents", help="list the group's agents")
+    t = sub.add_parser("threads", help="list the group's threads, newest first")
+    t.add_argument("--archived", action="store_true")
+    c = sub.add_parser("chat", help="send a message; the reply streams to stdout")
+    c.add_argument("message")
+    where = c.add_mutually_exclusive_group(required=True)
+    where.add_argument("--agent", type=int, help="start a new thread with this agent")
+    where.add_argument("--thread", type=int, help="continue this thread")
+    s = sub.add_parser("show", help="print a thread's latest messages")
+    s.add_argument("thread", type=int)
+    s.add_argument("--limit", type=int, default=20)
+    cmp = sub.add_parser("compare", help="send one message to 2 to 4 agent variants at once")
+    cmp.add_argument("message")
+    cmp.add_argument("--agent", action="append", required=True, metavar="ID[@VERSION]",
+                     help="a variant: an agent, at a version (default: its latest); repeat 2 to 4 times")
+    r = sub.add_parser("replay", help="send a thread's user turns again, on another agent version or model")
+    r.add_argument("thread", type=int)
+    r.add_argument("--agent", metavar="ID[@VERSION]", help="default: the thread's agent, latest version")
+    r.add_argument("--model", help="run on this model instead of the version's")
+    d = sub.add_parser("dataset", help="import or export a test set (CSV or JSONL)")
+    d.add_argument("action", choices=["import", "export"])
+    d.add_argument("name", help="the test set's name")
+    d.add_argument("file", help="a .csv or .jsonl file")
+    e = sub.add_parser("eval", help="run an experiment: an agent over a test set; prints a table")
+    e.add_argument("--dataset", required=True, metavar="NAME", help="the test set's name")
+    e.add_argument("--agent", required=True, metavar="ID[@VERSION]")
+    e.add_argument("--repeat", type=int, default=1, metavar="N", help="runs per case (default 1)")
+    e.add_argument("--concurrency", type=int, default=None, metavar="N", help="cases at once (default 4)")
+    e.add_argument("--baseline", type=int, metavar="EXPERIMENT_ID",
+                   help="compare with this experiment (default: the test set's previous complete one)")
+    e.add_argument("--fail-on-regression", action="store_true",
+                   help="exit 1 when a case passing in the baseline fails now (or the run did not finish)")
+    sub.add_parser("tools", help="list the group's custom tools")
+    ex = sub.add_parser("export-agents", help="write agents and the custom tools they use to a JSON file")
+    ex.add_argument("file")
+    ex.add_argument("--agent", type=int, action="append", metavar="ID", help="only these agents (repeatable)")
+    im = sub.add_parser("import-agents", help="create the agents and tools of an export in the group")
+    im.add_argument("file")
+    dm = sub.add_parser("demo", help="build the Demo group (agents, knowledge, real runs on the built-in "
+                                    "model, generated usage history); idempotent")
+    dm.add_argument("--remove", action="store_true", help="delete the Demo group and everything in it")
+    dm.add_argument("--quick", action="store_true", help="two model runs instead of five (screenshots in CI)")
+    return p
+
+
+def _demo(person_id: int, args) -> int:
+    from ..demo import build_demo, remove_demo
+
+    if args.remove:
+        removed = remove_demo(person_id)
+        if removed.group_id is None:
+            print("No Demo group: nothing removed.")
+        else:
+            print(f"Removed the Demo group (id {removed.group_id}): {removed.total} rows "
+                  f"({', '.join(f'{n} {t}' for t, n in sorted(removed.rows.items()))}) and its Chroma collection.")
+        return 0
+
+    def progress(message: str, fraction: float) -> None:
+        print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+    report = build_demo(person_id, progress, quick=args.quick)
+    if not report.created:
+        print(f"The Demo group already exists (id {report.group_id}); nothing built. "
+              "`python -m workbench demo --remove` first to build it again.")
+        return 0
+    for step in report.steps:
+        print(f"{'ok  ' if step.done else 'MISS'} {step.label}: {step.detail}")
+    print(f"Demo group {report.group_id} built in {report.seconds:.0f} s"
+          + (f"; {len(report.missed)} step(s) did not happen (see MISS above)." if report.missed else "."))
+    return 0
+
+
+def _fmt_ms(ms) -> str:
+    return "–" if ms is None else f"{ms:,.0f} ms"
+
+
+def _compare(person_id: int, group_id: int, args) -> int:
+    variants = [parse_variant(spec) for spec in args.agent]
+    live = start_comparison(person_id, group_id, variants, args.message)
+    print(f"[comparison {live.id}]", file=sys.stderr)
+    live.wait()
+    view = get_comparison(person_id, live.id)
+    for column in view.columns:
+        r = column.result
+        print(f"=== {column.position + 1}. {column.label}" + (f" (run {r.run_id})" if r.run_id else ""))
+        print(r.reply if r.status == "complete" else f"[{r.status}] {r.error or r.reply}")
+        print(f"ttft {_fmt_ms(r.ttft_ms)} · duration {_fmt_ms(r.duration_ms)} · tokens {r.input_tokens} in / "
+              f"{r.output_tokens} out · cost ${r.cost_usd:.6f}")
+    return 0 if all(c.result.status == "complete" for c in view.columns) else 1
+
+
+def _replay(person_id: int, args) -> int:
+    variant = None
+    if args.agent or args.model:
+        if args.agent:
+            variant = parse_variant(args.agent)
+        else:
+            variant = Variant(agent_id=threads.get_thread(person_id, args.thread).agent_id)
+        if args.model:
+            variant.overrides["model"] = args.model
+    new_id = replay_thread(person_id, args.thread, variant)
+    print(f"[replay thread {new_id} of thread {args.thread}]")
+    view = compare_replay(person_id, new_id)
+    for turn in view.turns:
+        print(f"--- turn {turn.index + 1}: {turn.user[:70]}")
+        for label, result in (("original", turn.original), ("replay", turn.replay)):
+            if result is None:
+                print(f"  {label:8} (no reply)")
+                continue
+            print(f"  {label:8} [{result.status}] {result.input_tokens} in / {result.output_tokens} out · "
+                  f"${result.cost_usd:.6f} · {result.reply[:80]!r}")
+    return 0 if all(t.replay and t.replay.status == "complete" for t in view.turns) else 1
+
+
+def _dataset(person_id: int, group_id: int, args) -> int:
+    path = Path(args.file)
+    if args.action == "import":
+        if not path.is_file():
+            raise WorkbenchError(f"No file {args.file}.")
+        ts = experiments.import_test_set(person_id, group_id, args.name, path.read_bytes(), path.name)
+        print(f"test set {ts.name!r}: version {ts.version}, {len(ts.cases)} cases")
+        return 0
+    ts = experiments.find_test_set(person_id, group_id, args.name)
+    path.write_text(experiments.export_test_set(person_id, ts.id, path.name), encoding="utf-8")
+    print(f"exported {len(ts.cases)} cases of {ts.name!r} v{ts.version} to {path}")
+    return 0
+
+
+def _eval(person_id: int, group_id: int, args) -> int:
+    ts = experiments.find_test_set(person_id, group_id, args.dataset)
+    exp_id = experiments.start_experiment(person_id, group_id, ts.id, parse_variant(args.agent),
+                                          repeats=args.repeat, concurrency=args.concurrency)
+    print(f"[experiment {exp_id}] {ts.name} v{ts.version}: {len(ts.cases)} cases x {args.repeat}", file=sys.stderr)
+    shown = -1
+    while not experiments.wait_experiment(exp_id, 0.5):
+        done = experiments.get_experiment(person_id, exp_id).done
+        if done != shown:
+            print(f"  {done}/{len(ts.cases) * args.repeat}", file=sys.stderr)
+            shown = done
+    view = experiments.get_experiment(person_id, exp_id)
+    baseline = args.baseline or experiments.previous_experiment(person_id, exp_id)
+    report = experiments.compare_experiments(person_id, baseline, exp_id) if baseline else None
+    changes = {c.key: c.change for c in report.cases} if report else {}
+    print(f"{'#':>3}  {'input':40}  {'passed':>6}  {'state':7}  {'change':12}  {'p50 ms':>8}  {'cost $':>9}")
+    for case in view.cases:
+        text = case.input if isinstance(case.input, str) else case.input[-1]["content"]
+        lat = sorted(a.latency_ms for a in case.attempts if a.latency_ms is not None)
+        passed = f"{sum(a.outcome == 'pass' for a in case.attempts)}/{len(case.attempts)}"
+        print(f"{case.index + 1:>3}  {text.replace(chr(10), ' ')[:40]:40}  {passed:>6}  {case.state:7}  "
+              f"{changes.get(case.key, '-'):12}  {_fmt_num(lat[len(lat) // 2] if lat else None):>8}  "
+              f"{sum(a.cost_usd for a in case.attempts):9.6f}")
+        for a in case.attempts:
+            for check in a.checks:
+                if check["status"] != "pass":
+                    print(f"       repeat {a.repeat + 1}: {check['status']} {check['name']}: {check['reason'][:100]}")
+    rate = "-" if view.pass_rate is None else f"{view.pass_rate:.0%}"
+    print(f"experiment {exp_id} ({view.status}): pass rate {rate}, cost ${view.cost_usd:.6f}, "
+          f"p50 {_fmt_ms(view.latency_ms(50))}, p95 {_fmt_ms(view.latency_ms(95))}")
+    if view.error:
+        print(f"stopped: {view.error}")
+    failing = False
+    if report:
+        counts = {k: len(report.of(k)) for k in ("regressed", "improved", "became flaky")}
+        print(f"vs experiment {baseline}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+        failing = bool(report.regressions)
+    print(f"passed {view.passed_cases}/{len(view.cases)} cases")
+    if args.fail_on_regression and (failing or view.status != "complete"):
+        return 1
+    return 0
+
+
+def _transfer(person_id: int, group_id: int, args) -> int:
+    from ..agents.transfer import export_agents, import_agents
+    from ..tools.custom import service as custom_tools
+
+    if args.command == "tools":
+        for view in custom_tools.list_tools(person_id, group_id):
+            names = ", ".join(view.config.exposed_names())
+            print(f"{view.id}\t{view.name}\t{view.config.kind}\tv{view.version}\t{names}")
+        return 0
+    path = Path(args.file)
+    if args.command == "export-agents":
+        path.write_text(export_agents(person_id, group_id, args.agent), encoding="utf-8")
+        print(f"exported to {path}")
+        return 0
+    if not path.is_file():
+        raise WorkbenchError(f"No file {args.file}.")
+    report = import_agents(person_id, group_id, path.read_bytes())
+    print(f"imported {len(report.agents)} agents ({', '.join(report.agents) or '-'}) and "
+          f"{len(report.tools)} tools ({', '.join(report.tools) or '-'})")
+    for note in report.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def _fmt_num(value) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _actor(args) -> tuple[int, int]:
+    startup = bootstrap.init_app()
+    person_id = startup.person_id
+    if args.email:
+        person = people.find_person_by_email(args.email)
+        if person is None:
+            raise WorkbenchError(f"No person with e-mail {args.email}.")
+        person_id = person.id
+    mine = groups.list_my_groups(person_id)
+    if args.group is not None:
+        return person_id, args.group  # the services check membership
+    if not mine:
+        raise WorkbenchError("You are not a member of any group.")
+    return person_id, mine[0][0].id
+
+
+def _stream(handle: runs.RunHandle) -> int:
+    for update in handle.updates():
+        if update.kind == "text":
+            sys.stdout.write(update.text)
+            sys.stdout.flush()
+        elif update.kind == "reset":
+            sys.stdout.write("\n[retrying]\n")
+        elif update.kind == "tool_start":
+            sys.stdout.write(f"\n[tool {update.data['name']} {update.data['arguments']}]\n")
+        elif update.kind == "tool_end":
+            sys.stdout.write(f"[result {str(update.data['result'])[:200]}]\n")
+    result = handle.wait()
+    sys.stdout.write("\n")
+    if result.status != "complete":
+        print(f"[{result.status}] {result.error or ''}".rstrip(), file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        person_id, group_id = _actor(args)
+        if args.command == "groups":
+            for group, role in groups.list_my_groups(person_id):
+                print(f"{group.id}\t{group.name}\t{role}")
+        elif args.command == "agents":
+            for agent in agents.list_agents(person_id, group_id):
+                print(f"{agent.id}\t{agent.name}\t{agent.config.model}\tv{agent.version}")
+        elif args.command == "threads":
+            for t in threads.list_threads(person_id, group_id, archived=args.archived):
+                print(f"{t.id}\t{t.last_activity_at:%Y-%m-%d %H:%M}\t{t.status}\t{t.title}")
+        elif args.command == "chat":
+            if args.agent is not None:
+                thread, handle = runs.create_thread(group_id, args.agent, person_id,
+                                                       initial_message=args.message)
+                print(f"[thread {thread.id}]", file=sys.stderr)
+            else:
+                handle = runs.continue_thread(args.thread, args.message, person_id)
+            return _stream(handle)
+        elif args.command == "compare":
+            return _compare(person_id, group_id, args)
+        elif args.command == "replay":
+            return _replay(person_id, args)
+        elif args.command == "dataset":
+            return _dataset(person_id, group_id, args)
+        elif args.command == "eval":
+            return _eval(person_id, group_id, args)
+        elif args.command in ("tools", "export-agents", "import-agents"):
+            return _transfer(person_id, group_id, args)
+        elif args.command == "demo":
+            return _demo(person_id, args)
+        elif args.command == "show":
+            page = threads.get_thread_messages(args.thread, limit=args.limit, actor_id=person_id)
+            for m in page.messages:
+                who = m.name if m.role in ("tool", "human") and m.name else m.role
+                status = "" if m.status == "complete" else f" ({m.status})"
+                print(f"--- {who}{status}\n{m.content or m.data.get('error', '')}")
+        return 0
+    except WorkbenchError as err:
+        print(f"error: {err.user_message}", file=sys.stderr)
+        return 2
+

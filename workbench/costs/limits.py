@@ -1,0 +1,386 @@
+"""Budgets and rate limits of a group.
+
+- Budget: a monthly cost limit per calendar month in the group's time zone (UTC unless
+  an owner set one; see `clock`). At 80 % a `budget_warning` event is
+  written once per group per month; at 100 % new runs are refused (`budget_exceeded`
+  event). A run already going is never stopped: it finishes and its cost is recorded.
+- Rate limits: runs started per minute (rpm) and tokens per minute (tpm, input + output
+  of the usage records of the last 60 s). A run over a limit waits when the window frees
+  within `MAX_WAIT_S`, else it is refused; either way a `rate_limited` event is written.
+- A group's plan (groups.PLANS) sets the defaults; owners change them.
+
+Concurrency: the admission check holds a per-group lock from the check until the caller's
+transaction (the one that inserts the Run) ends, so a burst of runs started at once cannot
+all read the same count and overshoot the limit. The lock is the database's, so it holds
+across app processes and hosts sharing it: on PostgreSQL the group's row is locked
+(SELECT ... FOR NO KEY UPDATE) before counting; on SQLite the admission that passes takes the
+database's write lock and counts again. A per-process lock in front keeps a process's own
+burst from queueing on the database. Tokens are only known after a call, so tpm admits on
+what the last minute already used."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, event, func, select, update
+from sqlalchemy.orm import Session
+
+from .. import clock, events
+from ..db import session_scope
+from ..errors import BudgetExceeded, GroupNotFound, RateLimitExceeded, ValidationError
+from ..models import Event, Group, Run, UsageRecord, utcnow
+from ..tenancy.access import load_group
+from ..tenancy.groups import PLANS
+
+WARN_AT = 0.8
+WINDOW = timedelta(seconds=60)
+MAX_WAIT_S = 3.0  # a run over a rate limit waits at most this long for the window to free
+LOCK_TIMEOUT_S = 10.0  # never wait forever on another start's transaction
+MAX_BUDGET_USD = 10_000_000.0
+MAX_INT = 2**31 - 1  # an INTEGER column (PostgreSQL refuses more)
+
+
+# --- budget ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    budget_usd: float | None  # None: no budget
+    spent_usd: float  # this month so far
+    month: str  # "2026-11", in the group's time zone
+    level: str  # none | ok | warning | exceeded
+
+    @property
+    def fraction(self) -> float | None:
+        if self.budget_usd is None:
+            return None
+        if self.budget_usd <= 0:
+            return 1.0
+        return self.spent_usd / self.budget_usd
+
+    @property
+    def message(self) -> str:
+        if self.level == "exceeded":
+            return (f"This group has spent ${self.spent_usd:,.2f} of its ${self.budget_usd:,.2f} "
+                    f"budget for {self.month}: new runs are paused until next month or until an "
+                    "owner raises the budget. Runs already going finish normally.")
+        if self.level == "warning":
+            return (f"This group has used {self.fraction:.0%} of its ${self.budget_usd:,.2f} budget "
+                    f"for {self.month} (${self.spent_usd:,.2f} spent). At 100 % new runs are paused.")
+        if self.level == "ok":
+            return f"${self.spent_usd:,.2f} of ${self.budget_usd:,.2f} spent in {self.month}."
+        return f"${self.spent_usd:,.2f} spent in {self.month}; no monthly budget is set."
+
+
+# The admission's reads, built once with parameters: every run start runs them, and
+# building a statement anew costs several times executing it.
+_usage = UsageRecord.__table__
+_SPEND_BETWEEN = select(func.coalesce(func.sum(_usage.c.cost_usd), 0.0)).where(
+    _usage.c.group_id == bindparam("group_id"), _usage.c.created_at >= bindparam("start"),
+    _usage.c.created_at < bindparam("end"))
+_RUNS_SINCE = select(func.count()).select_from(Run.__table__).where(
+    Run.__table__.c.group_id == bindparam("group_id"), Run.__table__.c.started_at >= bindparam("since"))
+_TOKENS_SINCE = select(func.coalesce(func.sum(_usage.c.input_tokens + _usage.c.output_tokens), 0)).where(
+    _usage.c.group_id == bindparam("group_id"), _usage.c.created_at >= bindparam("since"))
+
+_RUNS_AND_TOKENS_SINCE = select(_RUNS_SINCE.scalar_subquery(), _TOKENS_SINCE.scalar_subquery())
+_groups = Group.__table__
+_GROUP_LIMITS = select(_groups.c.id, _groups.c.monthly_budget_usd, _groups.c.rpm_limit, _groups.c.tpm_limit,
+                       _groups.c.time_zone).where(_groups.c.id == bindparam("group_id"))
+_TAKE_WRITE_LOCK = update(_groups).where(_groups.c.id == bindparam("group_id")).values(plan=_groups.c.plan)
+
+
+def month_spend(s: Session, group: Group, now: datetime | None = None) -> float:
+    """The group's spend in the calendar month (in its time zone) that contains `now`."""
+    now = now or utcnow()
+    return float(s.scalar(_SPEND_BETWEEN, {
+        "group_id": group.id, "start": clock.month_start(now, group.time_zone),
+        "end": clock.next_month_start(now, group.time_zone)}) or 0.0)
+
+
+def budget_level(spent: float, budget: float | None) -> str:
+    if budget is None:
+        return "none"
+    if spent >= budget:
+        return "exceeded"
+    return "warning" if spent >= WARN_AT * budget else "ok"
+
+
+def group_budget(s: Session, group: Group, now: datetime | None = None) -> BudgetStatus:
+    now = now or utcnow()
+    spent = month_spend(s, group, now)
+    budget = group.monthly_budget_usd
+    return BudgetStatus(budget, spent, clock.month_label(now, group.time_zone), budget_level(spent, budget))
+
+
+def note_spend(s: Session, group_id: int, now: datetime | None = None) -> BudgetStatus | None:
+    """After spend changed (a call recorded, a budget lowered, costs recomputed): write the
+    month's `budget_warning` the first time spend reaches 80 %. Call after the session has
+    written, so on SQLite the write lock serialises the once-a-month check."""
+    group = s.get(Group, group_id)
+    if group is None or group.monthly_budget_usd is None:
+        return None
+    now = now or utcnow()
+    status = group_budget(s, group, now)
+    if status.level in ("warning", "exceeded"):
+        already = s.scalar(select(Event.id).where(
+            Event.group_id == group_id, Event.type == "budget_warning",
+            Event.created_at >= clock.month_start(now, group.time_zone),
+            Event.created_at < clock.next_month_start(now, group.time_zone)).limit(1))
+        if already is None:
+            events.record(s, "budget_warning", group_id=group_id, actor_type="system",
+                          target_type="group", target_id=group_id,
+                          data={"month": status.month, "spent_usd": round(status.spent_usd, 6),
+                                "budget_usd": status.budget_usd,
+                                "percent": round(100 * (status.fraction or 0), 1)})
+    return status
+
+
+def budget_status(actor_id: int, group_id: int) -> BudgetStatus:
+    with session_scope() as s:
+        group = load_group(s, actor_id, group_id, "viewer")
+        return group_budget(s, group)
+
+
+# --- rate limits ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RateState:
+    rpm_used: int
+    tpm_used: int
+    over: str | None  # None | "rpm" | "tpm"
+    retry_after_s: float  # when the window frees enough for one more run
+
+
+def _rate_state(s: Session, group: Group, now: datetime) -> RateState:
+    since = now - WINDOW
+    window = {"group_id": group.id, "since": since}
+    rpm_used = tpm_used = 0
+    if group.rpm_limit and group.tpm_limit:  # both counts in one statement
+        rpm_used, tpm_used = (int(n or 0) for n in s.execute(_RUNS_AND_TOKENS_SINCE, window).one())
+    elif group.rpm_limit:
+        rpm_used = s.scalar(_RUNS_SINCE, window) or 0
+    elif group.tpm_limit:
+        tpm_used = int(s.scalar(_TOKENS_SINCE, window) or 0)
+    if group.rpm_limit and rpm_used >= group.rpm_limit:
+        # the run whose leaving the window brings the count under the limit
+        frees = s.scalar(select(Run.started_at).where(Run.group_id == group.id, Run.started_at >= since)
+                         .order_by(Run.started_at).offset(rpm_used - group.rpm_limit).limit(1))
+        wait = (frees + WINDOW - now).total_seconds() if frees else WINDOW.total_seconds()
+        return RateState(rpm_used, tpm_used, "rpm", max(wait, 0.0))
+    if group.tpm_limit and tpm_used >= group.tpm_limit:
+        tokens = UsageRecord.input_tokens + UsageRecord.output_tokens
+        in_window = (UsageRecord.group_id == group.id, UsageRecord.created_at >= since)
+        need, dropped, wait = tpm_used - group.tpm_limit + 1, 0, WINDOW.total_seconds()
+        for at, n in s.execute(select(UsageRecord.created_at, tokens).where(*in_window)
+                               .order_by(UsageRecord.created_at).limit(100_000)):
+            dropped += n or 0
+            if dropped >= need:
+                wait = (at + WINDOW - now).total_seconds()
+                break
+        return RateState(rpm_used, tpm_used, "tpm", max(wait, 0.0))
+    return RateState(rpm_used, tpm_used, None, 0.0)
+
+
+_locks: dict[int, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _group_lock(group_id: int) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(group_id, threading.Lock())
+
+
+def _when_transaction_ends(s: Session, fn) -> None:
+    """Call `fn()` once, when the session's outermost transaction ends (commit or rollback)."""
+    done = False
+
+    def _on_end(_session, transaction) -> None:
+        nonlocal done
+        if transaction.parent is None and not done:
+            done = True
+            fn()
+
+    event.listen(s, "after_transaction_end", _on_end)
+
+
+def _release_when_transaction_ends(s: Session, lock: threading.Lock) -> None:
+    _when_transaction_ends(s, lock.release)
+
+
+def _record_refusal(type_: str, group_id: int, person_id: int | None, data: dict,
+                    after: Session | None = None) -> None:
+    """Its own transaction: the caller's rolls back when the refusal is raised. With `after`
+    (a session holding SQLite's write lock), written once that session's transaction ends."""
+    def write() -> None:
+        with session_scope() as other:
+            events.record(other, type_, group_id=group_id, actor_id=person_id,
+                          actor_type="person" if person_id else "system",
+                          target_type="group", target_id=group_id, data=data)
+
+    if after is not None:
+        _when_transaction_ends(after, write)
+    else:
+        write()
+
+
+def _rate_message(group: Group, state: RateState) -> str:
+    secs = max(1, math.ceil(state.retry_after_s))
+    if state.over == "rpm":
+        runs = "run" if group.rpm_limit == 1 else "runs"
+        return (f"This group is limited to {group.rpm_limit:,} {runs} a minute and has started "
+                f"{state.rpm_used:,} in the last minute; try again in about {secs} s. "
+                "An owner can change the limit on the Usage page.")
+    return (f"This group is limited to {group.tpm_limit:,} tokens a minute and used "
+            f"{state.tpm_used:,} in the last minute; try again in about {secs} s. "
+            "An owner can change the limit on the Usage page.")
+
+
+def check_run_allowed(s: Session, group_id: int, *, person_id: int | None = None,
+                      max_wait_s: float | None = None) -> None:
+    """Admit a new run or raise BudgetExceeded / RateLimitExceeded with a sentence for the
+    user. Call inside the transaction that then inserts the Run, before it writes
+    anything; the group's admission lock is held until that transaction ends."""
+    group = s.execute(_GROUP_LIMITS, {"group_id": group_id}).first()  # a plain row: every start reads it
+    if group is None:
+        raise GroupNotFound()
+    max_wait = MAX_WAIT_S if max_wait_s is None else max_wait_s
+    deadline = time.monotonic() + max_wait
+    waited = 0.0
+    lock = _group_lock(group_id)
+    postgres = s.get_bind().dialect.name == "postgresql"
+    holding_write_lock = False
+    while True:
+        if not lock.acquire(timeout=LOCK_TIMEOUT_S):
+            raise RateLimitExceeded("Too many runs are starting in this group at once; try again.")
+        handed_over = False
+        try:
+            if postgres:  # other processes' admissions of this group wait here until we commit
+                # NO KEY UPDATE: rows that merely reference the group (a refusal event
+                # written from another connection) are not blocked by it.
+                s.execute(select(Group.id).where(Group.id == group_id).with_for_update(key_share=True))
+            now = utcnow()
+            budget = group_budget(s, group, now)
+            if budget.level == "exceeded":
+                _record_refusal("budget_exceeded", group_id, person_id, {
+                    "month": budget.month, "spent_usd": round(budget.spent_usd, 6),
+                    "budget_usd": budget.budget_usd})
+                raise BudgetExceeded(budget.message)
+            state = _rate_state(s, group, now)
+            if state.over is None and not postgres and (group.rpm_limit or group.tpm_limit):
+                # SQLite locks the whole database: take its write lock only to admit, and
+                # count again under it (another process may have admitted meanwhile).
+                s.connection().execute(_TAKE_WRITE_LOCK, {"group_id": group_id})
+                state = _rate_state(s, group, utcnow())
+                if state.over is not None:  # no waiting while holding the database's write lock
+                    holding_write_lock = True
+                    deadline = time.monotonic()
+            if state.over is None:
+                if waited:
+                    events.record(s, "rate_limited", group_id=group_id, actor_id=person_id,
+                                  target_type="group", target_id=group_id,
+                                  data={"outcome": "waited", "waited_s": round(waited, 2)})
+                _release_when_transaction_ends(s, lock)
+                handed_over = True
+                return
+            retry_after = state.retry_after_s + 0.05  # clock granularity
+            if time.monotonic() + retry_after > deadline:
+                _record_refusal("rate_limited", group_id, person_id, {
+                    "outcome": "refused", "limit": state.over,
+                    "limit_value": group.rpm_limit if state.over == "rpm" else group.tpm_limit,
+                    "used": state.rpm_used if state.over == "rpm" else state.tpm_used,
+                    "retry_after_s": round(state.retry_after_s, 1), "waited_s": round(waited, 2)},
+                    after=s if holding_write_lock else None)
+                raise RateLimitExceeded(_rate_message(group, state))
+        finally:
+            if not handed_over:
+                lock.release()
+        time.sleep(retry_after)  # without the lock: other starts of the group may proceed
+        waited += retry_after
+
+
+def rate_usage(actor_id: int, group_id: int) -> RateState:
+    """Runs and tokens of the last minute, for the limits panel."""
+    with session_scope() as s:
+        group = load_group(s, actor_id, group_id, "viewer")
+        return _rate_state(s, group, utcnow())
+
+
+# --- editing limits --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Limits:
+    plan: str
+    monthly_budget_usd: float | None
+    rpm_limit: int | None
+    tpm_limit: int | None
+    plan_defaults: dict
+
+
+def _limits_of(group: Group) -> Limits:
+    return Limits(group.plan, group.monthly_budget_usd, group.rpm_limit, group.tpm_limit,
+                  dict(PLANS.get(group.plan, {})))
+
+
+def get_limits(actor_id: int, group_id: int) -> Limits:
+    with session_scope() as s:
+        group = load_group(s, actor_id, group_id, "viewer")
+        return _limits_of(group)
+
+
+def _validate(budget, rpm, tpm) -> tuple[float | None, int | None, int | None]:
+    errors: dict[str, str] = {}
+
+    def number(value, field, kind, low):
+        if value is None or value == "":
+            return None
+        try:
+            num = kind(value)
+        except (TypeError, ValueError):
+            errors[field] = "Enter a number, or leave it empty for no limit."
+            return None
+        if isinstance(num, float) and not math.isfinite(num):
+            errors[field] = "Enter a finite number."
+        elif num < low:
+            errors[field] = f"Must be at least {low}, or empty for no limit."
+        elif field == "monthly_budget_usd" and num > MAX_BUDGET_USD:
+            errors[field] = f"At most ${MAX_BUDGET_USD:,.0f}."
+        elif kind is int and num > MAX_INT:
+            errors[field] = f"At most {MAX_INT:,}, or empty for no limit."
+        return num
+
+    budget = number(budget, "monthly_budget_usd", float, 0)
+    rpm = number(rpm, "rpm_limit", int, 1)
+    tpm = number(tpm, "tpm_limit", int, 1)
+    if errors:
+        raise ValidationError(field_errors=errors)
+    return budget, rpm, tpm
+
+
+def set_limits(actor_id: int, group_id: int, *, monthly_budget_usd: float | None,
+               rpm_limit: int | None, tpm_limit: int | None) -> Limits:
+    """Owners set the monthly budget (USD) and rate limits; None means no limit."""
+    budget, rpm, tpm = _validate(monthly_budget_usd, rpm_limit, tpm_limit)
+    with session_scope() as s:
+        group = load_group(s, actor_id, group_id, "owner")
+        before = {"monthly_budget_usd": group.monthly_budget_usd, "rpm_limit": group.rpm_limit,
+                  "tpm_limit": group.tpm_limit}
+        after = {"monthly_budget_usd": budget, "rpm_limit": rpm, "tpm_limit": tpm}
+        if before != after:
+            group.monthly_budget_usd, group.rpm_limit, group.tpm_limit = budget, rpm, tpm
+            events.record(s, "limits_changed", group_id=group_id, actor_id=actor_id,
+                          target_type="group", target_id=group_id, data={"from": before, "to": after})
+            s.flush()
+            note_spend(s, group_id)  # a lowered budget may already be past 80 %
+        return _limits_of(group)
+
+
+def reset_limits_to_plan(actor_id: int, group_id: int) -> Limits:
+    with session_scope() as s:
+        group = load_group(s, actor_id, group_id, "owner")
+        plan = PLANS.get(group.plan, {})
+    return set_limits(actor_id, group_id, monthly_budget_usd=plan.get("monthly_budget_usd"),
+                      rpm_limit=plan.get("rpm_limit"), tpm_limit=plan.get("tpm_limit"))

@@ -1,0 +1,234 @@
+"""Starting, retrying, cancelling and recovering runs. A user message starts a run that
+executes in a worker owned by the process (not by the page script), so a rerun, leaving the
+page or a second tab does not kill it; what the worker does is `run_loop`. A run ends
+complete, failed, cancelled or interrupted (its process died: see recover_interrupted_runs)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import bindparam, select, update
+
+from .. import events
+from ..costs import limits
+from ..db import insert_row, session_scope
+from ..errors import RunInProgress, RunNotFound, ValidationError
+from ..models import AgentVersion, Message, Run, RunStep, Thread, utcnow
+from ..threads.store import (append_message, load_thread, open_thread, set_thread_fields, title_from,
+                             validate_message)
+from .loop import RUN_EVENTS, execute
+from .plan import build_request, make_plan, prepare_call, record_call
+from .workers import MANAGER, STALE_S, TERMINAL, WORKER_ID, RunHandle, RunResult, RunUpdate, worker_is_gone
+
+# The handle types are part of this module's API (callers follow runs through them).
+__all__ = ["continue_thread", "retry_last", "cancel_run", "active_handle", "recover_interrupted_runs",
+           "RunHandle", "RunResult", "RunUpdate", "TERMINAL"]
+
+
+# --- starting, cancelling, retrying -------------------------------------------------
+
+def create_thread(group_id: int, agent_id: int, person_id: int, title: str | None = None,
+                  initial_message: str | None = None):
+    """A new thread with an agent. With `initial_message` a run starts at once and its
+    handle is returned next to the thread: (thread, handle or None)."""
+    thread = open_thread(group_id, agent_id, person_id, title, initial_message)
+    handle = continue_thread(thread.id, initial_message, person_id) if initial_message is not None else None
+    return thread, handle
+
+
+def continue_thread(thread_id: int, message: str, person_id: int) -> RunHandle:
+    """Post a user message and start the agent's reply. Returns the live handle: iterate
+    `handle.text_stream()` for the streamed reply and `handle.wait()` for the result.
+
+    The model call goes out as soon as its request is known (access, limits and context
+    read); the rows that record it (the message, the run, the trace step, the events) are
+    written while it travels, and the worker writes nothing until they are committed. If
+    that transaction fails, the call is dropped and the error is the caller's."""
+    text = validate_message(message)
+    handle = None
+    try:
+        with session_scope() as s:
+            thread = load_thread(s, person_id, thread_id, "editor")
+            _check_can_start(s, thread)
+            version_id = _version_id(s, thread)
+            early = _first_call(s, thread, version_id, person_id, text)
+            # Last of the reads: the admission holds the group's lock (and SQLite's write
+            # lock) until this transaction ends, so the starts of a busy group queue only
+            # for the writes.
+            admit_run(s, thread.group_id, person_id)
+            if early is not None:
+                handle = RunHandle(None, thread.id, thread.group_id)
+                handle.prepared = (early[0], (early[1], None, None))
+                MANAGER.submit(handle, execute)  # the request leaves now
+            turn = {"status": "running"}  # also ends a wait for a human
+            if thread.message_count == 0 and thread.title == "New thread":
+                turn["title"] = title_from(text)
+            # With the first call already sent, the reply's seq is taken here too.
+            user_msg = append_message(s, thread, role="user", content=text, person_id=person_id,
+                                      thread_fields=turn, reserve=1 if early is None else 2)
+            sent = ("message_sent", dict(group_id=thread.group_id, actor_id=person_id, target_type="thread",
+                                         target_id=thread.id, data={"message_id": user_msg.id, "chars": len(text)}))
+            if early is None:
+                events.record_many(s, [sent])
+                run = _open_run(s, thread, person_id, user_msg.id)
+            else:
+                run = _insert_run(s, thread, person_id, user_msg.id, version_id, record=False)
+                events.record_many(s, [sent, _run_started(thread, person_id, run.id)])
+                plan, request = early
+                plan.for_run(run.id)
+                first_call_ids = record_call(s, plan, request, seq=1, reply_seq=user_msg.seq + 1)
+    except BaseException:
+        if handle is not None:
+            handle.abort()
+        raise
+    if handle is None:
+        return launch(run)
+    handle.open(run.id, first_call_ids)
+    return handle
+
+
+def _first_call(s, thread: Thread, version_id: int, person_id: int, text: str):
+    """(plan, request) of a reply's first call, or None when the plan cannot be made (the
+    agent's provider was deleted, say): the run then opens anyway and its worker records
+    the failure in the trace."""
+    try:
+        plan = make_plan(s, thread, version_id=version_id, overrides=thread.overrides, person_id=person_id)
+        return plan, build_request(s, plan, pending_user=text)
+    except Exception:  # noqa: BLE001 - see above
+        return None
+
+
+def retry_last(thread_id: int, person_id: int) -> RunHandle:
+    """Run the agent again on the thread's last user message (after a failed reply)."""
+    with session_scope() as s:
+        thread = load_thread(s, person_id, thread_id, "editor")
+        _check_can_start(s, thread)
+        admit_run(s, thread.group_id, person_id)
+        last_user = s.scalar(select(Message).where(Message.thread_id == thread_id, Message.role == "user")
+                             .order_by(Message.seq.desc()).limit(1))
+        if last_user is None:
+            raise ValidationError("There is no message to retry in this thread.")
+        run = _open_run(s, thread, person_id, last_user.id)
+    return launch(run)
+
+
+def cancel_run(run_id: int, person_id: int) -> bool:
+    """Ask a running run to stop; what streamed so far is kept. False if not running here."""
+    with session_scope() as s:
+        run = s.get(Run, run_id)
+        if run is None:
+            raise RunNotFound()
+        load_thread(s, person_id, run.thread_id, "editor")
+    handle = MANAGER.get(run_id)
+    if handle is None:
+        return False
+    handle.cancel()
+    return True
+
+
+def active_handle(thread_id: int, *, actor_id: int) -> RunHandle | None:
+    """The live handle of the thread's running run in this process, if any."""
+    with session_scope() as s:
+        load_thread(s, actor_id, thread_id)
+    return MANAGER.for_thread(thread_id)
+
+
+def admit_run(s, group_id: int, person_id: int) -> None:
+    """Budget and rate limits of the group. Call first in the transaction that then opens
+    the run, before it writes anything (a refusal is recorded in a transaction of its own,
+    which would wait on this one's writes on SQLite)."""
+
+    limits.check_run_allowed(s, group_id, person_id=person_id)
+
+
+def open_run(s, thread: Thread, person_id: int, user_message_id: int | None) -> Run:
+    """Open a run on a thread of the caller's making (access checked, `admit_run` done);
+    `launch` it once the transaction has committed."""
+    return _open_run(s, thread, person_id, user_message_id)
+
+
+def _check_can_start(s, thread: Thread) -> None:
+    if thread.archived:
+        raise ValidationError("This thread is archived; unarchive it to continue.")
+    if thread.status == "running" or MANAGER.for_thread(thread.id):
+        raise RunInProgress()
+
+
+def _version_id(s, thread: Thread) -> int:
+    """The thread's pinned agent version (playground and replay threads), else the agent's
+    latest."""
+    return thread.agent_version_id or s.scalar(_LATEST_VERSION, {"agent_id": thread.agent_id})
+
+
+_versions = AgentVersion.__table__
+_LATEST_VERSION = (select(_versions.c.id).where(_versions.c.agent_id == bindparam("agent_id"))
+                   .order_by(_versions.c.version.desc()).limit(1))
+
+
+def _run_started(thread: Thread, person_id: int, run_id: int) -> tuple[str, dict]:
+    return "run_started", dict(group_id=thread.group_id, actor_id=person_id, target_type="run",
+                               target_id=run_id, data={"thread_id": thread.id})
+
+
+def _insert_run(s, thread: Thread, person_id: int, user_message_id: int | None, version_id: int,
+                record: bool = True) -> Run:
+    """The run's row (and its `run_started` event unless the caller writes it with others)."""
+    values = dict(group_id=thread.group_id, thread_id=thread.id, agent_id=thread.agent_id,
+                  agent_version_id=version_id, person_id=person_id, overrides=thread.overrides or None,
+                  user_message_id=user_message_id, worker=WORKER_ID, heartbeat_at=utcnow(),
+                  status="running", started_at=utcnow())
+    run = Run(id=insert_row(s, Run, **values), **values)  # a detached copy of the row
+    if thread.status != "running":
+        set_thread_fields(s, thread, status="running")
+    if record:
+        kind, fields = _run_started(thread, person_id, run.id)
+        events.record(s, kind, **fields)
+    return run
+
+
+def _open_run(s, thread: Thread, person_id: int, user_message_id: int) -> Run:
+    """A run on the thread's agent version, with the thread's unsaved edits (overrides).
+    Its first model call is made ready in this same transaction, so between the commit and
+    the request there is no database work."""
+    run = _insert_run(s, thread, person_id, user_message_id, _version_id(s, thread))
+    try:
+        plan = make_plan(s, thread, version_id=run.agent_version_id, overrides=run.overrides,
+                         person_id=person_id, run_id=run.id)
+    except Exception:  # noqa: BLE001 - the worker loads it again and records the failure in the trace
+        plan = None
+    if plan is not None:
+        run.prepared = (plan, prepare_call(s, plan, seq=1))  # not a column: read by `launch`
+    return run
+
+
+def launch(run: Run) -> RunHandle:
+    """Hand an opened run (its transaction committed) to the process's workers; returns its
+    live handle."""
+    handle = RunHandle(run.id, run.thread_id, run.group_id)
+    handle.prepared = getattr(run, "prepared", None)
+    MANAGER.submit(handle, execute)
+    return handle
+
+
+def recover_interrupted_runs() -> int:
+    """Mark runs whose process is gone as interrupted (start-up): runs of this host's dead
+    processes, and runs anywhere whose heartbeat stopped. Live runs of other app servers
+    sharing the database are left alone."""
+    live = MANAGER.active_ids()
+    silent_since = utcnow() - timedelta(seconds=STALE_S)
+    with session_scope() as s:
+        stale = [r for r in s.scalars(select(Run).where(Run.status == "running"))
+                 if r.id not in live and (worker_is_gone(r.worker) or r.heartbeat_at is None
+                                          or r.heartbeat_at < silent_since)]
+        for run in stale:
+            run.status, run.ended_at = "interrupted", utcnow()
+            run.error_type, run.error_message = "Interrupted", "The app stopped while this reply was being written."
+            s.execute(update(Message).where(Message.run_id == run.id, Message.status == "streaming")
+                      .values(status="interrupted"))
+            s.execute(update(RunStep).where(RunStep.run_id == run.id, RunStep.status == "running")
+                      .values(status="interrupted"))
+            s.execute(update(Thread).where(Thread.id == run.thread_id, Thread.status == "running")
+                      .values(status="idle"))
+            events.record(s, RUN_EVENTS["interrupted"], group_id=run.group_id, actor_type="system",
+                          target_type="run", target_id=run.id)
+        return len(stale)

@@ -1,0 +1,267 @@
+"""The run loop: what a run's worker does. It takes a slot of its lane, streams each model
+call (the growing reply saved every flush interval, the deltas to whoever follows), records
+usage, the trace step and the reply, runs the tools the model asked for, and ends the run
+complete, failed or cancelled. A reply's first call may have been sent before the run's
+rows were committed (see runtime.continue_thread): until they are, nothing is written."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from .. import events
+from ..costs.usage import record_model_call
+from ..db import session_scope
+from ..errors import AgentExecutionError, StepLimitReached, WorkbenchError, cause_chain
+from ..models import Message, Run, RunStep, Thread, utcnow
+from ..providers.base import ChatRequest, Completed, ModelResponse, StreamReset, TextDelta
+from ..settings import get_settings
+from ..threads.store import append_message
+from .plan import load_plan, prepare_call
+from .tool_steps import run_tool
+from .workers import MANAGER, QueueCancelled, RunHandle, RunUpdate
+
+RUN_EVENTS = {"complete": "run_completed", "failed": "run_failed", "cancelled": "run_cancelled",
+              "interrupted": "run_interrupted"}
+
+# Tool names and call ids come from the model: cut them to what their columns hold
+# (PostgreSQL refuses longer values), so an invented name fails the call, not the run.
+_TOOL_NAME_MAX = Message.name.type.length
+_CALL_ID_MAX = Message.tool_call_id.type.length
+
+
+class _ReplyWriter:
+    """Writes the growing assistant message to the database every flush interval."""
+
+    def __init__(self, message_id: int | Callable[[], int]):
+        self._message_id = message_id  # or how to get it, once the run's rows exist
+        self.text = ""
+        self._last_flush = time.monotonic()
+        self._interval = get_settings().run_flush_interval_s
+
+    def add(self, delta: str) -> None:
+        self.text += delta
+        if time.monotonic() - self._last_flush >= self._interval:
+            self.flush()
+
+    def reset(self) -> None:
+        self.text = ""
+        self.flush()
+
+    @property
+    def message_id(self) -> int:
+        if callable(self._message_id):
+            self._message_id = self._message_id()
+        return self._message_id
+
+    def flush(self, **fields) -> None:
+        message_id = self.message_id
+        with session_scope() as s:
+            s.execute(update(Message).where(Message.id == message_id)
+                      .values(content=self.text, **fields))
+        self._last_flush = time.monotonic()
+
+
+def execute(handle: RunHandle) -> None:
+    started = time.perf_counter()
+    status, error, step_seq, tools_used = "complete", None, 0, set()
+    totals = {"input": 0, "output": 0, "cost": 0.0}
+    writer: _ReplyWriter | None = None
+    open_step: tuple[int, float] | None = None  # the model call in flight: (step id, perf start)
+    ready = None
+    try:
+        plan, ready = handle.prepared or (load_plan(handle.run_id), None)
+        cfg, provider = plan.cfg, plan.provider
+        _wait_for_slot(handle, plan, "local" if plan.provider_cfg.kind == "local" else "remote", ready)
+        for call_index in range(cfg.max_tool_steps + 1):
+            step_seq += 1
+            if ready is not None:  # the first call, made ready (or sent) as the run opened
+                (request, step_id, reply_id), ready = ready, None
+            else:
+                with session_scope() as s:
+                    request, step_id, reply_id = prepare_call(s, plan, step_seq)
+            began = time.perf_counter()
+            writer = _ReplyWriter(reply_id or (lambda: _opened_ids(handle)[1]))
+            handle.emit(RunUpdate("message_start", data={"message_id": reply_id}))
+            open_step = (step_id, began)
+            response = _stream_call(provider, request, handle, writer)
+            if step_id is None:  # sent before its rows existed: they do now (or never will)
+                step_id, reply_id = _opened_ids(handle)
+                open_step = (step_id, began)
+            ctx = plan.ctx
+            calls = [{"id": c.id[:_CALL_ID_MAX], "name": c.name[:_TOOL_NAME_MAX], "arguments": c.arguments}
+                     for c in response.tool_calls]
+            with session_scope() as s:
+                rec = record_model_call(s, group_id=ctx.group_id, provider=plan.pricing_key, model=cfg.model,
+                                        usage=response.usage, duration_ms=response.duration_ms,
+                                        ttft_ms=response.ttft_ms, agent_id=ctx.agent_id,
+                                        thread_id=ctx.thread_id, run_id=ctx.run_id, person_id=ctx.person_id)
+                s.flush()
+                totals["input"] += response.usage.input_tokens
+                totals["output"] += response.usage.output_tokens
+                totals["cost"] += rec.cost_usd
+                cancelled = response.finish_reason == "cancelled"
+                s.execute(update(RunStep).where(RunStep.id == step_id).values(
+                    status="cancelled" if cancelled else "ok", duration_ms=response.duration_ms,
+                    ttft_ms=response.ttft_ms, input_tokens=response.usage.input_tokens,
+                    output_tokens=response.usage.output_tokens, retries=len(response.failed_attempts),
+                    response={"content": response.content, "tool_calls": calls,
+                              "finish_reason": response.finish_reason, "model": response.model,
+                              "usage": vars(response.usage), "cost_usd": rec.cost_usd,
+                              "failed_attempts": [vars(a) for a in response.failed_attempts]}))
+                s.execute(update(Message).where(Message.id == reply_id).values(
+                    content=response.content, tool_calls=calls or None,
+                    status="cancelled" if cancelled else "complete",
+                    data={"model": cfg.model, "usage": vars(response.usage)}))
+            open_step = None
+            handle.reply_text = response.content
+            if cancelled:
+                status = "cancelled"
+                break
+            if not calls or plan.single_call:
+                break
+            if call_index == cfg.max_tool_steps:
+                raise StepLimitReached(
+                    f"The agent reached its limit of {cfg.max_tool_steps} tool steps before answering. "
+                    "Raise 'max tool steps' on the agent or ask a narrower question.")
+            for call in calls:
+                if handle.cancel_event.is_set():
+                    status = "cancelled"
+                    break
+                step_seq += 1
+                tools_used.add(call["name"])
+                run_tool(handle, ctx, plan.tools, call, step_seq)
+            if status == "cancelled":
+                break
+    except _OpeningAborted:
+        return  # the caller's transaction failed: there is no run to record
+    except QueueCancelled:
+        status = "cancelled"  # stopped while waiting in line: the model was never called
+        if not handle.wait_opened():
+            return
+        if ready is not None:
+            _close_unsent_call(*(ready[1:] if ready[1] is not None else handle.first_call_ids))
+    except Exception as exc:  # noqa: BLE001 - every failure ends the run cleanly
+        if not handle.wait_opened():
+            return
+        status = "failed"
+        error = exc if isinstance(exc, WorkbenchError) else AgentExecutionError(
+            "The agent failed unexpectedly: " + str(exc), cause=exc)
+        if writer is not None:
+            writer.flush(status="failed", data={"error": error.user_message,
+                                                "error_type": type(error).__name__})
+        if open_step is not None:
+            step_id, began = open_step
+            _fail_step((step_id or handle.first_call_ids[0], began), error,
+                       getattr(exc, "failed_attempts", None) or [])
+    _finish(handle, status, error, started, step_seq, tools_used, totals)
+
+
+class _OpeningAborted(Exception):
+    """The transaction that opened the run failed after its first call was sent."""
+
+
+def _opened_ids(handle: RunHandle) -> tuple[int, int]:
+    """(step id, reply id) of a first call sent before its rows existed, once they do."""
+    if not handle.wait_opened():
+        raise _OpeningAborted()
+    return handle.first_call_ids
+
+
+def _wait_for_slot(handle: RunHandle, plan, lane: str, ready) -> None:
+    """Take a slot of the run's lane, waiting in line if it is full. A wait shows in the
+    trace as a `queue` step (seq 0, before the first model call), apart from model time."""
+    waited_s = MANAGER.lanes.acquire(handle, lane)
+    if waited_s < 0.001:
+        return
+    ready_step_id = ready[1] if ready else None
+    if ready is not None and ready_step_id is None:
+        ready_step_id = _opened_ids(handle)[0]
+    ctx = plan.ctx
+    with session_scope() as s:
+        s.add(RunStep(run_id=ctx.run_id, group_id=ctx.group_id, seq=0, kind="queue",
+                      name=f"waiting for a {lane} slot", status="ok", duration_ms=waited_s * 1000,
+                      started_at=utcnow() - timedelta(seconds=waited_s), request={"lane": lane}))
+        if ready_step_id is not None:  # the first call was made ready before the wait: it starts now
+            s.execute(update(RunStep).where(RunStep.id == ready_step_id).values(started_at=utcnow()))
+
+
+def _close_unsent_call(step_id: int, reply_id: int) -> None:
+    """The call made ready at opening was never sent (stopped in the queue): say so."""
+    with session_scope() as s:
+        s.execute(update(RunStep).where(RunStep.id == step_id).values(
+            status="cancelled", duration_ms=0.0, response={"note": "Stopped in the queue; never sent."}))
+        s.execute(update(Message).where(Message.id == reply_id).values(status="cancelled"))
+
+
+def _fail_step(open_step: tuple[int, float], error: WorkbenchError, failed_attempts: list) -> None:
+    """Close the model-call step that failed, so its trace shows the error and every try."""
+    step_id, began = open_step
+    with session_scope() as s:
+        s.execute(update(RunStep).where(RunStep.id == step_id).values(
+            status="error", duration_ms=(time.perf_counter() - began) * 1000,
+            retries=len(failed_attempts),
+            response={"failed_attempts": [vars(a) for a in failed_attempts]},
+            error={"type": type(error).__name__, "message": error.user_message,
+                   "chain": cause_chain(error)}))
+
+
+def _stream_call(provider, request: ChatRequest, handle: RunHandle, writer: _ReplyWriter) -> ModelResponse:
+    for item in provider.stream_chat(request, cancel=handle.cancel_event):
+        if isinstance(item, TextDelta):
+            writer.add(item.text)
+            handle.emit(RunUpdate("text", text=item.text))
+        elif isinstance(item, StreamReset):
+            writer.reset()
+            handle.emit(RunUpdate("reset", data={"reason": item.reason}))
+        elif isinstance(item, Completed):
+            return item.response
+    raise AgentExecutionError("The provider ended the call without a response.")
+
+
+def _finish(handle: RunHandle, status: str, error: WorkbenchError | None, started: float,
+            steps: int, tools_used: set[str], totals: dict) -> None:
+    with session_scope() as s:
+        run = s.get(Run, handle.run_id)
+        thread = s.get(Thread, handle.thread_id)
+        run.status, run.ended_at = status, utcnow()
+        run.duration_ms = (time.perf_counter() - started) * 1000
+        run.step_count, run.input_tokens, run.output_tokens = steps, totals["input"], totals["output"]
+        run.cost_usd = totals["cost"]
+        run.tools_used = _tools_used(tools_used)
+        last = s.scalar(select(Message.id).where(Message.run_id == run.id, Message.role == "assistant")
+                        .order_by(Message.seq.desc()).limit(1))
+        run.reply_message_id = last
+        if error is not None:
+            run.error_type, run.error_message = type(error).__name__, error.user_message
+            run.error_chain = cause_chain(error)
+            if last is None:  # failed before any reply existed: keep a visible failed reply
+                append_message(s, thread, role="assistant", status="failed", run_id=run.id,
+                               data={"error": error.user_message, "error_type": type(error).__name__})
+            events.record(s, "agent_error", group_id=run.group_id, actor_type="agent",
+                          actor_id=run.agent_id, target_type="run", target_id=run.id,
+                          data={"error_type": type(error).__name__, "message": error.user_message,
+                                "chain": run.error_chain})
+        if thread.status == "running":
+            thread.status = "idle"
+        thread.last_activity_at = utcnow()
+        events.record(s, RUN_EVENTS[status], group_id=run.group_id, actor_id=run.person_id,
+                      target_type="run", target_id=run.id,
+                      data={"duration_ms": round(run.duration_ms, 1), "steps": steps,
+                            "input_tokens": totals["input"], "output_tokens": totals["output"]})
+    handle.status = status
+    handle.error = error.user_message if error else None
+
+
+def _tools_used(names: set[str]) -> str:
+    """",a,b," for the traces' tool filter. Names that no longer fit the column are left
+    out (only a model inventing dozens of tool names gets there)."""
+    kept, size = [], 1
+    for name in sorted(names):
+        if size + len(name) + 1 <= Run.tools_used.type.length:
+            kept.append(name)
+            size += len(name) + 1
+    return "," + ",".join(kept) + "," if kept else ""

@@ -1,0 +1,127 @@
+"""What a run's worker needs before it calls a model: the run's plan (the agent's
+configuration at the run's version with its overrides, the provider, the tools), and each
+model call made ready (context built and adapted, the streaming reply message and the trace
+step written). A chat turn's first call is sent as soon as its request is built, and its
+rows are written while it travels (runtime.continue_thread); other runs get the first call
+ready in the transaction that opens them, so no database work stands before the request."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..agents.definitions import AgentConfig, provider_for
+from ..db import insert_row, session_scope
+from ..models import AgentVersion, Run, RunStep, Thread
+from ..providers import build_provider, config_from_record
+from ..providers.base import ChatRequest
+from ..settings import get_settings
+from ..threads.store import append_message
+from ..tools.custom.runner import bind_custom_tools
+from ..tools.registry import ToolContext, bind_tools, openai_schemas
+from .context import build_context
+
+# An override that makes a run one model call: its tool calls are recorded, not run (the
+# playground's rerun of one traced step).
+SINGLE_CALL = "single_call"
+
+
+@dataclass
+class RunPlan:
+    """What a run's worker needs, read once: the agent's configuration at the run's version
+    with its overrides, the provider, the tools."""
+
+    cfg: AgentConfig
+    single_call: bool
+    provider_cfg: Any
+    pricing_key: str
+    ctx: ToolContext
+    provider: Any
+    tools: dict
+    schemas: list | None
+
+    def for_run(self, run_id: int) -> None:
+        """Bind the plan to its run once the run row exists (a plan can be made, and its
+        first call sent, before): tools act inside the run."""
+        self.ctx = replace(self.ctx, run_id=run_id)
+        rebound = bind_tools(self.ctx, list(self.tools))  # the built-ins act in the run's context
+        self.tools = {name: rebound.get(name, tool) for name, tool in self.tools.items()}
+
+
+def make_plan(s, thread: Thread, *, version_id: int, overrides: dict | None, person_id: int | None,
+              run_id: int | None = None) -> RunPlan:
+    overrides = dict(overrides or {})
+    single_call = bool(overrides.pop(SINGLE_CALL, False))
+    cfg = AgentConfig(**{**_version_config(s, version_id), **overrides})
+    provider_rec = provider_for(s, thread.group_id, cfg.provider_id)
+    provider_cfg = config_from_record(provider_rec)
+    settings = get_settings()
+    provider_cfg.timeout_s = settings.provider_timeout_s
+    ctx = ToolContext(group_id=thread.group_id, person_id=person_id,
+                      agent_id=thread.agent_id, thread_id=thread.id, run_id=run_id)
+    tools = bind_tools(ctx, cfg.tools)
+    custom = [name for name in cfg.tools if name not in tools]
+    if custom:  # one query for the group's custom tools this agent uses
+        tools.update(bind_custom_tools(s, thread.group_id, custom))
+        tools = {name: tools[name] for name in cfg.tools if name in tools}  # the agent's order
+    return RunPlan(cfg=cfg, single_call=single_call, provider_cfg=provider_cfg,
+                   pricing_key=provider_rec.preset or provider_rec.kind, ctx=ctx,
+                   provider=build_provider(provider_cfg, backoff_base_s=settings.retry_backoff_s),
+                   tools=tools, schemas=openai_schemas(tools) or None)
+
+
+_VERSION_CONFIGS: dict[tuple[str, int], dict] = {}
+
+
+def _version_config(s, version_id: int) -> dict:
+    """An agent version's configuration. Versions never change once written, so each is
+    read once per process and database (a bounded cache); a copy is returned."""
+    key = (str(s.get_bind().url), version_id)
+    config = _VERSION_CONFIGS.get(key)
+    if config is None:
+        config = s.get(AgentVersion, version_id).config
+        if len(_VERSION_CONFIGS) >= 1024:
+            _VERSION_CONFIGS.clear()
+        _VERSION_CONFIGS[key] = config
+    return copy.deepcopy(config)
+
+
+def load_plan(run_id: int) -> RunPlan:
+    with session_scope() as s:
+        run = s.get(Run, run_id)
+        return make_plan(s, s.get(Thread, run.thread_id), version_id=run.agent_version_id,
+                         overrides=run.overrides, person_id=run.person_id, run_id=run.id)
+
+
+def build_request(s, plan: RunPlan, pending_user: str | None = None) -> ChatRequest:
+    """The next model call's request: the context built (and adapted by the provider: the
+    trace shows exactly what is sent). `pending_user`: a user message not yet written,
+    which ends the context (the first call of a reply is sent before its rows exist)."""
+    cfg, ctx = plan.cfg, plan.ctx
+    return plan.provider.prepare(ChatRequest(
+        model=cfg.model, messages=build_context(s, ctx.thread_id, cfg, pending_user=pending_user),
+        tools=plan.schemas, temperature=cfg.temperature, max_tokens=cfg.max_output_tokens))
+
+
+def record_call(s, plan: RunPlan, request: ChatRequest, seq: int,
+                reply_seq: int | None = None) -> tuple[int, int]:
+    """The rows of a model call: the streaming reply message (at `reply_seq` when the caller
+    reserved it) and the trace step with the exact request. Returns (step id, reply id)."""
+    cfg, ctx = plan.cfg, plan.ctx
+    thread = s.get(Thread, ctx.thread_id)
+    reply = append_message(s, thread, role="assistant", status="streaming", run_id=ctx.run_id, seq=reply_seq)
+    step_id = insert_row(
+        s, RunStep, run_id=ctx.run_id, group_id=ctx.group_id, seq=seq, kind="model_call",
+        name=cfg.model, message_id=reply.id,
+        request={"model": cfg.model, "messages": request.messages, "tools": request.tools or [],
+                 "temperature": cfg.temperature, "max_tokens": cfg.max_output_tokens,
+                 "provider": plan.provider_cfg.name, "base_url": plan.provider_cfg.base_url})
+    return step_id, reply.id
+
+
+def prepare_call(s, plan: RunPlan, seq: int) -> tuple[ChatRequest, int, int]:
+    """The next model call made ready: its request built and its rows written. Returns
+    (request, step id, reply message id)."""
+    request = build_request(s, plan)
+    return (request, *record_call(s, plan, request, seq))
