@@ -130,10 +130,10 @@ def test_building_again_adds_nothing(demo):
 
 
 PAGE_CONTENT = {
-    "0_Home.py": "reset my password", "1_Chat.py": "reset my password", "2_Agents.py": "Triage agent",
-    "10_Playground.py": "v1 vs v2", "3_Knowledge.py": "handbook.md", "8_Tasks.py": "Export to CSV",
-    "4_Traces.py": "search_knowledge", "5_Events.py": "demo_built", "6_Usage.py": "generated demo history",
-    "12_Settings.py": "Built-in (offline)",
+    "home.py": "reset my password", "chat.py": "reset my password", "agents.py": "Triage agent",
+    "playground.py": "v1 vs v2", "knowledge.py": "handbook.md", "tasks.py": "Export to CSV",
+    "traces.py": "search_knowledge", "events.py": "demo_built", "usage.py": "generated demo history",
+    "settings.py": "Built-in (offline)",
 }
 
 
@@ -156,9 +156,9 @@ def test_each_page_shows_demo_content(demo, page):
     at = AppTest.from_file(str(PAGES / page), default_timeout=60)
     at.session_state["person_id"] = demo.person
     at.session_state["group_id"] = demo.group
-    if page == "1_Chat.py":
+    if page == "chat.py":
         at.query_params["thread"] = str(min(t.id for t in threads.list_threads(demo.person, demo.group)))
-    if page == "10_Playground.py":
+    if page == "playground.py":
         from workbench.playground import list_comparisons
 
         at.query_params["comparison"] = str(list_comparisons(demo.person, demo.group)[0][0])

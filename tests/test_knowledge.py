@@ -21,7 +21,7 @@ from workbench.knowledge import chunking, embeddings, parsing, store
 from workbench.models import Chunk, Document, Event, Thing
 
 MB = 1024 * 1024
-PAGE = Path(__file__).resolve().parent.parent / "views" / "3_Knowledge.py"
+PAGE = Path(__file__).resolve().parent.parent / "views" / "knowledge.py"
 
 
 # --- helpers -----------------------------------------------------------------------

@@ -12,7 +12,7 @@ from workbench import groups, settings, system_status
 from workbench.errors import AccessDenied
 from workbench.providers import service as providers
 
-PAGE = Path(__file__).resolve().parent.parent / "views" / "12_Settings.py"
+PAGE = Path(__file__).resolve().parent.parent / "views" / "settings.py"
 
 
 def test_providers_report_the_missing_key_by_name(wb, monkeypatch):
