@@ -35,4 +35,4 @@ pages = {
     ],
 }
 st.sidebar.caption(f"Signed in as **{get_person(ctx.person_id).name}** · role **{ctx.role}**")
-st.navigation(pages).run()
+st.navigation(pages, expanded=True).run()  # every page listed: no "View more" fold after the 10th
