@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "views"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
-MAIN_PAGES = ["home", "chat", "agents", "knowledge", "traces", "usage", "playground"]
+NAV_PAGES = ["home", "chat", "agents", "tools", "playground", "experiments", "knowledge", "tasks", "traces", "events",
+             "usage", "prices", "groups", "settings"]  # every page in app.py's navigation
 
 
 def _rows_of(group_ids) -> dict[tuple[str, int], int]:
@@ -170,16 +171,16 @@ def test_each_page_shows_demo_content(demo, page):
 
 @pytest.mark.browser
 @pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium/chromedriver not installed")
-def test_screenshot_command_writes_one_small_png_per_main_page(demo, tmp_path):
+def test_screenshot_command_writes_one_small_png_per_page(demo, tmp_path):
     """The README's screenshots: the app started on the demo's data, headless Chromium on
-    each main page, one PNG each under 300 kB."""
+    every page in the navigation, one PNG each under 300 kB."""
     pytest.importorskip("selenium.webdriver")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "WORKBENCH_DATA_DIR")}
     done = subprocess.run([sys.executable, "scripts/screenshots.py", "--out", str(tmp_path), "--data", str(demo.data)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     assert "already exists" in done.stdout + done.stderr  # the demo was not built again
-    for page in MAIN_PAGES:
+    for page in NAV_PAGES:
         png = tmp_path / f"{page}.png"
         assert png.is_file(), page
         data = png.read_bytes()
