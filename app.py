@@ -10,27 +10,29 @@ from workbench.tenancy.people import get_person  # noqa: E402
 ctx = current()
 group_picker(ctx)
 
+# Each url_path is the URL the page had before its file was named after it (/Agents, /chat, ...), so
+# links and bookmarks keep working; the Home page is the root URL.
 pages = {
     "Build": [
-        st.Page("views/0_Home.py", title="Home", icon="🏠", default=True),
-        st.Page("views/1_Chat.py", title="Chat", icon="💬", url_path="chat"),
-        st.Page("views/2_Agents.py", title="Agents", icon="🤖"),
-        st.Page("views/13_Tools.py", title="Tools", icon="🛠️", url_path="tools"),
-        st.Page("views/10_Playground.py", title="Playground", icon="🧪", url_path="playground"),
-        st.Page("views/11_Experiments.py", title="Experiments", icon="📏", url_path="experiments"),
-        st.Page("views/3_Knowledge.py", title="Knowledge", icon="📚"),
-        st.Page("views/8_Tasks.py", title="Tasks", icon="✅"),
+        st.Page("views/home.py", title="Home", icon="🏠", default=True),
+        st.Page("views/chat.py", title="Chat", icon="💬", url_path="chat"),
+        st.Page("views/agents.py", title="Agents", icon="🤖", url_path="Agents"),
+        st.Page("views/tools.py", title="Tools", icon="🛠️", url_path="tools"),
+        st.Page("views/playground.py", title="Playground", icon="🧪", url_path="playground"),
+        st.Page("views/experiments.py", title="Experiments", icon="📏", url_path="experiments"),
+        st.Page("views/knowledge.py", title="Knowledge", icon="📚", url_path="Knowledge"),
+        st.Page("views/tasks.py", title="Tasks", icon="✅", url_path="Tasks"),
     ],
     "Observe": [
-        st.Page("views/4_Traces.py", title="Traces", icon="🔎"),
-        st.Page("views/5_Events.py", title="Events", icon="📜"),
-        st.Page("views/6_Usage.py", title="Usage", icon="📈"),
-        st.Page("views/7_Prices.py", title="Prices", icon="💲"),
+        st.Page("views/traces.py", title="Traces", icon="🔎", url_path="Traces"),
+        st.Page("views/events.py", title="Events", icon="📜", url_path="Events"),
+        st.Page("views/usage.py", title="Usage", icon="📈", url_path="Usage"),
+        st.Page("views/prices.py", title="Prices", icon="💲", url_path="Prices"),
     ],
     "Admin": [
-        st.Page("views/9_Groups.py", title="Groups", icon="👥"),
-        st.Page("views/12_Settings.py", title="Settings", icon="⚙️", url_path="settings"),
+        st.Page("views/groups.py", title="Groups", icon="👥", url_path="Groups"),
+        st.Page("views/settings.py", title="Settings", icon="⚙️", url_path="settings"),
     ],
 }
 st.sidebar.caption(f"Signed in as **{get_person(ctx.person_id).name}** · role **{ctx.role}**")
-st.navigation(pages).run()
+st.navigation(pages, expanded=True).run()  # every page listed: no "View more" fold after the 10th

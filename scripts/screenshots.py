@@ -1,13 +1,15 @@
-"""Screenshots of the main pages for the README, taken from a freshly built demo workspace.
+"""Screenshots of every page in the navigation for the README, taken from a freshly built demo
+workspace.
 
     python scripts/screenshots.py [--out docs] [--quick]
 
 Builds the demo (`python -m workbench demo`, real runs of the built-in model) in a temporary
 data directory, starts `streamlit run app.py` on a free loopback port with the same data,
-drives headless Chromium (selenium) to each page, and saves one PNG per page (Home, Chat with a
-tool step, Agents with a version diff, Knowledge, Traces with a timeline, Usage, Playground),
-each under 300 kB (re-encoded as a palette PNG when larger). `--quick` builds the demo with
-two conversations instead of five (CI)."""
+drives headless Chromium (selenium) to each page, and saves one PNG per page named after its
+view file (Home, Chat with a tool step, Agents with a version diff, Tools, Playground,
+Experiments with the demo experiment's results, Knowledge, Tasks, Traces with a timeline,
+Events, Usage, Prices, Groups, Settings), each under 300 kB (re-encoded as a palette PNG when
+larger). `--quick` builds the demo with two conversations instead of five (CI)."""
 
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MAX_BYTES = 300_000
 WINDOW = (1400, 900)
-PAGES = ["home", "chat", "agents", "knowledge", "traces", "usage", "playground"]
+PAGES = ["home", "chat", "agents", "tools", "playground", "experiments", "knowledge", "tasks", "traces", "events",
+         "usage", "prices", "groups", "settings"]  # every page in app.py's navigation, in its order
 
 
 def _free_port() -> int:
@@ -38,8 +41,10 @@ def _landmarks(env: dict[str, str]) -> dict[str, int]:
     """Ids the URLs need, read through the services in a child process with the same data."""
     code = r"""
 import json
-from workbench import agents, bootstrap, threads, traces
+from workbench import agents, experiments, threads
 from workbench.demo import find_demo_group
+from workbench.observe import traces
+from workbench.system import bootstrap
 from workbench.playground import list_comparisons
 person = bootstrap.init_app().person_id
 group = find_demo_group(person)
@@ -49,8 +54,9 @@ support = by_name["Support agent"]
 thread = next(t.id for t in reversed(threads.list_threads(person, group, agent_id=by_name["Triage agent"])))
 run = traces.list_runs(person, group, traces.RunFilters(thread_id=thread), limit=1).rows[0].id
 comparisons = list_comparisons(person, group)
+done = experiments.list_experiments(person, group)
 print(json.dumps({"group": group, "support": support, "thread": thread, "run": run,
-                  "comparison": comparisons[0][0] if comparisons else 0}))
+                  "comparison": comparisons[0][0] if comparisons else 0, "experiment": done[0].id if done else 0}))
 """
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True,
                          capture_output=True, text=True).stdout
@@ -165,12 +171,20 @@ def shoot(base: str, ids: dict[str, int], out: Path) -> dict[str, int]:
         "home": (f"/?group={g}", "Recent threads", None),
         "chat": (f"/chat?group={g}&thread={ids['thread']}", "Export to CSV", None),
         "agents": (f"/Agents?group={g}&agent={ids['support']}&version=2", "From version", "From version"),
-        "knowledge": (f"/Knowledge?group={g}", "2 documents", None),
-        "traces": (f"/Traces?group={g}&run={ids['run']}", "create_task", "Timeline"),
-        "usage": (f"/Usage?group={g}", "generated demo history", "Includes generated demo history"),
+        "tools": (f"/tools?group={g}", "Export or import agents with their tools", None),
         "playground": (f"/playground?group={g}" + (f"&comparison={ids['comparison']}" if ids["comparison"]
                                                    else f"&agent={ids['support']}"), "Playground",
                        "Comparison #" if ids["comparison"] else None),
+        "experiments": (f"/experiments?group={g}" + (f"&experiment={ids['experiment']}" if ids["experiment"] else ""),
+                        "Test sets", None),
+        "knowledge": (f"/Knowledge?group={g}", "2 documents", None),
+        "tasks": (f"/Tasks?group={g}", "Export to CSV", None),
+        "traces": (f"/Traces?group={g}&run={ids['run']}", "create_task", "Timeline"),
+        "events": (f"/Events?group={g}", "Page 1 ·", None),
+        "usage": (f"/Usage?group={g}", "generated demo history", "Includes generated demo history"),
+        "prices": (f"/Prices?group={g}", "Show superseded", None),
+        "groups": (f"/Groups?group={g}", "Members (", None),
+        "settings": (f"/settings?group={g}", "Built-in (offline)", None),
     }
     driver = _browser()
     sizes = {}
@@ -183,6 +197,10 @@ def shoot(base: str, ids: dict[str, int], out: Path) -> dict[str, int]:
             if name == "knowledge":  # the page opens on its Add tab: show the documents
                 _click_tab(driver, "Documents")
                 _wait(driver, lambda: "chunks of 800 characters" in body(driver), what="the document list")
+                _settled(driver)
+            if name == "experiments":  # the page opens on its Test sets tab: show the experiment's results
+                _click_tab(driver, "Results")
+                _wait(driver, lambda: "Cases passed" in body(driver), what="the experiment's results")
                 _settled(driver)
             if scroll:
                 _scroll_to(driver, scroll)

@@ -196,12 +196,12 @@ def test_groups_page_sets_the_time_zone_and_usage_page_says_it(wb):
 
     from tests.test_pages_usage import PAGES, ok, open_page
 
-    at = open_page("9_Groups.py", wb.person_id, wb.group_id)
+    at = open_page("groups.py", wb.person_id, wb.group_id)
     at.selectbox(key="group_time_zone").set_value("Asia/Tokyo")
     at.button[[b.label for b in at.button].index("Save time zone")].click().run()
     ok(at)
     assert groups.get_group(wb.person_id, wb.group_id).time_zone == "Asia/Tokyo"
-    usage = open_page("6_Usage.py", wb.person_id, wb.group_id)
+    usage = open_page("usage.py", wb.person_id, wb.group_id)
     assert any("Asia/Tokyo" in c.value for c in usage.caption)
     assert isinstance(at, AppTest) and PAGES.exists()
 

@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "views"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
-MAIN_PAGES = ["home", "chat", "agents", "knowledge", "traces", "usage", "playground"]
+NAV_PAGES = ["home", "chat", "agents", "tools", "playground", "experiments", "knowledge", "tasks", "traces", "events",
+             "usage", "prices", "groups", "settings"]  # every page in app.py's navigation
 
 
 def _rows_of(group_ids) -> dict[tuple[str, int], int]:
@@ -133,10 +134,10 @@ def test_building_again_adds_nothing(demo):
 
 
 PAGE_CONTENT = {
-    "0_Home.py": "reset my password", "1_Chat.py": "reset my password", "2_Agents.py": "Triage agent",
-    "10_Playground.py": "v1 vs v2", "3_Knowledge.py": "handbook.md", "8_Tasks.py": "Export to CSV",
-    "4_Traces.py": "search_knowledge", "5_Events.py": "demo_built", "6_Usage.py": "generated demo history",
-    "12_Settings.py": "Built-in (offline)",
+    "home.py": "reset my password", "chat.py": "reset my password", "agents.py": "Triage agent",
+    "playground.py": "v1 vs v2", "knowledge.py": "handbook.md", "tasks.py": "Export to CSV",
+    "traces.py": "search_knowledge", "events.py": "demo_built", "usage.py": "generated demo history",
+    "settings.py": "Built-in (offline)",
 }
 
 
@@ -159,9 +160,9 @@ def test_each_page_shows_demo_content(demo, page):
     at = AppTest.from_file(str(PAGES / page), default_timeout=60)
     at.session_state["person_id"] = demo.person
     at.session_state["group_id"] = demo.group
-    if page == "1_Chat.py":
+    if page == "chat.py":
         at.query_params["thread"] = str(min(t.id for t in threads.list_threads(demo.person, demo.group)))
-    if page == "10_Playground.py":
+    if page == "playground.py":
         from workbench.playground import list_comparisons
 
         at.query_params["comparison"] = str(list_comparisons(demo.person, demo.group)[0][0])
@@ -173,16 +174,16 @@ def test_each_page_shows_demo_content(demo, page):
 
 @pytest.mark.browser
 @pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium/chromedriver not installed")
-def test_screenshot_command_writes_one_small_png_per_main_page(demo, tmp_path):
+def test_screenshot_command_writes_one_small_png_per_page(demo, tmp_path):
     """The README's screenshots: the app started on the demo's data, headless Chromium on
-    each main page, one PNG each under 300 kB."""
+    every page in the navigation, one PNG each under 300 kB."""
     pytest.importorskip("selenium.webdriver")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "WORKBENCH_DATA_DIR")}
     done = subprocess.run([sys.executable, "scripts/screenshots.py", "--out", str(tmp_path), "--data", str(demo.data)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     assert "already exists" in done.stdout + done.stderr  # the demo was not built again
-    for page in MAIN_PAGES:
+    for page in NAV_PAGES:
         png = tmp_path / f"{page}.png"
         assert png.is_file(), page
         data = png.read_bytes()

@@ -181,7 +181,7 @@ def test_events_are_stored_without_secrets(wb):
 # --- the page -------------------------------------------------------------------------------
 
 def _page(pid, gid) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "views" / "5_Events.py"), default_timeout=30)
+    at = AppTest.from_file(str(ROOT / "views" / "events.py"), default_timeout=30)
     at.session_state["person_id"] = pid
     at.session_state["group_id"] = gid
     return at

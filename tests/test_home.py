@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 from tests.scripted_openai import text
 from workbench import knowledge, runs
 
-PAGE = str(Path(__file__).resolve().parent.parent / "views" / "0_Home.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "views" / "home.py")
 
 
 def _home(person_id, group_id):

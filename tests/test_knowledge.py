@@ -22,7 +22,7 @@ from workbench.system import workspace
 from workbench.tenancy import groups
 
 MB = 1024 * 1024
-PAGE = Path(__file__).resolve().parent.parent / "views" / "3_Knowledge.py"
+PAGE = Path(__file__).resolve().parent.parent / "views" / "knowledge.py"
 
 
 # --- helpers -----------------------------------------------------------------------

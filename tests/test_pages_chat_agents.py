@@ -47,7 +47,7 @@ def env(wb, openai_server):
 
 
 def chat(env, **state) -> AppTest:
-    return no_exception(open_page("1_Chat.py", env.person, env.group, sel_agent=env.agent.id, **state))
+    return no_exception(open_page("chat.py", env.person, env.group, sel_agent=env.agent.id, **state))
 
 
 def labels(elements) -> list[str]:
@@ -68,7 +68,7 @@ def thread_list(at: AppTest) -> list[str]:
 # --- Agents -------------------------------------------------------------------------
 
 def test_agents_page_creates_an_agent_and_shows_a_field_error(env):
-    at = no_exception(open_page("2_Agents.py", env.person, env.group))
+    at = no_exception(open_page("agents.py", env.person, env.group))
     assert agent_list(at) == ["Demo assistant", "Scripted agent"]
     at.button(key="agent_new").click().run()
     no_exception(at)
@@ -97,7 +97,7 @@ def test_agents_page_creates_an_agent_and_shows_a_field_error(env):
 
 
 def test_editing_saves_a_new_version(env):
-    at = open_page("2_Agents.py", env.person, env.group)
+    at = open_page("agents.py", env.person, env.group)
     assert at.subheader[0].value == "Demo assistant"  # the first agent opens
     at.radio(key="agent_pick").set_value(env.agent.id).run()
     assert at.subheader[0].value == "Scripted agent"
@@ -111,7 +111,7 @@ def test_editing_saves_a_new_version(env):
 
 
 def test_duplicate_and_delete(env):
-    at = open_page("2_Agents.py", env.person, env.group, sel_agent_edit=env.agent.id)
+    at = open_page("agents.py", env.person, env.group, sel_agent_edit=env.agent.id)
     at.button(key="agent_dup").click().run()
     no_exception(at)
     names = [a.name for a in agents.list_agents(env.person, env.group)]
@@ -127,14 +127,14 @@ def test_duplicate_and_delete(env):
 def test_viewer_sees_agents_read_only(env):
     groups.add_member(env.person, env.group, email="viewer@example.com", name="Vera", role="viewer")
     viewer = people.find_person_by_email("viewer@example.com").id
-    at = no_exception(open_page("2_Agents.py", viewer, env.group, sel_agent_edit=env.agent.id))
+    at = no_exception(open_page("agents.py", viewer, env.group, sel_agent_edit=env.agent.id))
     assert at.text_input(key=f"ag_{env.agent.id}_v1_name").disabled
     for key in ("agent_save", "agent_new", "agent_dup", f"prov_test_{env.provider.id}"):
         assert key not in [b.key for b in at.button]
 
 
 def test_providers_tab_adds_from_a_preset_and_tests_the_connection(env, monkeypatch):
-    at = open_page("2_Agents.py", env.person, env.group)
+    at = open_page("agents.py", env.person, env.group)
     # the built-in provider says which model file it runs (without loading it)
     assert any("Model file: Qwen2.5-Coder-0.5B-Instruct" in c.value for c in at.caption)
     at.button(key=f"prov_test_{env.provider.id}").click().run()
@@ -185,7 +185,7 @@ def test_a_tool_call_shows_as_a_step_and_the_task_reaches_the_tasks_page(env):
     assert any('"Call the customer back"' in str(j.value) for j in steps[0].json)
     assert "I filed a task for the team." in [m.value for m in at.markdown]
 
-    board = no_exception(open_page("8_Tasks.py", env.person, env.group))
+    board = no_exception(open_page("tasks.py", env.person, env.group))
     assert any("**Call the customer back**" in m.value and "high" in m.value for m in board.markdown)
     task = tasks.list_tasks(env.person, env.group)[0]
     board.button(key=f"task_done_{task.id}").click().run()
@@ -301,7 +301,7 @@ def test_viewer_reads_threads_without_an_input(env):
     handle.wait(10)
     groups.add_member(env.person, env.group, email="viewer@example.com", name="Vera", role="viewer")
     viewer = people.find_person_by_email("viewer@example.com").id
-    at = no_exception(open_page("1_Chat.py", viewer, env.group, sel_thread=thread.id))
+    at = no_exception(open_page("chat.py", viewer, env.group, sel_thread=thread.id))
     assert "Visible to all" in [m.value for m in at.markdown]
     assert not at.chat_input and "chat_archive" not in [b.key for b in at.button]
 

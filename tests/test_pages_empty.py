@@ -14,18 +14,18 @@ from workbench.tenancy import groups, people
 
 PAGES = Path(__file__).resolve().parent.parent / "views"
 EMPTY_STATES = {  # page -> a phrase of its empty state
-    "0_Home.py": "This group is empty",
-    "1_Chat.py": "no agents yet",
-    "2_Agents.py": "No agents yet",
-    "10_Playground.py": "no agents yet",
-    "3_Knowledge.py": "No documents yet",
-    "8_Tasks.py": "No open tasks",
-    "4_Traces.py": "No runs yet",
-    "6_Usage.py": "No model calls",
-    "11_Experiments.py": "No test sets yet",
-    "13_Tools.py": "No tools yet",
+    "home.py": "This group is empty",
+    "chat.py": "no agents yet",
+    "agents.py": "No agents yet",
+    "playground.py": "no agents yet",
+    "knowledge.py": "No documents yet",
+    "tasks.py": "No open tasks",
+    "traces.py": "No runs yet",
+    "usage.py": "No model calls",
+    "experiments.py": "No test sets yet",
+    "tools.py": "No tools yet",
 }
-ALWAYS_FILLED = {"5_Events.py", "7_Prices.py", "9_Groups.py", "12_Settings.py"}  # events, prices, members, setup
+ALWAYS_FILLED = {"events.py", "prices.py", "groups.py", "settings.py"}  # events, prices, members, setup
 
 
 @pytest.fixture()
@@ -50,12 +50,12 @@ def test_page_on_an_empty_group(empty_group, page):
         infos = " ".join(i.value for i in at.info)
         assert EMPTY_STATES[page].lower() in infos.lower(), infos
         for df in at.dataframe:  # the Usage page's group comparison is the one table allowed
-            assert page == "6_Usage.py" or len(df.value) > 0
+            assert page == "usage.py" or len(df.value) > 0
 
 
 def test_home_offers_the_demo_to_owners_only(empty_group):
     person_id, group_id = empty_group
-    at = AppTest.from_file(str(PAGES / "0_Home.py"), default_timeout=60)
+    at = AppTest.from_file(str(PAGES / "home.py"), default_timeout=60)
     at.session_state["person_id"] = person_id
     at.session_state["group_id"] = group_id
     at.run()
@@ -65,7 +65,7 @@ def test_home_offers_the_demo_to_owners_only(empty_group):
     with session_scope() as s:
         viewer = people.get_or_create_person(s, name="Vi", email="vi@example.com").id
     groups.add_member(person_id, group_id, email="vi@example.com", role="viewer")
-    at = AppTest.from_file(str(PAGES / "0_Home.py"), default_timeout=60)
+    at = AppTest.from_file(str(PAGES / "home.py"), default_timeout=60)
     at.session_state["person_id"] = viewer
     at.session_state["group_id"] = group_id
     at.run()

@@ -11,7 +11,7 @@ from workbench.tenancy import groups, people
 
 
 def page(env, person=None, **state):
-    return no_exception(open_page("11_Experiments.py", person or env.person, env.group, **state))
+    return no_exception(open_page("experiments.py", person or env.person, env.group, **state))
 
 
 def test_create_a_test_set_and_save_cases(env):
@@ -75,5 +75,5 @@ def test_the_usage_page_splits_experiment_spend_out(env):
     ts = experiments.create_test_set(env.person, env.group, "Spend", cases=[{"input": "Hi", "expected": "Hello"}])
     env.server.script(text("Hello"))
     experiments.start_experiment(env.person, env.group, ts.id, Variant(env.agent.id), wait=True)
-    at = no_exception(open_page("6_Usage.py", env.person, env.group))
+    at = no_exception(open_page("usage.py", env.person, env.group))
     assert any("Of which **experiments**" in c.value and "1 calls" in c.value for c in at.caption)

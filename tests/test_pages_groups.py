@@ -64,7 +64,7 @@ def submit(at: AppTest, label: str) -> AppTest:
 @pytest.fixture()
 def owner_page(wb):
     return SimpleNamespace(person=wb.person_id, group=wb.group_id,
-                           at=open_page("9_Groups.py", wb.person_id, wb.group_id))
+                           at=open_page("groups.py", wb.person_id, wb.group_id))
 
 
 # --- the Groups page ----------------------------------------------------------------------
@@ -141,7 +141,7 @@ def test_viewer_reads_members_but_manages_nothing_and_may_leave(wb):
     viewer = new_person("Vera")
     groups.add_member(wb.person_id, wb.group_id, email=people.get_person(viewer, viewer).email,
                       role="viewer")
-    at = open_page("9_Groups.py", viewer, wb.group_id)
+    at = open_page("groups.py", viewer, wb.group_id)
     assert set(member_rows(at).values()) == {"owner", "viewer"}
     labels = {b.label for b in at.button}
     assert not labels & {"Add member", "Change role", "Remove from group", "Rename"}
@@ -156,7 +156,7 @@ def test_viewer_reads_members_but_manages_nothing_and_may_leave(wb):
 
 def test_a_person_without_groups_creates_their_first(wb):
     loner = new_person("Lone")
-    at = open_page("9_Groups.py", loner)
+    at = open_page("groups.py", loner)
     assert "not a member of any group" in at.info[0].value
     at.text_input(key="create_group_name").input("Lone's lab")
     submit(at, "Create group")
@@ -179,15 +179,15 @@ def two(wb, openai_server):
     return SimpleNamespace(world=world, pat=pat, a=a, b=b)
 
 
-SWITCH_PAGES = ["0_Home.py", "1_Chat.py", "2_Agents.py", "3_Knowledge.py", "4_Traces.py", "5_Events.py",
-                "6_Usage.py", "8_Tasks.py"]
+SWITCH_PAGES = ["home.py", "chat.py", "agents.py", "knowledge.py", "traces.py", "events.py",
+                "usage.py", "tasks.py"]
 
 
 def test_switching_group_shows_only_that_groups_data(two):
     """Agents, threads, knowledge, traces, events, usage and tasks of the current group
     only (one world for every page keeps this fast)."""
     pages = [p for p in SWITCH_PAGES if (PAGES / p).exists()]
-    assert {"1_Chat.py", "2_Agents.py"} <= set(pages)
+    assert {"chat.py", "agents.py"} <= set(pages)
     for page in pages:
         at = open_page(page, two.pat, two.a.group)
         shown = text_of(at.main)
@@ -198,7 +198,7 @@ def test_switching_group_shows_only_that_groups_data(two):
 
 
 def test_groups_page_follows_the_switch(two):
-    at = open_page("9_Groups.py", two.pat, two.a.group)
+    at = open_page("groups.py", two.pat, two.a.group)
     assert set(member_rows(at)) >= {"OwnerA", "Pat (you)"} and "OwnerB" not in member_rows(at)
     at.selectbox(key="switch_to").select(two.b.group)
     at.button(key="switch_group").click()
@@ -218,7 +218,7 @@ def _harness(page: str) -> None:
 
 
 def test_sidebar_picker_lists_my_groups_switches_and_remembers(two):
-    at = AppTest.from_function(_harness, args=(str(PAGES / "2_Agents.py"),), default_timeout=30)
+    at = AppTest.from_function(_harness, args=(str(PAGES / "agents.py"),), default_timeout=30)
     at.session_state["person_id"] = two.pat
     at.query_params["group"] = str(two.b.group)  # a reload of a ?group= link
     ok(at.run())
@@ -240,7 +240,7 @@ def test_sidebar_picker_lists_my_groups_switches_and_remembers(two):
 
 
 def test_a_group_in_the_url_that_is_not_mine_is_ignored(two):
-    at = AppTest.from_function(_harness, args=(str(PAGES / "2_Agents.py"),), default_timeout=30)
+    at = AppTest.from_function(_harness, args=(str(PAGES / "agents.py"),), default_timeout=30)
     at.session_state["person_id"] = two.b.viewer
     at.query_params["group"] = str(two.a.group)
     ok(at.run())
@@ -256,14 +256,14 @@ AUTH = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie
 
 
 def test_with_login_configured_a_visitor_must_log_in(wb):
-    at = open_page("9_Groups.py", None, secrets=AUTH, user={"is_logged_in": False})
+    at = open_page("groups.py", None, secrets=AUTH, user={"is_logged_in": False})
     assert [b.label for b in at.button] == ["Log in"]
     assert "person_id" not in at.session_state
 
 
 def test_a_logged_in_person_is_matched_by_email(wb):
     groups.add_member(wb.person_id, wb.group_id, email="kim@example.com", role="editor")
-    at = open_page("9_Groups.py", None, secrets=AUTH,
+    at = open_page("groups.py", None, secrets=AUTH,
                    user={"is_logged_in": True, "email": "KIM@example.com", "name": "Kim Lee"})
     kim = people.find_person_by_email("kim@example.com").id
     assert at.session_state["person_id"] == kim and at.session_state["group_id"] == wb.group_id
@@ -271,7 +271,7 @@ def test_a_logged_in_person_is_matched_by_email(wb):
 
 
 def test_a_new_login_has_no_groups_until_added(wb):
-    at = open_page("2_Agents.py", None, secrets=AUTH,
+    at = open_page("agents.py", None, secrets=AUTH,
                    user={"is_logged_in": True, "email": "new@example.com", "name": "New"})
     assert "not a member of any group" in at.info[0].value
     assert "Demo assistant" not in text_of(at.main)
@@ -283,12 +283,12 @@ def test_one_login_button_per_configured_provider(wb):
                  for name in ("google", "microsoft")}
     secrets = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback",
                         "cookie_secret": "x" * 32, **providers}}
-    at = open_page("9_Groups.py", None, secrets=secrets, user={"is_logged_in": False})
+    at = open_page("groups.py", None, secrets=secrets, user={"is_logged_in": False})
     assert [b.label for b in at.button] == ["Log in with Google", "Log in with Microsoft"]
 
 
 def test_logged_in_people_get_a_log_out_button(wb):
-    at = AppTest.from_function(_harness, args=(str(PAGES / "9_Groups.py"),), default_timeout=30)
+    at = AppTest.from_function(_harness, args=(str(PAGES / "groups.py"),), default_timeout=30)
     at.secrets = AUTH
     at.user = {"is_logged_in": True, "email": "ann@example.com", "name": "Ann"}
     ok(at.run())

@@ -14,7 +14,7 @@ from workbench.tenancy import groups, people
 
 
 def playground(env, **state):
-    return no_exception(open_page("10_Playground.py", env.person, env.group, **state))
+    return no_exception(open_page("playground.py", env.person, env.group, **state))
 
 
 def _pick(at, i, agent_id):
@@ -64,7 +64,7 @@ def test_a_saved_comparison_reopens_from_its_link(env):
                                                                                    {"temperature": 0.1})],
                             "Reopen me")
     live.wait(20)
-    at = open_page("10_Playground.py", env.person, env.group)
+    at = open_page("playground.py", env.person, env.group)
     at.query_params["comparison"] = str(live.id)
     at.run()
     no_exception(at)
@@ -95,7 +95,7 @@ def test_open_a_traced_step_edit_and_rerun(env):
 
     step = [s for s in get_run_trace(env.person, result.run_id).steps if s.kind == "model_call"][-1]
     original = env.server.chat_requests[-1].body
-    at = open_page("10_Playground.py", env.person, env.group)
+    at = open_page("playground.py", env.person, env.group)
     at.query_params["step"] = str(step.id)
     at.run()
     no_exception(at)
@@ -120,7 +120,7 @@ def test_replay_tab_shows_both_threads_turn_by_turn(env):
     handle.wait(20)
     env.server.script(text("Replayed hello"))
     replay_id = replay_thread(env.person, thread.id, Variant(env.agent.id, 1, {"model": "gpt-4o"}))
-    at = open_page("10_Playground.py", env.person, env.group)
+    at = open_page("playground.py", env.person, env.group)
     at.query_params["replay"] = str(replay_id)
     at.run()
     no_exception(at)
@@ -132,14 +132,14 @@ def test_replay_tab_shows_both_threads_turn_by_turn(env):
 def test_viewer_cannot_run_but_can_read(env):
     groups.add_member(env.person, env.group, email="v@example.com", name="Vi", role="viewer")
     viewer = people.find_person_by_email("v@example.com").id
-    at = no_exception(open_page("10_Playground.py", viewer, env.group))
+    at = no_exception(open_page("playground.py", viewer, env.group))
     assert "pg_send" not in [b.key for b in at.button]
 
 
 def test_agents_page_lists_versions_diffs_and_restores(env):
     agents.update_agent(env.person, env.agent.id, note="Stricter",
                         system_prompt="You are a helpful assistant.\nNever guess.", temperature=0.3)
-    at = open_page("2_Agents.py", env.person, env.group, sel_agent_edit=env.agent.id)
+    at = open_page("agents.py", env.person, env.group, sel_agent_edit=env.agent.id)
     no_exception(at)
     table = at.dataframe[0].value
     assert list(table["version"]) == [2, 1] and list(table["note"]) == ["Stricter", ""]
@@ -164,7 +164,7 @@ def test_traces_offer_open_in_playground_and_link_the_version(env):
     from workbench.observe.traces import get_run_trace
 
     step = get_run_trace(env.person, result.run_id).steps[0]
-    at = open_page("4_Traces.py", env.person, env.group)
+    at = open_page("traces.py", env.person, env.group)
     at.query_params["run"] = str(result.run_id)
     at.run()
     no_exception(at)
@@ -204,7 +204,7 @@ def test_another_groups_comparison_link_is_refused(env):
     stranger = workspace.create_group(env.person, "Elsewhere")  # env.person owns it; make someone else
     groups.add_member(env.person, stranger.id, email="out@example.com", name="Out", role="editor")
     outsider = people.find_person_by_email("out@example.com").id
-    at = open_page("10_Playground.py", outsider, stranger.id)
+    at = open_page("playground.py", outsider, stranger.id)
     at.query_params["comparison"] = str(live.id)
     at.run()
     no_exception(at)

@@ -33,7 +33,7 @@ def captions(at: AppTest) -> str:
 
 
 def test_create_a_mock_tool_through_the_form(wb):
-    at = ok(open_page("13_Tools.py", wb.person_id, wb.group_id))
+    at = ok(open_page("tools.py", wb.person_id, wb.group_id))
     assert "No tools yet" in " ".join(i.value for i in at.info)
     at.text_input(key="tl_new_0_name").set_value("get weather")
     at.text_area(key="tl_new_0_parameters").set_value('{"type": "object", "properties": {"city": {"type": 1}}}')
@@ -70,7 +70,7 @@ def test_create_a_mock_tool_through_the_form(wb):
 
 
 def test_an_http_tool_form_and_its_errors(wb):
-    at = ok(open_page("13_Tools.py", wb.person_id, wb.group_id))
+    at = ok(open_page("tools.py", wb.person_id, wb.group_id))
     at.radio(key="tl_new_0_kind").set_value("http").run()
     at.text_input(key="tl_new_0_name").set_value("orders")
     at.text_area(key="tl_new_0_description").set_value("Looks up an order.")
@@ -90,7 +90,7 @@ def test_a_viewer_reads_but_cannot_change_or_try(wb):
     tool = service.create_tool(wb.person_id, wb.group_id, name="lookup", kind="mock", description="Looks up.",
                                template="42")
     viewer = groups.add_member(wb.person_id, wb.group_id, email="viewer@example.com", role="viewer")
-    at = ok(open_page("13_Tools.py", viewer.id, wb.group_id))
+    at = ok(open_page("tools.py", viewer.id, wb.group_id))
     infos = " ".join(i.value for i in at.info)
     assert "you can read tools but not change" in infos and "editors and owners can" in infos
     assert at.text_input(key=f"tl_{tool.id}_v1_name").disabled
@@ -100,7 +100,7 @@ def test_a_viewer_reads_but_cannot_change_or_try(wb):
 def test_the_agents_page_offers_the_groups_tools(wb):
     service.create_tool(wb.person_id, wb.group_id, name="lookup", kind="mock", description="Looks up a fact.",
                         template="42")
-    at = ok(open_page("2_Agents.py", wb.person_id, wb.group_id))
+    at = ok(open_page("agents.py", wb.person_id, wb.group_id))
     boxes = [c for c in at.checkbox if c.key and c.key.endswith("_tool_lookup")]
     assert len(boxes) == 1 and "Looks up a fact." in captions(at)
     boxes[0].check()
@@ -118,7 +118,7 @@ def test_an_mcp_tool_is_listed_chosen_and_tried_on_the_page(wb, monkeypatch):
     monkeypatch.setenv("WORKBENCH_MCP_ALLOWED_COMMANDS", sys.executable)
     settings.reset_settings()
     command = f"{sys.executable} {Path(__file__).parent / 'mcp_servers' / 'calc.py'}"
-    at = ok(open_page("13_Tools.py", wb.person_id, wb.group_id))
+    at = ok(open_page("tools.py", wb.person_id, wb.group_id))
     at.radio(key="tl_new_0_kind").set_value("mcp").run()
     at.text_input(key="tl_new_0_name").set_value("calc")
     at.text_input(key="tl_new_0_command").set_value(command)
@@ -142,7 +142,7 @@ def test_the_settings_page_shows_the_tool_allow_lists(wb, monkeypatch):
 
     monkeypatch.setenv("WORKBENCH_TOOL_ALLOWED_HOSTS", "intranet.example, 10.1.2.3")
     settings.reset_settings()
-    at = ok(open_page("12_Settings.py", wb.person_id, wb.group_id))
+    at = ok(open_page("settings.py", wb.person_id, wb.group_id))
     table = next(df.value for df in at.dataframe if "Setting" in df.value.columns)
     values = dict(zip(table["Setting"], table["Value"]))
     assert values["WORKBENCH_TOOL_ALLOWED_HOSTS"] == "intranet.example, 10.1.2.3"

@@ -75,13 +75,13 @@ def used(mid_month, scripted):
 
 
 def test_usage_page_loads_empty(wb):
-    at = open_page("6_Usage.py", wb.person_id, wb.group_id)
+    at = open_page("usage.py", wb.person_id, wb.group_id)
     assert any("No model calls in this period" in i.value for i in at.info)
     assert [m.value for m in at.metric][:1] == ["0"]
 
 
 def test_usage_page_shows_totals_charts_flags_and_changes_period(used):
-    at = open_page("6_Usage.py", used.person_id, used.group_id)
+    at = open_page("usage.py", used.person_id, used.group_id)
     assert at.radio(key="usage_period").value == "30d"
     assert {m.label: m.value for m in at.metric}["Model calls"] == "4"  # never the other group's
     assert len(at.get("plotly_chart")) >= 4
@@ -110,7 +110,7 @@ def test_usage_page_opens_the_trace_of_an_expensive_run(used):
     at = AppTest.from_file(str(PAGES.parent / "app.py"), default_timeout=30)
     at.session_state["person_id"], at.session_state["group_id"] = used.person_id, used.group_id
     ok(at.run())
-    ok(at.switch_page("views/6_Usage.py").run())
+    ok(at.switch_page("views/usage.py").run())
     runs = [b for b in at.button if b.key and b.key.startswith("trace_run_")]
     assert runs[0].key == f"trace_run_{used.first_run}"  # the most expensive run first
     at.button(key=f"trace_run_{used.first_run}").click().run()
@@ -125,7 +125,7 @@ def test_budget_banners_and_owner_edits_limits(used):
         spent = sum(r.cost_usd for r in s.scalars(select(UsageRecord).where(
             UsageRecord.group_id == used.group_id, UsageRecord.created_at >= month_start)))
         s.get(Group, used.group_id).monthly_budget_usd = spent / 0.85
-    at = open_page("6_Usage.py", used.person_id, used.group_id)
+    at = open_page("usage.py", used.person_id, used.group_id)
     assert any("85%" in w.value for w in at.warning) and not at.error
     with session_scope() as s:
         s.get(Group, used.group_id).monthly_budget_usd = spent
@@ -144,14 +144,14 @@ def test_budget_banners_and_owner_edits_limits(used):
 
 def test_viewer_cannot_edit_limits(used):
     viewer = groups.add_member(used.person_id, used.group_id, email="v@example.com", role="viewer")
-    at = open_page("6_Usage.py", viewer.id, used.group_id)
+    at = open_page("usage.py", viewer.id, used.group_id)
     assert any("Only the group's owners" in c.value for c in at.caption)
     assert "Save limits" not in [b.label for b in at.button]
     assert "Groups side by side" not in [h.value for h in at.subheader]  # one group, not an admin
 
 
 def test_prices_page_lists_adds_and_validates(wb):
-    at = open_page("7_Prices.py", wb.person_id, wb.group_id)
+    at = open_page("prices.py", wb.person_id, wb.group_id)
     table = at.dataframe[0].value
     assert "gpt-4o-mini" in set(table["Model"]) and "* (provider default)" in set(table["Model"])
     at.text_input(key="price_model").input("")
@@ -179,7 +179,7 @@ def test_prices_page_lists_adds_and_validates(wb):
 def test_prices_page_recompute_and_non_admin(mid_month, wb):
     # mid-month: the record must fall in the default period, this month up to today
     _record(wb.group_id, model="gpt-4o", cost=99.0)
-    at = open_page("7_Prices.py", wb.person_id, wb.group_id)
+    at = open_page("prices.py", wb.person_id, wb.group_id)
     at.button[[b.label for b in at.button].index("Recompute costs")].click().run()
     ok(at)
     assert any("Recomputed 1 records" in s.value for s in at.success)
@@ -188,7 +188,7 @@ def test_prices_page_recompute_and_non_admin(mid_month, wb):
         assert rec.cost_usd == pytest.approx((1000 * 2.5 + 200 * 10) / 1e6)
         assert s.scalar(select(Event).where(Event.type == "costs_recomputed")) is not None
         s.get(Person, wb.person_id).is_admin = False
-    at = open_page("7_Prices.py", wb.person_id, wb.group_id)
+    at = open_page("prices.py", wb.person_id, wb.group_id)
     assert any("Only a workbench administrator" in i.value for i in at.info)
     assert "Add price" not in [b.label for b in at.button]
     assert prices.is_admin(wb.person_id) is False

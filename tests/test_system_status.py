@@ -14,7 +14,7 @@ from workbench.providers import service as providers
 from workbench.system import status, workspace
 from workbench.tenancy import groups, people
 
-PAGE = Path(__file__).resolve().parent.parent / "views" / "12_Settings.py"
+PAGE = Path(__file__).resolve().parent.parent / "views" / "settings.py"
 
 
 def test_providers_report_the_missing_key_by_name(wb, monkeypatch):

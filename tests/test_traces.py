@@ -264,7 +264,7 @@ def test_no_api_key_in_a_trace_or_the_events(scripted, monkeypatch):
 # --- the page -------------------------------------------------------------------------------
 
 def _page(sc) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "views" / "4_Traces.py"), default_timeout=30)
+    at = AppTest.from_file(str(ROOT / "views" / "traces.py"), default_timeout=30)
     at.session_state["person_id"] = sc.person_id
     at.session_state["group_id"] = sc.group_id
     return at

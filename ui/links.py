@@ -19,12 +19,12 @@ def _link(page: str, label: str, params: dict[str, str], fallback: str, *, icon:
 
 
 def _chat_link(label: str, params: dict[str, str], fallback: str, help: str | None = None) -> None:
-    _link("views/1_Chat.py", label, params, fallback, icon=":material/forum:", help=help)
+    _link("views/chat.py", label, params, fallback, icon=":material/forum:", help=help)
 
 
 def trace_link(run_id: int) -> None:
     """Opens the run's trace on the Traces page (?run=ID)."""
-    _link("views/4_Traces.py", "Trace", {"run": str(run_id)}, f"trace: run #{run_id}",
+    _link("views/traces.py", "Trace", {"run": str(run_id)}, f"trace: run #{run_id}",
           icon=":material/troubleshoot:", help="What this reply did: model calls, tools, timing, cost.")
 
 
@@ -43,7 +43,7 @@ def version_link(agent_id: int, version: int | None, label: str | None = None) -
     """Opens the agent on the Agents page with this version in its history (?agent=&version=)."""
     if version is None:
         return
-    _link("views/2_Agents.py", label or f"v{version}", {"agent": str(agent_id), "version": str(version)},
+    _link("views/agents.py", label or f"v{version}", {"agent": str(agent_id), "version": str(version)},
           f"agent #{agent_id} v{version}", icon=":material/history:",
           help="This agent version on the Agents page: its history and what changed.")
 
@@ -55,5 +55,5 @@ def playground_link(agent_id: int | None = None, *, step_id: int | None = None,
     params = ({"step": str(step_id)} if step_id else {"comparison": str(comparison_id)} if comparison_id
               else {"agent": str(agent_id)})
     key, value = next(iter(params.items()))
-    _link("views/10_Playground.py", label, params, f"playground: {key} #{value}", icon=":material/science:",
+    _link("views/playground.py", label, params, f"playground: {key} #{value}", icon=":material/science:",
           help="Run variants side by side in the Playground.")

@@ -1,5 +1,5 @@
 """Rendering one run's trace: header, error, timeline, step tree, messages, the exact
-context sent, events, agent version, export. Used by views/4_Traces.py."""
+context sent, events, agent version, export. Used by views/traces.py."""
 
 from __future__ import annotations
 

@@ -171,7 +171,7 @@ else:
                                           help="Open this run's trace" if kind_ == "run"
                                           else "Open the trace of this thread's latest run"):
                 st.session_state["sel_run_id"] = row.run_id
-                st.switch_page("views/4_Traces.py")
+                st.switch_page("views/traces.py")
 
     st.subheader("Most expensive")
     tab_threads, tab_runs = st.tabs(["Threads", "Runs"])

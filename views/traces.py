@@ -44,7 +44,7 @@ def _open_in_chat(thread_id: int) -> None:
     st.session_state["sel_thread_id"] = thread_id
     st.session_state["sel_thread"] = thread_id  # the Chat page's own selection key
     try:
-        st.switch_page("views/1_Chat.py", query_params={"thread": str(thread_id)})
+        st.switch_page("views/chat.py", query_params={"thread": str(thread_id)})
     except StreamlitAPIException:  # not run inside the app's navigation (a single-page test)
         st.caption(f"Open thread #{thread_id} on the Chat page.")
 
