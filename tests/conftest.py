@@ -55,6 +55,21 @@ def pytest_unconfigure(config):
         traveller.stop()
 
 
+def pytest_collection_modifyitems(config, items):
+    """The longest modules first (those with slow or browser tests: the demo build, the
+    built-in model, real browsers), so that under pytest-xdist (`--dist loadscope`, one module
+    per worker at a time) they do not start last and stretch the run."""
+    def weight(item) -> int:
+        if item.module.__name__.endswith("test_demo"):
+            return 0
+        return 1 if any(item.get_closest_marker(m) for m in ("slow", "browser")) else 2
+
+    heaviest = {}
+    for item in items:
+        heaviest[item.module] = min(heaviest.get(item.module, 2), weight(item))
+    items.sort(key=lambda item: heaviest[item.module])  # stable: the order inside a module stays
+
+
 def pytest_report_header(config):
     text = config.getoption("--now")
     if text:

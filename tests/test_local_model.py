@@ -185,7 +185,7 @@ def test_token_estimates_fall_back_when_the_model_file_is_unusable(monkeypatch):
     def refuse():
         raise ModelFileRefused("not here")
 
-    monkeypatch.setattr(builtin_model, "builtin_path", refuse)
+    monkeypatch.setattr(tokens, "builtin_path", refuse)
     tokens._builtin.cache_clear()
     try:
         assert tokens.tokenizer_name() == "all-MiniLM-L6-v2 WordPiece"

@@ -8,7 +8,7 @@ import streamlit as st
 
 from workbench.errors import ValidationError, WorkbenchError
 from workbench.system import bootstrap
-from workbench.tenancy import groups
+from workbench.tenancy import groups, identity
 
 
 def _startup() -> bootstrap.Startup:
@@ -49,8 +49,6 @@ def _resolve_person() -> int | None:
     if not getattr(st.user, "is_logged_in", False):
         return None
     if "person_id" not in st.session_state:
-        from workbench.tenancy import identity
-
         try:
             st.session_state["person_id"] = identity.person_for_login(
                 email=st.user.get("email"), name=st.user.get("name") or "",

@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 from ui.common import show_error
 from ui.links import trace_link
 from workbench import experiments
-from workbench.errors import WorkbenchError
+from workbench.errors import ValidationError, WorkbenchError
 
 STATE_ICONS = {"pass": "✅", "fail": "❌", "flaky": "🔀", "error": "⚠️", "pending": "⏳"}
 CHANGE_ICONS = {"regressed": "🔻", "improved": "🔺", "became flaky": "🔀", "unchanged": "＝", "new": "🆕",
@@ -74,7 +74,6 @@ def cases_table(cases: list[dict]) -> list[dict]:
 
 def cases_from_table(rows: list[dict]) -> list[dict]:
     """The editor's rows back to cases; a bad row raises a ValidationError naming it."""
-    from workbench.errors import ValidationError
 
     out = []
     for n, row in enumerate(rows, 1):

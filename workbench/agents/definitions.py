@@ -14,6 +14,8 @@ from ..db import session_scope
 from ..errors import AgentNotFound, ProviderNotFound, ValidationError
 from ..models import AgentVersion, ProviderRecord, Thing, utcnow
 from ..tenancy.access import require_access
+from ..tools.custom.catalog import exposed_names
+from ..tools.registry import tool_names
 from ..validation import checked_number
 
 AGENT = "agent"
@@ -48,8 +50,6 @@ class AgentView:
 
 def validate(s: Session, group_id: int, values: dict[str, Any]) -> AgentConfig:
     """Check every field; raise ValidationError with one message per bad field."""
-    from ..tools.custom.catalog import exposed_names
-    from ..tools.registry import tool_names
 
     errors: dict[str, str] = {}
     name = str(values.get("name") or "").strip()

@@ -26,11 +26,14 @@ import sys
 from pathlib import Path
 
 from .. import agents, experiments, runs, threads
+from ..agents.transfer import export_agents, import_agents
+from ..demo import build_demo, remove_demo
 from ..errors import WorkbenchError
 from ..playground import (Variant, compare_replay, get_comparison, parse_variant, replay_thread,
                           start_comparison)
 from ..system import bootstrap
 from ..tenancy import groups, people
+from ..tools.custom import service as custom_tools
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,8 +88,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _demo(person_id: int, args) -> int:
-    from ..demo import build_demo, remove_demo
-
     if args.remove:
         removed = remove_demo(person_id)
         if removed.group_id is None:
@@ -211,9 +212,6 @@ def _eval(person_id: int, group_id: int, args) -> int:
 
 
 def _transfer(person_id: int, group_id: int, args) -> int:
-    from ..agents.transfer import export_agents, import_agents
-    from ..tools.custom import service as custom_tools
-
     if args.command == "tools":
         for view in custom_tools.list_tools(person_id, group_id):
             names = ", ".join(view.config.exposed_names())

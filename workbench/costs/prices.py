@@ -24,6 +24,7 @@ from ..providers.presets import PRESETS
 from ..tenancy.access import require_access
 from .limits import note_spend
 from .pricing import DEFAULT_MODEL, SEED_PRICES, rates, resolve_price
+from .reports import comparable_groups
 
 _PROVIDER_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,79}$")
 MAX_RATE = 100_000.0  # USD per million tokens; anything above is a typo
@@ -201,7 +202,6 @@ def recompute_costs(actor_id: int, group_id: int, *, start: date, end: date,
         _require_admin(s, actor_id, "recompute costs")
         scope = [UsageRecord.created_at >= lo, UsageRecord.created_at < hi]
         if all_groups:  # every group the admin belongs to: never one they are outside of
-            from .reports import comparable_groups
 
             scope.append(UsageRecord.group_id.in_([g.id for g in comparable_groups(s, actor_id)]))
         else:

@@ -16,6 +16,7 @@ from ..db import session_scope
 from ..errors import ValidationError
 from ..models import Connection, Group, Person, Run, Thing, Thread, UsageRecord, utcnow
 from ..tenancy.access import MEMBER_OF, require_access
+from .limits import budget_level
 
 PERIODS = {"today": "Today", "7d": "Last 7 days", "30d": "Last 30 days",
            "mtd": "Month to date", "custom": "Custom"}
@@ -318,7 +319,6 @@ def comparable_groups(s: Session, actor_id: int) -> list[Group]:
 def compare_groups(actor_id: int, start: datetime, end: datetime) -> list[GroupRow]:
     """Totals of [start, end) and this month's spend (each group's month, in its own time
     zone) per visible group, most expensive first."""
-    from .limits import budget_level
 
     with session_scope() as s:
         groups = comparable_groups(s, actor_id)

@@ -22,7 +22,9 @@ from ..costs import limits
 from ..costs.pricing import compute_cost
 from ..db import session_scope
 from ..errors import WorkbenchError
+from ..experiments import create_test_set, get_experiment, start_experiment
 from ..models import ProviderRecord, RunStep, UsageRecord
+from ..playground import Variant, get_comparison, start_comparison
 from ..providers.base import Usage
 from ..runs.lifecycle import continue_thread
 from ..system import workspace
@@ -163,8 +165,6 @@ def _converse(person_id: int, group_id: int, agent_id: int, conv) -> StepOutcome
 
 
 def _comparison(person_id: int, group_id: int, agent_id: int) -> StepOutcome:
-    from ..playground import Variant, get_comparison, start_comparison
-
     try:
         live = start_comparison(person_id, group_id, [Variant(agent_id, 1), Variant(agent_id, 2)],
                                 COMPARISON_MESSAGE, title="Writing assistant: v1 vs v2")
@@ -179,8 +179,6 @@ def _comparison(person_id: int, group_id: int, agent_id: int) -> StepOutcome:
 
 def _experiment(person_id: int, group_id: int, agent_id: int) -> StepOutcome:
     """A small test set and one real experiment of the agent's latest version over it."""
-    from ..experiments import create_test_set, get_experiment, start_experiment
-    from ..playground import Variant
 
     try:
         test_set = create_test_set(person_id, group_id, TEST_SET_NAME, TEST_SET_DESCRIPTION, TEST_SET_CASES)

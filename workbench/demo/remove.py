@@ -12,6 +12,7 @@ from ..errors import WorkbenchError
 from ..knowledge import store
 from ..models import Base, Group, Run
 from ..tenancy import access
+from .build import find_demo_group
 
 
 @dataclass
@@ -30,8 +31,6 @@ def _group_tables():
 
 
 def remove_demo(person_id: int) -> RemoveReport:
-    from .build import find_demo_group
-
     group_id = find_demo_group(person_id)
     if group_id is None:
         return RemoveReport(None)

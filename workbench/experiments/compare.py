@@ -17,8 +17,10 @@ from sqlalchemy import select
 from ..db import session_scope
 from ..errors import ValidationError
 from ..models import Experiment, TestSet
+from ..tenancy.access import require_access
 from .results import CaseResult, ExperimentView, view_in_session
 from .runner import load_experiment
+from .testsets import TestSetNotFound
 
 REGRESSED, IMPROVED, FLAKY, SAME, NEW, ERROR = "regressed", "improved", "became flaky", "unchanged", "new", "error"
 
@@ -106,10 +108,7 @@ def experiment_history(actor_id: int, test_set_id: int, limit: int = 200) -> lis
     with session_scope() as s:
         ts = s.get(TestSet, test_set_id) if isinstance(test_set_id, int) else None
         if ts is None:
-            from .testsets import TestSetNotFound
-
             raise TestSetNotFound()
-        from ..tenancy.access import require_access
 
         require_access(s, actor_id, ts.group_id)
         rows = s.scalars(select(Experiment).where(Experiment.test_set_id == ts.id)

@@ -22,7 +22,8 @@ from ..db import session_scope
 from ..errors import ValidationError
 from ..models import TestSet
 from ..tenancy.access import require_access
-from .testsets import TestSetView, _clean_name, _view, latest_version, normalize_case, save_version_in_session
+from .testsets import (TestSetView, _clean_name, _view, get_test_set, latest_version, normalize_case,
+                       save_version_in_session)
 
 CHECK_COLUMNS = ("contains", "not_contains", "equals", "regex", "valid_json", "tool_called", "latency_under",
                  "cost_under", "judge")
@@ -182,6 +183,5 @@ def export_cases(cases: list[dict[str, Any]], filename: str) -> str:
 
 def export_test_set(actor_id: int, test_set_id: int, filename: str, version: int | None = None) -> str:
     """A test set version (the latest by default) as CSV or JSONL text."""
-    from .testsets import get_test_set
 
     return export_cases(get_test_set(actor_id, test_set_id, version).cases, filename)

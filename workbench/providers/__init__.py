@@ -9,19 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .base import (
-    Attempt,
-    ChatProvider,
-    ChatRequest,
-    Completed,
-    ModelResponse,
-    ProviderConfig,
-    StreamEvent,
-    StreamReset,
-    TextDelta,
-    ToolCallRequest,
-    Usage,
-)
+from . import embedded_server
+from .base import (Attempt, ChatProvider, ChatRequest, Completed, ModelResponse, ProviderConfig, StreamEvent,
+                   StreamReset, TextDelta, ToolCallRequest, Usage)
+from .openai_compat import OpenAICompatibleProvider
 from .presets import PRESETS
 
 if TYPE_CHECKING:
@@ -37,12 +28,10 @@ __all__ = [
 def build_provider(config: ProviderConfig, **options: Any) -> ChatProvider:
     """The provider for `config`. `options` go to the OpenAI-compatible provider
     (`backoff_base_s`, `backoff_max_s`)."""
-    from .openai_compat import OpenAICompatibleProvider
 
     if config.kind == "local":
         from dataclasses import replace
 
-        from . import embedded_server
 
         # The small built-in model writes tool calls as JSON text: adapt (tool_adapter).
         return OpenAICompatibleProvider(replace(config, base_url=None, api_key_name=None,

@@ -9,7 +9,8 @@ from ..db import session_scope
 from ..errors import ConflictError, ProviderNotFound, ValidationError
 from ..models import ProviderRecord
 from ..tenancy.access import require_access
-from . import build_provider, config_from_record
+from . import build_provider, config_from_record, embedded_server
+from .builtin_model import describe_configured
 from .presets import LOCAL_PRESET, PRESETS
 
 
@@ -124,8 +125,6 @@ def list_models(actor_id: int, provider_id: int) -> list[str]:
 def builtin_model_status() -> str:
     """Which GGUF the built-in provider runs (and how, once loaded), for the Agents page.
     Never loads or hashes anything."""
-    from . import embedded_server
-    from .builtin_model import describe_configured
 
     running = embedded_server.running()
     if running is None:

@@ -23,6 +23,9 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+from .builtin_model import builtin_path
+from .gguf_vocab import load_tokenizer
+
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _MAX_CHARS_PER_BATCH = 200_000  # tokenising huge strings at once costs memory for nothing
@@ -33,9 +36,6 @@ def _builtin() -> Any | None:
     """The built-in model's tokenizer, or None when its packages are missing or the file
     is refused: an estimate never fails a run."""
     try:
-        from .builtin_model import builtin_path
-        from .gguf_vocab import load_tokenizer
-
         return load_tokenizer(builtin_path())
     except Exception as exc:  # noqa: BLE001 - any failure: fall back to the next counter
         log.info("Token estimates fall back from the built-in tokenizer: %s", exc)

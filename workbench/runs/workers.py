@@ -25,6 +25,10 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
+from ..db import session_scope
+from ..models import Run, utcnow
+from ..settings import get_settings
+
 TERMINAL = ("complete", "failed", "cancelled", "interrupted")
 FEED_PACE_S = 0.01  # a reader of a run's feed wakes at most this often while text streams
 
@@ -166,8 +170,6 @@ class QueueCancelled(Exception):
 
 
 def _lane_limit(lane: str) -> int:
-    from ..settings import get_settings
-
     cfg = get_settings()
     return max(1, cfg.local_model_slots if lane == "local" else cfg.max_concurrent_runs)
 
@@ -248,8 +250,6 @@ class RunManager:
     def _beat(self) -> None:
         from sqlalchemy import update
 
-        from ..db import session_scope
-        from ..models import Run, utcnow
 
         last_beat = time.monotonic()
         while True:
@@ -286,8 +286,6 @@ class RunManager:
 
     @staticmethod
     def _sweep_forever(sweep: Callable[[], int]) -> None:
-        from ..settings import get_settings
-
         while True:
             every = get_settings().stale_sweep_s
             time.sleep(every if every > 0 else 0.5)  # 0 turns sweeping off (tests)

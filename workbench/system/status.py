@@ -16,6 +16,11 @@ from pathlib import Path
 from sqlalchemy import make_url, text
 
 from ..db import get_engine, session_scope
+from ..errors import WorkbenchError
+from ..knowledge import store
+from ..providers import embedded_server
+from ..providers.builtin_model import FILE_NAME, cache_dir, describe_configured
+from ..providers.service import list_providers
 from ..settings import get_secret, get_settings
 from ..tenancy.access import require_access
 
@@ -56,8 +61,6 @@ class ModelStatus:
 
 
 def provider_statuses(actor_id: int, group_id: int) -> list[ProviderStatus]:
-    from ..providers.service import list_providers
-
     out = []
     for rec in list_providers(actor_id, group_id):  # checks membership
         key_present = None if not rec.api_key_name else bool(get_secret(rec.api_key_name))
@@ -68,8 +71,6 @@ def provider_statuses(actor_id: int, group_id: int) -> list[ProviderStatus]:
 
 def builtin_model(actor_id: int, group_id: int) -> ModelStatus:
     """The built-in model's file, size and status; never assembles, hashes or loads it."""
-    from ..providers import embedded_server
-    from ..providers.builtin_model import FILE_NAME, cache_dir, describe_configured
 
     with session_scope() as s:
         require_access(s, actor_id, group_id)
@@ -112,9 +113,6 @@ def check_database(actor_id: int, group_id: int) -> Check:
 
 
 def check_knowledge_store(actor_id: int, group_id: int) -> Check:
-    from ..errors import WorkbenchError
-    from ..knowledge import store
-
     with session_scope() as s:
         require_access(s, actor_id, group_id)
     kind = "Chroma server" if get_settings().chroma_host else "Chroma folder"

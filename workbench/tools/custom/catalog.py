@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ...models import Thing, ToolVersion
+from ..registry import builtin_tools
 from . import TOOL, ToolNotFound
 from .definitions import ToolConfig
 
@@ -50,7 +51,6 @@ def group_tools(s: Session, group_id: int) -> list[Thing]:
 
 def taken_names(s: Session, group_id: int, except_tool_id: int | None = None) -> dict[str, str]:
     """Every name the model sees in the group (built-ins first) -> what owns it."""
-    from ..registry import builtin_tools
 
     taken = {name: "a built-in tool" for name in builtin_tools()}
     for thing in group_tools(s, group_id):

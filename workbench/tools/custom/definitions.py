@@ -17,6 +17,7 @@ from ...errors import ValidationError
 from ...settings import get_settings
 from ...validation import checked_number
 from . import KINDS
+from .mcp_client import McpError, check_command_allowed
 from .templating import PLACEHOLDER, placeholders
 
 NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,63}$")
@@ -201,8 +202,6 @@ def mcp_connection(values: dict[str, Any], errors: dict[str, str]) -> dict[str, 
     if transport not in TRANSPORTS:
         errors["transport"] = "Choose stdio (a command) or http (a URL)."
     elif transport == "stdio":
-        from .mcp_client import McpError, check_command_allowed
-
         impl["command"] = str(values.get("command") or "").strip()
         impl["env"] = _env_map(values, "env", errors, ENV_NAME, "Environment")
         try:

@@ -18,6 +18,8 @@ from ...settings import get_secret, get_settings
 from . import ToolArgumentsInvalid, ToolCallFailed, ToolTimedOut
 from .catalog import versions_for
 from .definitions import ExposedTool, ToolConfig
+from .http_tool import call_http
+from .mcp_tools import call_server_tool
 from .templating import render
 
 GRACE_S = 1.0  # beyond the tool's own timeout, for the implementation to report it itself
@@ -60,10 +62,7 @@ def _run(cfg: ToolConfig, name: str, arguments: dict[str, Any]) -> str:
     if cfg.kind == "mock":
         return render(cfg.impl["template"], arguments)
     if cfg.kind == "http":
-        from .http_tool import call_http
-
         return call_http(cfg.impl, arguments, _secret_headers(cfg.impl), get_settings().tool_allowed_hosts)
-    from .mcp_tools import call_server_tool
 
     return call_server_tool(cfg.impl, name, arguments)
 

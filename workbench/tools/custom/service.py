@@ -21,6 +21,7 @@ from ...tenancy.access import require_access
 from . import TOOL
 from .catalog import ToolView, agents_using, group_tools, load_tool, save_version, taken_names, tool_view
 from .definitions import OfferedTool, ToolConfig, mcp_connection, parse_json_field, validate
+from .mcp_tools import server_tools
 from .runner import call_custom_tool
 
 
@@ -70,7 +71,6 @@ def _offered(values: dict[str, Any]) -> list | None:
         except ValidationError as err:
             errors = {**err.field_errors, **errors}
         raise ValidationError(field_errors=errors)
-    from .mcp_tools import server_tools
 
     try:
         return server_tools(impl)
