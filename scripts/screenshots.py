@@ -37,8 +37,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _landmarks(env: dict[str, str]) -> dict[str, int]:
-    """Ids the URLs need, read through the services in a child process with the same data."""
+def _landmarks(env: dict[str, str]) -> dict[str, int] | None:
+    """Ids the URLs need, read through the services in a child process with the same data;
+    None when that data has no demo workspace yet."""
     code = r"""
 import json
 from workbench import agents, experiments, threads
@@ -48,6 +49,9 @@ from workbench.system import bootstrap
 from workbench.playground import list_comparisons
 person = bootstrap.init_app().person_id
 group = find_demo_group(person)
+if group is None:
+    print("null")
+    raise SystemExit
 by_name = {a.name: a.id for a in agents.list_agents(person, group)}
 support = by_name["Support agent"]
 # The triage agent's first thread: a create_task call and the reply made from its result.
@@ -121,7 +125,7 @@ def _settled(driver) -> None:
         return not any(e.is_displayed() for e in running) and not busy
 
     _wait(driver, idle, what="the script run to finish")
-    time.sleep(1.5)
+    time.sleep(0.75)  # a rerun the first run asked for starts within this
     _wait(driver, idle, what="the script run to finish")
 
 
@@ -190,6 +194,7 @@ def shoot(base: str, ids: dict[str, int], out: Path) -> dict[str, int]:
     sizes = {}
     try:
         for name in PAGES:
+            page_started = time.perf_counter()
             path_q, expect, scroll = plan[name]
             driver.get(base + path_q)
             _wait(driver, lambda: expect in body(driver), what=f"{name}: {expect!r}")
@@ -205,7 +210,7 @@ def shoot(base: str, ids: dict[str, int], out: Path) -> dict[str, int]:
             if scroll:
                 _scroll_to(driver, scroll)
             sizes[name] = _save(driver, out / f"{name}.png")
-            print(f"{name}.png {sizes[name] / 1000:.0f} kB", flush=True)
+            print(f"{name}.png {sizes[name] / 1000:.0f} kB in {time.perf_counter() - page_started:.1f} s", flush=True)
     finally:
         driver.quit()
     return sizes
@@ -216,8 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(ROOT / "docs"), help="where the PNGs go (default: docs/)")
     p.add_argument("--quick", action="store_true", help="build the demo with two model runs instead of five")
     p.add_argument("--keep", action="store_true", help="keep the temporary data directory")
-    p.add_argument("--data", help="use this data directory (an existing demo is kept: the build is "
-                                  "idempotent) instead of a temporary one; it is kept")
+    p.add_argument("--data", help="use this data directory instead of a temporary one (its demo "
+                                  "workspace if it has one, else one is built); it is kept")
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -228,11 +233,15 @@ def main(argv: list[str] | None = None) -> int:
     env.pop("WORKBENCH_CHROMA_HOST", None)
     proc = None
     try:
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "workbench", "demo", *(["--quick"] if args.quick else [])],
-                       cwd=ROOT, env=env, check=True)
-        print(f"demo built in {time.perf_counter() - started:.0f} s", flush=True)
-        ids = _landmarks(env)
+        ids = _landmarks(env) if args.data else None
+        if ids is None:
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "workbench", "demo", *(["--quick"] if args.quick else [])],
+                           cwd=ROOT, env=env, check=True)
+            print(f"demo built in {time.perf_counter() - started:.0f} s", flush=True)
+            ids = _landmarks(env)
+        else:
+            print(f"using the demo workspace already in {data}", flush=True)
         proc, base = _start_app(env)
         shoot(base, ids, out)
     finally:

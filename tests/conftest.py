@@ -55,6 +55,11 @@ def pytest_unconfigure(config):
         traveller.stop()
 
 
+# Modules that render pages under AppTest: marked `pages` (a view only calls services and
+# never touches the database, so CI's PostgreSQL run leaves them to the default suite).
+PAGE_MODULES = ("test_pages_", "test_home", "test_app")
+
+
 def pytest_collection_modifyitems(config, items):
     """The longest modules first (those with slow or browser tests: the demo build, the
     built-in model, real browsers), so that under pytest-xdist (`--dist loadscope`, one module
@@ -66,6 +71,8 @@ def pytest_collection_modifyitems(config, items):
 
     heaviest = {}
     for item in items:
+        if item.module.__name__.rpartition(".")[2].startswith(PAGE_MODULES):
+            item.add_marker(pytest.mark.pages)
         heaviest[item.module] = min(heaviest.get(item.module, 2), weight(item))
     items.sort(key=lambda item: heaviest[item.module])  # stable: the order inside a module stays
 

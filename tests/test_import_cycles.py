@@ -104,6 +104,31 @@ def test_no_import_cycles():
     assert not found, "import cycles:\n" + "\n".join("  " + " -> ".join(c) for c in found)
 
 
+def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The same imports between workbench's packages (a root module stands for itself)."""
+    def owner(module: str) -> str:
+        parts = module.split(".")
+        return ".".join(parts[:2]) if len(parts) > 2 or (ROOT / Path(*parts)).is_dir() else module
+
+    packages: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        if module.startswith("workbench."):
+            packages.setdefault(owner(module), set()).update(
+                owner(t) for t in targets if t.startswith("workbench.") and owner(t) != owner(module))
+    for targets in list(packages.values()):
+        for target in targets:
+            packages.setdefault(target, set())
+    return packages
+
+
+def test_packages_point_down():
+    """Arrows between packages point down too: no two packages use each other, even through
+    modules that do not form a cycle themselves."""
+    graph = package_graph(import_graph(module_names(ROOT)))
+    found = cycles(graph)
+    assert not found, "packages that use each other:\n" + "\n".join("  " + " -> ".join(c) for c in found)
+
+
 def test_a_cycle_is_found_and_named(tmp_path):
     """The check itself: a cycle through a function-level import is reported, with its path."""
     pkg = tmp_path / "workbench"

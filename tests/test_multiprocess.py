@@ -110,7 +110,7 @@ def test_a_run_is_followed_live_from_another_process_and_survives_a_kill(scripte
     thread, _ = runs.create_thread(scripted.group_id, scripted.agent_id, scripted.person_id, title="Kill me")
     app = _python(["-m", "workbench", "chat", "--thread", str(thread.id), "Tell me a long story"])
     try:
-        run_id = _until(lambda: _latest_run(thread.id))
+        run_id = _until(lambda: _latest_run(thread.id), timeout=90)  # the CLI imports and starts first
         # Read live, from this process: the reply grows while the other process streams it.
         seen = []
         def grown():

@@ -74,7 +74,6 @@ def cases_table(cases: list[dict]) -> list[dict]:
 
 def cases_from_table(rows: list[dict]) -> list[dict]:
     """The editor's rows back to cases; a bad row raises a ValidationError naming it."""
-
     out = []
     for n, row in enumerate(rows, 1):
         raw = (row.get("input") or "").strip()

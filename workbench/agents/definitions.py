@@ -16,7 +16,7 @@ from ..models import AgentVersion, ProviderRecord, Thing, utcnow
 from ..tenancy.access import require_access
 from ..tools.custom.catalog import exposed_names
 from ..tools.registry import tool_names
-from ..validation import checked_number
+from ..validation import checked_number, clean_note
 
 AGENT = "agent"
 
@@ -50,7 +50,6 @@ class AgentView:
 
 def validate(s: Session, group_id: int, values: dict[str, Any]) -> AgentConfig:
     """Check every field; raise ValidationError with one message per bad field."""
-
     errors: dict[str, str] = {}
     name = str(values.get("name") or "").strip()
     if not name:
@@ -102,16 +101,6 @@ def agent_view(s: Session, thing: Thing) -> AgentView:
                       .order_by(AgentVersion.version.desc()).limit(1))
     return AgentView(id=thing.id, group_id=thing.group_id, version=latest.version,
                      version_id=latest.id, config=AgentConfig(**latest.config))
-
-
-MAX_NOTE_CHARS = 500
-
-
-def clean_note(note: str | None) -> str | None:
-    text = " ".join(str(note or "").split())
-    if len(text) > MAX_NOTE_CHARS:
-        raise ValidationError(field_errors={"note": f"At most {MAX_NOTE_CHARS} characters."})
-    return text or None
 
 
 def save_version(s: Session, thing: Thing, cfg: AgentConfig, actor_id: int,

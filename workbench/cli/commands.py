@@ -27,7 +27,6 @@ from pathlib import Path
 
 from .. import agents, experiments, runs, threads
 from ..agents.transfer import export_agents, import_agents
-from ..demo import build_demo, remove_demo
 from ..errors import WorkbenchError
 from ..playground import (Variant, compare_replay, get_comparison, parse_variant, replay_thread,
                           start_comparison)
@@ -88,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _demo(person_id: int, args) -> int:
+    # Here, not at module level: the demo loads the knowledge store (Chroma, the embedding
+    # model), a second or more that every other command would pay for.
+    from ..demo import build_demo, remove_demo
+
     if args.remove:
         removed = remove_demo(person_id)
         if removed.group_id is None:

@@ -319,7 +319,6 @@ def comparable_groups(s: Session, actor_id: int) -> list[Group]:
 def compare_groups(actor_id: int, start: datetime, end: datetime) -> list[GroupRow]:
     """Totals of [start, end) and this month's spend (each group's month, in its own time
     zone) per visible group, most expensive first."""
-
     with session_scope() as s:
         groups = comparable_groups(s, actor_id)
         ids = [g.id for g in groups]

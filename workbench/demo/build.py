@@ -179,7 +179,6 @@ def _comparison(person_id: int, group_id: int, agent_id: int) -> StepOutcome:
 
 def _experiment(person_id: int, group_id: int, agent_id: int) -> StepOutcome:
     """A small test set and one real experiment of the agent's latest version over it."""
-
     try:
         test_set = create_test_set(person_id, group_id, TEST_SET_NAME, TEST_SET_DESCRIPTION, TEST_SET_CASES)
         experiment_id = start_experiment(person_id, group_id, test_set.id, Variant(agent_id), wait=True)

@@ -183,5 +183,4 @@ def export_cases(cases: list[dict[str, Any]], filename: str) -> str:
 
 def export_test_set(actor_id: int, test_set_id: int, filename: str, version: int | None = None) -> str:
     """A test set version (the latest by default) as CSV or JSONL text."""
-
     return export_cases(get_test_set(actor_id, test_set_id, version).cases, filename)

@@ -7,12 +7,12 @@ llama.cpp server, started on its first call, so building a provider (or importin
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from . import embedded_server
 from .base import (Attempt, ChatProvider, ChatRequest, Completed, ModelResponse, ProviderConfig, StreamEvent,
                    StreamReset, TextDelta, ToolCallRequest, Usage)
-from .openai_compat import OpenAICompatibleProvider
 from .presets import PRESETS
 
 if TYPE_CHECKING:
@@ -28,11 +28,11 @@ __all__ = [
 def build_provider(config: ProviderConfig, **options: Any) -> ChatProvider:
     """The provider for `config`. `options` go to the OpenAI-compatible provider
     (`backoff_base_s`, `backoff_max_s`)."""
+    # Not at module level: the openai SDK takes about a second to import, and most processes
+    # (pages, the CLI, tests) never call a model.
+    from .openai_compat import OpenAICompatibleProvider
 
     if config.kind == "local":
-        from dataclasses import replace
-
-
         # The small built-in model writes tool calls as JSON text: adapt (tool_adapter).
         return OpenAICompatibleProvider(replace(config, base_url=None, api_key_name=None,
                                                 adapt_tools=True),

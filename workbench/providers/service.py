@@ -125,7 +125,6 @@ def list_models(actor_id: int, provider_id: int) -> list[str]:
 def builtin_model_status() -> str:
     """Which GGUF the built-in provider runs (and how, once loaded), for the Agents page.
     Never loads or hashes anything."""
-
     running = embedded_server.running()
     if running is None:
         return f"{describe_configured()} · loads on first use"

@@ -71,7 +71,6 @@ def provider_statuses(actor_id: int, group_id: int) -> list[ProviderStatus]:
 
 def builtin_model(actor_id: int, group_id: int) -> ModelStatus:
     """The built-in model's file, size and status; never assembles, hashes or loads it."""
-
     with session_scope() as s:
         require_access(s, actor_id, group_id)
     own = get_settings().local_model_path

@@ -21,7 +21,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ..knowledge import search_as_agent
 from .registry import ToolContext, register
 
 NAME = "search_knowledge"
@@ -40,6 +39,10 @@ class SearchKnowledgeArgs(BaseModel):
           SearchKnowledgeArgs, label="Search knowledge")
 def search_knowledge(ctx: ToolContext, query: str, limit: int = 5) -> str:
     """Search as the agent of this run; only the run's group is ever searched."""
+    # Here, not at module level: registering the built-ins must not load Chroma and the
+    # embedding model (seconds) into every process that starts a run or lists tools.
+    from ..knowledge import search_as_agent
+
     hits = search_as_agent(ctx.group_id, ctx.agent_id, ctx.person_id, query, limit,
                            thread_id=ctx.thread_id, run_id=ctx.run_id)
     return json.dumps([h.to_dict() for h in hits], ensure_ascii=False)

@@ -51,7 +51,6 @@ def group_tools(s: Session, group_id: int) -> list[Thing]:
 
 def taken_names(s: Session, group_id: int, except_tool_id: int | None = None) -> dict[str, str]:
     """Every name the model sees in the group (built-ins first) -> what owns it."""
-
     taken = {name: "a built-in tool" for name in builtin_tools()}
     for thing in group_tools(s, group_id):
         if thing.id != except_tool_id:

@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import select
 
 from ... import events
-from ...agents.definitions import clean_note
 from ...db import session_scope
 from ...errors import ConflictError, ValidationError, WorkbenchError
 from ...models import Person, Thing, ToolVersion, utcnow
 from ...tenancy.access import require_access
+from ...validation import clean_note
 from . import TOOL
 from .catalog import ToolView, agents_using, group_tools, load_tool, save_version, taken_names, tool_view
 from .definitions import OfferedTool, ToolConfig, mcp_connection, parse_json_field, validate
