@@ -1,5 +1,7 @@
 """`python -m workbench` drives the same services, in-process here."""
 
+import pytest
+
 from tests.scripted_openai import text
 from workbench.cli.commands import main
 
@@ -80,3 +82,15 @@ def test_cli_compare_refuses_another_groups_agent(scripted, capsys, openai_serve
     assert code == 2
     assert f"Agent {theirs.id} does not exist in this group" in capsys.readouterr().err
     assert scripted.server.chat_requests == []
+
+
+def test_python_dash_m_workbench_is_the_cli(scripted, capsys, monkeypatch):
+    """`python -m workbench ...` runs the same commands (workbench/__main__.py)."""
+    import runpy
+    import sys
+
+    monkeypatch.setattr(sys, "argv", ["workbench", "agents"])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_module("workbench", run_name="__main__")
+    assert done.value.code == 0
+    assert "Tester" in capsys.readouterr().out

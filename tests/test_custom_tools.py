@@ -77,6 +77,13 @@ def test_every_save_is_a_version_and_history_reads(scripted):
     versions = service.list_versions(scripted.person_id, tool.id)
     assert [(v.version, v.note) for v in versions] == [(2, "shorter"), (1, None)]
     assert versions[1].config.impl["template"] == WEATHER["template"]
+    for save in (lambda note: service.update_tool(scripted.person_id, tool.id, note=note, template="Hail."),
+                 lambda note: agents.update_agent(scripted.person_id, scripted.agent_id, note=note,
+                                                  system_prompt="Shorter.")):
+        with pytest.raises(ValidationError) as err:  # a version's note, tools and agents alike
+            save("x" * 501)
+        assert err.value.field_errors == {"note": "At most 500 characters."}
+    assert len(service.list_versions(scripted.person_id, tool.id)) == 2  # nothing saved
     try_it = service.try_tool(scripted.person_id, tool.id, "get_weather", '{"city": "Bergen"}')
     assert (try_it.result, try_it.error) == ("Rain in Bergen.", None)
     bad = service.try_tool(scripted.person_id, tool.id, "get_weather", '{"city": 3}')

@@ -82,3 +82,19 @@ def test_page_shows_keys_by_name_and_test_buttons_for_owners_only(wb, monkeypatc
     at.session_state["group_id"] = wb.group_id
     at.run()
     assert not at.exception and [b.label for b in at.button].count("Test") == 0
+
+
+def test_the_builtin_models_status_says_what_is_on_disk(wb, monkeypatch, tmp_path):
+    """Read from the file system only: never assembled, hashed or loaded to be shown."""
+    monkeypatch.setattr(status.embedded_server, "running", lambda: None)  # whatever this process ran
+    monkeypatch.setenv("WORKBENCH_MODEL_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("WORKBENCH_LOCAL_MODEL_PATH", raising=False)
+    settings.reset_settings()
+    missing = status.builtin_model(wb.person_id, wb.group_id)
+    assert missing.size_bytes is None and missing.status.startswith("not assembled yet")
+    (tmp_path / Path(missing.path).name).write_bytes(b"GGUF")
+    on_disk = status.builtin_model(wb.person_id, wb.group_id)
+    assert on_disk.size_bytes == 4 and on_disk.status.startswith("on disk, not loaded")
+    monkeypatch.setenv("WORKBENCH_LOCAL_MODEL_PATH", str(tmp_path / "nowhere.gguf"))
+    settings.reset_settings()
+    assert status.builtin_model(wb.person_id, wb.group_id).status.startswith("missing: WORKBENCH_LOCAL_MODEL_PATH")
