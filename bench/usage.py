@@ -3,7 +3,7 @@
 Builds a temporary SQLite database through the real migrations, bulk-inserts the records
 (groups skewed like real tenants: the largest has ~12 % of all calls), then times every
 dashboard query for one group and the last 30 days two ways in the same run:
-  sql      the product's way: usage_reports / limits, a GROUP BY on (group_id, created_at)
+  sql      the product's way: costs.reports / costs.limits, a GROUP BY on (group_id, created_at)
   baseline the seed's way: load all the group's records as ORM objects, then sum in Python
 and checks both give the same numbers. Target: each SQL query under 150 ms.
 

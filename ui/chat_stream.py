@@ -30,7 +30,7 @@ def stop_button(run_id: int, person_id: int, key: str = STOP_KEY) -> None:
 
 
 def queued_label(ahead: int) -> str:
-    """'Queued, 3 ahead': the run waits for a free slot of its model (see run_manager)."""
+    """'Queued, 3 ahead': the run waits for a free slot of its model (see workbench.runs.workers)."""
     if ahead <= 0:
         return "⏳ Queued: next in line for a free slot of this model…"
     return f"⏳ Queued, {ahead} ahead: this model is busy with other replies…"

@@ -1,6 +1,6 @@
-"""Token and cost records: one per model call, written by the runtime. The cost is
+"""Token and cost records: one per model call, written by the run loop. The cost is
 computed with the price in force at the call and stored with it; aggregations live in
-`usage_reports`."""
+`reports`."""
 
 from __future__ import annotations
 
