@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run the test suite against PostgreSQL (Debian/Ubuntu). Installs the server if missing,
 # starts a throwaway cluster on 127.0.0.1 on a free port, runs `python -m pytest -q` with
-# WORKBENCH_TEST_DATABASE_URL set (each test gets its own database, see tests/conftest.py),
-# then stops the cluster and deletes it. .ci/run runs it after the default suite.
+# WORKBENCH_TEST_DATABASE_URL set (each test gets its own database, see tests/conftest.py;
+# tests that never open a database, no `data_dir` fixture, are left to the default suite),
+# then stops the cluster and deletes it. .ci/run runs it beside the default suite.
 #
 #   bash scripts/test_postgres.sh                  # the whole suite
 #   bash scripts/test_postgres.sh tests/test_usage.py -x   # arguments go to pytest
