@@ -76,10 +76,9 @@ def pytest_collection_modifyitems(config, items):
         heaviest[item.module] = min(heaviest.get(item.module, 2), weight(item))
     items.sort(key=lambda item: heaviest[item.module])  # stable: the order inside a module stays
     if TEST_DATABASE_URL:  # on PostgreSQL, what opens a database; the rest is the same on both
-        off_database = [item for item in items if "data_dir" not in item.fixturenames]
-        if off_database:
-            config.hook.pytest_deselected(items=off_database)
-            items[:] = [item for item in items if "data_dir" in item.fixturenames]
+        on_database = {item: "data_dir" in item.fixturenames for item in items}
+        config.hook.pytest_deselected(items=[item for item in items if not on_database[item]])
+        items[:] = [item for item in items if on_database[item]]
 
 
 def pytest_report_header(config):

@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     max_concurrent_runs: int = 256
     # How often each app process sweeps runs whose process died (0: never; start-up still does).
     stale_sweep_s: float = 30.0
-    # Custom tools (custom_tools/). Comma-separated in the environment. Hosts that HTTP tools
+    # Custom tools (tools/custom/). Comma-separated in the environment. Hosts that HTTP tools
     # and MCP-over-HTTP servers may reach even when they resolve to a private, loopback or
     # link-local address (exact host names or IPs); empty: only public addresses.
     tool_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)

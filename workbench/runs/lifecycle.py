@@ -1,6 +1,6 @@
 """Starting, retrying, cancelling and recovering runs. A user message starts a run that
 executes in a worker owned by the process (not by the page script), so a rerun, leaving the
-page or a second tab does not kill it; what the worker does is `run_loop`. A run ends
+page or a second tab does not kill it; what the worker does is `loop`. A run ends
 complete, failed, cancelled or interrupted (its process died: see recover_interrupted_runs)."""
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from .plan import build_request, make_plan, prepare_call, record_call
 from .workers import MANAGER, STALE_S, TERMINAL, WORKER_ID, RunHandle, RunResult, RunUpdate, worker_is_gone
 
 # The handle types are part of this module's API (callers follow runs through them).
-__all__ = ["continue_thread", "retry_last", "cancel_run", "active_handle", "recover_interrupted_runs",
-           "RunHandle", "RunResult", "RunUpdate", "TERMINAL"]
+__all__ = ["create_thread", "continue_thread", "retry_last", "cancel_run", "active_handle",
+           "recover_interrupted_runs", "RunHandle", "RunResult", "RunUpdate", "TERMINAL"]
 
 
 # --- starting, cancelling, retrying -------------------------------------------------

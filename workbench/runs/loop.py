@@ -2,7 +2,7 @@
 call (the growing reply saved every flush interval, the deltas to whoever follows), records
 usage, the trace step and the reply, runs the tools the model asked for, and ends the run
 complete, failed or cancelled. A reply's first call may have been sent before the run's
-rows were committed (see runtime.continue_thread): until they are, nothing is written."""
+rows were committed (see lifecycle.continue_thread): until they are, nothing is written."""
 
 from __future__ import annotations
 

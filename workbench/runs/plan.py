@@ -2,7 +2,7 @@
 configuration at the run's version with its overrides, the provider, the tools), and each
 model call made ready (context built and adapted, the streaming reply message and the trace
 step written). A chat turn's first call is sent as soon as its request is built, and its
-rows are written while it travels (runtime.continue_thread); other runs get the first call
+rows are written while it travels (lifecycle.continue_thread); other runs get the first call
 ready in the transaction that opens them, so no database work stands before the request."""
 
 from __future__ import annotations

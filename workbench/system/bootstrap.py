@@ -13,13 +13,12 @@ from ..agents.definitions import create_in_session
 from ..costs.pricing import seed_prices
 from ..db import migrate, session_scope, startup_lock
 from ..models import Connection, Person, Thing
-from ..providers.service import add_builtin_provider
 from ..runs.lifecycle import recover_interrupted_runs
 from ..runs.workers import MANAGER
 from ..settings import get_settings
 from ..tenancy.access import MEMBER_OF
-from ..tenancy.groups import create_group_in_session
 from ..tenancy.people import get_or_create_person
+from . import workspace
 
 DEMO_PROMPT = ("You are a friendly assistant in Agent Workbench. Answer briefly and plainly.")
 # What the built-in model (Qwen2.5-Coder-0.5B-Instruct) does well, measured: short factual
@@ -83,8 +82,7 @@ def _seed_local_workspace(interrupted: int) -> Startup:
                                                        Thing.deleted_at.is_(None)).order_by(Thing.id).limit(1))
             return Startup(person.id, existing, agent_id, interrupted)
         person.is_admin = True  # the first local person administers the workbench
-        group = create_group_in_session(s, person.id, cfg.default_group_name, "starter")
-        provider = add_builtin_provider(s, group.id)
+        group, provider = workspace.create_in_session(s, person.id, cfg.default_group_name, "starter")
         agent = create_in_session(s, person.id, group.id, {
             "name": "Demo assistant", "description": DEMO_DESCRIPTION,
             "provider_id": provider.id, "model": provider.default_model, "system_prompt": DEMO_PROMPT,

@@ -3,12 +3,21 @@ chat at once. Above both, so that tenancy never depends on providers."""
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from .. import events
 from ..db import session_scope
 from ..errors import PersonNotFound
-from ..models import Group, Person
+from ..models import Group, Person, ProviderRecord
 from ..providers.service import add_builtin_provider
 from ..tenancy.groups import create_group_in_session
+
+
+def create_in_session(s: Session, person_id: int, name: str, plan: str) -> tuple[Group, ProviderRecord]:
+    """A group the person owns and its built-in provider, in the caller's transaction (first
+    start's default group too)."""
+    group = create_group_in_session(s, person_id, name, plan)
+    return group, add_builtin_provider(s, group.id)
 
 
 def create_group(actor_id: int, name: str, plan: str = "starter") -> Group:
@@ -17,8 +26,7 @@ def create_group(actor_id: int, name: str, plan: str = "starter") -> Group:
     with session_scope() as s:
         if not isinstance(actor_id, int) or s.get(Person, actor_id) is None:
             raise PersonNotFound()
-        group = create_group_in_session(s, actor_id, name, plan)
-        provider = add_builtin_provider(s, group.id)
+        group, provider = create_in_session(s, actor_id, name, plan)
         events.record(s, "provider_added", group_id=group.id, actor_id=actor_id,
                       target_type="provider", target_id=provider.id,
                       data={"name": provider.name, "preset": provider.preset, "built_in": True})

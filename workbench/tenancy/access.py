@@ -63,7 +63,7 @@ def require_access(session: Session, person_id: int | None, group_id: int | None
 
 def _entry_point() -> str | None:
     """The outermost workbench function on the stack: the service the caller called
-    (e.g. "agents.update_agent"), so a denial says what was attempted."""
+    (e.g. "agents.definitions.update_agent"), so a denial says what was attempted."""
     frame, found = sys._getframe(2), None
     while frame is not None:
         module = frame.f_globals.get("__name__", "")

@@ -71,7 +71,7 @@ def bind_tools(ctx: ToolContext, allowed: list[str]) -> dict[str, StructuredTool
 
 
 def openai_schemas(tools: dict[str, Any]) -> list[dict[str, Any]]:
-    """The tools as the model is told of them. A group's custom tools (custom_tools/) bring
+    """The tools as the model is told of them. A group's custom tools (tools/custom/) bring
     their own JSON Schema (`openai_schema()`); built-ins get theirs from langchain."""
     return [convert_to_openai_tool(t) if isinstance(t, StructuredTool) else t.openai_schema()
             for t in tools.values()]
