@@ -21,6 +21,7 @@ from workbench import agents, experiments, runs
 from workbench.db import session_scope
 from workbench.models import Base, Event, Message, Run, RunStep, Thing, UsageRecord
 from workbench.playground import Variant, replay_thread, start_comparison
+from workbench.serve import keys
 from workbench.settings import get_settings
 from workbench.system import workspace
 from workbench.tenancy import groups, identity, people
@@ -54,6 +55,8 @@ class GroupObjects:
     experiment: int  # a finished experiment over the test set
     tool: int  # a mock custom tool named "lookup"
     mcp_tool: int | None  # an MCP stdio tool (calc.py), when the settings allow this Python
+    api_key: int  # an editor API key of the group
+    api_secret: str
 
     def person(self, role: str) -> int:
         return getattr(self, role)
@@ -128,11 +131,13 @@ def build_group(server, key: str, *, with_knowledge: bool = True) -> GroupObject
 
         document = knowledge.add_snippet(owner, group, f"Notes {marker}",
                                          f"The secret word of this team is {marker}. " * 3).document_id
+    made = keys.create_key(owner, group, f"Key {marker}", role="editor")
     return GroupObjects(key=key, marker=marker, group=group, owner=owner, editor=editor,
                         viewer=viewer, member=member, provider=provider, agent=agent.id, version=agent.version_id,
                         thread=thread.id, run=result.run_id, task=task, document=document,
                         step=step, comparison=comparison.id, replay=replay,
-                        test_set=test_set, experiment=experiment, tool=tool, mcp_tool=mcp_tool)
+                        test_set=test_set, experiment=experiment, tool=tool, mcp_tool=mcp_tool,
+                        api_key=made.info.id, api_secret=made.secret)
 
 
 def build_world(startup, server, *, with_knowledge: bool = True) -> World:

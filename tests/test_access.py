@@ -33,11 +33,14 @@ from hypothesis import strategies as st
 
 import workbench
 from tests.tenancy_world import MCP_COMMAND, World, build_world, leaks, new_person, snapshot
-from workbench.errors import AccessDenied, WorkbenchError
+from workbench import agents
+from workbench.db import session_scope
+from workbench.errors import AccessDenied, NotFound, WorkbenchError
+from workbench.models import Thing
 from workbench.tenancy import groups, people
 
 FIELDS = ("group", "agent", "version", "provider", "thread", "run", "task", "document", "member", "step",
-          "comparison", "replay", "test_set", "experiment", "tool", "mcp_tool")
+          "comparison", "replay", "test_set", "experiment", "tool", "mcp_tool", "api_key")
 RANK = {None: 0, "viewer": 1, "editor": 2, "owner": 3, "admin": 4}
 _n = itertools.count()
 
@@ -106,6 +109,15 @@ OPS: list[Op] = [
     R("agents.definitions.get_version", "viewer", lambda f, a, t: f(a, t.version)),
     R("agents.definitions.agent_names", "viewer", lambda f, a, t: f(a, t.group)),
     R("agents.versions.list_versions", "viewer", lambda f, a, t: f(a, t.agent)),
+    R("agents.labels.list_labels", "viewer", lambda f, a, t: f(a, t.agent)),
+    R("agents.labels.labels_by_agent", "viewer", lambda f, a, t: f(a, t.group)),
+    R("agents.labels.resolve_agent", "viewer", lambda f, a, t: f(a, t.group, f"{t.agent}@1")),
+    W("agents.labels.set_label", "editor", lambda f, a, t: f(a, t.agent, 1, f"l{uid()}")),
+    W("agents.labels.remove_label", "editor", lambda f, a, t: f(a, t.agent, "production")),
+    # API keys
+    R("serve.keys.list_keys", "viewer", lambda f, a, t: f(a, t.group)),
+    W("serve.keys.create_key", "editor", lambda f, a, t: f(a, t.group, f"k{uid()}")),
+    W("serve.keys.revoke_key", "editor", lambda f, a, t: f(a, t.api_key)),
     R("agents.versions.diff_versions", "viewer", lambda f, a, t: f(a, t.agent, 1, 1)),
     W("agents.versions.restore_version", "editor", lambda f, a, t: f(a, t.agent, 1)),
     # the playground
@@ -373,8 +385,13 @@ class Target:
             return service.create_tool(g.owner, g.group, name=f"fresh{uid()}", kind="mock", description="Fresh.",
                                        template="fresh").id
 
+        def api_key():
+            from workbench.serve import keys
+
+            return keys.create_key(g.owner, g.group, f"Fresh {uid()}").info.id
+
         ids.update(agent=(key, agent), thread=(key, thread), member=(key, member),
-                   document=(key, document), tool=(key, tool))
+                   document=(key, document), tool=(key, tool), api_key=(key, api_key))
         return cls(ids)
 
 
@@ -500,6 +517,35 @@ def test_the_least_role_is_enough(world):
             op(actor, target)
         except WorkbenchError as err:
             pytest.fail(f"{op} refused a {op.role}: {err!r}")
+
+
+def test_an_api_key_never_reaches_another_groups_agents_or_threads(world):
+    """What an API call does (serve.calls) acts as the key's person: group B's agents,
+    versions, labels and threads are "not found" to group A's key, and B is unchanged."""
+    from workbench.serve import calls
+    from workbench.serve.keys import authenticate
+    from workbench.serve.requests import parse_chat_request
+
+    a, b = world.groups["A"], world.groups["B"]
+    key = authenticate(a.api_secret)
+    agents.set_label(b.owner, b.agent, 1, "production")
+    with session_scope() as s:
+        b_name = s.get(Thing, b.agent).name
+    before = snapshot(b.group)
+    attempts = [lambda: calls.key_thread(key, b.thread), lambda: calls.thread_messages(key, b.thread, 10, None),
+                lambda: calls.get_model(key, str(b.agent))]
+    for model in (str(b.agent), f"{b.agent}@1", f"{b.agent}@production", b_name):
+        attempts.append(lambda model=model: calls.get_model(key, model))
+        attempts.append(lambda model=model: calls.start_call(key, parse_chat_request(
+            {"model": model, "messages": [{"role": "user", "content": "Hi"}]})))
+    # A's own agent, on B's thread
+    attempts.append(lambda: calls.start_call(key, parse_chat_request(
+        {"model": str(a.agent), "metadata": {"thread_id": str(b.thread)}, "messages": [{"role": "user", "content": "Hi"}]})))
+    for attempt in attempts:
+        with pytest.raises(NotFound):
+            attempt()
+    assert leaks([m for m in calls.list_models(key)], b) == []
+    assert snapshot(b.group) == before
 
 
 def test_writes_need_an_editor_unless_they_act_on_oneself():

@@ -135,7 +135,7 @@ def test_upgrade_from_0004_keeps_data_and_adds_custom_tools(data_dir):
             for table in ("groups", "people", "connections", "providers", "things", "agent_versions"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                   f"(SELECT max(id) FROM {table}))"))
-    _migrate(command.upgrade, "head")
+    _migrate(command.upgrade, "0005")
     with db.get_engine().connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
         assert conn.execute(text("SELECT name, type FROM things")).one() == ("Old agent", "agent")
@@ -152,3 +152,35 @@ def test_upgrade_from_0004_keeps_data_and_adds_custom_tools(data_dir):
     with db.get_engine().connect() as conn:
         assert conn.execute(text("SELECT content FROM messages")).scalar() == "Old message"
         assert conn.execute(text("SELECT count(*) FROM test_set_versions")).scalar() == 1
+
+
+def test_upgrade_from_0005_keeps_data_and_adds_keys_and_labels(data_dir):
+    """0006 (serving): a database at 0005 with data gains API keys and version labels."""
+    from workbench import agents
+    from workbench.serve import keys
+    from workbench.tenancy import groups
+
+    _migrate(command.upgrade, "0005")
+    with db.get_engine().begin() as conn:
+        for statement in ROWS_0001 + ROWS_0003 + ROWS_0004:
+            conn.execute(text(statement))
+        if conn.dialect.name == "postgresql":
+            for table in ("groups", "people", "connections", "providers", "things", "agent_versions", "threads",
+                          "messages", "runs"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                  f"(SELECT max(id) FROM {table}))"))
+    _migrate(command.upgrade, "head")
+    with db.get_engine().connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
+        assert conn.execute(text("SELECT content FROM messages")).scalar() == "Old message"
+        assert conn.execute(text("SELECT input_tokens, cost_usd FROM runs")).one() == (10, 0.01)
+    label = agents.set_label(1, 1, 1, "production")
+    assert (label.label, label.version) == ("production", 1)
+    assert agents.resolve_agent(1, 1, "Old agent@production").version_id == 1
+    made = keys.create_key(1, 1, "website")
+    assert keys.authenticate(made.secret).group_id == 1
+    assert [person.name for person, _ in groups.list_members(1, 1)] == ["Ola"]  # the key is not a member shown
+    _migrate(command.downgrade, "0005")  # and back
+    with db.get_engine().connect() as conn:
+        assert conn.execute(text("SELECT content FROM messages")).scalar() == "Old message"
+        assert conn.execute(text("SELECT count(*) FROM agent_versions")).scalar() == 1

@@ -59,6 +59,12 @@ class AccessDenied(WorkbenchError):
     default_message = "You do not have access to this."
 
 
+class InvalidApiKey(AccessDenied):
+    """An API request without a key, with a wrong one, or with a revoked one."""
+
+    default_message = "Missing, wrong or revoked API key."
+
+
 class ValidationError(WorkbenchError):
     """Bad input. `field_errors` maps a field name to its message so forms can show
     each error next to its field."""
@@ -131,11 +137,19 @@ class RunInProgress(ConflictError):
     default_message = "A reply is still being written in this thread; wait for it or stop it."
 
 
-class BudgetExceeded(WorkbenchError):
+class RetryLater(WorkbenchError):
+    """A refusal that passes: `retry_after_s` says when trying again can succeed, if known."""
+
+    def __init__(self, message: str | None = None, *, retry_after_s: float | None = None):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class BudgetExceeded(RetryLater):
     default_message = "This group has reached its monthly budget; new runs are paused."
 
 
-class RateLimitExceeded(WorkbenchError):
+class RateLimitExceeded(RetryLater):
     default_message = "This group is over its rate limit; try again in a moment."
 
 

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     # as a full path); empty: no stdio server can be started.
     mcp_allowed_commands: Annotated[list[str], NoDecode] = Field(default_factory=list)
     tool_timeout_s: float = 30.0  # the most any one custom tool call may take, whatever it asks
+    # The API server (serve/): the largest request body it reads (413 above it).
+    api_max_body_bytes: int = 4 * 1024 * 1024
 
     @field_validator("tool_allowed_hosts", "mcp_allowed_commands", mode="before")
     @classmethod

@@ -15,6 +15,11 @@
     python -m workbench export-agents FILE.json [--agent 1 --agent 2]   # agents + their custom tools
     python -m workbench import-agents FILE.json                 # into the group; all or nothing
     python -m workbench demo [--remove]      # build (or delete) the "Demo" group: runs the built-in model
+    python -m workbench serve [--host 127.0.0.1] [--port 8000] [--workers N]   # the OpenAI-compatible API
+    python -m workbench keys create NAME [--group G] [--role editor|viewer]    # prints the key once
+    python -m workbench keys list | keys revoke ID
+    python -m workbench label AGENT VERSION LABEL [--remove]   # point production/staging/... at a version
+    python -m workbench labels AGENT
 
 Acts as the local person (settings) or `--email`; in the person's first group or `--group`.
 Every command goes through the same access check as the app."""
@@ -28,6 +33,7 @@ from pathlib import Path
 from .. import agents, experiments, runs, threads
 from ..agents.transfer import export_agents, import_agents
 from ..errors import WorkbenchError
+from ..serve import keys as serve_keys
 from ..playground import (Variant, compare_replay, get_comparison, parse_variant, replay_thread,
                           start_comparison)
 from ..system import bootstrap
@@ -83,7 +89,63 @@ def _parser() -> argparse.ArgumentParser:
                                     "model, generated usage history); idempotent")
     dm.add_argument("--remove", action="store_true", help="delete the Demo group and everything in it")
     dm.add_argument("--quick", action="store_true", help="two model runs instead of five (screenshots in CI)")
+    sv = sub.add_parser("serve", help="the OpenAI-compatible API for products (FastAPI on uvicorn)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    k = sub.add_parser("keys", help="the group's API keys: create (shown once), list, revoke")
+    k.add_argument("action", choices=["create", "list", "revoke"])
+    k.add_argument("target", nargs="?", metavar="NAME|ID", help="create: the key's name; revoke: its id")
+    k.add_argument("--role", choices=["editor", "viewer"], default="editor",
+                   help="editor keys start runs; viewer keys only read threads (default editor)")
+    k.add_argument("--group", type=int, default=argparse.SUPPRESS, help="group id (default: your first group)")
+    lb = sub.add_parser("label", help="point a label (production, staging, ...) at a version of an agent")
+    lb.add_argument("agent", metavar="AGENT", help="the agent's id or exact name")
+    lb.add_argument("version", type=int, nargs="?", metavar="VERSION")
+    lb.add_argument("label", metavar="LABEL")
+    lb.add_argument("--remove", action="store_true", help="delete the label instead (no VERSION)")
+    lbs = sub.add_parser("labels", help="an agent's labels and the versions they point to")
+    lbs.add_argument("agent", metavar="AGENT")
     return p
+
+
+def _keys(person_id: int, group_id: int, args) -> int:
+    if args.action == "list":
+        for key in serve_keys.list_keys(person_id, group_id):
+            state = "active" if key.active else f"revoked {key.revoked_at:%Y-%m-%d %H:%M}"
+            used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never used"
+            print(f"{key.id}\t{key.prefix}…\t{key.name}\t{key.role}\t{state}\t{used}")
+        return 0
+    if not args.target:
+        raise WorkbenchError(f"keys {args.action} needs " + ("a name." if args.action == "create" else "a key id."))
+    if args.action == "create":
+        made = serve_keys.create_key(person_id, group_id, args.target, role=args.role)
+        print(f"Created {made.info.role} key {made.info.id} ({made.info.name!r}) for group {group_id}. "
+              "Copy it now: it is shown once and stored only as a hash.", file=sys.stderr)
+        print(made.secret)
+        return 0
+    if not args.target.isdigit():
+        raise WorkbenchError(f"keys revoke takes the key's id (see `keys list`), not {args.target!r}.")
+    key = serve_keys.revoke_key(person_id, int(args.target))
+    print(f"Revoked key {key.id} ({key.name!r}, {key.prefix}…): it stops working at once.")
+    return 0
+
+
+def _label(person_id: int, group_id: int, args) -> int:
+    agent = agents.resolve_agent(person_id, group_id, args.agent)
+    if args.command == "labels":
+        for info in agents.list_labels(person_id, agent.agent_id):
+            print(f"{info.label}\tv{info.version}\t{info.updated_at:%Y-%m-%d %H:%M}\t{info.updated_by or ''}")
+        return 0
+    if args.remove:
+        removed = agents.remove_label(person_id, agent.agent_id, args.label)
+        print(f"Removed {args.label!r} from {agent.name}." if removed else f"{agent.name} has no label {args.label!r}.")
+        return 0 if removed else 1
+    if args.version is None:
+        raise WorkbenchError("label needs AGENT VERSION LABEL, for example: label 12 3 production.")
+    info = agents.set_label(person_id, agent.agent_id, args.version, args.label)
+    print(f"{agent.name}@{info.label} -> version {info.version}")
+    return 0
 
 
 def _demo(person_id: int, args) -> int:
@@ -276,6 +338,12 @@ def _stream(handle: runs.RunHandle) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "serve":
+        # Here, not at module level: uvicorn and FastAPI are for this command only.
+        from ..serve.server import serve
+
+        serve(args.host, args.port, args.workers)
+        return 0
     try:
         person_id, group_id = _actor(args)
         if args.command == "groups":
@@ -307,6 +375,10 @@ def main(argv: list[str] | None = None) -> int:
             return _transfer(person_id, group_id, args)
         elif args.command == "demo":
             return _demo(person_id, args)
+        elif args.command == "keys":
+            return _keys(person_id, group_id, args)
+        elif args.command in ("label", "labels"):
+            return _label(person_id, group_id, args)
         elif args.command == "show":
             page = threads.get_thread_messages(args.thread, limit=args.limit, actor_id=person_id)
             for m in page.messages:

@@ -255,7 +255,8 @@ def check_run_allowed(s: Session, group_id: int, *, person_id: int | None = None
     holding_write_lock = False
     while True:
         if not lock.acquire(timeout=LOCK_TIMEOUT_S):
-            raise RateLimitExceeded("Too many runs are starting in this group at once; try again.")
+            raise RateLimitExceeded("Too many runs are starting in this group at once; try again.",
+                                    retry_after_s=1.0)
         handed_over = False
         try:
             if postgres:  # other processes' admissions of this group wait here until we commit
@@ -268,7 +269,9 @@ def check_run_allowed(s: Session, group_id: int, *, person_id: int | None = None
                 _record_refusal("budget_exceeded", group_id, person_id, {
                     "month": budget.month, "spent_usd": round(budget.spent_usd, 6),
                     "budget_usd": budget.budget_usd})
-                raise BudgetExceeded(budget.message)
+                tz = group.time_zone or clock.UTC_NAME
+                raise BudgetExceeded(budget.message, retry_after_s=(clock.next_month_start(now, tz) - now)
+                                     .total_seconds())
             state = _rate_state(s, group, now)
             if state.over is None and not postgres and (group.rpm_limit or group.tpm_limit):
                 # SQLite locks the whole database: take its write lock only to admit, and
@@ -294,7 +297,7 @@ def check_run_allowed(s: Session, group_id: int, *, person_id: int | None = None
                     "used": state.rpm_used if state.over == "rpm" else state.tpm_used,
                     "retry_after_s": round(state.retry_after_s, 1), "waited_s": round(waited, 2)},
                     after=s if holding_write_lock else None)
-                raise RateLimitExceeded(_rate_message(group, state))
+                raise RateLimitExceeded(_rate_message(group, state), retry_after_s=state.retry_after_s)
         finally:
             if not handed_over:
                 lock.release()

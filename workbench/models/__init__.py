@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from ..clock import utcnow  # the models' defaults and many callers use it
 from .base import Base
-from .tenancy import Group, Person, Connection, Thing, AgentVersion, ToolVersion, ProviderRecord
+from .tenancy import (Group, Person, Connection, Thing, AgentVersion, AgentLabel, ApiKey, ToolVersion,
+                      ProviderRecord)
 from .conversations import Thread, Message, Run, RunStep
 from .iteration import Comparison, ComparisonColumn, TestSet, TestSetVersion, Experiment, ExperimentResult
 from .records import Event, UsageRecord, Price, Document, Chunk
 
 __all__ = [
-    "Base", "utcnow", "Group", "Person", "Connection", "Thing", "AgentVersion", "ToolVersion",
+    "Base", "utcnow", "Group", "Person", "Connection", "Thing", "AgentVersion", "AgentLabel", "ApiKey", "ToolVersion",
     "ProviderRecord", "Thread", "Message", "Run", "RunStep", "Comparison", "ComparisonColumn",
     "TestSet", "TestSetVersion", "Experiment", "ExperimentResult", "Event", "UsageRecord",
     "Price", "Document", "Chunk",

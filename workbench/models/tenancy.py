@@ -93,6 +93,42 @@ class AgentVersion(Base):
     note: Mapped[str | None] = mapped_column(String(500), default=None)  # why it was saved
 
 
+class AgentLabel(Base):
+    """A named pointer at one of an agent's versions (`production`, `staging`, ...): a call
+    naming the label gets the version it points to at that moment."""
+
+    __tablename__ = "agent_labels"
+    __table_args__ = (UniqueConstraint("agent_id", "label", name="uq_agent_labels_agent_label"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("things.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(40))
+    version_id: Mapped[int] = mapped_column(ForeignKey("agent_versions.id", ondelete="CASCADE"))
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"), default=None)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ApiKey(Base):
+    """A group's key for the API. Only a SHA-256 of the key and its public prefix are kept.
+    The key acts through its own person (`person_id`, a member of the group with the key's
+    role), so every service's access check applies to it unchanged; revoking it ends that
+    membership."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (Index("ix_api_keys_group", "group_id", "revoked_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    prefix: Mapped[str] = mapped_column(String(20), unique=True)  # shown in lists; finds the row
+    key_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(20))  # editor | viewer
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+
 class ToolVersion(Base):
     """An immutable snapshot of a custom tool (a thing of type "tool"): name, description,
     parameters schema and implementation. Header and env values are variable NAMES only."""

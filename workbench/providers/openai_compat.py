@@ -184,6 +184,12 @@ class OpenAICompatibleProvider(ChatProvider):
             try:
                 response = yield from self._one_try(client, request, cancel, state, started)
             except ProviderError as err:
+                if cancel is not None and cancel.is_set():
+                    # Stopped while the stream stalled (noticed when the read timed out):
+                    # a stop, not a failure, and what came before the stall is kept.
+                    yield Completed(self._cancelled(request, "".join(state.text_parts), started,
+                                                    state.ttft_ms, failed))
+                    return
                 last_try = try_number == tries
                 if not err.retryable or last_try:
                     err.failed_attempts = failed  # type: ignore[attr-defined]

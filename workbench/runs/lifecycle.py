@@ -5,6 +5,7 @@ complete, failed, cancelled or interrupted (its process died: see recover_interr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import bindparam, select, update
@@ -28,17 +29,23 @@ __all__ = ["create_thread", "continue_thread", "retry_last", "cancel_run", "acti
 # --- starting, cancelling, retrying -------------------------------------------------
 
 def create_thread(group_id: int, agent_id: int, person_id: int, title: str | None = None,
-                  initial_message: str | None = None):
+                  initial_message: str | None = None, *, history: Sequence[tuple[str, str]] = (),
+                  version_id: int | None = None):
     """A new thread with an agent. With `initial_message` a run starts at once and its
-    handle is returned next to the thread: (thread, handle or None)."""
-    thread = open_thread(group_id, agent_id, person_id, title, initial_message)
-    handle = continue_thread(thread.id, initial_message, person_id) if initial_message is not None else None
+    handle is returned next to the thread: (thread, handle or None). `history`: earlier
+    (role, text) turns the thread starts with (an API call carrying a conversation);
+    `version_id`: the agent version of this run (default: the latest)."""
+    thread = open_thread(group_id, agent_id, person_id, title, initial_message, history=history)
+    handle = (continue_thread(thread.id, initial_message, person_id, version_id=version_id)
+              if initial_message is not None else None)
     return thread, handle
 
 
-def continue_thread(thread_id: int, message: str, person_id: int) -> RunHandle:
+def continue_thread(thread_id: int, message: str, person_id: int, *, version_id: int | None = None) -> RunHandle:
     """Post a user message and start the agent's reply. Returns the live handle: iterate
     `handle.text_stream()` for the streamed reply and `handle.wait()` for the result.
+    `version_id` (a version of the thread's agent) runs that version instead of the thread's
+    pinned one or the latest.
 
     The model call goes out as soon as its request is known (access, limits and context
     read); the rows that record it (the message, the run, the trace step, the events) are
@@ -50,7 +57,7 @@ def continue_thread(thread_id: int, message: str, person_id: int) -> RunHandle:
         with session_scope() as s:
             thread = load_thread(s, person_id, thread_id, "editor")
             _check_can_start(s, thread)
-            version_id = _version_id(s, thread)
+            version_id = _version_id(s, thread, version_id)
             early = _first_call(s, thread, version_id, person_id, text)
             # Last of the reads: the admission holds the group's lock (and SQLite's write
             # lock) until this transaction ends, so the starts of a busy group queue only
@@ -70,7 +77,7 @@ def continue_thread(thread_id: int, message: str, person_id: int) -> RunHandle:
                                          target_id=thread.id, data={"message_id": user_msg.id, "chars": len(text)}))
             if early is None:
                 events.record_many(s, [sent])
-                run = _open_run(s, thread, person_id, user_msg.id)
+                run = _open_run(s, thread, person_id, user_msg.id, version_id)
             else:
                 run = _insert_run(s, thread, person_id, user_msg.id, version_id, record=False)
                 events.record_many(s, [sent, _run_started(thread, person_id, run.id)])
@@ -154,10 +161,10 @@ def _check_can_start(s, thread: Thread) -> None:
         raise RunInProgress()
 
 
-def _version_id(s, thread: Thread) -> int:
-    """The thread's pinned agent version (playground and replay threads), else the agent's
-    latest."""
-    return thread.agent_version_id or s.scalar(_LATEST_VERSION, {"agent_id": thread.agent_id})
+def _version_id(s, thread: Thread, requested: int | None = None) -> int:
+    """The version asked for, else the thread's pinned agent version (playground and replay
+    threads), else the agent's latest."""
+    return requested or thread.agent_version_id or s.scalar(_LATEST_VERSION, {"agent_id": thread.agent_id})
 
 
 _versions = AgentVersion.__table__
@@ -186,11 +193,11 @@ def _insert_run(s, thread: Thread, person_id: int, user_message_id: int | None, 
     return run
 
 
-def _open_run(s, thread: Thread, person_id: int, user_message_id: int) -> Run:
-    """A run on the thread's agent version, with the thread's unsaved edits (overrides).
-    Its first model call is made ready in this same transaction, so between the commit and
-    the request there is no database work."""
-    run = _insert_run(s, thread, person_id, user_message_id, _version_id(s, thread))
+def _open_run(s, thread: Thread, person_id: int, user_message_id: int, version_id: int | None = None) -> Run:
+    """A run on the thread's agent version (or `version_id`), with the thread's unsaved edits
+    (overrides). Its first model call is made ready in this same transaction, so between the
+    commit and the request there is no database work."""
+    run = _insert_run(s, thread, person_id, user_message_id, _version_id(s, thread, version_id))
     try:
         plan = make_plan(s, thread, version_id=run.agent_version_id, overrides=run.overrides,
                          person_id=person_id, run_id=run.id)

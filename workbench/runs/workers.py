@@ -12,6 +12,7 @@ so queue time stands apart from model time. Budgets and rate limits are checked 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import socket
@@ -19,7 +20,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -64,6 +65,8 @@ class RunHandle:
         self.prepared: Any = None  # the runtime's plan and first call, made ready at opening
         self.queued_ahead: int | None = None  # while waiting for a slot: runs ahead of it
         self._updates: queue.Queue[RunUpdate] = queue.Queue()
+        self._waker: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None  # an asyncio reader's
+        self._wake_pending = False
 
     def open(self, run_id: int, first_call_ids: tuple[int, int] | None = None) -> None:
         self.run_id, self.first_call_ids = run_id, first_call_ids
@@ -82,6 +85,13 @@ class RunHandle:
 
     def emit(self, update: RunUpdate) -> None:
         self._updates.put(update)
+        waker = self._waker
+        if waker is not None and not self._wake_pending:
+            self._wake_pending = True  # one wake-up per batch, not one per token
+            try:
+                waker[0].call_soon_threadsafe(waker[1].set)
+            except RuntimeError:  # the reader's loop is closed: nobody is listening
+                pass
 
     def cancel(self) -> None:
         self.cancel_event.set()
@@ -108,6 +118,31 @@ class RunHandle:
                 # Let text pile up a moment before the next wake-up: no eye sees 10 ms, and
                 # the stream's thread is not interrupted by a reader at every token.
                 time.sleep(FEED_PACE_S)
+
+    async def aupdates(self) -> AsyncIterator[RunUpdate]:
+        """`updates` for an asyncio reader (the API server): it waits on the event loop, not
+        in a thread of its own, so a thousand streams cost no thousand threads."""
+        wake = asyncio.Event()
+        self._waker = (asyncio.get_running_loop(), wake)
+        while True:
+            # Reset before draining: whatever is put after this wakes us again.
+            self._wake_pending = False
+            wake.clear()
+            items = []
+            while True:
+                try:
+                    items.append(self._updates.get_nowait())
+                except queue.Empty:
+                    break
+            if not items:
+                await wake.wait()
+                continue
+            for item in _merge_text(items):
+                yield item
+                if item.kind == "done":
+                    return
+            if items[-1].kind == "text":
+                await asyncio.sleep(FEED_PACE_S)  # as in `updates`: let text pile up a moment
 
     def text_stream(self) -> Iterator[str]:
         """Only the reply's text, for st.write_stream or a terminal."""

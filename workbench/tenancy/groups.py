@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from .. import clock, events
 from ..db import session_scope
 from ..errors import ConflictError, PersonNotFound, ValidationError
-from ..models import Connection, Group, Person
+from ..models import ApiKey, Connection, Group, Person
 from .access import MEMBER_OF, ROLES, load_group, membership_row, require_access
 from .people import get_or_create_person, normalise_email
 
@@ -112,13 +112,15 @@ def my_role(actor_id: int, group_id: int) -> str | None:
 
 
 def list_members(actor_id: int, group_id: int) -> list[tuple[Person, str]]:
-    """(person, role) of every member, owners first, then by name."""
+    """(person, role) of every member, owners first, then by name. API keys act through
+    people of their own; they are listed with the keys, not here."""
     with session_scope() as s:
         require_access(s, actor_id, group_id)
         rows = s.execute(
             select(Person, Connection.role).join(Connection, Connection.source_id == Person.id)
             .where(Connection.type == MEMBER_OF, Connection.source_type == "person",
-                   Connection.target_type == "group", Connection.target_id == group_id)
+                   Connection.target_type == "group", Connection.target_id == group_id,
+                   Person.id.not_in(select(ApiKey.person_id)))
             .order_by(Person.name, Person.id)).all()
         return sorted(((p, r) for p, r in rows), key=lambda pr: -ROLES.get(pr[1] or "", 0))
 
@@ -169,6 +171,8 @@ def change_role(actor_id: int, group_id: int, person_id: int, role: str) -> None
             return
         if row.role == "owner" and _owner_count(s, group_id) <= 1:
             raise ConflictError("A group needs at least one owner; make someone else owner first.")
+        if s.scalar(select(ApiKey.id).where(ApiKey.person_id == person_id)) is not None:
+            raise ValidationError("An API key's role is chosen when the key is made; make a new key instead.")
         events.record(s, "member_role_changed", group_id=group_id, actor_id=actor_id,
                       target_type="person", target_id=person_id, data={"from": row.role, "to": role})
         row.role = role

@@ -4,6 +4,7 @@ so opening a 10,000-message thread costs the same as opening a short one."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, select, update
@@ -98,10 +99,18 @@ def append_message(s: Session, thread: Thread, *, role: str, content: str = "", 
     return Message(id=insert_row(s, Message, **values), **values)  # a detached copy of the row
 
 
+HISTORY_ROLES = ("user", "assistant")
+
+
 def open_thread(group_id: int, agent_id: int, person_id: int, title: str | None = None,
-                first_message: str | None = None) -> Thread:
-    """A new, empty thread with an agent, titled after `first_message` when no title is given
-    (starting a run on that message is `runs.create_thread`)."""
+                first_message: str | None = None, *, history: Sequence[tuple[str, str]] = ()) -> Thread:
+    """A new thread with an agent, titled after its first user turn when no title is given
+    (starting a run on `first_message` is `runs.create_thread`). `history`: (role, text)
+    turns, user or assistant, it starts with (a conversation carried in from elsewhere)."""
+    for role, _ in history:
+        if role not in HISTORY_ROLES:
+            raise ValidationError(field_errors={"messages": f"A thread's earlier turns are user or assistant, not {role!r}."})
+    history = [(role, validate_message(text) if role == "user" else (text or "")) for role, text in history]
     with session_scope() as s:
         require_access(s, person_id, group_id, "editor")
         agent = s.get(Thing, agent_id) if isinstance(agent_id, int) else None
@@ -110,10 +119,13 @@ def open_thread(group_id: int, agent_id: int, person_id: int, title: str | None 
         if first_message is not None:
             first_message = validate_message(first_message)
         clean_title = (title or "").strip()[:200]
+        opening = next((text for role, text in history if role == "user"), first_message)
         thread = Thread(group_id=group_id, agent_id=agent_id, person_id=person_id,
-                        title=clean_title or (title_from(first_message) if first_message else "New thread"))
+                        title=clean_title or (title_from(opening) if opening else "New thread"))
         s.add(thread)
         s.flush()
+        for role, text in history:
+            append_message(s, thread, role=role, content=text, person_id=person_id if role == "user" else None)
         events.record(s, "thread_created", group_id=group_id, actor_id=person_id,
                       target_type="thread", target_id=thread.id, data={"agent_id": agent_id})
     return thread
