@@ -5,7 +5,9 @@ thread the Chat page lists."""
 from __future__ import annotations
 
 import json
+import logging
 import time
+from datetime import datetime
 
 import httpx
 import openai
@@ -16,7 +18,7 @@ from tests.scripted_openai import call, hang, text, tool_calls, usage
 from workbench import agents, threads
 from workbench.costs import limits
 from workbench.db import session_scope
-from workbench.models import Message, Run, RunStep
+from workbench.models import Event, Message, Run, RunStep
 from workbench.providers import service as providers
 from workbench.serve import keys
 from workbench.system import workspace
@@ -257,3 +259,77 @@ def test_a_client_that_goes_away_cancels_the_run_and_keeps_what_streamed(api):
     with session_scope() as s:
         reply = s.query(Message).filter_by(run_id=run_id, role="assistant").one()
         assert reply.content.startswith("part")
+
+
+def test_the_key_is_stored_nowhere_and_logged_nowhere(api, caplog, capsys):
+    """Only the key's SHA-256 and its public prefix are kept: the key is absent from every
+    column of every table, the traces, the events and their exports, and the logs; also
+    after a wrong key, a revoked key, and the CLI making one."""
+    from tests.test_custom_tools_secrets import _everything_stored
+    from workbench.cli.commands import main
+    from workbench.costs import usage_export
+    from workbench.observe import event_log, trace_export
+
+    caplog.set_level(logging.DEBUG)
+    api.server.script(text("Hello."), text("Again."))
+    llm = client(api)
+    first = llm.chat.completions.create(model=str(api.agent_id), messages=[{"role": "user", "content": "Hi"}])
+    list(llm.chat.completions.create(model=str(api.agent_id), stream=True, messages=[{"role": "user", "content": "Hi"}],
+                                     metadata={"thread_id": first.model_extra["thread_id"]}))
+    with pytest.raises(openai.AuthenticationError):
+        client(api, key=api.key[:-4] + "abcd").models.list()  # a near miss
+    assert main(["keys", "create", "cli made"]) == 0
+    cli_key = capsys.readouterr().out.strip().splitlines()[-1]
+    assert keys.authenticate(cli_key).group_id == api.group_id
+    keys.revoke_key(api.person_id, keys.authenticate(cli_key).key_id)
+    with pytest.raises(openai.AuthenticationError):
+        client(api, key=cli_key).models.list()
+    me, group = api.person_id, api.group_id
+    places = {
+        "database": _everything_stored(),
+        "trace export": trace_export.export_run_json(me, first.model_extra["run_id"]),
+        "runs export": trace_export.export_runs_json(me, group) + trace_export.export_runs_csv(me, group),
+        "events export": event_log.export_events_json(me, group) + event_log.export_events_csv(me, group),
+        "usage export": "".join(usage_export.usage_csv_chunks(me, group, datetime(2000, 1, 1), datetime(2100, 1, 1))),
+        "logs": caplog.text,
+    }
+    assert api.key_info.prefix in places["database"]  # the public prefix is kept, to tell keys apart
+    for secret in (api.key, cli_key):
+        hidden = secret.split("_", 2)[2]
+        for place, content in places.items():
+            assert secret not in content and hidden not in content, f"an API key leaked into the {place}"
+            assert hidden[5:25] not in content, f"part of an API key leaked into the {place}"
+
+
+def test_the_cli_makes_lists_and_revokes_keys_and_moves_labels(api, capsys):
+    from workbench.cli.commands import main
+
+    assert main(["keys", "create", "nightly job", "--role", "viewer", "--group", str(api.group_id)]) == 0
+    out = capsys.readouterr()
+    secret = out.out.strip().splitlines()[-1]  # the key alone on the last line
+    assert secret.startswith("wb_") and "shown once" in out.err
+    made = keys.authenticate(secret)
+    assert made.role == "viewer"
+    assert main(["keys", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "nightly job" in listing and "website" in listing and secret not in listing
+    assert main(["keys", "revoke", str(made.key_id)]) == 0
+    assert "revoked" in capsys.readouterr().out.lower()
+    assert main(["keys", "revoke", "nightly job"]) == 2  # an id, not a name: a clear error
+    assert "id" in capsys.readouterr().err
+    agent = api.make_agent(name="Labelled", system_prompt="One.")
+    agents.update_agent(api.person_id, agent.id, system_prompt="Two.")
+    assert main(["label", "Labelled", "1", "production"]) == 0
+    assert "version 1" in capsys.readouterr().out
+    assert main(["label", str(agent.id), "2", "production"]) == 0
+    assert main(["labels", "Labelled"]) == 0
+    assert "production\tv2" in capsys.readouterr().out
+    assert main(["label", "Labelled", "9", "production"]) == 2
+    assert "no version 9" in capsys.readouterr().err
+    assert main(["label", "Labelled", "1", "Not a label!"]) == 2
+    assert "label" in capsys.readouterr().err
+    assert main(["label", "Labelled", "production", "--remove"]) == 0
+    assert agents.list_labels(api.person_id, agent.id) == []
+    with session_scope() as s:
+        moved = [e.data for e in s.query(Event).filter_by(type="label_moved", target_id=agent.id).order_by(Event.id)]
+    assert [(m["from_version"], m["to_version"]) for m in moved] == [(None, 1), (1, 2)]
