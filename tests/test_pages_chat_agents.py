@@ -110,6 +110,22 @@ def test_editing_saves_a_new_version(env):
     assert "Save as version 3" in labels(at.button)
 
 
+def test_a_label_moves_to_a_version_in_one_action(env):
+    agents.update_agent(env.person, env.agent.id, system_prompt="Second prompt.")
+    at = open_page("agents.py", env.person, env.group, sel_agent_edit=env.agent.id)
+    key = f"agv_label_{env.agent.id}"
+    at.text_input(key=f"{key}_name").set_value("staging")
+    at.selectbox(key=f"{key}_version").set_value(1)
+    at.button(key=f"{key}_go").click().run()
+    no_exception(at)
+    assert [(i.label, i.version) for i in agents.list_labels(env.person, env.agent.id)] == [("staging", 1)]
+    table = next(d.value for d in at.dataframe if "labels" in d.value.columns)
+    assert dict(zip(table["version"], table["labels"])) == {2: "", 1: "staging"}
+    at.text_input(key=f"{key}_name").set_value("Not ok!")
+    at.button(key=f"{key}_go").click().run()
+    assert any("label" in e.value for e in at.error)  # the refusal, in a sentence
+
+
 def test_duplicate_and_delete(env):
     at = open_page("agents.py", env.person, env.group, sel_agent_edit=env.agent.id)
     at.button(key="agent_dup").click().run()

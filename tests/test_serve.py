@@ -12,6 +12,8 @@ from datetime import datetime
 import httpx
 import openai
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.api_server import api  # noqa: F401 - the fixture
 from tests.scripted_openai import call, hang, text, tool_calls, usage
@@ -21,6 +23,7 @@ from workbench.db import session_scope
 from workbench.models import Event, Message, Run, RunStep
 from workbench.providers import service as providers
 from workbench.serve import keys
+from workbench.serve.requests import BadRequest, parse_chat_request
 from workbench.system import workspace
 
 
@@ -333,3 +336,25 @@ def test_the_cli_makes_lists_and_revokes_keys_and_moves_labels(api, capsys):
     with session_scope() as s:
         moved = [e.data for e in s.query(Event).filter_by(type="label_moved", target_id=agent.id).order_by(Event.id)]
     assert [(m["from_version"], m["to_version"]) for m in moved] == [(None, 1), (1, 2)]
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+                    max_leaves=12)
+FIELDS = st.sampled_from(["model", "messages", "stream", "stream_options", "metadata", "n", "tools", "temperature",
+                          "response_format", "logprobs"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=JSON | st.dictionaries(FIELDS, JSON, max_size=6) | st.fixed_dictionaries(
+    {"model": st.text(max_size=10), "messages": st.lists(st.fixed_dictionaries(
+        {"role": st.sampled_from(["user", "assistant", "system", "tool", "x"]), "content": JSON}), max_size=3)}))
+def test_any_body_is_a_call_or_a_400_naming_the_field(body):
+    """Bad input is a 400 with a sentence, never a server error: whatever JSON comes in,
+    parsing gives a call or BadRequest."""
+    try:
+        parsed = parse_chat_request(body)
+    except BadRequest as refused:
+        assert refused.message
+        return
+    assert parsed.turns[-1][0] == "user" and parsed.message.strip()

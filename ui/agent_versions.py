@@ -1,6 +1,7 @@
 """An agent's version history on the Agents page: every version (number, author, time,
-note), a diff of any two (the system prompt as a text diff, the other settings as a table
-of what changed), and restoring an old version as a new one."""
+note, the labels pointing at it), moving a label (production, staging, ...) to a version, a
+diff of any two (the system prompt as a text diff, the other settings as a table of what
+changed), and restoring an old version as a new one."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 import streamlit as st
 
 from ui.common import flash, fmt_time
-from workbench.agents import versions
+from workbench.agents import labels, versions
 from workbench.errors import WorkbenchError
 
 FLASH = "agents_flash"  # the Agents page's one-line messages
@@ -24,19 +25,45 @@ def _restore(person_id: int, agent_id: int, version: int) -> None:
         flash(FLASH, "error", err.user_message)
 
 
+def _move_label(person_id: int, agent_id: int, key: str) -> None:
+    label, version = st.session_state.get(f"{key}_name", ""), st.session_state.get(f"{key}_version")
+    try:
+        info = labels.set_label(person_id, agent_id, version, label)
+        flash(FLASH, "ok", f"{info.label} now points at version {info.version}: API calls naming "
+                           f"@{info.label} get it from now on.")
+    except WorkbenchError as err:
+        flash(FLASH, "error", err.user_message)
+
+
+def _label_form(ctx, agent_id: int, numbers: list[int]) -> None:
+    key = f"agv_label_{agent_id}"
+    name, version, go = st.columns([2, 1, 2], vertical_alignment="bottom")
+    name.text_input("Label", value="production", key=f"{key}_name", max_chars=40,
+                    help="production, staging or any word: the API's model@label gets the version it points to.")
+    version.selectbox("Version", numbers, key=f"{key}_version", format_func=lambda n: f"v{n}")
+    go.button("Point the label at this version", key=f"{key}_go", icon=":material/sell:",
+              on_click=_move_label, args=(ctx.person_id, agent_id, key))
+
+
 def _value(v) -> str:
     return v if isinstance(v, str) else json.dumps(v)
 
 
 def versions_panel(ctx, agent_id: int, provider_names: dict[int, str]) -> None:
     history = versions.list_versions(ctx.person_id, agent_id)
-    st.dataframe([{"version": v.version, "author": v.author or "–", "saved": fmt_time(v.created_at),
+    pointing: dict[int, list[str]] = {}
+    for info in labels.list_labels(ctx.person_id, agent_id):
+        pointing.setdefault(info.version, []).append(info.label)
+    st.dataframe([{"version": v.version, "labels": ", ".join(pointing.get(v.version, [])),
+                   "author": v.author or "–", "saved": fmt_time(v.created_at),
                    "note": v.note or "", "model": v.config.get("model")} for v in history],
                  hide_index=True, width="stretch", key=f"agv_table_{agent_id}")
+    numbers = [v.version for v in history]
+    if ctx.can_edit:
+        _label_form(ctx, agent_id, numbers)
     if len(history) < 2:
         st.caption("Only one version so far: every save adds one.")
         return
-    numbers = [v.version for v in history]
     focus = st.session_state.get(FOCUS)
     new_default = numbers.index(focus) if focus in numbers else 0
     left, right = st.columns(2)
