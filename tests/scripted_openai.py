@@ -194,6 +194,9 @@ class ScriptedOpenAIServer:
         self.peak_in_flight = 0  # the most at once: proves runs overlap, or queue
         self.gate: threading.Barrier | None = None  # see hold_until_in_flight
         self._queue: deque[Reply] = deque()
+        # A function of the request body giving its Reply (None: the queue's), for replies
+        # that depend on what was sent: set with `respond_with`.
+        self.responder: Any = None
         self._by_model: dict[str, deque[Reply]] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -242,6 +245,11 @@ class ScriptedOpenAIServer:
         """Queue replies; each chat completion request takes the next one."""
         with self._lock:
             self._queue.extend(replies)
+        return self
+
+    def respond_with(self, responder) -> "ScriptedOpenAIServer":
+        """Answer each chat completion with `responder(body)` (a Reply, or None for the queue)."""
+        self.responder = responder
         return self
 
     def hold_until_in_flight(self, n: int, timeout: float = 15.0) -> None:
@@ -375,7 +383,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- chat completions
     def _chat(self, body: dict) -> None:
-        reply = self.scripted._next_reply(body.get("model"))
+        responder = self.scripted.responder
+        reply = (responder(body) if responder else None) or self.scripted._next_reply(body.get("model"))
         model = reply.model or body.get("model") or "scripted-model"
         stream = bool(body.get("stream"))
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))

@@ -17,7 +17,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from tests.scripted_openai import call, text, tool_calls
-from workbench import agents, experiments, runs
+from workbench import agents, experiments, optimize, runs
 from workbench.db import session_scope
 from workbench.models import Base, Event, Message, Run, RunStep, Thing, UsageRecord
 from workbench.playground import Variant, replay_thread, start_comparison
@@ -56,6 +56,7 @@ class GroupObjects:
     tool: int  # a mock custom tool named "lookup"
     mcp_tool: int | None  # an MCP stdio tool (calc.py), when the settings allow this Python
     api_key: int  # an editor API key of the group
+    optimization: int  # a finished optimization of the agent over the test set, its best saved
     api_secret: str
 
     def person(self, role: str) -> int:
@@ -132,12 +133,14 @@ def build_group(server, key: str, *, with_knowledge: bool = True) -> GroupObject
         document = knowledge.add_snippet(owner, group, f"Notes {marker}",
                                          f"The secret word of this team is {marker}. " * 3).document_id
     made = keys.create_key(owner, group, f"Key {marker}", role="editor")
+    optimization = optimize.start_optimization(owner, group, agent.id, test_set, budget=4, wait=True)
+    optimize.save_candidate(owner, optimization)
     return GroupObjects(key=key, marker=marker, group=group, owner=owner, editor=editor,
                         viewer=viewer, member=member, provider=provider, agent=agent.id, version=agent.version_id,
                         thread=thread.id, run=result.run_id, task=task, document=document,
                         step=step, comparison=comparison.id, replay=replay,
                         test_set=test_set, experiment=experiment, tool=tool, mcp_tool=mcp_tool,
-                        api_key=made.info.id, api_secret=made.secret)
+                        api_key=made.info.id, api_secret=made.secret, optimization=optimization)
 
 
 def build_world(startup, server, *, with_knowledge: bool = True) -> World:

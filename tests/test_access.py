@@ -40,7 +40,8 @@ from workbench.models import Thing
 from workbench.tenancy import groups, people
 
 FIELDS = ("group", "agent", "version", "provider", "thread", "run", "task", "document", "member", "step",
-          "comparison", "replay", "test_set", "experiment", "tool", "mcp_tool", "api_key")
+          "comparison", "replay", "test_set", "experiment", "tool", "mcp_tool", "api_key",
+          "optimization")
 RANK = {None: 0, "viewer": 1, "editor": 2, "owner": 3, "admin": 4}
 _n = itertools.count()
 
@@ -142,8 +143,10 @@ OPS: list[Op] = [
     W("experiments.testsets.create_test_set", "editor", lambda f, a, t: f(a, t.group, f"TS {uid()}",
                                                                           cases=[{"input": "Hi"}])),
     W("experiments.testsets.update_test_set", "editor", lambda f, a, t: f(a, t.test_set, description=uid())),
-    W("experiments.testsets.save_cases", "editor", lambda f, a, t: f(a, t.test_set, [{"input": f"Q {uid()}"}])),
-    W("experiments.testsets.add_case", "editor", lambda f, a, t: f(a, t.test_set, {"input": f"Q {uid()}"})),
+    W("experiments.testsets.save_cases", "editor", lambda f, a, t: f(a, t.test_set, [{"input": f"Q {uid()}",
+                                                                                          "expected": "scripted"}])),
+    W("experiments.testsets.add_case", "editor", lambda f, a, t: f(a, t.test_set, {"input": f"Q {uid()}",
+                                                                                        "expected": "scripted"})),
     R("experiments.testsets.get_test_set", "viewer", lambda f, a, t: f(a, t.test_set)),
     R("experiments.testsets.find_test_set", "viewer", lambda f, a, t: f(a, t.group, _test_set_name(t.test_set))),
     R("experiments.testsets.list_test_sets", "viewer", lambda f, a, t: f(a, t.group)),
@@ -158,6 +161,15 @@ OPS: list[Op] = [
     W("experiments.runner.resume_experiment", "editor", lambda f, a, t: f(a, t.experiment, wait=True)),
     W("experiments.runner.stop_experiment", "editor", lambda f, a, t: f(a, t.experiment)),
     R("experiments.results.get_experiment", "viewer", lambda f, a, t: f(a, t.experiment)),
+    # optimizations
+    W("optimize.service.start_optimization", "editor", lambda f, a, t: f(a, t.group, t.agent, t.test_set, budget=12,
+                                                                          wait=True)),
+    W("optimize.service.stop_optimization", "editor", lambda f, a, t: f(a, t.optimization)),
+    W("optimize.service.resume_optimization", "editor", lambda f, a, t: f(a, t.optimization, wait=True)),
+    R("optimize.service.get_optimization", "viewer", lambda f, a, t: f(a, t.optimization)),
+    R("optimize.service.list_optimizations", "viewer", lambda f, a, t: f(a, t.group)),
+    W("optimize.service.save_candidate", "editor", lambda f, a, t: f(a, t.optimization)),
+    W("optimize.service.run_as_experiment", "editor", lambda f, a, t: f(a, t.optimization)),
     R("experiments.results.list_experiments", "viewer", lambda f, a, t: f(a, t.group, t.test_set)),
     R("experiments.results.experiment_spend", "viewer", lambda f, a, t: f(a, t.group, EPOCH, FAR)),
     R("experiments.compare.compare_experiments", "viewer", lambda f, a, t: f(a, t.experiment, t.experiment)),
@@ -265,6 +277,9 @@ OPS: list[Op] = [
 
 # Public functions that take a person id but are not group services, and why.
 EXEMPT = {
+    "optimize.search.launch": "the optimization's own runner, started by start/resume_optimization after their "
+                              "access check",
+    "optimize.search.run_search": "the same runner's body (the thread launch starts)",
     "system.bootstrap.person_exists": "says whether a person id exists (start-up); no group data",
     "tenancy.access.record_denied": "records a refusal the access check has already made",
     "demo.build.find_demo_group": "the id of the actor's own group named Demo, from their own memberships",

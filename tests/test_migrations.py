@@ -91,9 +91,8 @@ def test_upgrade_from_0003_keeps_data_and_adds_experiments(data_dir):
     with db.get_engine().begin() as conn:
         for statement in ROWS_0001 + ROWS_0003:
             conn.execute(text(statement))
-    _migrate(command.upgrade, "0004")
+    _migrate(command.upgrade, "head")  # the models below are today's: every later column exists
     with db.get_engine().connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
         assert conn.execute(text("SELECT title, kind FROM threads")).one() == ("Old thread", "playground")
         assert conn.execute(text("SELECT content FROM messages")).scalar() == "Old message"
         assert conn.execute(text("SELECT input_tokens, cost_usd FROM runs")).one() == (10, 0.01)
@@ -169,7 +168,7 @@ def test_upgrade_from_0005_keeps_data_and_adds_keys_and_labels(data_dir):
                           "messages", "runs"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                   f"(SELECT max(id) FROM {table}))"))
-    _migrate(command.upgrade, "head")
+    _migrate(command.upgrade, "0006")
     with db.get_engine().connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
         assert conn.execute(text("SELECT content FROM messages")).scalar() == "Old message"
@@ -184,3 +183,48 @@ def test_upgrade_from_0005_keeps_data_and_adds_keys_and_labels(data_dir):
     with db.get_engine().connect() as conn:
         assert conn.execute(text("SELECT content FROM messages")).scalar() == "Old message"
         assert conn.execute(text("SELECT count(*) FROM agent_versions")).scalar() == 1
+
+
+ROWS_0005 = [
+    "INSERT INTO experiments (id, group_id, test_set_id, test_set_version_id, agent_id, agent_version_id, overrides, "
+    "label, repeats, concurrency, total, status, stop_requested, created_at) VALUES (1, 1, 1, 1, 1, 1, '{}', "
+    "'Old agent v1', 1, 4, 1, 'complete', false, '2026-01-02 03:04:05')",
+    "INSERT INTO experiment_results (id, experiment_id, group_id, case_index, case_key, repeat, run_id, run_status, "
+    "outcome, reply, checks, input_tokens, output_tokens, cost_usd, created_at) VALUES (1, 1, 1, 0, 'k1', 0, 1, "
+    "'complete', 'pass', 'Hello', '[]', 1, 1, 0.0, '2026-01-02 03:04:05')",
+]
+
+
+def test_upgrade_from_0006_keeps_experiments_and_adds_optimizations(data_dir):
+    """0007 (optimizations): experiments made before it stay on the list, whole; the new
+    tables take an optimization."""
+    from workbench import experiments
+    from workbench.models import Optimization, OptimizationCandidate
+
+    _migrate(command.upgrade, "0006")
+    with db.get_engine().begin() as conn:
+        for statement in ROWS_0001 + ROWS_0003 + ROWS_0004 + ROWS_0005:
+            conn.execute(text(statement))
+        if conn.dialect.name == "postgresql":
+            for table in ("groups", "people", "connections", "providers", "things", "agent_versions", "threads",
+                          "messages", "runs", "test_sets", "test_set_versions", "experiments", "experiment_results"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                  f"(SELECT max(id) FROM {table}))"))
+    _migrate(command.upgrade, "head")
+    with db.get_engine().connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
+        assert conn.execute(text("SELECT optimization_id, case_keys FROM experiments")).one() == (None, None)
+    listed = experiments.list_experiments(1, 1)
+    assert [(e.id, e.pass_rate) for e in listed] == [(1, 1.0)]
+    with session_scope() as s:
+        opt = Optimization(group_id=1, agent_id=1, agent_version_id=1, test_set_id=1, test_set_version_id=1,
+                           components=["system_prompt"], train_keys=["k1"], val_keys=["k1"], budget=10, evaluations=0,
+                           seed=0, status="finished", stop_requested=False, state=b"\x00gepa")
+        s.add(opt)
+        s.flush()
+        s.add(OptimizationCandidate(optimization_id=opt.id, group_id=1, index=0, parents=[], texts={"system_prompt": "x"},
+                                    scores={"k1": 1.0}, score=1.0, experiment_ids=[1]))
+    _migrate(command.downgrade, "0006")  # and back
+    with db.get_engine().connect() as conn:
+        assert conn.execute(text("SELECT label FROM experiments")).scalar() == "Old agent v1"
+        assert conn.execute(text("SELECT count(*) FROM experiment_results")).scalar() == 1

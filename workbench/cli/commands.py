@@ -11,6 +11,8 @@
     python -m workbench dataset export NAME FILE.csv|.jsonl
     python -m workbench eval --dataset NAME --agent 1[@2] [--repeat N] [--baseline EXPERIMENT_ID]
                              [--fail-on-regression]                      # exit 1 on a regression (CI)
+    python -m workbench optimize --agent 1[@2] --dataset NAME [--budget 60] [--reflection PROVIDER_ID:MODEL]
+                                 [--save]                # a better system prompt from the test set (gepa)
     python -m workbench tools                                   # the group's custom tools
     python -m workbench export-agents FILE.json [--agent 1 --agent 2]   # agents + their custom tools
     python -m workbench import-agents FILE.json                 # into the group; all or nothing
@@ -30,7 +32,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import agents, experiments, runs, threads
+from .. import agents, experiments, optimize, runs, threads
 from ..agents.transfer import export_agents, import_agents
 from ..errors import WorkbenchError
 from ..serve import keys as serve_keys
@@ -79,6 +81,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="compare with this experiment (default: the test set's previous complete one)")
     e.add_argument("--fail-on-regression", action="store_true",
                    help="exit 1 when a case passing in the baseline fails now (or the run did not finish)")
+    op = sub.add_parser("optimize", help="search for a better system prompt over a test set (reflective "
+                                         "prompt evolution); prints progress, then the best score")
+    op.add_argument("--agent", required=True, metavar="ID[@VERSION]")
+    op.add_argument("--dataset", required=True, metavar="NAME", help="the test set's name")
+    op.add_argument("--budget", type=int, default=None, metavar="N", help="the most case evaluations (default 60)")
+    op.add_argument("--reflection", metavar="PROVIDER_ID:MODEL",
+                    help="the model that reads the failures and proposes prompts (default: the agent's)")
+    op.add_argument("--save", action="store_true", help="save the best candidate as the agent's newest version")
     sub.add_parser("tools", help="list the group's custom tools")
     ex = sub.add_parser("export-agents", help="write agents and the custom tools they use to a JSON file")
     ex.add_argument("file")
@@ -276,6 +286,42 @@ def _eval(person_id: int, group_id: int, args) -> int:
     return 0
 
 
+def _optimize(person_id: int, group_id: int, args) -> int:
+    variant = parse_variant(args.agent)
+    ts = experiments.find_test_set(person_id, group_id, args.dataset)
+    provider_id = model = None
+    if args.reflection:
+        provider, _, model = args.reflection.partition(":")
+        if not provider.strip().isdigit():
+            raise WorkbenchError("--reflection takes PROVIDER_ID:MODEL, for example 2:gpt-4o-mini.")
+        provider_id = int(provider)
+    opt_id = optimize.start_optimization(person_id, group_id, variant.agent_id, ts.id, version=variant.version,
+                                         budget=args.budget or optimize.DEFAULT_BUDGET,
+                                         reflection_provider_id=provider_id, reflection_model=model or None)
+    shown = None
+    while True:
+        ended = optimize.wait_optimization(opt_id, 0.5)
+        view = optimize.get_optimization(person_id, opt_id)
+        line = (f"[optimization {opt_id}] {view.evaluations}/{view.budget} evaluations, "
+                f"best {_score(view.best_score)} (start {_score(view.start_score)})")
+        if line != shown:
+            print(line, flush=True)
+            shown = line
+        if ended:
+            break
+    if view.status == "failed":
+        raise WorkbenchError(f"The optimization failed: {view.error}")
+    last = f"best {_score(view.best_score)} (start {_score(view.start_score)}) after {view.evaluations} evaluations"
+    if args.save and view.best_index is not None:
+        last += f"; saved as version {optimize.save_candidate(person_id, opt_id)}"
+    print(last)
+    return 0
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def _transfer(person_id: int, group_id: int, args) -> int:
     if args.command == "tools":
         for view in custom_tools.list_tools(person_id, group_id):
@@ -371,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
             return _dataset(person_id, group_id, args)
         elif args.command == "eval":
             return _eval(person_id, group_id, args)
+        elif args.command == "optimize":
+            return _optimize(person_id, group_id, args)
         elif args.command in ("tools", "export-agents", "import-agents"):
             return _transfer(person_id, group_id, args)
         elif args.command == "demo":

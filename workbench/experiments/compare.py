@@ -111,7 +111,8 @@ def experiment_history(actor_id: int, test_set_id: int, limit: int = 200) -> lis
             raise TestSetNotFound()
 
         require_access(s, actor_id, ts.group_id)
-        rows = s.scalars(select(Experiment).where(Experiment.test_set_id == ts.id)
+        rows = s.scalars(select(Experiment).where(Experiment.test_set_id == ts.id,
+                                                  Experiment.optimization_id.is_(None))
                          .order_by(Experiment.created_at.desc(), Experiment.id.desc()).limit(limit)).all()
         views = [view_in_session(s, e) for e in reversed(rows)]
     return [HistoryPoint(v.id, v.label, v.created_at, v.status, v.pass_rate, v.cost_usd, v.latency_ms(50),
@@ -123,5 +124,5 @@ def previous_experiment(actor_id: int, experiment_id: int) -> int | None:
     with session_scope() as s:
         exp = load_experiment(s, actor_id, experiment_id)
         return s.scalar(select(Experiment.id).where(
-            Experiment.test_set_id == exp.test_set_id, Experiment.id < exp.id,
+            Experiment.test_set_id == exp.test_set_id, Experiment.id < exp.id, Experiment.optimization_id.is_(None),
             Experiment.status == "complete").order_by(Experiment.id.desc()).limit(1))

@@ -150,7 +150,7 @@ def list_experiments(actor_id: int, group_id: int, test_set_id: int | None = Non
     """Newest first; of one test set when given."""
     with session_scope() as s:
         require_access(s, actor_id, group_id)
-        q = select(Experiment).where(Experiment.group_id == group_id)
+        q = select(Experiment).where(Experiment.group_id == group_id, Experiment.optimization_id.is_(None))
         if test_set_id is not None:
             q = q.where(Experiment.test_set_id == test_set_id)
         rows = s.scalars(q.order_by(Experiment.created_at.desc(), Experiment.id.desc()).limit(limit)).all()

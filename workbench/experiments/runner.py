@@ -68,9 +68,12 @@ def _bounded(value: Any, name: str, low: int, high: int) -> int:
 
 
 def start_experiment(actor_id: int, group_id: int, test_set_id: int, variant: Variant, *, repeats: int = 1,
-                     concurrency: int | None = None, wait: bool = False) -> int:
+                     concurrency: int | None = None, wait: bool = False, case_keys: list[str] | None = None,
+                     optimization_id: int | None = None) -> int:
     """Run `variant` over the test set's latest version; returns the experiment id. The
-    runner works in a thread of this process (`wait=True`: in the caller's, until done)."""
+    runner works in a thread of this process (`wait=True`: in the caller's, until done).
+    `case_keys` runs only those cases; `optimization_id` marks an optimization's evaluation
+    of a candidate (kept off the Experiments list)."""
     repeats = _bounded(repeats, "repeats", 1, MAX_REPEATS)
     concurrency = _bounded(concurrency or DEFAULT_CONCURRENCY, "concurrency", 1, MAX_CONCURRENCY)
     with session_scope() as s:
@@ -81,11 +84,20 @@ def start_experiment(actor_id: int, group_id: int, test_set_id: int, variant: Va
         version = latest_version(s, ts.id)
         if not version.cases:
             raise ValidationError("This test set has no cases yet.")
+        cases = version.cases
+        if case_keys is not None:
+            wanted = set(case_keys)
+            cases = [c for c in version.cases if c["key"] in wanted]
+            if len(cases) != len(wanted):
+                raise ValidationError(field_errors={"case_keys": "Some of these cases are not in the test set's "
+                                                                 "latest version."})
         agent, agent_version, overrides = resolve_in_session(s, group_id, variant)
         edits = f" + edits ({', '.join(sorted(overrides))})" if overrides else ""
         exp = Experiment(group_id=group_id, test_set_id=ts.id, test_set_version_id=version.id, agent_id=agent.id,
                          agent_version_id=agent_version.id, overrides=overrides, repeats=repeats,
-                         concurrency=concurrency, total=len(version.cases) * repeats, created_by=actor_id,
+                         concurrency=concurrency, total=len(cases) * repeats, created_by=actor_id,
+                         case_keys=list(case_keys) if case_keys is not None else None,
+                         optimization_id=optimization_id,
                          label=f"{agent.name} v{agent_version.version}{edits}"[:200], worker=WORKER_ID,
                          heartbeat_at=utcnow())
         s.add(exp)
@@ -93,7 +105,8 @@ def start_experiment(actor_id: int, group_id: int, test_set_id: int, variant: Va
         events.record(s, "experiment_started", group_id=group_id, actor_id=actor_id, target_type="experiment",
                       target_id=exp.id, data={"test_set_id": ts.id, "test_set_version": version.version,
                                               "agent_id": agent.id, "version": agent_version.version,
-                                              "repeats": repeats, "cases": len(version.cases)})
+                                              "repeats": repeats, "cases": len(cases),
+                                              **({"optimization_id": optimization_id} if optimization_id else {})})
         experiment_id = exp.id
     _launch(experiment_id, actor_id, wait)
     return experiment_id
@@ -187,6 +200,7 @@ class _Runner:
             version = s.get(TestSetVersion, exp.test_set_version_id)
             number = s.get(AgentVersion, exp.agent_version_id).version
             self.cases = list(version.cases)
+            wanted = set(exp.case_keys) if exp.case_keys is not None else None
             self.group_id, self.repeats = exp.group_id, exp.repeats
             self.variant = Variant(exp.agent_id, number, dict(exp.overrides or {}))
             rpm = s.get(Group, exp.group_id).rpm_limit
@@ -196,7 +210,7 @@ class _Runner:
         pairs: queue.Queue = queue.Queue()
         for repeat in range(self.repeats):  # repeat-major: a first pass covers every case early
             for index in range(len(self.cases)):
-                if (index, repeat) not in done:
+                if (index, repeat) not in done and (wanted is None or self.cases[index]["key"] in wanted):
                     pairs.put((index, repeat))
         watcher = threading.Thread(target=self._watch, name=f"experiment-{self.experiment_id}-watch", daemon=True)
         watcher.start()
@@ -281,7 +295,7 @@ class _Runner:
             return  # stopped mid-run: left for a resume to run again, not recorded
         with session_scope() as s:
             result = result_in_session(s, handle.run_id)
-            calls = _tool_calls(s, handle.run_id)
+            calls = tool_calls_of_run(s, handle.run_id)
         obs = Observation(reply=result.reply, conversation=conversation, expected=case.get("expected"),
                           tool_calls=calls, cost_usd=result.cost_usd,
                           latency_s=None if result.duration_ms is None else result.duration_ms / 1000)
@@ -326,7 +340,7 @@ class _Runner:
         return judge
 
 
-def _tool_calls(s, run_id: int | None) -> list[dict[str, Any]]:
+def tool_calls_of_run(s, run_id: int | None) -> list[dict[str, Any]]:
     """Every tool call the run's model calls asked for, arguments parsed."""
     if run_id is None:
         return []

@@ -10,12 +10,14 @@ from .base import Base
 from .tenancy import (Group, Person, Connection, Thing, AgentVersion, AgentLabel, ApiKey, ToolVersion,
                       ProviderRecord)
 from .conversations import Thread, Message, Run, RunStep
-from .iteration import Comparison, ComparisonColumn, TestSet, TestSetVersion, Experiment, ExperimentResult
+from .iteration import (Comparison, ComparisonColumn, TestSet, TestSetVersion, Experiment, ExperimentResult,
+                        Optimization, OptimizationCandidate)
 from .records import Event, UsageRecord, Price, Document, Chunk
 
 __all__ = [
     "Base", "utcnow", "Group", "Person", "Connection", "Thing", "AgentVersion", "AgentLabel", "ApiKey", "ToolVersion",
     "ProviderRecord", "Thread", "Message", "Run", "RunStep", "Comparison", "ComparisonColumn",
-    "TestSet", "TestSetVersion", "Experiment", "ExperimentResult", "Event", "UsageRecord",
+    "TestSet", "TestSetVersion", "Experiment", "ExperimentResult", "Optimization",
+    "OptimizationCandidate", "Event", "UsageRecord",
     "Price", "Document", "Chunk",
 ]
