@@ -38,7 +38,7 @@ OPTIMIZATION = "optimization"  # the kind of a reflection run's hidden thread
 PROMPT = "system_prompt"
 REFLECTOR = ("You improve the instructions (the system prompt) of an AI agent from the cases it got wrong. "
              "Do exactly what the request asks and answer in the format it asks for.")
-REFLECTION_MAX_TOKENS = 1500
+REFLECTION_MAX_TOKENS = 800
 
 log = logging.getLogger(__name__)
 _running: dict[int, threading.Thread] = {}  # optimization id -> its thread in this process
