@@ -93,7 +93,8 @@ class WorkbenchAdapter:
             raise ReflectionFailed(self.reflection_error)
         prompt = candidate[PROMPT]
         rows = self._stored(prompt, [case["key"] for case in batch])
-        missing = [case["key"] for case in batch if case["key"] not in rows]
+        # gepa may draw a case twice into one minibatch (fewer cases than its size): run it once
+        missing = list(dict.fromkeys(case["key"] for case in batch if case["key"] not in rows))
         if missing:
             rows.update(self._run(prompt, missing))
         with session_scope() as s:
