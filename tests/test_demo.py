@@ -125,6 +125,18 @@ def test_the_demo_has_every_part(demo):
 
     assert limits.budget_status(demo.person, demo.group).level == "warning"
 
+    from workbench import agents as agent_service
+    from workbench.serve import keys
+
+    [key] = keys.list_keys(demo.person, demo.group)  # the Deploy page's: a key and a label
+    assert (key.name, key.active) == ("Website chat", True) and key.last_used_at is not None
+    with session_scope() as s:
+        support = s.scalar(select(Thing.id).where(Thing.group_id == demo.group, Thing.name == "Support agent"))
+        keyed = s.scalar(select(func.count()).where(UsageRecord.group_id == demo.group,
+                                                    UsageRecord.person_id == key.person_id))
+    assert keyed > 10  # generated calls through the key, for the Usage page's callers
+    assert agent_service.labels_by_agent(demo.person, demo.group) == {support: {"production": 2}}
+
 
 def test_building_again_adds_nothing(demo):
     rows = _rows_of([demo.group])
