@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "views"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
-NAV_PAGES = ["home", "chat", "agents", "tools", "playground", "experiments", "knowledge", "tasks", "traces", "events",
-             "usage", "prices", "groups", "settings"]  # every page in app.py's navigation
+NAV_PAGES = ["home", "chat", "agents", "tools", "playground", "experiments", "deploy", "knowledge", "tasks", "traces",
+             "events", "usage", "prices", "groups", "settings"]  # every page in app.py's navigation
 
 
 def _rows_of(group_ids) -> dict[tuple[str, int], int]:
@@ -149,7 +149,7 @@ PAGE_CONTENT = {
     "home.py": "reset my password", "chat.py": "reset my password", "agents.py": "Triage agent",
     "playground.py": "v1 vs v2", "knowledge.py": "handbook.md", "tasks.py": "Export to CSV",
     "traces.py": "search_knowledge", "events.py": "demo_built", "usage.py": "generated demo history",
-    "settings.py": "Built-in (offline)",
+    "settings.py": "Built-in (offline)", "deploy.py": "Website chat",
 }
 
 
