@@ -39,10 +39,21 @@ if budget.level == "exceeded":
 elif budget.level == "warning":
     st.warning(budget.message, icon="⚠️")
 
-# --- period --------------------------------------------------------------------------
+# --- period, and who called: everyone, the app's people, or one API key -----------------
+group_keys = api_keys.list_keys(ctx.person_id, ctx.group_id)
+period_col, caller_col = st.columns([2, 1], vertical_alignment="bottom") if group_keys else (st, None)
 kinds = list(reports.PERIODS)
-kind = st.radio("Period", kinds, index=kinds.index("30d"), format_func=reports.PERIODS.get,
-                horizontal=True, key="usage_period")
+kind = period_col.radio("Period", kinds, index=kinds.index("30d"), format_func=reports.PERIODS.get,
+                        horizontal=True, key="usage_period")
+callers = {None: "All callers", reports.APP: "Workbench app (people)"}
+callers.update({k.id: f"🔑 {k.name}" + ("" if k.active else " (revoked)") for k in group_keys})
+if st.session_state.get("sel_usage_caller") not in callers:
+    st.session_state.pop("sel_usage_caller", None)  # a key of another group, or gone
+caller = None
+if caller_col is not None:
+    caller = caller_col.selectbox("Calls from", list(callers), format_func=callers.get, key="sel_usage_caller",
+                                 help="The whole page counts only these calls: made in the workbench app by "
+                                      "people, or through the API with one of the group's keys (Deploy page).")
 start = end = None
 if kind == "custom":
     today = clock.local_today(time_zone)
@@ -53,17 +64,6 @@ if kind == "custom":
         st.stop()
     start, end = picked
 
-# --- who called: everyone, the app's people, or one API key ---------------------------
-group_keys = api_keys.list_keys(ctx.person_id, ctx.group_id)
-callers = {None: "All callers", reports.APP: "Workbench app (people)"}
-callers.update({k.id: f"🔑 {k.name}" + ("" if k.active else " (revoked)") for k in group_keys})
-if st.session_state.get("sel_usage_caller") not in callers:
-    st.session_state.pop("sel_usage_caller", None)  # a key of another group, or gone
-caller = None
-if group_keys:
-    caller = st.selectbox("Calls from", list(callers), format_func=callers.get, key="sel_usage_caller",
-                          help="The whole page counts only these calls: made in the workbench app by "
-                               "people, or through the API with one of the group's keys (Deploy page).")
 try:
     period = reports.period(kind, start=start, end=end, time_zone=time_zone)
     dash = reports.dashboard(ctx.person_id, ctx.group_id, period, caller=caller)
