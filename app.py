@@ -5,6 +5,7 @@ import streamlit as st
 st.set_page_config(page_title="Agent Workbench", page_icon="🧪", layout="wide")
 
 from ui.common import current, group_picker  # noqa: E402
+from ui.deploy_keys import forget_new_key  # noqa: E402
 from workbench.tenancy.people import get_person  # noqa: E402
 
 ctx = current()
@@ -20,6 +21,7 @@ pages = {
         st.Page("views/tools.py", title="Tools", icon="🛠️", url_path="tools"),
         st.Page("views/playground.py", title="Playground", icon="🧪", url_path="playground"),
         st.Page("views/experiments.py", title="Experiments", icon="📏", url_path="experiments"),
+        st.Page("views/deploy.py", title="Deploy", icon="🚀", url_path="deploy"),
         st.Page("views/knowledge.py", title="Knowledge", icon="📚", url_path="Knowledge"),
         st.Page("views/tasks.py", title="Tasks", icon="✅", url_path="Tasks"),
     ],
@@ -35,4 +37,7 @@ pages = {
     ],
 }
 st.sidebar.caption(f"Signed in as **{get_person(ctx.person_id).name}** · role **{ctx.role}**")
-st.navigation(pages, expanded=True).run()  # every page listed: no "View more" fold after the 10th
+page = st.navigation(pages, expanded=True)  # every page listed: no "View more" fold after the 10th
+if page.url_path != "deploy":
+    forget_new_key()  # a new API key is shown on the Deploy page only, until its maker leaves it
+page.run()

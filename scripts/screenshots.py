@@ -7,9 +7,9 @@ Builds the demo (`python -m workbench demo`, real runs of the built-in model) in
 data directory, starts `streamlit run app.py` on a free loopback port with the same data,
 drives headless Chromium (selenium) to each page, and saves one PNG per page named after its
 view file (Home, Chat with a tool step, Agents with a version diff, Tools, Playground,
-Experiments with the demo experiment's results, Knowledge, Tasks, Traces with a timeline,
-Events, Usage, Prices, Groups, Settings), each under 300 kB (re-encoded as a palette PNG when
-larger). `--quick` builds the demo with two conversations instead of five (CI)."""
+Experiments with the demo experiment's results, Deploy with the demo's API key and label,
+Knowledge, Tasks, Traces with a timeline, Events, Usage, Prices, Groups, Settings), each under
+300 kB (re-encoded as a palette PNG when larger). `--quick` builds the demo with two conversations instead of five (CI)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MAX_BYTES = 300_000
 WINDOW = (1400, 900)
-PAGES = ["home", "chat", "agents", "tools", "playground", "experiments", "knowledge", "tasks", "traces", "events",
-         "usage", "prices", "groups", "settings"]  # every page in app.py's navigation, in its order
+PAGES = ["home", "chat", "agents", "tools", "playground", "experiments", "deploy", "knowledge", "tasks", "traces",
+         "events", "usage", "prices", "groups", "settings"]  # every page in app.py's navigation, in its order
 
 
 def _free_port() -> int:
@@ -181,6 +181,7 @@ def shoot(base: str, ids: dict[str, int], out: Path) -> dict[str, int]:
                        "Comparison #" if ids["comparison"] else None),
         "experiments": (f"/experiments?group={g}" + (f"&experiment={ids['experiment']}" if ids["experiment"] else ""),
                         "Test sets", None),
+        "deploy": (f"/deploy?group={g}", "Revoke a key", "API keys"),
         "knowledge": (f"/Knowledge?group={g}", "2 documents", None),
         "tasks": (f"/Tasks?group={g}", "Export to CSV", None),
         "traces": (f"/Traces?group={g}&run={ids['run']}", "create_task", "Timeline"),

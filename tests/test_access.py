@@ -117,6 +117,7 @@ OPS: list[Op] = [
     W("agents.labels.remove_label", "editor", lambda f, a, t: f(a, t.agent, "production")),
     # API keys
     R("serve.keys.list_keys", "viewer", lambda f, a, t: f(a, t.group)),
+    R("serve.keys.key_person_names", "viewer", lambda f, a, t: f(a, t.group)),
     W("serve.keys.create_key", "editor", lambda f, a, t: f(a, t.group, f"k{uid()}")),
     W("serve.keys.revoke_key", "editor", lambda f, a, t: f(a, t.api_key)),
     R("agents.versions.diff_versions", "viewer", lambda f, a, t: f(a, t.agent, 1, 1)),

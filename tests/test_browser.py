@@ -193,3 +193,35 @@ def test_playground_streams_columns_side_by_side_and_stops_one(scripted, app_ser
     assert view.columns[1].result.reply == second
     assert 0 < len(view.columns[0].result.reply) < len(first)
     browser.save_screenshot(str(Path(tempfile.gettempdir()) / "workbench-playground.png"))
+
+
+def test_deploy_page_shows_a_new_api_key_once(scripted, app_server, browser):
+    """The Deploy page for real: a key made in the browser is shown once, in a code block to
+    copy, works, and is gone from the page once dismissed."""
+    from selenium.webdriver.common.by import By
+
+    from workbench.serve import keys
+
+    browser.get(app_server + "/deploy")
+    body = lambda: browser.find_element(By.TAG_NAME, "body").text  # noqa: E731
+    _wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "input[aria-label='Name']"),
+              what="the new key's name field")
+    browser.find_element(By.CSS_SELECTOR, "input[aria-label='Name']").send_keys("browser key")
+
+    def click(label):
+        for button in browser.find_elements(By.TAG_NAME, "button"):
+            if button.text.strip().splitlines()[-1:] == [label] and button.is_enabled():
+                button.click()
+                return True
+        return False
+
+    _wait_for(browser, lambda: click("Create key"), what="the Create key button")
+    _wait_for(browser, lambda: "shown only this once" in body(), what="the new key")
+    [made] = keys.list_keys(scripted.person_id, scripted.group_id)
+    secret = next(c.text.strip() for c in browser.find_elements(By.CSS_SELECTOR, "code")
+                  if c.text.strip().startswith(made.prefix + "_"))
+    assert keys.authenticate(secret).key_id == made.id
+    browser.save_screenshot(str(Path(tempfile.gettempdir()) / "workbench-deploy.png"))
+    _wait_for(browser, lambda: click("I have copied it"), what="the dismiss button")
+    _wait_for(browser, lambda: "shown only this once" not in body(), what="the key to go")
+    assert secret not in browser.page_source  # the list (a canvas grid) shows only the prefix

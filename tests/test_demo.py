@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "views"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
-NAV_PAGES = ["home", "chat", "agents", "tools", "playground", "experiments", "knowledge", "tasks", "traces", "events",
-             "usage", "prices", "groups", "settings"]  # every page in app.py's navigation
+NAV_PAGES = ["home", "chat", "agents", "tools", "playground", "experiments", "deploy", "knowledge", "tasks", "traces",
+             "events", "usage", "prices", "groups", "settings"]  # every page in app.py's navigation
 
 
 def _rows_of(group_ids) -> dict[tuple[str, int], int]:
@@ -125,6 +125,18 @@ def test_the_demo_has_every_part(demo):
 
     assert limits.budget_status(demo.person, demo.group).level == "warning"
 
+    from workbench import agents as agent_service
+    from workbench.serve import keys
+
+    [key] = keys.list_keys(demo.person, demo.group)  # the Deploy page's: a key and a label
+    assert (key.name, key.active) == ("Website chat", True) and key.last_used_at is not None
+    with session_scope() as s:
+        support = s.scalar(select(Thing.id).where(Thing.group_id == demo.group, Thing.name == "Support agent"))
+        keyed = s.scalar(select(func.count()).where(UsageRecord.group_id == demo.group,
+                                                    UsageRecord.person_id == key.person_id))
+    assert keyed > 10  # generated calls through the key, for the Usage page's callers
+    assert agent_service.labels_by_agent(demo.person, demo.group) == {support: {"production": 2}}
+
 
 def test_building_again_adds_nothing(demo):
     rows = _rows_of([demo.group])
@@ -137,7 +149,7 @@ PAGE_CONTENT = {
     "home.py": "reset my password", "chat.py": "reset my password", "agents.py": "Triage agent",
     "playground.py": "v1 vs v2", "knowledge.py": "handbook.md", "tasks.py": "Export to CSV",
     "traces.py": "search_knowledge", "events.py": "demo_built", "usage.py": "generated demo history",
-    "settings.py": "Built-in (offline)",
+    "settings.py": "Built-in (offline)", "deploy.py": "Website chat",
 }
 
 

@@ -24,6 +24,7 @@ EMPTY_STATES = {  # page -> a phrase of its empty state
     "usage.py": "No model calls",
     "experiments.py": "No test sets yet",
     "tools.py": "No tools yet",
+    "deploy.py": "No agents in this group yet",
 }
 ALWAYS_FILLED = {"events.py", "prices.py", "groups.py", "settings.py"}  # events, prices, members, setup
 

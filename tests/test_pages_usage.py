@@ -119,6 +119,26 @@ def test_usage_page_opens_the_trace_of_an_expensive_run(used):
     assert any(f"Run #{used.first_run}" in h.value for h in at.subheader)  # the Traces page
 
 
+def test_usage_page_splits_and_filters_by_api_key(mid_month, wb):
+    from workbench.serve import keys
+
+    site = keys.create_key(wb.person_id, wb.group_id, "website").info
+    _record(wb.group_id, model="gpt-4o", cost=0.5, person_id=wb.person_id)
+    _record(wb.group_id, model="gpt-4o", cost=2.0, person_id=site.person_id)
+    _record(wb.group_id, model="gpt-4o-mini", cost=1.0, person_id=site.person_id)
+    at = open_page("usage.py", wb.person_id, wb.group_id)
+    assert {m.label: m.value for m in at.metric}["Model calls"] == "3"
+    by_caller = next(df.value for df in at.dataframe if "Caller" in df.value.columns)
+    assert list(by_caller["Caller"]) == ["🔑 website", "Workbench app"] and list(by_caller["Calls"]) == [2, 1]
+    at.selectbox(key="sel_usage_caller").set_value(site.id).run()
+    ok(at)
+    assert {m.label: m.value for m in at.metric}["Model calls"] == "2"
+    assert any("Only the calls of **🔑 website**" in c.value for c in at.caption)
+    assert any(d.label.startswith("Download the 2 records") for d in at.get("download_button"))
+    at.selectbox(key="sel_usage_caller").set_value("app").run()
+    assert {m.label: m.value for m in ok(at).metric}["Model calls"] == "1"
+
+
 def test_budget_banners_and_owner_edits_limits(used):
     month_start = utcnow().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     with session_scope() as s:  # this month's spend (early in a month the 10-day-old record is last month's)

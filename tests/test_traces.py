@@ -261,6 +261,51 @@ def test_no_api_key_in_a_trace_or_the_events(scripted, monkeypatch):
     assert "SCRIPTED_TEST_KEY" in events_text  # the key's name is fine to show
 
 
+def test_runs_of_an_api_key_are_named_and_filtered_by_caller(scripted):
+    """A key acts through a person of its own: its runs carry the key's name, the filter
+    options list keys apart from people, and `caller` picks the app's runs or one key's,
+    on the service, in the exports and on the page."""
+    from workbench.serve import keys
+    from workbench.tenancy.people import APP
+
+    pid, gid = scripted.person_id, scripted.group_id
+    site = keys.create_key(pid, gid, "website").info
+    scripted.server.script(text("from the app"), text("from the website"))
+    mine = _run(scripted, "in the app")
+    _, handle = runs.create_thread(gid, scripted.agent_id, site.person_id, initial_message="via the API")
+    theirs = handle.wait(15)
+
+    def rows(caller):
+        return traces.list_runs(pid, gid, RunFilters(caller=caller)).rows
+
+    assert [r.id for r in rows(None)] == [theirs.run_id, mine.run_id]
+    assert [r.id for r in rows(APP)] == [mine.run_id]
+    [by_key] = rows(site.id)
+    assert (by_key.id, by_key.api_key_name, by_key.caller_name) == (theirs.run_id, "website", "🔑 website")
+    assert rows(APP)[0].api_key_name is None and rows(APP)[0].caller_name == "Local user"
+    assert traces.get_run_trace(pid, theirs.run_id).run.api_key_name == "website"
+    opts = traces.run_filter_options(pid, gid)
+    assert opts.api_keys == [(site.id, "website")] and site.person_id not in dict(opts.people)
+    listed = list(csv.DictReader(io.StringIO(trace_export.export_runs_csv(pid, gid, RunFilters(caller=site.id)))))
+    assert [(int(r["id"]), r["api_key_name"]) for r in listed] == [(theirs.run_id, "website")]
+    # an export written before runs carried the key's name still reads back
+    old = json.loads(trace_export.export_run_json(pid, mine.run_id))
+    del old["run"]["api_key_name"]
+    assert trace_export.load_run_export(old).run.api_key_name is None
+    keys.revoke_key(pid, site.id)
+    assert traces.run_filter_options(pid, gid).api_keys == [(site.id, "website (revoked)")]
+
+    at = _page(scripted).run()
+    assert not at.exception
+    assert list(at.dataframe(key="tr_table").value["person"]) == ["🔑 website", "Local user"]
+    at.selectbox(key="tr_caller").set_value(APP).run()
+    assert list(at.dataframe(key="tr_table").value["run"]) == [mine.run_id]
+    at.selectbox(key="tr_caller").set_value(site.id).run()
+    assert list(at.dataframe(key="tr_table").value["run"]) == [theirs.run_id]
+    at.selectbox(key="tr_picker").set_value(theirs.run_id).run()
+    assert not at.exception and any("by 🔑 website" in c.value for c in at.caption)
+
+
 # --- the page -------------------------------------------------------------------------------
 
 def _page(sc) -> AppTest:

@@ -232,6 +232,52 @@ def test_dashboard_totals_breakdowns_and_isolation(wb):
         usage_export.usage_csv_chunks(outsider.id, wb.group_id, p.start, p.end)
 
 
+def test_dashboard_by_caller_and_narrowed_to_one(wb):
+    """Each API key acts through a person of its own: the dashboard splits cost by key (the
+    people in the app as one "Workbench app" row) and narrows every figure to one caller."""
+    from workbench.serve import keys
+
+    now = utcnow()
+    p = reports.period("7d", now=now + timedelta(seconds=1))
+    site = keys.create_key(wb.person_id, wb.group_id, "website").info
+    bot = keys.create_key(wb.person_id, wb.group_id, "slack bot").info
+    other = workspace.create_group(wb.person_id, "Other team")
+    theirs = keys.create_key(wb.person_id, other.id, "theirs").info
+    _add_usage(wb.group_id, at=now - timedelta(hours=1), cost=1.0, person_id=wb.person_id, thread_id=1, run_id=1)
+    _add_usage(wb.group_id, at=now - timedelta(hours=2), cost=0.25)  # no person: the app's (system) call
+    _add_usage(wb.group_id, at=now - timedelta(hours=3), cost=2.0, person_id=site.person_id, thread_id=2, run_id=2)
+    _add_usage(wb.group_id, at=now - timedelta(hours=4), cost=3.0, person_id=site.person_id, thread_id=2, run_id=3)
+    _add_usage(wb.group_id, at=now - timedelta(hours=5), cost=0.5, person_id=bot.person_id, thread_id=3, run_id=4)
+    _add_usage(other.id, at=now - timedelta(hours=1), cost=99.0, person_id=theirs.person_id)
+    keys.revoke_key(wb.person_id, bot.id)  # its usage stays, marked revoked
+
+    d = reports.dashboard(wb.person_id, wb.group_id, p)
+    assert d.caller is None and d.totals.calls == 5
+    assert [(r.key_id, r.name, r.calls, r.revoked) for r in d.by_caller] == [
+        (site.id, "website", 2, False), (None, "Workbench app", 2, False), (bot.id, "slack bot", 1, True)]
+    assert [r.cost_usd for r in d.by_caller] == pytest.approx([5.0, 1.25, 0.5])
+
+    by_site = reports.dashboard(wb.person_id, wb.group_id, p, caller=site.id)
+    assert (by_site.totals.calls, by_site.totals.cost_usd) == (2, pytest.approx(5.0))
+    assert [r.name for r in by_site.by_caller] == ["website"]
+    assert by_site.by_person == [("website (API key)", pytest.approx(5.0), 2)]
+    assert [t.id for t in by_site.top_threads] == [2] and [r.id for r in by_site.top_runs] == [3, 2]
+    assert sum(n for *_, n in by_site.cost_over_time) == 2
+
+    app = reports.dashboard(wb.person_id, wb.group_id, p, caller=reports.APP)
+    assert (app.totals.calls, app.totals.cost_usd) == (2, pytest.approx(1.25))
+    assert app.by_person == [("Local user", pytest.approx(1.0), 1), ("(system)", pytest.approx(0.25), 1)]
+    assert reports.dashboard(wb.person_id, wb.group_id, p, caller=bot.id).totals.calls == 1
+    # another group's key matches nothing here; a caller that is neither is refused
+    assert reports.dashboard(wb.person_id, wb.group_id, p, caller=theirs.id).totals.calls == 0
+    with pytest.raises(ValidationError):
+        reports.dashboard(wb.person_id, wb.group_id, p, caller="everyone")
+    # the CSV follows the same filter
+    rows = list(csv.DictReader(io.StringIO("".join(usage_export.usage_csv_chunks(
+        wb.person_id, wb.group_id, p.start, p.end, caller=site.id)))))
+    assert [r["person"] for r in rows] == ["website (API key)"] * 2
+
+
 def test_periods():
     now = datetime(2026, 3, 15, 10, 30)
     today = reports.period("today", now=now)

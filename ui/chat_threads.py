@@ -9,6 +9,7 @@ import streamlit as st
 
 from ui.chat_messages import ago
 from workbench import threads
+from workbench.markup import inert
 
 THREAD_KEY = "sel_thread"
 AGENT_KEY = "sel_agent"
@@ -46,9 +47,11 @@ def _new_thread(agent_id: int | None) -> None:
     select_thread(None)
 
 
-def thread_list(ctx, agent_list: list, names: dict[int, str], selected: int | None) -> None:
+def thread_list(ctx, agent_list: list, names: dict[int, str], selected: int | None,
+                key_names: dict[int, str] | None = None) -> None:
     """Agent picker, "New thread", the archived toggle and the threads, newest first
-    (drawn in the current container: the Chat page's left column)."""
+    (drawn in the current container: the Chat page's left column). `key_names` ({person id:
+    API key name}) marks the threads products started through the API: "🔑 website"."""
     ids = [a.id for a in agent_list]
     if ids:
         if st.session_state.get(AGENT_KEY) not in ids:
@@ -75,7 +78,7 @@ def thread_list(ctx, agent_list: list, names: dict[int, str], selected: int | No
     if shown:
         box.radio("Threads", ids_shown, key=PICK_KEY, on_change=_picked, label_visibility="collapsed",
                   format_func=lambda i: _short(by_id[i].title or "New thread"),
-                  captions=[_caption(t, names) for t in shown])
+                  captions=[_caption(t, names, key_names or {}) for t in shown])
     if len(rows) > limit:
         box.button("Show more threads", key="chat_more_threads",
                    on_click=lambda: st.session_state.update(sel_thread_limit=limit + PAGE_SIZE))
@@ -85,9 +88,10 @@ def _short(title: str, n: int = 60) -> str:
     return title if len(title) <= n else title[: n - 1] + "…"
 
 
-def _caption(t, names: dict[int, str]) -> str:
+def _caption(t, names: dict[int, str], key_names: dict[int, str]) -> str:
     state = {"running": " · ⏳ replying", "waiting_human": " · 🙋 needs a human"}.get(t.status, "")
-    return f"{names.get(t.agent_id, 'Unknown agent')} · {ago(t.last_activity_at)}{state}"
+    via = f"🔑 {inert(key_names[t.person_id])} · " if t.person_id in key_names else ""
+    return f"{via}{names.get(t.agent_id, 'Unknown agent')} · {ago(t.last_activity_at)}{state}"
 
 
 def _picked() -> None:

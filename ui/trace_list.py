@@ -10,6 +10,7 @@ import streamlit as st
 from ui.trace_view import fmt_cost, fmt_ms
 from workbench.observe import trace_export, traces
 from workbench.observe.traces import RunFilterOptions, RunFilters, RunPage
+from workbench.tenancy.people import APP
 
 PAGE_SIZE = 50
 SORT_LABELS = {"started_at": "Start time", "duration_ms": "Duration", "cost_usd": "Cost",
@@ -21,6 +22,9 @@ SELECTED = "sel_run_id"
 def filter_bar(opts: RunFilterOptions) -> tuple[RunFilters, str, bool]:
     """The filter widgets; returns the filters, the sort key and its direction."""
     agents, people, threads_ = dict(opts.agents), dict(opts.people), dict(opts.threads)
+    callers = {None: "Anyone", APP: "Workbench app (people)", **{k: f"🔑 {n}" for k, n in opts.api_keys}}
+    if st.session_state.get("tr_caller") not in callers:
+        st.session_state.pop("tr_caller", None)  # a key of another group
     with st.container(border=True):
         c = st.columns(4)
         agent_ids = c[0].multiselect("Agent", list(agents), format_func=agents.get, key="tr_agent")
@@ -41,6 +45,10 @@ def filter_bar(opts: RunFilterOptions) -> tuple[RunFilters, str, bool]:
         sort = c[0].selectbox("Sort by", list(SORT_LABELS), format_func=SORT_LABELS.get,
                               key="tr_sort")
         descending = c[1].toggle("Highest first", value=True, key="tr_desc")
+        caller = None
+        if opts.api_keys:  # the group has API keys: runs started by products through the API
+            caller = c[2].selectbox("Started from", list(callers), format_func=callers.get, key="tr_caller",
+                                    help="The workbench app (people), or one of the group's API keys.")
     since = until = None
     if isinstance(days, (tuple, list)) and len(days) >= 1:
         since = datetime.combine(days[0], time.min)
@@ -48,7 +56,7 @@ def filter_bar(opts: RunFilterOptions) -> tuple[RunFilters, str, bool]:
     filters = RunFilters(agent_ids=tuple(agent_ids), thread_id=thread, person_id=person,
                          statuses=tuple(statuses), since=since, until=until,
                          min_duration_ms=(min_s * 1000) or None, has_error=ERROR_CHOICES[errors],
-                         tool=tool)
+                         tool=tool, caller=caller)
     return filters, sort, descending
 
 
@@ -83,7 +91,7 @@ def run_table(page: RunPage) -> None:
         st.info("No runs match these filters." if page.total == 0 else "No more runs.")
         return
     rows = [{"run": r.id, "started": r.started_at, "status": r.status, "agent": r.agent_name,
-             "thread": r.thread_title, "person": r.person_name,
+             "thread": r.thread_title, "person": r.caller_name,
              "duration_s": None if r.duration_ms is None else r.duration_ms / 1000,
              "steps": r.step_count, "tokens": r.total_tokens, "cost_usd": r.cost_usd,
              "tools": ", ".join(r.tools), "error": r.error_type or ""} for r in page.rows]

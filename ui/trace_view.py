@@ -13,6 +13,7 @@ import streamlit as st
 from ui.experiments import add_to_test_set
 from ui.links import playground_link, version_link
 from workbench import clock
+from workbench.markup import inert
 from workbench.observe.traces import RunTrace, StepView
 
 KIND_COLOURS = {"model_call": "#4C78A8", "tool_call": "#F58518", "queue": "#E45756", "run": "#BAB0AC"}
@@ -203,7 +204,7 @@ def render_header(trace: RunTrace) -> None:
     icon = STATUS_ICONS.get(run.status, "•")
     st.subheader(f"{icon} Run #{run.id} · {run.status}")
     st.caption(f"{run.agent_name or 'agent'} v{run.agent_version or '?'} · "
-               f"thread “{run.thread_title or run.thread_id}” · by {run.person_name or '–'} · "
+               f"thread “{run.thread_title or run.thread_id}” · by {inert(run.caller_name or '–')} · "
                f"started {run.started_at:%Y-%m-%d %H:%M:%S} UTC · tools used: "
                f"{', '.join(run.tools) or 'none'}")
     version_link(run.agent_id, run.agent_version, f"{run.agent_name or 'agent'} v{run.agent_version}")

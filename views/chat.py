@@ -10,8 +10,10 @@ from ui.common import current, require_group, show_error
 from ui.links import thread_link
 from workbench import agents, runs, threads
 from workbench.errors import AccessDenied, NotFound, WorkbenchError
+from workbench.markup import inert
 from workbench.observe import traces
 from workbench.playground import replay_source
+from workbench.serve import keys as api_keys
 from workbench.tools import tasks
 
 ctx = current()
@@ -19,6 +21,7 @@ require_group(ctx)
 
 agent_list = agents.list_agents(ctx.person_id, ctx.group_id)
 names = agents.agent_names(ctx.person_id, ctx.group_id)
+key_names = api_keys.key_person_names(ctx.person_id, ctx.group_id)  # threads products started via the API
 
 adopt_url_thread()
 thread = None
@@ -36,7 +39,7 @@ if st.session_state.get(THREAD_KEY):
 
 left, right = st.columns([1, 3.4], gap="large")
 with left:
-    thread_list(ctx, agent_list, names, thread.id if thread else None)
+    thread_list(ctx, agent_list, names, thread.id if thread else None, key_names)
 if FLASH_KEY in st.session_state:
     right.warning(st.session_state.pop(FLASH_KEY))
 
@@ -85,7 +88,9 @@ def header(t) -> None:
         st.subheader(t.title or "New thread", anchor=False)
         status = {"running": " · ⏳ replying", "waiting_human": " · 🙋 waiting for a human"}.get(t.status, "")
         st.caption(f"🤖 {names.get(t.agent_id, 'Unknown agent')} · {t.message_count} messages · "
-                   f"last activity {ago(t.last_activity_at)}{' · 🗄 archived' if t.archived else ''}{status}")
+                   f"last activity {ago(t.last_activity_at)}{' · 🗄 archived' if t.archived else ''}{status}"
+                   + (f" · 🔑 started through the API with the key **{inert(key_names[t.person_id])}**"
+                      if t.person_id in key_names else ""))
         source = replay_source(ctx.person_id, t.id)
         if source is not None:
             thread_link(source, f"Replay of thread #{source}")

@@ -1,5 +1,6 @@
-"""Usage: what the current group spends, by model, agent, person and provider; budget and
-rate limits; groups side by side. Every number comes aggregated from workbench services."""
+"""Usage: what the current group spends, by model, agent, person, caller (the app or an API key)
+and provider, narrowed to one caller if asked; budget and rate limits; groups side by side. Every
+number comes aggregated from workbench services."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from ui.common import current, field_error, fmt_time, require_group, show_error
 from workbench import clock, demo, experiments
 from workbench.costs import limits, prices, reports, usage_export
 from workbench.errors import ValidationError, WorkbenchError
+from workbench.markup import inert
+from workbench.serve import keys as api_keys
 from workbench.tenancy import groups
 
 ctx = current()
@@ -36,10 +39,21 @@ if budget.level == "exceeded":
 elif budget.level == "warning":
     st.warning(budget.message, icon="⚠️")
 
-# --- period --------------------------------------------------------------------------
+# --- period, and who called: everyone, the app's people, or one API key -----------------
+group_keys = api_keys.list_keys(ctx.person_id, ctx.group_id)
+period_col, caller_col = st.columns([2, 1], vertical_alignment="bottom") if group_keys else (st, None)
 kinds = list(reports.PERIODS)
-kind = st.radio("Period", kinds, index=kinds.index("30d"), format_func=reports.PERIODS.get,
-                horizontal=True, key="usage_period")
+kind = period_col.radio("Period", kinds, index=kinds.index("30d"), format_func=reports.PERIODS.get,
+                        horizontal=True, key="usage_period")
+callers = {None: "All callers", reports.APP: "Workbench app (people)"}
+callers.update({k.id: f"🔑 {k.name}" + ("" if k.active else " (revoked)") for k in group_keys})
+if st.session_state.get("sel_usage_caller") not in callers:
+    st.session_state.pop("sel_usage_caller", None)  # a key of another group, or gone
+caller = None
+if caller_col is not None:
+    caller = caller_col.selectbox("Calls from", list(callers), format_func=callers.get, key="sel_usage_caller",
+                                 help="The whole page counts only these calls: made in the workbench app by "
+                                      "people, or through the API with one of the group's keys (Deploy page).")
 start = end = None
 if kind == "custom":
     today = clock.local_today(time_zone)
@@ -49,9 +63,10 @@ if kind == "custom":
         st.info("Pick the last day of the period too.")
         st.stop()
     start, end = picked
+
 try:
     period = reports.period(kind, start=start, end=end, time_zone=time_zone)
-    dash = reports.dashboard(ctx.person_id, ctx.group_id, period)
+    dash = reports.dashboard(ctx.person_id, ctx.group_id, period, caller=caller)
 except WorkbenchError as err:
     show_error(err)
     st.stop()
@@ -88,7 +103,10 @@ cols[2].metric("Output tokens", _compact(t.output_tokens), _delta("output_tokens
 cols[3].metric("Cost", _usd(t.cost_usd), _delta("cost_usd"), delta_color="inverse", help=prev)
 cols[4].metric("Avg latency", f"{t.avg_latency_ms / 1000:.2f} s" if t.avg_latency_ms is not None else "–",
                _delta("avg_latency_ms"), delta_color="inverse", help=prev)
-spent_on_experiments = experiments.experiment_spend(ctx.person_id, ctx.group_id, period.start, period.end)
+if caller is not None:
+    st.caption(f"Only the calls of **{inert(callers[caller])}** in this period: every figure, chart and the CSV below.")
+spent_on_experiments = (experiments.experiment_spend(ctx.person_id, ctx.group_id, period.start, period.end)
+                        if caller in (None, reports.APP) else {"calls": 0})  # experiments run in the app
 if spent_on_experiments["calls"]:
     st.caption(f"Of which **experiments** (test-set runs and their judges): {spent_on_experiments['calls']:,} "
                f"calls, {_compact(spent_on_experiments['tokens'])} tokens, "
@@ -148,6 +166,18 @@ else:
         fig = px.pie(df, names="provider", values="calls", hole=0.45, title="Calls by provider (all free)")
     _chart(right, fig, "chart_cost_provider")
 
+    if group_keys:
+        st.subheader("By caller")
+        st.caption("The workbench app (people) and each API key: a key's calls are the runs products "
+                   "started through the API.")
+        st.dataframe(pd.DataFrame([{
+            "Caller": r.name if r.key_id is None else f"🔑 {r.name}" + (" (revoked)" if r.revoked else ""),
+            "Calls": r.calls, "Input tokens": r.input_tokens, "Output tokens": r.output_tokens,
+            "Cost (USD)": r.cost_usd, "Share of cost": r.cost_usd / t.cost_usd if t.cost_usd else None}
+            for r in dash.by_caller]), hide_index=True, column_config={
+            "Cost (USD)": st.column_config.NumberColumn(format="$%.4f"),
+            "Share of cost": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)})
+
     st.subheader("By model")
     st.dataframe(pd.DataFrame([{
         "Provider": m.provider, "Model": m.model, "Calls": m.calls, "Input tokens": m.input_tokens,
@@ -184,12 +214,14 @@ else:
     def _csv_file():
         # Called on click: rows stream from SQL into a spooled temp file, never a DataFrame.
         fh = tempfile.SpooledTemporaryFile(max_size=8 << 20)
-        usage_export.write_usage_csv(ctx.person_id, ctx.group_id, period.start, period.end, fh)
+        usage_export.write_usage_csv(ctx.person_id, ctx.group_id, period.start, period.end, fh, caller=caller)
         fh.seek(0)
         return fh
 
     st.download_button(f"Download the {t.calls:,} records as CSV", data=_csv_file, mime="text/csv",
-                       file_name=f"usage-group{ctx.group_id}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv",
+                       file_name=f"usage-group{ctx.group_id}-{period.start:%Y%m%d}-{period.end:%Y%m%d}"
+                                 + ("" if caller is None else "-app" if caller == reports.APP else f"-key{caller}")
+                                 + ".csv",
                        on_click="ignore", icon="⬇️")
 
 # --- budget and rate limits ----------------------------------------------------------

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     tool_timeout_s: float = 30.0  # the most any one custom tool call may take, whatever it asks
     # The API server (serve/): the largest request body it reads (413 above it).
     api_max_body_bytes: int = 4 * 1024 * 1024
+    # Where products reach the API (shown in the Deploy page's code snippets); set it to the
+    # public address when the server runs behind a proxy or on another host.
+    api_public_url: str = "http://127.0.0.1:8000/v1"
 
     @field_validator("tool_allowed_hosts", "mcp_allowed_commands", mode="before")
     @classmethod

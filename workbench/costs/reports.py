@@ -1,7 +1,11 @@
 """Usage aggregations for the Usage page. Every figure is a SQL GROUP BY over
 usage_records filtered by (group_id, created_at) -- the ix_usage_group_* indexes -- so a
 dashboard reads only the period's rows of one group and returns a few hundred numbers.
-Times are naive UTC, like every stored timestamp; periods are half-open [start, end)."""
+Times are naive UTC, like every stored timestamp; periods are half-open [start, end).
+
+A dashboard may be narrowed to one caller (`caller`): the workbench app (`APP`: people, and
+records with no person) or one API key by id. A key acts through a person of its own, so this
+is a condition on usage_records.person_id (ix_usage_group_person_time) against api_keys."""
 
 from __future__ import annotations
 
@@ -14,8 +18,9 @@ from sqlalchemy.orm import Session
 from .. import clock
 from ..db import session_scope
 from ..errors import ValidationError
-from ..models import Connection, Group, Person, Run, Thing, Thread, UsageRecord, utcnow
+from ..models import ApiKey, Connection, Group, Person, Run, Thing, Thread, UsageRecord, utcnow
 from ..tenancy.access import MEMBER_OF, require_access
+from ..tenancy.people import APP, caller_condition  # noqa: F401 - APP: the app as a caller, for pages
 from .limits import budget_level
 
 PERIODS = {"today": "Today", "7d": "Last 7 days", "30d": "Last 30 days",
@@ -98,8 +103,12 @@ def _as_datetime(value) -> datetime:
     return datetime.fromisoformat(str(value))
 
 
-def in_period(group_id: int, start: datetime, end: datetime):
-    return (UsageRecord.group_id == group_id, UsageRecord.created_at >= start, UsageRecord.created_at < end)
+def in_period(group_id: int, start: datetime, end: datetime, caller: int | str | None = None):
+    """The WHERE of a group's records in [start, end), of one caller when `caller` is set
+    (APP, or an API key's id)."""
+    conds = (UsageRecord.group_id == group_id, UsageRecord.created_at >= start, UsageRecord.created_at < end)
+    by = caller_condition(UsageRecord.person_id, group_id, caller)
+    return conds if by is None else (*conds, by)
 
 
 _COST = func.coalesce(func.sum(UsageRecord.cost_usd), 0.0)
@@ -120,30 +129,30 @@ class Totals:
     default_priced_calls: int = 0
 
 
-def q_totals(s: Session, group_id: int, start: datetime, end: datetime) -> Totals:
+def q_totals(s: Session, group_id: int, start: datetime, end: datetime, caller: int | str | None = None) -> Totals:
     row = s.execute(select(
         func.count(), _IN, _OUT, _COST, func.avg(UsageRecord.duration_ms),
         func.coalesce(func.sum(cast(UsageRecord.estimated, Integer)), 0),
         func.coalesce(func.sum(cast(UsageRecord.price_is_default, Integer)), 0),
-    ).where(*in_period(group_id, start, end))).one()
+    ).where(*in_period(group_id, start, end, caller))).one()
     return Totals(int(row[0]), int(row[1]), int(row[2]), float(row[3]),
                   float(row[4]) if row[4] is not None else None, int(row[5]), int(row[6]))
 
 
 def q_cost_over_time(s: Session, group_id: int, start: datetime, end: datetime, bucket: str,
-                     time_zone: str | None = None) -> list[tuple[datetime, str, float, int]]:
+                     time_zone: str | None = None, caller: int | str | None = None) -> list[tuple[datetime, str, float, int]]:
     """(bucket start as wall time in `time_zone`, model, cost, calls) rows, oldest first.
     In UTC the database buckets; in another zone it sums whole UTC hours, folded here into
     local days or months (a zone with a half-hour offset folds at the UTC hour)."""
     if (time_zone or clock.UTC_NAME) == clock.UTC_NAME:
         b = bucket_expr(s, UsageRecord.created_at, bucket).label("b")
         rows = s.execute(select(b, UsageRecord.model, _COST, func.count())
-                         .where(*in_period(group_id, start, end)).group_by(b, UsageRecord.model).order_by(b))
+                         .where(*in_period(group_id, start, end, caller)).group_by(b, UsageRecord.model).order_by(b))
         return [(_as_datetime(t), m, float(c), int(n)) for t, m, c, n in rows]
     b = bucket_expr(s, UsageRecord.created_at, "hour").label("b")
     folded: dict[tuple[datetime, str], list] = {}
     for t, m, c, n in s.execute(select(b, UsageRecord.model, _COST, func.count())
-                                .where(*in_period(group_id, start, end)).group_by(b, UsageRecord.model)):
+                                .where(*in_period(group_id, start, end, caller)).group_by(b, UsageRecord.model)):
         local = clock.to_local(_as_datetime(t), time_zone)
         key = (_truncate(local, bucket), m)
         acc = folded.setdefault(key, [0.0, 0])
@@ -159,24 +168,53 @@ def _truncate(local: datetime, bucket: str) -> datetime:
     return day.replace(day=1) if bucket == "month" else day
 
 
-def q_by_agent(s: Session, group_id: int, start: datetime, end: datetime) -> list[tuple[str, int, int, float]]:
+def q_by_agent(s: Session, group_id: int, start: datetime, end: datetime, caller: int | str | None = None) -> list[tuple[str, int, int, float]]:
     """(agent name, input tokens, output tokens, cost), most tokens first."""
-    rows = s.execute(select(UsageRecord.agent_id, _IN, _OUT, _COST).where(*in_period(group_id, start, end))
+    rows = s.execute(select(UsageRecord.agent_id, _IN, _OUT, _COST).where(*in_period(group_id, start, end, caller))
                      .group_by(UsageRecord.agent_id).order_by((_IN + _OUT).desc())).all()
     names = _names(s, Thing, [r[0] for r in rows], Thing.name)
     return [(names.get(a, f"Agent #{a}") if a else "(no agent)", int(i), int(o), float(c)) for a, i, o, c in rows]
 
 
-def q_by_person(s: Session, group_id: int, start: datetime, end: datetime) -> list[tuple[str, float, int]]:
+def q_by_person(s: Session, group_id: int, start: datetime, end: datetime, caller: int | str | None = None) -> list[tuple[str, float, int]]:
     """(person name, cost, calls), most expensive first."""
-    rows = s.execute(select(UsageRecord.person_id, _COST, func.count()).where(*in_period(group_id, start, end))
+    rows = s.execute(select(UsageRecord.person_id, _COST, func.count()).where(*in_period(group_id, start, end, caller))
                      .group_by(UsageRecord.person_id).order_by(_COST.desc())).all()
     names = _names(s, Person, [r[0] for r in rows], Person.name)
     return [(names.get(p, f"Person #{p}") if p else "(system)", float(c), int(n)) for p, c, n in rows]
 
 
-def q_by_provider(s: Session, group_id: int, start: datetime, end: datetime) -> list[tuple[str, float, int]]:
-    rows = s.execute(select(UsageRecord.provider, _COST, func.count()).where(*in_period(group_id, start, end))
+@dataclass(frozen=True)
+class CallerRow:
+    """One caller's share: an API key (key_id, its name), or the workbench app (key_id None)."""
+
+    key_id: int | None
+    name: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    revoked: bool = False
+
+
+APP_NAME = "Workbench app"
+
+
+def q_by_caller(s: Session, group_id: int, start: datetime, end: datetime,
+                caller: int | str | None = None) -> list[CallerRow]:
+    """Calls, tokens and cost per API key, and the workbench app's (people, and records with
+    no person) as one row; most expensive first."""
+    rows = s.execute(select(ApiKey.id, ApiKey.name, ApiKey.revoked_at.is_not(None), func.count(), _IN, _OUT, _COST)
+                     .select_from(UsageRecord)
+                     .outerjoin(ApiKey, (ApiKey.person_id == UsageRecord.person_id) & (ApiKey.group_id == group_id))
+                     .where(*in_period(group_id, start, end, caller))
+                     .group_by(ApiKey.id, ApiKey.name, ApiKey.revoked_at).order_by(_COST.desc(), ApiKey.id)).all()
+    return [CallerRow(k, name if k is not None else APP_NAME, int(n), int(i), int(o), float(c), bool(k and gone))
+            for k, name, gone, n, i, o, c in rows]
+
+
+def q_by_provider(s: Session, group_id: int, start: datetime, end: datetime, caller: int | str | None = None) -> list[tuple[str, float, int]]:
+    rows = s.execute(select(UsageRecord.provider, _COST, func.count()).where(*in_period(group_id, start, end, caller))
                      .group_by(UsageRecord.provider).order_by(_COST.desc()))
     return [(p, float(c), int(n)) for p, c, n in rows]
 
@@ -193,12 +231,12 @@ class ModelRow:
     estimated_calls: int
 
 
-def q_by_model(s: Session, group_id: int, start: datetime, end: datetime) -> list[ModelRow]:
+def q_by_model(s: Session, group_id: int, start: datetime, end: datetime, caller: int | str | None = None) -> list[ModelRow]:
     rows = s.execute(select(
         UsageRecord.provider, UsageRecord.model, func.count(), _IN, _OUT, _COST,
         func.coalesce(func.sum(cast(UsageRecord.price_is_default, Integer)), 0),
         func.coalesce(func.sum(cast(UsageRecord.estimated, Integer)), 0),
-    ).where(*in_period(group_id, start, end)).group_by(UsageRecord.provider, UsageRecord.model)
+    ).where(*in_period(group_id, start, end, caller)).group_by(UsageRecord.provider, UsageRecord.model)
         .order_by(_COST.desc()))
     return [ModelRow(p, m, int(n), int(i), int(o), float(c), int(d), int(e)) for p, m, n, i, o, c, d, e in rows]
 
@@ -215,10 +253,11 @@ class TopRow:
     detail: str = ""
 
 
-def q_top_threads(s: Session, group_id: int, start: datetime, end: datetime, limit: int = 10) -> list[TopRow]:
+def q_top_threads(s: Session, group_id: int, start: datetime, end: datetime, limit: int = 10,
+                  caller: int | str | None = None) -> list[TopRow]:
     rows = s.execute(select(UsageRecord.thread_id, _COST, func.count(), _IN + _OUT,
                             func.max(UsageRecord.run_id), func.max(UsageRecord.created_at))
-                     .where(*in_period(group_id, start, end), UsageRecord.thread_id.is_not(None))
+                     .where(*in_period(group_id, start, end, caller), UsageRecord.thread_id.is_not(None))
                      .group_by(UsageRecord.thread_id).order_by(_COST.desc(), UsageRecord.thread_id)
                      .limit(limit)).all()
     titles = _names(s, Thread, [r[0] for r in rows], Thread.title, Thread.group_id == group_id)
@@ -226,10 +265,11 @@ def q_top_threads(s: Session, group_id: int, start: datetime, end: datetime, lim
             for t, c, n, k, r, w in rows]
 
 
-def q_top_runs(s: Session, group_id: int, start: datetime, end: datetime, limit: int = 10) -> list[TopRow]:
+def q_top_runs(s: Session, group_id: int, start: datetime, end: datetime, limit: int = 10,
+               caller: int | str | None = None) -> list[TopRow]:
     rows = s.execute(select(UsageRecord.run_id, UsageRecord.thread_id, _COST, func.count(), _IN + _OUT,
                             func.min(UsageRecord.created_at))
-                     .where(*in_period(group_id, start, end), UsageRecord.run_id.is_not(None))
+                     .where(*in_period(group_id, start, end, caller), UsageRecord.run_id.is_not(None))
                      .group_by(UsageRecord.run_id, UsageRecord.thread_id)
                      .order_by(_COST.desc(), UsageRecord.run_id).limit(limit)).all()
     titles = _names(s, Thread, [r[1] for r in rows], Thread.title, Thread.group_id == group_id)
@@ -261,6 +301,8 @@ class Dashboard:
     by_model: list[ModelRow] = field(default_factory=list)
     top_threads: list[TopRow] = field(default_factory=list)
     top_runs: list[TopRow] = field(default_factory=list)
+    by_caller: list[CallerRow] = field(default_factory=list)
+    caller: int | str | None = None  # what the dashboard was narrowed to (None: every caller)
 
     def change(self, attr: str) -> float | None:
         """Relative change of a total against the previous period (None: nothing before)."""
@@ -274,18 +316,20 @@ class Dashboard:
         return [m for m in self.by_model if m.default_priced_calls]
 
 
-def dashboard(actor_id: int, group_id: int, p: Period) -> Dashboard:
-    """Everything the Usage page shows for one group and period, in one read."""
+def dashboard(actor_id: int, group_id: int, p: Period, *, caller: int | str | None = None) -> Dashboard:
+    """Everything the Usage page shows for one group and period, in one read; with `caller`
+    (APP, or an API key's id) every figure counts only that caller's calls."""
     with session_scope() as s:
         require_access(s, actor_id, group_id, "viewer")
-        a, b = p.start, p.end
+        a, b, by = p.start, p.end, caller
         return Dashboard(
-            period=p, totals=q_totals(s, group_id, a, b),
-            previous=q_totals(s, group_id, p.prev_start, p.prev_end),
-            cost_over_time=q_cost_over_time(s, group_id, a, b, p.bucket, p.time_zone),
-            by_agent=q_by_agent(s, group_id, a, b), by_person=q_by_person(s, group_id, a, b),
-            by_provider=q_by_provider(s, group_id, a, b), by_model=q_by_model(s, group_id, a, b),
-            top_threads=q_top_threads(s, group_id, a, b), top_runs=q_top_runs(s, group_id, a, b))
+            period=p, totals=q_totals(s, group_id, a, b, by),
+            previous=q_totals(s, group_id, p.prev_start, p.prev_end, by),
+            cost_over_time=q_cost_over_time(s, group_id, a, b, p.bucket, p.time_zone, by),
+            by_agent=q_by_agent(s, group_id, a, b, by), by_person=q_by_person(s, group_id, a, b, by),
+            by_provider=q_by_provider(s, group_id, a, b, by), by_model=q_by_model(s, group_id, a, b, by),
+            top_threads=q_top_threads(s, group_id, a, b, caller=by), top_runs=q_top_runs(s, group_id, a, b, caller=by),
+            by_caller=q_by_caller(s, group_id, a, b, by), caller=caller)
 
 
 # --- groups side by side ---------------------------------------------------------------

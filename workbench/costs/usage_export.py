@@ -28,22 +28,24 @@ def _cell(value):
 
 
 def usage_csv_chunks(actor_id: int, group_id: int, start: datetime, end: datetime,
-                     chunk_rows: int = 2000) -> Iterator[str]:
+                     chunk_rows: int = 2000, *, caller: int | str | None = None) -> Iterator[str]:
     """The group's usage records of [start, end) as CSV text, header first, streamed from
     SQL `chunk_rows` at a time (a server-side cursor where the database has one), so an
-    export never holds the records in memory. Access is checked before the first chunk."""
+    export never holds the records in memory. Access is checked before the first chunk.
+    `caller` narrows it like the dashboard (reports.APP, or an API key's id)."""
     with session_scope() as s:
         require_access(s, actor_id, group_id, "viewer")
-    return _csv_stream(group_id, start, end, max(1, chunk_rows))
+    conds = in_period(group_id, start, end, caller)  # a bad caller is refused now, not mid-download
+    return _csv_stream(conds, max(1, chunk_rows))
 
 
-def _csv_stream(group_id: int, start: datetime, end: datetime, chunk_rows: int) -> Iterator[str]:
+def _csv_stream(conds: tuple, chunk_rows: int) -> Iterator[str]:
     u = UsageRecord
     stmt = (select(u.created_at, u.provider, u.model, Thing.name, Person.name, u.thread_id, u.run_id,
                    u.input_tokens, u.output_tokens, u.cached_input_tokens, u.reasoning_tokens,
                    u.estimated, u.cost_usd, u.price_is_default, u.duration_ms, u.ttft_ms)
             .outerjoin(Thing, Thing.id == u.agent_id).outerjoin(Person, Person.id == u.person_id)
-            .where(*in_period(group_id, start, end)).order_by(u.created_at, u.id)
+            .where(*conds).order_by(u.created_at, u.id)
             .execution_options(yield_per=chunk_rows, stream_results=True))
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -60,9 +62,10 @@ def _csv_stream(group_id: int, start: datetime, end: datetime, chunk_rows: int) 
             yield buf.getvalue()
 
 
-def write_usage_csv(actor_id: int, group_id: int, start: datetime, end: datetime, fh: BinaryIO) -> int:
+def write_usage_csv(actor_id: int, group_id: int, start: datetime, end: datetime, fh: BinaryIO, *,
+                    caller: int | str | None = None) -> int:
     """Stream the CSV into a binary file; returns the bytes written."""
     written = 0
-    for chunk in usage_csv_chunks(actor_id, group_id, start, end):
+    for chunk in usage_csv_chunks(actor_id, group_id, start, end, caller=caller):
         written += fh.write(chunk.encode("utf-8"))
     return written

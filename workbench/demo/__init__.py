@@ -1,6 +1,7 @@
 """The demo workspace: a group named "Demo" with agents that use every tool on the built-in
 model, a knowledge base built from text that ships with the project, threads produced by real
-runs, generated usage history (marked as such) and a budget near its 80 % warning.
+runs, generated usage history (marked as such; a share of it through the demo's API key), an
+API key and a `production` label for the Deploy page, and a budget near its 80 % warning.
 
     build_demo(person_id, progress=callback) -> DemoReport      # idempotent
     remove_demo(person_id) -> RemoveReport                      # the Demo group and nothing else

@@ -23,15 +23,16 @@ from ..costs.pricing import compute_cost
 from ..db import session_scope
 from ..errors import WorkbenchError
 from ..experiments import create_test_set, get_experiment, start_experiment
-from ..models import ProviderRecord, RunStep, UsageRecord
+from ..models import ApiKey, ProviderRecord, RunStep, UsageRecord
 from ..playground import Variant, get_comparison, start_comparison
 from ..providers.base import Usage
 from ..runs.lifecycle import continue_thread
+from ..serve.keys import create_key
 from ..system import workspace
 from ..tenancy import access, groups
 from .content import (AGENTS, COMPARISON_AGENT, COMPARISON_MESSAGE, CONVERSATIONS, DEMO_GROUP_NAME,
                       GENERATED_PROVIDER, MAX_OUTPUT_TOKENS, TEST_SET_CASES, TEST_SET_DESCRIPTION,
-                      TEST_SET_NAME, UsagePlan, knowledge_files)
+                      TEST_SET_NAME, DeployPlan, UsagePlan, knowledge_files)
 
 ProgressFn = Callable[[str, float], None]  # (what is happening, fraction done 0..1)
 RUN_TIMEOUT_S = 300.0
@@ -87,6 +88,8 @@ def build_demo(person_id: int, progress: ProgressFn | None = None, *, quick: boo
     report = DemoReport(group.id, created=True)
     agent_ids = _agents(person_id, group.id)
     report.steps.append(StepOutcome("agents", True, f"{len(agent_ids)} agents, 2 versions each"))
+    deploy_step, api_key_id = _deploy(person_id, group.id, agent_ids)
+    report.steps.append(deploy_step)
     say("Agents created; building the knowledge base", 0.05)
     report.steps.append(_knowledge(person_id, group.id, say))
     conversations = [c for c in CONVERSATIONS if c.quick or not quick]
@@ -101,7 +104,7 @@ def build_demo(person_id: int, progress: ProgressFn | None = None, *, quick: boo
         say("Experiments: a test set of the writing assistant, evaluated on the built-in model", 0.9)
         report.steps.append(_experiment(person_id, group.id, agent_ids[COMPARISON_AGENT]))
     say("Generating 60 days of usage history (marked as demo data)", 0.92)
-    report.steps.append(_usage_history(person_id, group.id, agent_ids))
+    report.steps.append(_usage_history(person_id, group.id, agent_ids, api_key_id))
     report.steps.append(_budget(person_id, group.id))
     with session_scope() as s:
         events.record(s, "demo_built", group_id=group.id, actor_id=person_id, target_type="group",
@@ -125,6 +128,19 @@ def _agents(person_id: int, group_id: int) -> dict[str, int]:
         agents.update_agent(person_id, view.id, note=spec.note, system_prompt=spec.prompt)
         ids[spec.key] = view.id
     return ids
+
+
+def _deploy(person_id: int, group_id: int, agent_ids: dict[str, int]) -> tuple[StepOutcome, int | None]:
+    """An API key for the website's chat (its secret is dropped: a demo key is never used)
+    and the production label on the support agent. Returns the step and the key's id."""
+    plan = DeployPlan()
+    try:
+        made = create_key(person_id, group_id, plan.key_name, role="editor")
+        agents.set_label(person_id, agent_ids[plan.agent], plan.version, plan.label)
+    except WorkbenchError as err:
+        return StepOutcome("deploy", False, err.user_message), None
+    return StepOutcome("deploy", True, f"API key {plan.key_name!r} ({made.info.prefix}…), "
+                                       f"{plan.label} -> v{plan.version}"), made.info.id
 
 
 def _knowledge(person_id: int, group_id: int, say: ProgressFn) -> StepOutcome:
@@ -189,17 +205,24 @@ def _experiment(person_id: int, group_id: int, agent_id: int) -> StepOutcome:
                        f"experiment {experiment_id}: {view.status}, passed {view.passed_cases}/{len(view.cases)} cases")
 
 
-def _usage_history(person_id: int, group_id: int, agent_ids: dict[str, int]) -> StepOutcome:
+def _usage_history(person_id: int, group_id: int, agent_ids: dict[str, int],
+                   api_key_id: int | None = None) -> StepOutcome:
     """Usage records over the past 60 days, priced at today's list prices of real hosted
-    models, stored under the provider name GENERATED_PROVIDER: no real call carries it."""
-    plan = UsagePlan()
+    models, stored under the provider name GENERATED_PROVIDER: no real call carries it.
+    With the demo's API key, a share of the support agent's calls of its last `key_days` are
+    the website's, made through the key (its person), and the key dates from then."""
+    plan, deploy = UsagePlan(), DeployPlan()
     rng = random.Random(plan.seed)
+    by_key = random.Random(deploy.seed)  # its own draws: the rest of the history stays as it was
     now = utcnow()
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     agent_list = list(agent_ids.values())
-    count = 0
+    count = keyed = 0
     with session_scope() as s:
         access.require_access(s, person_id, group_id, "owner")
+        key = s.get(ApiKey, api_key_id) if api_key_id is not None else None
+        key_since = today - timedelta(days=deploy.key_days) + timedelta(hours=9, minutes=41)
+        key_last = None
         for day in range(plan.days - 1, -1, -1):
             start = today - timedelta(days=day)
             span = (now - start) if day == 0 else timedelta(days=1)
@@ -211,14 +234,21 @@ def _usage_history(person_id: int, group_id: int, agent_ids: dict[str, int]) -> 
                 usage = Usage(input_tokens=rng.randint(600, 4000), output_tokens=rng.randint(80, 700))
                 at = start + span * rng.random()
                 cost = compute_cost(s, price_provider, model, usage, at)
-                s.add(UsageRecord(group_id=group_id, agent_id=rng.choice(agent_list), person_id=person_id,
+                agent_id, caller = rng.choice(agent_list), person_id
+                if (key is not None and at >= key_since and agent_id == agent_ids[deploy.agent]
+                        and by_key.random() < deploy.key_share):
+                    caller, keyed, key_last = key.person_id, keyed + 1, max(at, key_last or at)
+                s.add(UsageRecord(group_id=group_id, agent_id=agent_id, person_id=caller,
                                   provider=GENERATED_PROVIDER, model=model,
                                   input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
                                   cost_usd=cost.usd, price_id=cost.price_id, price_is_default=cost.is_default,
                                   duration_ms=rng.uniform(800, 6000), ttft_ms=rng.uniform(200, 900),
                                   created_at=at))
                 count += 1
-    return StepOutcome("usage history", True, f"{count} generated usage records over {plan.days} days")
+        if key is not None:
+            key.created_at, key.last_used_at = key_since, key_last
+    via = f", {keyed} of them through the API key" if key is not None else ""
+    return StepOutcome("usage history", True, f"{count} generated usage records over {plan.days} days{via}")
 
 
 def _budget(person_id: int, group_id: int) -> StepOutcome:

@@ -127,6 +127,20 @@ class UsagePlan:
     seed: int = 14
 
 
+@dataclass(frozen=True)
+class DeployPlan:
+    """The Deploy page's demo: the API key a product (the customer website's chat) would use,
+    and the label it calls the support agent by. No model runs: the key's calls are part of
+    the generated history, which places the key's making `key_days` ago."""
+    key_name: str = "Website chat"
+    key_days: int = 30
+    key_share: float = 0.4  # of the generated support-agent calls since then, those the website made
+    agent: str = "support"  # AgentSpec.key
+    label: str = "production"
+    version: int = 2
+    seed: int = 7
+
+
 def knowledge_files() -> list[tuple[str, bytes]]:
     """(name, bytes) for every shipped demo document and the project's README."""
     files = [(p.name, p.read_bytes()) for p in sorted(CONTENT_DIR.glob("*.md"))]

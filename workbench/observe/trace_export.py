@@ -8,7 +8,7 @@ import io
 import json
 import types
 import typing
-from dataclasses import fields, is_dataclass
+from dataclasses import MISSING, fields, is_dataclass
 from datetime import datetime
 from typing import Any
 
@@ -57,6 +57,8 @@ def _build(cls, data: Any, where: str):
         raise ValidationError(field_errors={"file": f"{where} is not an object."})
     values = {}
     for f in fields(cls):
+        if f.name not in data and f.default is not MISSING:
+            continue  # a field added since the export was written: its default
         if f.name not in data:
             raise ValidationError(field_errors={"file": f"{where} has no {f.name!r}."})
         value = data[f.name]
@@ -98,7 +100,7 @@ def load_run_export(data: str | bytes | dict[str, Any]) -> RunTrace:
 RUN_COLUMNS = ["id", "started_at", "ended_at", "status", "agent_id", "agent_name",
                "agent_version", "thread_id", "thread_title", "person_id", "person_name",
                "duration_ms", "step_count", "input_tokens", "output_tokens", "cost_usd", "tools",
-               "error_type", "error_message"]
+               "error_type", "error_message", "api_key_name"]
 
 
 def _iter_runs(actor_id: int, group_id: int, filters: RunFilters | None, sort: str,

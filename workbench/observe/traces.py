@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from ..db import session_scope
 from ..errors import RunNotFound, ValidationError
-from ..models import AgentVersion, Connection, Event, Message, Person, Run, RunStep, Thing, Thread, utcnow
+from ..models import AgentVersion, ApiKey, Connection, Event, Message, Person, Run, RunStep, Thing, Thread, utcnow
 from ..tenancy.access import MEMBER_OF, require_access
+from ..tenancy.people import caller_condition
 from ..tools.custom.catalog import exposed_names
 from ..tools.registry import tool_names
 
@@ -46,6 +47,7 @@ class RunFilters:
     min_duration_ms: float | None = None
     has_error: bool | None = None
     tool: str | None = None
+    caller: int | str | None = None  # tenancy.people.APP (the app's people) or an API key's id
 
 
 @dataclass
@@ -74,6 +76,12 @@ class RunRow:
     error_chain: list[Any] | None
     user_message_id: int | None
     reply_message_id: int | None
+    api_key_name: str | None = None  # the run was started through the API with this group key
+
+    @property
+    def caller_name(self) -> str | None:
+        """Who started it, as pages show it: the person, or 🔑 and the API key's name."""
+        return f"🔑 {self.api_key_name}" if self.api_key_name else self.person_name
 
     @property
     def total_tokens(self) -> int:
@@ -170,10 +178,11 @@ class RunTrace:
 @dataclass
 class RunFilterOptions:
     agents: list[tuple[int, str]]
-    people: list[tuple[int, str]]
+    people: list[tuple[int, str]]  # members who are people (the API keys' own people are in api_keys)
     threads: list[tuple[int, str]]
     tools: list[str]
     statuses: tuple[str, ...] = RUN_STATUSES
+    api_keys: list[tuple[int, str]] = field(default_factory=list)  # (key id, name), revoked ones too
 
 
 # --- listing -----------------------------------------------------------------------------
@@ -205,6 +214,9 @@ def _conditions(group_id: int, f: RunFilters) -> list:
         conds.append(Run.error_type.is_not(None))
     elif f.has_error is False:
         conds.append(Run.error_type.is_(None))
+    by = caller_condition(Run.person_id, group_id, f.caller)
+    if by is not None:
+        conds.append(by)
     if f.tool:
         escaped = f.tool.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         conds.append(Run.tools_used.like(f"%,{escaped},%", escape="\\"))
@@ -212,14 +224,15 @@ def _conditions(group_id: int, f: RunFilters) -> list:
 
 
 def _select_rows():
-    return (select(Run, Thing.name, Thread.title, Person.name, AgentVersion.version)
+    return (select(Run, Thing.name, Thread.title, Person.name, AgentVersion.version, ApiKey.name)
             .outerjoin(Thing, Thing.id == Run.agent_id)
             .outerjoin(Thread, Thread.id == Run.thread_id)
             .outerjoin(Person, Person.id == Run.person_id)
-            .outerjoin(AgentVersion, AgentVersion.id == Run.agent_version_id))
+            .outerjoin(AgentVersion, AgentVersion.id == Run.agent_version_id)
+            .outerjoin(ApiKey, (ApiKey.person_id == Run.person_id) & (ApiKey.group_id == Run.group_id)))
 
 
-def _to_row(run: Run, agent_name, thread_title, person_name, version) -> RunRow:
+def _to_row(run: Run, agent_name, thread_title, person_name, version, key_name=None) -> RunRow:
     return RunRow(
         id=run.id, group_id=run.group_id, thread_id=run.thread_id, thread_title=thread_title,
         agent_id=run.agent_id, agent_name=agent_name, agent_version_id=run.agent_version_id,
@@ -229,7 +242,7 @@ def _to_row(run: Run, agent_name, thread_title, person_name, version) -> RunRow:
         output_tokens=run.output_tokens, cost_usd=run.cost_usd,
         tools=[t for t in (run.tools_used or "").split(",") if t], error_type=run.error_type,
         error_message=run.error_message, error_chain=run.error_chain,
-        user_message_id=run.user_message_id, reply_message_id=run.reply_message_id)
+        user_message_id=run.user_message_id, reply_message_id=run.reply_message_id, api_key_name=key_name)
 
 
 def _fill_live(s: Session, rows: list[RunRow]) -> None:
@@ -267,24 +280,30 @@ def list_runs(actor_id: int, group_id: int, filters: RunFilters | None = None, *
 
 def run_filter_options(actor_id: int, group_id: int, max_threads: int = 200) -> RunFilterOptions:
     """What the Traces filters offer: the group's agents (deleted ones too, their runs
-    remain), members, most recent threads and the known tools."""
+    remain), members who are people, API keys (revoked ones too: their runs remain), most
+    recent threads and the known tools."""
 
     with session_scope() as s:
         require_access(s, actor_id, group_id)
         custom = sorted(exposed_names(s, group_id))
         agents = s.execute(select(Thing.id, Thing.name, Thing.deleted_at).where(
             Thing.group_id == group_id, Thing.type == "agent").order_by(Thing.name)).all()
-        people = s.execute(select(Person.id, Person.name).join(
+        keys = s.execute(select(ApiKey.id, ApiKey.name, ApiKey.person_id, ApiKey.revoked_at)
+                         .where(ApiKey.group_id == group_id)
+                         .order_by(ApiKey.revoked_at.is_not(None), ApiKey.name, ApiKey.id)).all()
+        key_people = {k.person_id for k in keys}
+        people = [(i, n) for i, n in s.execute(select(Person.id, Person.name).join(
             Connection, Connection.source_id == Person.id).where(
             Connection.type == MEMBER_OF, Connection.source_type == "person",
             Connection.target_type == "group", Connection.target_id == group_id)
-            .order_by(Person.name)).all()
+            .order_by(Person.name)) if i not in key_people]
         threads = s.execute(select(Thread.id, Thread.title).where(Thread.group_id == group_id)
                             .order_by(Thread.last_activity_at.desc()).limit(max_threads)).all()
     return RunFilterOptions(
         agents=[(i, n + (" (deleted)" if d else "")) for i, n, d in agents],
-        people=[(i, n) for i, n in people], threads=[(i, t) for i, t in threads],
-        tools=tool_names() + custom)
+        people=people, threads=[(i, t) for i, t in threads],
+        tools=tool_names() + custom,
+        api_keys=[(k.id, k.name + (" (revoked)" if k.revoked_at else "")) for k in keys])
 
 
 # --- one run -----------------------------------------------------------------------------

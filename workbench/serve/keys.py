@@ -136,6 +136,14 @@ def key_names(s: Session, group_id: int) -> dict[int, str]:
     return dict(s.execute(select(ApiKey.person_id, ApiKey.name).where(ApiKey.group_id == group_id)).all())
 
 
+def key_person_names(actor_id: int, group_id: int) -> dict[int, str]:
+    """`key_names` after the access check: {person id: key name} of the group's keys (revoked
+    too), so a page can mark what a key did (threads, runs) with the key's name."""
+    with session_scope() as s:
+        require_access(s, actor_id, group_id)
+        return key_names(s, group_id)
+
+
 def revoke_key(actor_id: int, key_id: int) -> KeyInfo:
     """Stop the key at once (editors and owners of its group). Its threads and traces stay."""
     with session_scope() as s:

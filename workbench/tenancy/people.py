@@ -1,14 +1,35 @@
-"""People: found or created by e-mail, and a profile shown only to those who share a group."""
+"""People: found or created by e-mail, and a profile shown only to those who share a group;
+who made a call (a person in the app, or one of the group's API keys, which acts through a
+person of its own) as a SQL condition for the pages that filter by it."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..db import session_scope
-from ..errors import AccessDenied, PersonNotFound
-from ..models import Person
+from ..errors import AccessDenied, PersonNotFound, ValidationError
+from ..models import ApiKey, Person
 from .access import record_denied, shares_a_group
+
+APP = "app"  # the caller "Workbench app": people (and the system), not one of the group's API keys
+
+
+def caller_condition(person_column, group_id: int, caller: int | str | None):
+    """A SQL condition on a person id column (usage records, runs) saying who called: None
+    is anyone (no condition, None is returned), APP the workbench app (people, and rows with
+    no person), an int the API key with that id (what its own person did; a key of another
+    group matches nothing). A filter on the person column, so the (group, person, time)
+    indexes serve it; the keys' people are read in a subquery."""
+    if caller is None:
+        return None
+    if caller == APP:
+        keys = select(ApiKey.person_id).where(ApiKey.group_id == group_id)
+        return or_(person_column.is_(None), person_column.not_in(keys))
+    if isinstance(caller, int) and not isinstance(caller, bool):
+        return person_column == (select(ApiKey.person_id).where(ApiKey.id == caller, ApiKey.group_id == group_id)
+                                 .scalar_subquery())
+    raise ValidationError(field_errors={"caller": f"Pick the workbench app or an API key, not {caller!r}."})
 
 
 def normalise_email(email: str | None) -> str | None:
