@@ -118,10 +118,17 @@ def test_the_demo_has_every_part(demo):
     from workbench import experiments
     from workbench.costs import limits
 
-    [test_set] = experiments.list_test_sets(demo.person, demo.group)
+    sets = {t.name: t for t in experiments.list_test_sets(demo.person, demo.group)}
+    test_set = sets["Writing assistant: quick facts"]
     assert len(test_set.cases) == 3
     [run] = experiments.list_experiments(demo.person, demo.group, test_set.id)
     assert run.status == "complete" and len(run.cases) == 3  # a real experiment on the built-in model
+    from workbench import optimize
+
+    [opt] = optimize.list_optimizations(demo.person, demo.group)  # a finished search on the built-in model
+    assert opt.status == "finished" and opt.test_set_id == sets["Writing assistant: answer format"].id
+    assert 0 < opt.evaluations <= opt.budget and opt.start_score is not None
+    assert experiments.list_experiments(demo.person, demo.group, opt.test_set_id) == []  # its runs stay hidden
 
     assert limits.budget_status(demo.person, demo.group).level == "warning"
 

@@ -23,6 +23,7 @@ from ..costs.pricing import compute_cost
 from ..db import session_scope
 from ..errors import WorkbenchError
 from ..experiments import create_test_set, get_experiment, start_experiment
+from ..optimize import get_optimization, start_optimization
 from ..models import ApiKey, ProviderRecord, RunStep, UsageRecord
 from ..playground import Variant, get_comparison, start_comparison
 from ..providers.base import Usage
@@ -31,7 +32,8 @@ from ..serve.keys import create_key
 from ..system import workspace
 from ..tenancy import access, groups
 from .content import (AGENTS, COMPARISON_AGENT, COMPARISON_MESSAGE, CONVERSATIONS, DEMO_GROUP_NAME,
-                      GENERATED_PROVIDER, MAX_OUTPUT_TOKENS, TEST_SET_CASES, TEST_SET_DESCRIPTION,
+                      GENERATED_PROVIDER, MAX_OUTPUT_TOKENS, OPTIMIZE_BUDGET, OPTIMIZE_SET_CASES,
+                      OPTIMIZE_SET_DESCRIPTION, OPTIMIZE_SET_NAME, TEST_SET_CASES, TEST_SET_DESCRIPTION,
                       TEST_SET_NAME, DeployPlan, UsagePlan, knowledge_files)
 
 ProgressFn = Callable[[str, float], None]  # (what is happening, fraction done 0..1)
@@ -103,6 +105,8 @@ def build_demo(person_id: int, progress: ProgressFn | None = None, *, quick: boo
     if not quick:
         say("Experiments: a test set of the writing assistant, evaluated on the built-in model", 0.9)
         report.steps.append(_experiment(person_id, group.id, agent_ids[COMPARISON_AGENT]))
+        say("Optimize: a better prompt for the writing assistant, searched on the built-in model", 0.91)
+        report.steps.append(_optimization(person_id, group.id, agent_ids[COMPARISON_AGENT]))
     say("Generating 60 days of usage history (marked as demo data)", 0.92)
     report.steps.append(_usage_history(person_id, group.id, agent_ids, api_key_id))
     report.steps.append(_budget(person_id, group.id))
@@ -203,6 +207,21 @@ def _experiment(person_id: int, group_id: int, agent_id: int) -> StepOutcome:
         return StepOutcome("experiment", False, err.user_message)
     return StepOutcome("experiment", view.status == "complete",
                        f"experiment {experiment_id}: {view.status}, passed {view.passed_cases}/{len(view.cases)} cases")
+
+
+def _optimization(person_id: int, group_id: int, agent_id: int) -> StepOutcome:
+    """A finished optimization of the agent over a small test set of a format its prompt
+    never asks for (reflection by the built-in model itself)."""
+    try:
+        test_set = create_test_set(person_id, group_id, OPTIMIZE_SET_NAME, OPTIMIZE_SET_DESCRIPTION, OPTIMIZE_SET_CASES)
+        optimization_id = start_optimization(person_id, group_id, agent_id, test_set.id, budget=OPTIMIZE_BUDGET,
+                                             wait=True)
+        view = get_optimization(person_id, optimization_id)
+    except WorkbenchError as err:
+        return StepOutcome("optimization", False, err.user_message)
+    return StepOutcome("optimization", view.status == "finished",
+                       f"optimization {optimization_id}: {view.status}, {view.evaluations} evaluations, "
+                       f"{len(view.candidates)} candidates, best {view.best_score} (start {view.start_score})")
 
 
 def _usage_history(person_id: int, group_id: int, agent_ids: dict[str, int],

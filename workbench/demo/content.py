@@ -117,6 +117,16 @@ TEST_SET_CASES = [
      "checks": [{"type": "contains", "value": "cold"}, {"type": "latency_under", "seconds": 60}]},
 ]
 
+# Optimize: a format the writing assistant's prompt never asks for, so the search has failures
+# to reflect on (on the built-in model, a small budget: about half a minute at build time).
+OPTIMIZE_SET_NAME = "Writing assistant: answer format"
+OPTIMIZE_SET_DESCRIPTION = "Replies must open with 'Answer:'; the starting prompt does not say so."
+OPTIMIZE_SET_CASES = [
+    {"input": "What is the capital of Spain?", "checks": [{"type": "regex", "pattern": "^\\s*Answer:"}]},
+    {"input": "How many days are in a week?", "checks": [{"type": "regex", "pattern": "^\\s*Answer:"}]},
+]
+OPTIMIZE_BUDGET = 5
+
 
 @dataclass(frozen=True)
 class UsagePlan:
