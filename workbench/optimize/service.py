@@ -18,8 +18,8 @@ from ..db import session_scope
 from ..errors import AgentNotFound, NotFound, ValidationError
 from ..experiments.runner import start_experiment
 from ..experiments.testsets import TestSetNotFound, latest_version
-from ..models import (AgentVersion, ExperimentResult, Optimization, OptimizationCandidate, TestSet, TestSetVersion,
-                      utcnow)
+from ..models import (AgentVersion, ExperimentResult, Optimization, OptimizationCandidate, ProviderRecord, TestSet,
+                      TestSetVersion, utcnow)
 from ..playground.variants import Variant
 from ..runs.workers import STALE_S, worker_is_gone
 from ..tenancy.access import require_access
@@ -235,7 +235,8 @@ def _view(s, opt: Optimization, with_candidates: bool = True) -> OptimizationVie
     saved = s.get(AgentVersion, opt.saved_version_id) if opt.saved_version_id else None
     names = dict(s.execute(select(TestSet.id, TestSet.name).where(TestSet.id == opt.test_set_id)).all())
     status = "interrupted" if opt.status == "running" and not is_alive(opt) else opt.status
-    reflection = (f"provider {opt.reflection_provider_id}" if opt.reflection_provider_id else "the agent's provider")
+    provider = s.get(ProviderRecord, opt.reflection_provider_id) if opt.reflection_provider_id else None
+    reflection = provider.name if provider else "the agent's provider"
     reflection += f", {opt.reflection_model}" if opt.reflection_model else ", the agent's model"
     view = OptimizationView(
         id=opt.id, group_id=opt.group_id, agent_id=opt.agent_id, agent_name=start.config.get("name", ""),
