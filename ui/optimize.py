@@ -172,6 +172,9 @@ def _panel(ctx, optimization_id: int) -> None:
                       args=(ctx.person_id, view.id),
                       help=f"Carries on from the candidates already scored ({view.budget - view.evaluations} "
                            "evaluations left).")
+    if view.status == "finished" and view.evaluations < view.budget:
+        st.caption(f"Finished after {view.evaluations} runs: the search counts the results it reuses (read back "
+                   "rather than run again) toward its budget too.")
     if view.status == "failed" and view.error:
         st.error(view.error)
     elif view.status == "interrupted":
