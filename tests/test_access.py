@@ -169,6 +169,7 @@ OPS: list[Op] = [
     W("optimize.service.resume_optimization", "editor", lambda f, a, t: f(a, t.optimization, wait=True)),
     R("optimize.service.get_optimization", "viewer", lambda f, a, t: f(a, t.optimization)),
     R("optimize.service.list_optimizations", "viewer", lambda f, a, t: f(a, t.group)),
+    R("optimize.service.candidate_runs", "viewer", lambda f, a, t: f(a, t.optimization)),
     W("optimize.service.save_candidate", "editor", lambda f, a, t: f(a, t.optimization)),
     W("optimize.service.run_as_experiment", "editor", lambda f, a, t: f(a, t.optimization)),
     R("experiments.results.list_experiments", "viewer", lambda f, a, t: f(a, t.group, t.test_set)),

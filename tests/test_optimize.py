@@ -65,6 +65,11 @@ def test_the_search_finds_the_prompt_and_saves_it_as_a_version(scripted):
     assert view.evaluations == runs_of_kind(experiments.EXPERIMENT) == 12
     assert runs_of_kind(optimize.OPTIMIZATION) == len(reflections) == 1
     assert experiments.list_experiments(scripted.person_id, scripted.group_id) == []  # evaluations stay off the list
+    # the runs behind the best score: its validation cases first, each with its run (a trace)
+    runs = optimize.candidate_runs(scripted.person_id, opt_id)
+    assert [r.validation for r in runs[:3]] == [True] * 3 and {r.score for r in runs[:3]} == {1.0}
+    assert {r.case_key for r in runs[:3]} == set(view.val_keys) and all(r.run_id for r in runs)
+    assert [r.score for r in optimize.candidate_runs(scripted.person_id, opt_id, 0) if r.validation] == [0.0] * 3
     version = optimize.save_candidate(scripted.person_id, opt_id)
     assert get_agent(scripted.person_id, agent.id).config.system_prompt == PROMPTS[0]
     note = list_versions(scripted.person_id, agent.id)[0].note

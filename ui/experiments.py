@@ -95,6 +95,28 @@ def cases_from_table(rows: list[dict]) -> list[dict]:
     return out
 
 
+def compare_from_url(person_id: int) -> None:
+    """A link like ?compare=BASELINE,CANDIDATE (once per URL): the Compare tab on those two
+    experiments of one test set."""
+    raw = st.query_params.get("compare") or ""
+    if not raw or st.session_state.get("ex_cmp_url") == raw:
+        return
+    st.session_state["ex_cmp_url"] = raw
+    try:
+        baseline, candidate = (int(x) for x in raw.split(","))
+        test_set = experiments.get_experiment(person_id, baseline).test_set_id
+        if experiments.get_experiment(person_id, candidate).test_set_id != test_set:
+            raise ValidationError("These two experiments ran on different test sets.")
+    except ValueError:
+        st.error("A comparison link names two experiments: ?compare=BASELINE,CANDIDATE.")
+        return
+    except WorkbenchError as err:
+        show_error(err)
+        return
+    st.session_state.update({"ex_cmp_set": test_set, "ex_cmp_base": baseline, "ex_cmp_cand": candidate,
+                             "tab": "Compare"})
+
+
 def render_summary(view) -> None:
     cols = st.columns(5)
     cols[0].metric("Cases passed", f"{view.passed_cases}/{len(view.cases)}")

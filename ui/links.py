@@ -1,5 +1,5 @@
 """Links between pages that carry what to open in the URL (?thread=, ?agent=, ?run=,
-?version=, ?comparison=, ?step=)."""
+?version=, ?comparison=, ?step=, ?compare=)."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ def _chat_link(label: str, params: dict[str, str], fallback: str, help: str | No
     _link("views/chat.py", label, params, fallback, icon=":material/forum:", help=help)
 
 
-def trace_link(run_id: int) -> None:
+def trace_link(run_id: int, label: str = "Trace") -> None:
     """Opens the run's trace on the Traces page (?run=ID)."""
-    _link("views/traces.py", "Trace", {"run": str(run_id)}, f"trace: run #{run_id}",
+    _link("views/traces.py", label, {"run": str(run_id)}, f"trace: run #{run_id}",
           icon=":material/troubleshoot:", help="What this reply did: model calls, tools, timing, cost.")
 
 
@@ -57,3 +57,10 @@ def playground_link(agent_id: int | None = None, *, step_id: int | None = None,
     key, value = next(iter(params.items()))
     _link("views/playground.py", label, params, f"playground: {key} #{value}", icon=":material/science:",
           help="Run variants side by side in the Playground.")
+
+
+def comparison_link(baseline_id: int, candidate_id: int, label: str = "Compare them") -> None:
+    """Opens the Experiments page's Compare tab on two experiments (?compare=BASELINE,CANDIDATE)."""
+    _link("views/experiments.py", label, {"compare": f"{baseline_id},{candidate_id}"},
+          f"compare experiments #{baseline_id} and #{candidate_id}", icon=":material/compare_arrows:",
+          help="The two experiments side by side on the Experiments page: what regressed, what improved.")

@@ -1,13 +1,16 @@
 """Experiments: test sets (cases with inputs, expected answers and checks; import and export
 CSV/JSONL; versions), run an agent version over a test set (progress, stop, resume), the
-results, and two experiments compared with the test set's history chart.
-Links: ?experiment=ID opens an experiment's results."""
+results, two experiments compared with the test set's history chart, and optimizations of
+an agent's prompt over a test set (ui/optimize.py).
+Links: ?experiment=ID opens an experiment's results, ?compare=BASELINE,CANDIDATE two
+experiments compared, ?tab=NAME a tab, ?optimization=ID an optimization."""
 
 import streamlit as st
 
 from ui.common import current, fmt_time, require_group, show_error
-from ui.experiments import (cases_from_table, cases_table, history_figure, render_comparison, render_results,
-                            render_summary)
+from ui.experiments import (cases_from_table, cases_table, compare_from_url, history_figure, render_comparison,
+                            render_results, render_summary)
+from ui.optimize import optimize_tab
 from workbench import agents, experiments
 from workbench.errors import WorkbenchError
 from workbench.playground import Variant
@@ -25,10 +28,13 @@ raw = params.get("experiment")
 if raw and raw.isdigit() and st.session_state.get("ex_url") != raw:
     st.session_state["ex_url"] = raw
     st.session_state["ex_shown"] = int(raw)
+    st.session_state["tab"] = "Results"
+compare_from_url(ctx.person_id)
 
 sets = experiments.list_test_sets(ctx.person_id, ctx.group_id)
 names = {s.id: s.name for s in sets}
-tab_sets, tab_run, tab_results, tab_compare = st.tabs(["Test sets", "Run", "Results", "Compare"])
+tab_sets, tab_run, tab_results, tab_compare, tab_optimize = st.tabs(
+    ["Test sets", "Run", "Results", "Compare", "Optimize"], key="tab", bind="query-params")
 
 # --- test sets -------------------------------------------------------------------------
 with tab_sets:
@@ -178,14 +184,37 @@ with tab_compare:
         if len(of_set) < 2:
             st.info("Run at least two experiments on this test set to compare them.")
         else:
+            for key, default in (("ex_cmp_base", of_set[1]), ("ex_cmp_cand", of_set[0])):
+                if st.session_state.get(key) not in of_set:
+                    st.session_state[key] = default
+            # without the status: a picked option's label is not redrawn when it changes
+            cmp_labels = {i: run_labels[i].rpartition(" · ")[0] for i in of_set}
             c1, c2 = st.columns(2)
-            baseline = c1.selectbox("Baseline", of_set, index=1, format_func=run_labels.get, key="ex_cmp_base")
-            candidate = c2.selectbox("Candidate", of_set, index=0, format_func=run_labels.get, key="ex_cmp_cand")
-            try:
-                render_comparison(experiments.compare_experiments(ctx.person_id, baseline, candidate))
-            except WorkbenchError as err:
-                show_error(err)
+            baseline = c1.selectbox("Baseline", of_set, format_func=cmp_labels.get, key="ex_cmp_base")
+            candidate = c2.selectbox("Candidate", of_set, format_func=cmp_labels.get, key="ex_cmp_cand")
+            running = {e.id for e in all_runs if e.status == "running"}
+            live_cmp = bool({baseline, candidate} & running)
+
+            @st.fragment(run_every=1.0 if live_cmp else None)
+            def _comparison() -> None:  # refreshes while either experiment runs
+                try:
+                    report = experiments.compare_experiments(ctx.person_id, baseline, candidate)
+                except WorkbenchError as err:
+                    show_error(err)
+                    return
+                going = [v for v in (report.baseline, report.candidate) if v.status == "running"]
+                if live_cmp and not going:
+                    st.rerun()  # both done: redraw the page (the history) and stop refreshing
+                for v in going:
+                    st.progress(v.progress, text=f"#{v.id} {v.label}: {v.done}/{v.total} · running")
+                render_comparison(report)
+
+            _comparison()
         points = experiments.experiment_history(ctx.person_id, cmp_set)
         if points:
             st.markdown("**History of this test set**")
             st.plotly_chart(history_figure(points), width="stretch", key="ex_history")
+
+# --- optimize --------------------------------------------------------------------------
+with tab_optimize:
+    optimize_tab(ctx, names)

@@ -246,7 +246,7 @@ def _beat(optimization_id: int, done: threading.Event) -> None:
                 s.execute(update(Optimization).where(Optimization.id == optimization_id)
                           .values(heartbeat_at=utcnow()))
         except Exception:  # noqa: BLE001 - a missed beat is retried
-            log.debug("gepa: %s", message)
+            log.debug("optimization %s: a heartbeat failed; retrying", optimization_id, exc_info=True)
 
 
 def run_search(optimization_id: int, actor_id: int) -> None:

@@ -18,11 +18,12 @@ from ..db import session_scope
 from ..errors import AgentNotFound, NotFound, ValidationError
 from ..experiments.runner import start_experiment
 from ..experiments.testsets import TestSetNotFound, latest_version
-from ..models import AgentVersion, Optimization, OptimizationCandidate, TestSet, utcnow
+from ..models import (AgentVersion, ExperimentResult, Optimization, OptimizationCandidate, ProviderRecord, TestSet,
+                      TestSetVersion, utcnow)
 from ..playground.variants import Variant
 from ..runs.workers import STALE_S, worker_is_gone
 from ..tenancy.access import require_access
-from .search import PROMPT, launch, running_here, this_worker, wait_search
+from .search import PROMPT, case_score, launch, running_here, this_worker, wait_search
 
 DEFAULT_BUDGET, MIN_PROPOSALS, MAX_BUDGET = 60, 3, 2000
 SPLIT_AT = 6  # with this many scorable cases or more, half learn and half validate
@@ -82,6 +83,19 @@ class OptimizationView:
         candidate = next(c for c in self.candidates if c.index == index)
         return config_diff({PROMPT: self.start_prompt}, {PROMPT: candidate.prompt},
                            f"version {self.start_version}", f"candidate {index}")[0]
+
+
+@dataclass(frozen=True)
+class CandidateRun:
+    """One case a candidate was run on: its score there and the run behind it (its trace)."""
+    case_key: str
+    input: Any
+    validation: bool  # a validation case (counted in the candidate's score), else one it was learned from
+    score: float
+    reply: str
+    run_id: int | None
+    run_status: str
+    experiment_id: int
 
 
 def _load(s, actor_id: int, optimization_id: int, role: str = "viewer") -> Optimization:
@@ -221,7 +235,8 @@ def _view(s, opt: Optimization, with_candidates: bool = True) -> OptimizationVie
     saved = s.get(AgentVersion, opt.saved_version_id) if opt.saved_version_id else None
     names = dict(s.execute(select(TestSet.id, TestSet.name).where(TestSet.id == opt.test_set_id)).all())
     status = "interrupted" if opt.status == "running" and not is_alive(opt) else opt.status
-    reflection = (f"provider {opt.reflection_provider_id}" if opt.reflection_provider_id else "the agent's provider")
+    provider = s.get(ProviderRecord, opt.reflection_provider_id) if opt.reflection_provider_id else None
+    reflection = provider.name if provider else "the agent's provider"
     reflection += f", {opt.reflection_model}" if opt.reflection_model else ", the agent's model"
     view = OptimizationView(
         id=opt.id, group_id=opt.group_id, agent_id=opt.agent_id, agent_name=start.config.get("name", ""),
@@ -245,6 +260,32 @@ def _view(s, opt: Optimization, with_candidates: bool = True) -> OptimizationVie
 def get_optimization(actor_id: int, optimization_id: int) -> OptimizationView:
     with session_scope() as s:
         return _view(s, _load(s, actor_id, optimization_id))
+
+
+def candidate_runs(actor_id: int, optimization_id: int, index: int | None = None) -> list[CandidateRun]:
+    """The runs behind a candidate's score (default: the best), one per case it ran on:
+    validation cases first, in the test set's order."""
+    with session_scope() as s:
+        opt = _load(s, actor_id, optimization_id)
+        index = opt.best_candidate if index is None else index
+        row = s.scalar(select(OptimizationCandidate).where(OptimizationCandidate.optimization_id == opt.id,
+                                                           OptimizationCandidate.index == index))
+        if row is None:
+            raise ValidationError(field_errors={"candidate": "There is no such candidate (yet)."})
+        cases = s.get(TestSetVersion, opt.test_set_version_id).cases
+        order = {c["key"]: n for n, c in enumerate(cases)}
+        inputs = {c["key"]: c["input"] for c in cases}
+        found: dict[str, ExperimentResult] = {}
+        if row.experiment_ids:
+            for r in s.scalars(select(ExperimentResult).where(ExperimentResult.experiment_id.in_(row.experiment_ids))
+                               .order_by(ExperimentResult.id)):
+                found[r.case_key] = r  # the newest, as the search reads them back
+        val = set(opt.val_keys)
+        keys = sorted(found, key=lambda k: (k not in val, order.get(k, len(order))))
+        return [CandidateRun(case_key=k, input=inputs.get(k, ""), validation=k in val,
+                             score=case_score(list(found[k].checks or []), found[k].run_status), reply=found[k].reply,
+                             run_id=found[k].run_id, run_status=found[k].run_status,
+                             experiment_id=found[k].experiment_id) for k in keys]
 
 
 def list_optimizations(actor_id: int, group_id: int, agent_id: int | None = None,
