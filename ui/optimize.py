@@ -173,8 +173,10 @@ def _panel(ctx, optimization_id: int) -> None:
                       help=f"Carries on from the candidates already scored ({view.budget - view.evaluations} "
                            "evaluations left).")
     if view.status == "finished" and view.evaluations < view.budget:
-        st.caption(f"Finished after {view.evaluations} runs: the search counts the results it reuses (read back "
-                   "rather than run again) toward its budget too.")
+        why = ("a candidate passed every validation case" if (view.best_score or 0) >= 1.0 else
+               "the next step needed more runs than were left, or the search stopped proposing")
+        st.caption(f"Finished after {view.evaluations} of {view.budget} runs: {why}. Results already run are "
+                   "read back, never run again.")
     if view.status == "failed" and view.error:
         st.error(view.error)
     elif view.status == "interrupted":

@@ -39,6 +39,10 @@ PROMPT = "system_prompt"
 REFLECTOR = ("You improve the instructions (the system prompt) of an AI agent from the cases it got wrong. "
              "Do exactly what the request asks and answer in the format it asks for.")
 REFLECTION_MAX_TOKENS = 800
+PERFECT = 1.0  # a case's score when every check passes
+# gepa counts the results we read back (not run again) as evaluations too; the budget of runs
+# is ours to enforce exactly, so gepa's own count only bounds iterations that run nothing.
+GEPA_COUNT_FACTOR = 3
 
 log = logging.getLogger(__name__)
 _running: dict[int, threading.Thread] = {}  # optimization id -> its thread in this process
@@ -189,7 +193,8 @@ class _QuietLogger:
 
 class _Checkpoint:
     """Called by gepa before each iteration: keeps the candidates, the best one and gepa's
-    checkpoint in the database, and says whether someone asked to stop."""
+    checkpoint in the database, and says whether to stop: asked to, the budget's runs spent,
+    or a candidate already perfect on every validation case."""
 
     def __init__(self, optimization_id: int, folder: Path):
         self.optimization_id, self.folder = optimization_id, folder
@@ -198,7 +203,8 @@ class _Checkpoint:
         with session_scope() as s:
             opt = s.get(Optimization, self.optimization_id)
             record_state(s, opt, state, self.folder)
-            return bool(opt.stop_requested)
+            return bool(opt.stop_requested or opt.evaluations >= opt.budget
+                        or (opt.best_score is not None and opt.best_score >= PERFECT))
 
 
 def record_state(s, opt: Optimization, state: GEPAState | None, folder: Path) -> None:
@@ -268,7 +274,7 @@ def run_search(optimization_id: int, actor_id: int) -> None:
     try:
         result = gepa.optimize(
             seed_candidate={PROMPT: adapter.start_prompt}, trainset=train, valset=val, adapter=adapter,
-            reflection_lm=adapter.reflect, max_metric_calls=budget, stop_callbacks=[_Checkpoint(optimization_id, folder)],
+            reflection_lm=adapter.reflect, max_metric_calls=budget * GEPA_COUNT_FACTOR, stop_callbacks=[_Checkpoint(optimization_id, folder)],
             run_dir=str(folder), seed=seed, logger=_QuietLogger(), track_best_outputs=False,
             display_progress_bar=False, raise_on_exception=True)
         del result  # everything it says is in the saved state
