@@ -43,6 +43,7 @@ PERFECT = 1.0  # a case's score when every check passes
 # gepa counts the results we read back (not run again) as evaluations too; the budget of runs
 # is ours to enforce exactly, so gepa's own count only bounds iterations that run nothing.
 GEPA_COUNT_FACTOR = 3
+MIN_REFLECTIONS = 3
 
 log = logging.getLogger(__name__)
 _running: dict[int, threading.Thread] = {}  # optimization id -> its thread in this process
@@ -86,6 +87,7 @@ class WorkbenchAdapter:
             self.reflection = {k: v for k, v in (("provider_id", opt.reflection_provider_id),
                                                  ("model", opt.reflection_model)) if v}
         self.reflection_error: str | None = None
+        self.reflections = 0  # reflection runs made by this process's search
 
     # --- gepa's three duties ------------------------------------------------------------
 
@@ -168,6 +170,7 @@ class WorkbenchAdapter:
         overrides = {PROMPT: REFLECTOR, "tools": [], **self.reflection}
         if int(self.version.config.get("max_output_tokens") or 0) < REFLECTION_MAX_TOKENS:
             overrides["max_output_tokens"] = REFLECTION_MAX_TOKENS
+        self.reflections += 1
         handle = start_variant(self.actor_id, self.group_id, Variant(self.agent_id, self.version.version, overrides),
                                [{"role": "user", "content": text}], single_call=True, kind=OPTIMIZATION)
         handle.wait(get_settings().provider_timeout_s * 4 + 60)
@@ -196,14 +199,17 @@ class _Checkpoint:
     checkpoint in the database, and says whether to stop: asked to, the budget's runs spent,
     or a candidate already perfect on every validation case."""
 
-    def __init__(self, optimization_id: int, folder: Path):
-        self.optimization_id, self.folder = optimization_id, folder
+    def __init__(self, optimization_id: int, folder: Path, adapter: "WorkbenchAdapter"):
+        self.optimization_id, self.folder, self.adapter = optimization_id, folder, adapter
 
     def __call__(self, state: GEPAState) -> bool:
         with session_scope() as s:
             opt = s.get(Optimization, self.optimization_id)
             record_state(s, opt, state, self.folder)
-            return bool(opt.stop_requested or opt.evaluations >= opt.budget
+            # Reflections are runs too, outside the budget of case runs: bounded by it all the
+            # same, should gepa keep proposing texts it has already scored.
+            too_many = self.adapter.reflections >= max(MIN_REFLECTIONS, opt.budget // 3)
+            return bool(opt.stop_requested or opt.evaluations >= opt.budget or too_many
                         or (opt.best_score is not None and opt.best_score >= PERFECT))
 
 
@@ -274,7 +280,7 @@ def run_search(optimization_id: int, actor_id: int) -> None:
     try:
         result = gepa.optimize(
             seed_candidate={PROMPT: adapter.start_prompt}, trainset=train, valset=val, adapter=adapter,
-            reflection_lm=adapter.reflect, max_metric_calls=budget * GEPA_COUNT_FACTOR, stop_callbacks=[_Checkpoint(optimization_id, folder)],
+            reflection_lm=adapter.reflect, max_metric_calls=budget * GEPA_COUNT_FACTOR, stop_callbacks=[_Checkpoint(optimization_id, folder, adapter)],
             run_dir=str(folder), seed=seed, logger=_QuietLogger(), track_best_outputs=False,
             display_progress_bar=False, raise_on_exception=True)
         del result  # everything it says is in the saved state
