@@ -26,7 +26,7 @@ from workbench.db import session_scope
 from workbench.demo import GENERATED_PROVIDER, build_demo, find_demo_group
 from workbench.demo.remove import _group_tables
 from workbench.knowledge import store
-from workbench.models import AgentVersion, Group, RunStep, Thing, UsageRecord
+from workbench.models import AgentVersion, Group, Run, RunStep, Thing, Thread, UsageRecord
 from workbench.system import bootstrap, workspace
 from workbench.tools import tasks
 
@@ -125,9 +125,16 @@ def test_the_demo_has_every_part(demo):
     assert run.status == "complete" and len(run.cases) == 3  # a real experiment on the built-in model
     from workbench import optimize
 
-    [opt] = optimize.list_optimizations(demo.person, demo.group)  # a finished search on the built-in model
+    # A small optimization on the built-in model end to end (it answers the cases and, as the
+    # reflection model, proposes prompts): the search ends within its budget, every evaluation
+    # a traced run, the reflections runs of their own.
+    [opt] = optimize.list_optimizations(demo.person, demo.group)
     assert opt.status == "finished" and opt.test_set_id == sets["Writing assistant: answer format"].id
     assert 0 < opt.evaluations <= opt.budget and opt.start_score is not None
+    with session_scope() as s:
+        kinds = dict(s.execute(select(Thread.kind, func.count(Run.id)).join(Run, Run.thread_id == Thread.id)
+                               .where(Thread.group_id == demo.group).group_by(Thread.kind)).all())
+    assert kinds["optimization"] >= 1 and kinds["experiment"] == 3 + opt.evaluations
     assert experiments.list_experiments(demo.person, demo.group, opt.test_set_id) == []  # its runs stay hidden
 
     assert limits.budget_status(demo.person, demo.group).level == "warning"

@@ -137,19 +137,3 @@ def test_the_cli_prints_progress_and_the_last_line(scripted, capsys):
     assert out[-1] == "best 1.00 (start 0.00) after 6 evaluations; saved as version 2"
     assert any("evaluations" in line for line in out[:-1])
 
-
-@pytest.mark.slow
-def test_a_small_optimization_on_the_built_in_model(wb):
-    """End to end offline: the built-in model answers the cases and, as the reflection model,
-    proposes a prompt; whatever it proposes, the search ends within its budget with every
-    evaluation a traced run and the candidates stored."""
-    label = [{"type": "contains", "value": "CAPITAL:"}]  # a format the starting prompt never asks for
-    ts = experiments.create_test_set(wb.person_id, wb.group_id, "Capitals", cases=[
-        {"input": "What is the capital of France?", "checks": label},
-        {"input": "What is the capital of Italy?", "checks": label}])
-    opt_id = optimize.start_optimization(wb.person_id, wb.group_id, wb.agent_id, ts.id, budget=5, wait=True)
-    view = optimize.get_optimization(wb.person_id, opt_id)
-    assert view.status == "finished", view.error
-    assert 2 <= view.evaluations <= 5 and view.evaluations == runs_of_kind(experiments.EXPERIMENT)
-    assert view.start_score is not None and view.candidates[0].prompt == view.start_prompt
-    assert runs_of_kind(optimize.OPTIMIZATION) >= 1  # the reflection ran, as a run
