@@ -16,8 +16,10 @@ Two loads per N, each side in turn (the order alternates by round), after a warm
 
 - steady: N requests always in flight (N clients, each sending its next request when the
   last ends; their starts spread over one reply's time so arrivals are spread as under a
-  steady load). Throughput = requests completed in the measured window / its length;
-  TTFT (time to the first content delta) of the requests started in the window.
+  steady load). Measured once every client has had an answer (the load is steady, however
+  slow the answers), over a window of 3 replies' time (1.5 with --quick): throughput =
+  requests completed in the window / its length; TTFT (time to the first content delta)
+  of the requests started in it.
 - burst: N requests sent at the same instant, once. Throughput = N / time until the last
   ended; TTFT of all N (the later starts wait for the earlier ones).
 
@@ -123,20 +125,30 @@ class Side:
         return Sample(started, first, ended, not error, error)
 
 
-async def steady(side: Side, client, n: int, ramp_s: float, window_s: float) -> dict:
-    """N requests always in flight for ramp + window seconds; measured over the window."""
-    begin = time.perf_counter()
-    window_from, stop_at = begin + ramp_s, begin + ramp_s + window_s
+async def steady(side: Side, client, n: int, ramp_s: float, window_s: float, settle_max_s: float) -> dict:
+    """N requests always in flight; measured over `window_s` once the load is steady: every
+    client has finished a request (at most `settle_max_s` after the last one started)."""
     samples: list[Sample] = []
+    finished = [0] * n
+    stop = asyncio.Event()
 
     async def worker(i: int) -> None:
         await asyncio.sleep(ramp_s * i / n)
-        while time.perf_counter() < stop_at:
+        while not stop.is_set():
             samples.append(await side.one(client))
+            finished[i] += 1
 
-    await asyncio.gather(*(worker(i) for i in range(n)))
-    done = [s for s in samples if window_from <= s.ended <= stop_at]
-    started_in = [s for s in samples if window_from <= s.started <= stop_at]
+    workers = [asyncio.create_task(worker(i)) for i in range(n)]
+    settle_until = time.perf_counter() + ramp_s + settle_max_s
+    while min(finished) == 0 and time.perf_counter() < settle_until:
+        await asyncio.sleep(0.05)
+    window_from = time.perf_counter()
+    await asyncio.sleep(window_s)
+    window_to = time.perf_counter()
+    stop.set()
+    await asyncio.gather(*workers)
+    done = [s for s in samples if window_from <= s.ended <= window_to]
+    started_in = [s for s in samples if window_from <= s.started <= window_to]
     return {"rps": sum(s.ok for s in done) / window_s, "ttft": [s.ttft for s in started_in if s.ok and s.ttft],
             "count": len(samples), "failed": [s.error for s in samples if not s.ok]}
 
@@ -194,6 +206,10 @@ def start_api(data_dir: str, workers: int, log_path: Path) -> tuple[str, subproc
     raise SystemExit(f"the API server did not start in 60 s; see {log_path}")
 
 
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def _processes(pid: int) -> list[int]:
     """pid and its children (uvicorn --workers N runs N worker processes under a supervisor)."""
     found, todo = [], [pid]
@@ -247,7 +263,7 @@ async def run(args, direct: Side, api: Side, pids: dict[str, list[int]]) -> None
                 order = (direct, api) if r % 2 == 0 else (api, direct)
                 for side in order:
                     before = {proc: sum(_cpu_s(p) for p in ps) for proc, ps in pids.items()}
-                    results[("steady", side.name)].append(await steady(side, client, n, reply_s, window_s))
+                    results[("steady", side.name)].append(await steady(side, client, n, reply_s, window_s, 30.0))
                     results[("burst", side.name)].append(await burst(side, client, n))
                     for proc, ps in pids.items():
                         cpu[side.name][proc] += sum(_cpu_s(p) for p in ps) - before[proc]
@@ -301,7 +317,8 @@ def main() -> None:
     print(f"{os.cpu_count()} CPU cores shared by three processes: the client ({loops}, httpx), the model server "
           f"(threads, one per connection) and the API server (uvicorn, {args.workers} worker"
           f"{'s' if args.workers > 1 else ''}, SQLite). Reply: 40 chunks 50 ms apart (~2 s); "
-          f"{args.rounds} round{'s' if args.rounds > 1 else ''} per N, sides alternating.", flush=True)
+          f"{args.rounds} round{'s' if args.rounds > 1 else ''} per N, sides alternating. Load average at the "
+          f"start: {_load()} (other programs on the machine compete for the same cores).", flush=True)
     pids = {"client": [os.getpid()], "model server": [server.pid], "api server": _processes(api_proc.pid)}
     try:
         if uvloop:
@@ -316,7 +333,7 @@ def main() -> None:
             api_proc.kill()
         server.stdin.close()
         server.wait(10)
-    print(f"({time.perf_counter() - t0:.0f} s in all)")
+    print(f"({time.perf_counter() - t0:.0f} s in all; load average at the end: {_load()})")
 
 
 if __name__ == "__main__":
