@@ -6,8 +6,8 @@ rows were committed (see lifecycle.continue_thread): until they are, nothing is 
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import bindparam, case, select, update
@@ -34,18 +34,19 @@ _CALL_ID_MAX = Message.tool_call_id.type.length
 
 
 class _ReplyWriter:
-    """Writes the growing assistant message to the database every flush interval."""
+    """The growing assistant message of one model call. The process's `_ReplySaver` writes
+    it to the database every flush interval (with every other streaming reply, in one
+    transaction); `flush` writes it at once."""
 
-    def __init__(self, message_id: int | Callable[[], int]):
-        self._message_id = message_id  # or how to get it, once the run's rows exist
+    def __init__(self, message_id: int | None, handle: RunHandle):
+        self._message_id = message_id  # None: sent before the run's rows existed (see _opened_ids)
+        self._handle = handle
         self.text = ""
-        self._last_flush = time.monotonic()
-        self._interval = get_settings().run_flush_interval_s
+        self.saved = ""  # the text last written
+        _SAVER.add(self)
 
     def add(self, delta: str) -> None:
         self.text += delta
-        if time.monotonic() - self._last_flush >= self._interval:
-            self.flush()
 
     def reset(self) -> None:
         self.text = ""
@@ -53,24 +54,87 @@ class _ReplyWriter:
 
     @property
     def message_id(self) -> int:
-        if callable(self._message_id):
-            self._message_id = self._message_id()
+        if self._message_id is None:
+            self._message_id = _opened_ids(self._handle)[1]
+        return self._message_id
+
+    def known_message_id(self) -> int | None:
+        """The message id if it exists yet, without waiting for it."""
+        if self._message_id is None and self._handle.opened.is_set() and not self._handle.aborted:
+            self._message_id = self._handle.first_call_ids[1]
         return self._message_id
 
     def flush(self, **fields) -> None:
-        message_id = self.message_id
+        message_id, text = self.message_id, self.text
         with session_scope() as s:
-            if fields:
-                s.execute(update(Message).where(Message.id == message_id).values(content=self.text, **fields))
-            else:  # the hot path: every flush interval of every streaming reply
-                s.connection().execute(_SAVE_TEXT, {"message_key": message_id, "text": self.text})
-        self._last_flush = time.monotonic()
+            s.execute(update(Message).where(Message.id == message_id).values(content=text, **fields))
+        self.saved = text
 
+    def close(self) -> None:
+        """The call is over (its final text written by the caller): stop saving it."""
+        _SAVER.discard(self)
+
+
+class _ReplySaver:
+    """Writes the streaming replies of this process every flush interval: one transaction
+    for all of them, not one per reply (256 streams saved 4 times a second would be a
+    thousand write transactions a second, queueing for the database and its write lock).
+    A reply whose call has ended (its message no longer "streaming") is never overwritten
+    by an older text. Its thread runs while any reply streams."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._writers: dict[_ReplyWriter, None] = {}  # insertion-ordered set
+        self._thread: threading.Thread | None = None
+
+    def add(self, writer: _ReplyWriter) -> None:
+        with self._lock:
+            self._writers[writer] = None
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._save_forever, name="reply-saver", daemon=True)
+                self._thread.start()
+
+    def discard(self, writer: _ReplyWriter) -> None:
+        with self._lock:
+            self._writers.pop(writer, None)
+
+    def _save_forever(self) -> None:
+        while True:
+            time.sleep(max(get_settings().run_flush_interval_s, 0.005))
+            with self._lock:
+                writers = list(self._writers)
+                if not writers:
+                    self._thread = None  # the next add starts a new one
+                    return
+            self.save(writers)
+
+    @staticmethod
+    def save(writers: list[_ReplyWriter]) -> None:
+        rows, texts = [], []
+        for writer in writers:
+            text = writer.text
+            message_id = writer.known_message_id() if text is not writer.saved else None
+            if message_id is not None:
+                rows.append({"message_key": message_id, "text": text})
+                texts.append((writer, text))
+        if not rows:
+            return
+        try:
+            with session_scope() as s:
+                s.connection().execute(_SAVE_STREAMING, rows)
+        except Exception:  # noqa: BLE001 - the database may be busy or away: saved next time
+            return
+        for writer, text in texts:
+            writer.saved = text
+
+
+_SAVER = _ReplySaver()
 
 # The writes of every model call, built once (values go as parameters): building an ORM
-# UPDATE anew costs several times executing it, and a reply is saved every flush interval.
+# UPDATE anew costs several times executing it.
 _messages, _steps = Message.__table__, RunStep.__table__
-_SAVE_TEXT = update(_messages).where(_messages.c.id == bindparam("message_key")).values(
+_SAVE_STREAMING = update(_messages).where(
+    _messages.c.id == bindparam("message_key"), _messages.c.status == "streaming").values(
     content=bindparam("text", type_=_messages.c.content.type))
 _CLOSE_STEP = update(_steps).where(_steps.c.id == bindparam("step_key")).values(
     **{name: bindparam(name, type_=_steps.c[name].type) for name in (
@@ -98,10 +162,11 @@ def execute(handle: RunHandle) -> None:
                 with session_scope() as s:
                     request, step_id, reply_id = prepare_call(s, plan, step_seq)
             began = time.perf_counter()
-            writer = _ReplyWriter(reply_id or (lambda: _opened_ids(handle)[1]))
+            writer = _ReplyWriter(reply_id, handle)
             handle.emit(RunUpdate("message_start", data={"message_id": reply_id}))
             open_step = (step_id, began)
             response = _stream_call(provider, request, handle, writer)
+            writer.close()  # its final text is written below
             if step_id is None:  # sent before its rows existed: they do now (or never will)
                 step_id, reply_id = _opened_ids(handle)
                 open_step = (step_id, began)
@@ -172,6 +237,9 @@ def execute(handle: RunHandle) -> None:
             step_id, began = open_step
             _fail_step((step_id or handle.first_call_ids[0], began), error,
                        getattr(exc, "failed_attempts", None) or [])
+    finally:
+        if writer is not None:
+            writer.close()
     _finish(handle, status, error, started, step_seq, tools_used, totals)
 
 
