@@ -169,7 +169,7 @@ def test_upgrade_from_0005_keeps_data_and_adds_keys_and_labels(data_dir):
                           "messages", "runs"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                   f"(SELECT max(id) FROM {table}))"))
-    _migrate(command.upgrade, "head")
+    _migrate(command.upgrade, "0006")
     with db.get_engine().connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
         assert conn.execute(text("SELECT content FROM messages")).scalar() == "Old message"
@@ -184,3 +184,40 @@ def test_upgrade_from_0005_keeps_data_and_adds_keys_and_labels(data_dir):
     with db.get_engine().connect() as conn:
         assert conn.execute(text("SELECT content FROM messages")).scalar() == "Old message"
         assert conn.execute(text("SELECT count(*) FROM agent_versions")).scalar() == 1
+
+
+def test_upgrade_from_0006_moves_the_usage_time_index_to_one_with_the_totals(data_dir):
+    """0007: the budget and rate sums read (group, time, tokens, cost) from one index."""
+    from sqlalchemy import inspect
+
+    from workbench.costs import limits
+    from workbench.models import Group
+
+    _migrate(command.upgrade, "0006")
+    with db.get_engine().begin() as conn:
+        for statement in ROWS_0001:
+            conn.execute(text(statement))
+        conn.execute(text("INSERT INTO usage_records (group_id, provider, model, input_tokens, output_tokens, "
+                          "cached_input_tokens, reasoning_tokens, estimated, cost_usd, price_is_default, "
+                          "duration_ms, created_at) VALUES (1, 'openai', 'm', 10, 5, 0, 0, false, 0.25, false, "
+                          "1.0, '2026-01-02 03:04:05')"))
+
+    def usage_indexes():
+        return {ix["name"]: ix["column_names"] for ix in inspect(db.get_engine()).get_indexes("usage_records")}
+
+    _migrate(command.upgrade, "head")
+    with db.get_engine().connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
+    indexes = usage_indexes()
+    assert indexes["ix_usage_group_time_totals"] == ["group_id", "created_at", "input_tokens", "output_tokens",
+                                                     "cost_usd"]
+    assert "ix_usage_group_time" not in indexes
+    with session_scope() as s:  # the sums still read the old record
+        from datetime import datetime
+
+        group = s.get(Group, 1)
+        assert limits.month_spend(s, group, datetime(2026, 1, 20)) == 0.25
+    _migrate(command.downgrade, "0006")  # and back
+    indexes = usage_indexes()
+    assert indexes["ix_usage_group_time"] == ["group_id", "created_at"]
+    assert "ix_usage_group_time_totals" not in indexes
