@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +45,9 @@ def start() -> tuple[str, subprocess.Popen]:
 
 
 if __name__ == "__main__":
+    # A real server's listen backlog: socketserver's default (5) drops connections opened in
+    # a burst (the clients then wait a 1 s SYN retry, or read a reset).
+    ThreadingHTTPServer.request_queue_size = 1024
     server = ModelServer().start()
     print(server.base_url, flush=True)
     sys.stdin.read()  # until the benchmark closes our stdin (or exits)

@@ -210,7 +210,7 @@ def test_upgrade_from_0006_keeps_experiments_and_adds_optimizations(data_dir):
                           "messages", "runs", "test_sets", "test_set_versions", "experiments", "experiment_results"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                   f"(SELECT max(id) FROM {table}))"))
-    _migrate(command.upgrade, "head")
+    _migrate(command.upgrade, "0007")
     with db.get_engine().connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
         assert conn.execute(text("SELECT optimization_id, case_keys FROM experiments")).one() == (None, None)
@@ -228,3 +228,40 @@ def test_upgrade_from_0006_keeps_experiments_and_adds_optimizations(data_dir):
     with db.get_engine().connect() as conn:
         assert conn.execute(text("SELECT label FROM experiments")).scalar() == "Old agent v1"
         assert conn.execute(text("SELECT count(*) FROM experiment_results")).scalar() == 1
+
+
+def test_upgrade_from_0007_moves_the_usage_time_index_to_one_with_the_totals(data_dir):
+    """0008: the budget and rate sums read (group, time, tokens, cost) from one index."""
+    from sqlalchemy import inspect
+
+    from workbench.costs import limits
+    from workbench.models import Group
+
+    _migrate(command.upgrade, "0007")
+    with db.get_engine().begin() as conn:
+        for statement in ROWS_0001:
+            conn.execute(text(statement))
+        conn.execute(text("INSERT INTO usage_records (group_id, provider, model, input_tokens, output_tokens, "
+                          "cached_input_tokens, reasoning_tokens, estimated, cost_usd, price_is_default, "
+                          "duration_ms, created_at) VALUES (1, 'openai', 'm', 10, 5, 0, 0, false, 0.25, false, "
+                          "1.0, '2026-01-02 03:04:05')"))
+
+    def usage_indexes():
+        return {ix["name"]: ix["column_names"] for ix in inspect(db.get_engine()).get_indexes("usage_records")}
+
+    _migrate(command.upgrade, "head")
+    with db.get_engine().connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
+    indexes = usage_indexes()
+    assert indexes["ix_usage_group_time_totals"] == ["group_id", "created_at", "input_tokens", "output_tokens",
+                                                     "cost_usd"]
+    assert "ix_usage_group_time" not in indexes
+    with session_scope() as s:  # the sums still read the old record
+        from datetime import datetime
+
+        group = s.get(Group, 1)
+        assert limits.month_spend(s, group, datetime(2026, 1, 20)) == 0.25
+    _migrate(command.downgrade, "0007")  # and back
+    indexes = usage_indexes()
+    assert indexes["ix_usage_group_time"] == ["group_id", "created_at"]
+    assert "ix_usage_group_time_totals" not in indexes

@@ -3,6 +3,7 @@ run that must wait says so live and in its trace."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -13,7 +14,7 @@ from tests.scripted_openai import text
 from workbench import runs, settings, threads
 from workbench.db import session_scope
 from workbench.models import RunStep
-from workbench.runs.workers import Lanes, QueueCancelled, RunHandle
+from workbench.runs.workers import Lanes, QueueCancelled, RunHandle, RunUpdate
 
 
 def _handles(n: int) -> list[RunHandle]:
@@ -225,3 +226,68 @@ def test_the_first_call_leaves_before_the_rows_and_a_failed_opening_drops_it(scr
     assert handle.wait(10).status == "complete"
     page = threads.get_thread_messages(thread.id, limit=10, actor_id=scripted.person_id)
     assert [(m.role, m.content) for m in page.messages] == [("user", "Hello?"), ("assistant", "Hello again.")]
+
+
+def _read_feed(handle: RunHandle, on_text=None) -> list[tuple[str, str]]:
+    async def read():
+        got = []
+        async for update in handle.aupdates():
+            got.append((update.kind, update.text))
+            if on_text and update.kind == "text":
+                on_text(update.text)
+        return got
+
+    return asyncio.run(read())
+
+
+def test_an_asyncio_reader_gets_text_piled_up_within_the_pace(monkeypatch):
+    from workbench.runs import workers
+
+    monkeypatch.setattr(workers, "FEED_PACE_S", 60.0)
+    slept = []
+    real_sleep = asyncio.sleep
+
+    async def no_wait(seconds):
+        slept.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(workers.asyncio, "sleep", no_wait)
+    handle = RunHandle(run_id=1, thread_id=1, group_id=1)
+
+    def more(text):  # text arriving just after a hand-off waits for the rest of the pace
+        if text == "a":
+            for piece in ("b", "c"):
+                handle.emit(RunUpdate("text", text=piece))
+            handle.emit(RunUpdate("done"))
+
+    handle.emit(RunUpdate("text", text="a"))
+    assert _read_feed(handle, more) == [("text", "a"), ("text", "bc"), ("done", "")]
+    assert len(slept) == 1 and 0 < slept[0] <= 60.0
+
+
+def test_an_asyncio_reader_gets_slow_text_at_once(monkeypatch):
+    from workbench.runs import workers
+
+    monkeypatch.setattr(workers, "FEED_PACE_S", 0.05)
+    slept = []
+    real_sleep = asyncio.sleep
+
+    async def counted(seconds):
+        slept.append(seconds)
+        await real_sleep(seconds)
+
+    monkeypatch.setattr(workers.asyncio, "sleep", counted)
+    handle = RunHandle(run_id=1, thread_id=1, group_id=1)
+
+    def model():  # a token every 0.1 s: slower than the pace
+        for piece in ("a", "b", "c"):
+            handle.emit(RunUpdate("text", text=piece))
+            time.sleep(0.1)
+        handle.emit(RunUpdate("done"))
+
+    sender = threading.Thread(target=model)
+    sender.start()
+    got = _read_feed(handle)
+    sender.join()
+    assert got == [("text", "a"), ("text", "b"), ("text", "c"), ("done", "")]
+    assert slept == []  # handed on as it came: no timer per token

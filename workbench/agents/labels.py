@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .. import events
@@ -122,13 +122,30 @@ def remove_label(actor_id: int, agent_id: int, label: str) -> bool:
         return True
 
 
-def _agent_by_name_or_id(s: Session, group_id: int, name: str) -> Thing | None:
-    alive = (Thing.group_id == group_id, Thing.type == AGENT, Thing.deleted_at.is_(None))
+# A reference is resolved on the way to every API call's first token: plain rows from
+# statements built once (values go as parameters), not ORM objects from statements built anew.
+_things, _versions, _labels_t = Thing.__table__, AgentVersion.__table__, AgentLabel.__table__
+_ALIVE_AGENT = (_things.c.group_id == bindparam("group_key"), _things.c.type == AGENT, _things.c.deleted_at.is_(None))
+_AGENT_BY_ID = select(_things.c.id, _things.c.group_id, _things.c.name).where(
+    _things.c.id == bindparam("agent_key"), *_ALIVE_AGENT)
+_AGENT_BY_NAME = select(_things.c.id, _things.c.group_id, _things.c.name).where(
+    _things.c.name == bindparam("name"), *_ALIVE_AGENT).order_by(_things.c.id).limit(1)
+_LATEST_VERSION = select(_versions.c.id, _versions.c.version).where(
+    _versions.c.agent_id == bindparam("agent_key")).order_by(_versions.c.version.desc()).limit(1)
+_VERSION_NUMBER = select(_versions.c.id, _versions.c.version).where(
+    _versions.c.agent_id == bindparam("agent_key"), _versions.c.version == bindparam("number"))
+_LABELLED_VERSION = select(_versions.c.id, _versions.c.version).join(
+    _labels_t, _labels_t.c.version_id == _versions.c.id).where(
+    _labels_t.c.agent_id == bindparam("agent_key"), _labels_t.c.label == bindparam("label"))
+
+
+def _agent_by_name_or_id(s: Session, group_id: int, name: str):
+    """(id, group_id, name) of the group's live agent with this id or exact name, or None."""
     if name.isdigit():
-        thing = s.scalar(select(Thing).where(Thing.id == int(name), *alive))
-        if thing is not None:
-            return thing
-    return s.scalar(select(Thing).where(Thing.name == name, *alive).order_by(Thing.id).limit(1))
+        row = s.execute(_AGENT_BY_ID, {"agent_key": int(name), "group_key": group_id}).first()
+        if row is not None:
+            return row
+    return s.execute(_AGENT_BY_NAME, {"name": name, "group_key": group_id}).first()
 
 
 def resolve_in_session(s: Session, group_id: int, reference: str) -> ResolvedAgent:
@@ -145,18 +162,18 @@ def resolve_in_session(s: Session, group_id: int, reference: str) -> ResolvedAge
         raise AgentNotFound(f"There is no agent {name!r} in this group.")
     label = None
     if suffix is None or suffix.lower() == LATEST:
-        version = version_in_session(s, thing.id, None)
+        version = s.execute(_LATEST_VERSION, {"agent_key": thing.id}).first()
+        if version is None:
+            raise AgentNotFound(f"Agent {thing.id} has no version None.")
     elif suffix.isdigit():
-        try:
-            version = version_in_session(s, thing.id, int(suffix))
-        except AgentNotFound:
-            raise AgentNotFound(f"Agent {thing.name!r} has no version {suffix}.") from None
+        version = s.execute(_VERSION_NUMBER, {"agent_key": thing.id, "number": int(suffix)}).first()
+        if version is None:
+            raise AgentNotFound(f"Agent {thing.name!r} has no version {suffix}.")
     else:
         label = suffix.lower()
-        row = s.scalar(select(AgentLabel).where(AgentLabel.agent_id == thing.id, AgentLabel.label == label))
-        if row is None:
+        version = s.execute(_LABELLED_VERSION, {"agent_key": thing.id, "label": label}).first()
+        if version is None:
             raise AgentNotFound(f"Agent {thing.name!r} has no label {label!r}.")
-        version = s.get(AgentVersion, row.version_id)
     return ResolvedAgent(thing.id, thing.group_id, thing.name, version.version, version.id, label)
 
 

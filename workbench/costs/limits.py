@@ -120,7 +120,7 @@ def note_spend(s: Session, group_id: int, now: datetime | None = None) -> Budget
     """After spend changed (a call recorded, a budget lowered, costs recomputed): write the
     month's `budget_warning` the first time spend reaches 80 %. Call after the session has
     written, so on SQLite the write lock serialises the once-a-month check."""
-    group = s.get(Group, group_id)
+    group = s.execute(_GROUP_LIMITS, {"group_id": group_id}).first()  # a plain row: every priced call reads it
     if group is None or group.monthly_budget_usd is None:
         return None
     now = now or utcnow()

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Price
@@ -120,10 +120,41 @@ def cost_of(price: Price | None, usage: Usage) -> float:
             + (usage.output_tokens - reasoning) * out + reasoning * reasoning_rate) / 1_000_000
 
 
+@dataclass(frozen=True)
+class _Rates:
+    """The columns of a Price that `rates` reads, detached from any session."""
+
+    id: int
+    input_per_mtok: float
+    output_per_mtok: float
+    cached_input_per_mtok: float | None
+    reasoning_per_mtok: float | None
+
+
+# Resolved prices by (database, provider, model, day), each with the newest price id when it
+# was resolved. Prices are only ever added (a change is a new row), so while the newest id
+# is the same, so is every resolution: each model call then costs one MAX(id) read instead
+# of loading and sorting the candidate rows.
+_RESOLVED: dict[tuple[str, str, str, date], tuple[int | None, _Rates | None, bool]] = {}
+_RESOLVED_MAX = 4096
+_NEWEST_PRICE = select(func.max(Price.__table__.c.id))
+
+
 def compute_cost(s: Session, provider: str, model: str, usage: Usage, at: datetime) -> Cost:
-    r = resolve_price(s, provider, model, at.date())
-    return Cost(usd=cost_of(r.price, usage), price_id=r.price.id if r.price else None,
-                is_default=r.is_default or r.price is None)
+    day = at.date()
+    newest = s.scalar(_NEWEST_PRICE)
+    key = (str(s.get_bind().url), provider, model, day)
+    hit = _RESOLVED.get(key)
+    if hit is None or hit[0] != newest:
+        r = resolve_price(s, provider, model, day)
+        price = r.price and _Rates(r.price.id, r.price.input_per_mtok, r.price.output_per_mtok,
+                                   r.price.cached_input_per_mtok, r.price.reasoning_per_mtok)
+        if len(_RESOLVED) >= _RESOLVED_MAX:
+            _RESOLVED.clear()
+        hit = _RESOLVED[key] = (newest, price, r.is_default)
+    _, price, is_default = hit
+    return Cost(usd=cost_of(price, usage), price_id=price.id if price else None,
+                is_default=is_default or price is None)
 
 
 # Public list prices, USD per million tokens: (provider, model, input, output, cached

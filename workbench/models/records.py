@@ -34,7 +34,8 @@ class Event(Base):
 class UsageRecord(Base):
     __tablename__ = "usage_records"
     __table_args__ = (
-        Index("ix_usage_group_time", "group_id", "created_at"),
+        # The budget and rate checks sum tokens and cost over a time range: from the index alone.
+        Index("ix_usage_group_time_totals", "group_id", "created_at", "input_tokens", "output_tokens", "cost_usd"),
         Index("ix_usage_group_model_time", "group_id", "model", "created_at"),
         Index("ix_usage_group_agent_time", "group_id", "agent_id", "created_at"),
         Index("ix_usage_group_person_time", "group_id", "person_id", "created_at"),

@@ -6,11 +6,11 @@ rows were committed (see lifecycle.continue_thread): until they are, nothing is 
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, case, select, update
 
 from .. import events
 from ..costs.usage import record_model_call
@@ -34,18 +34,19 @@ _CALL_ID_MAX = Message.tool_call_id.type.length
 
 
 class _ReplyWriter:
-    """Writes the growing assistant message to the database every flush interval."""
+    """The growing assistant message of one model call. The process's `_ReplySaver` writes
+    it to the database every flush interval (with every other streaming reply, in one
+    transaction); `flush` writes it at once."""
 
-    def __init__(self, message_id: int | Callable[[], int]):
-        self._message_id = message_id  # or how to get it, once the run's rows exist
+    def __init__(self, message_id: int | None, handle: RunHandle):
+        self._message_id = message_id  # None: sent before the run's rows existed (see _opened_ids)
+        self._handle = handle
         self.text = ""
-        self._last_flush = time.monotonic()
-        self._interval = get_settings().run_flush_interval_s
+        self.saved = ""  # the text last written
+        _SAVER.add(self)
 
     def add(self, delta: str) -> None:
         self.text += delta
-        if time.monotonic() - self._last_flush >= self._interval:
-            self.flush()
 
     def reset(self) -> None:
         self.text = ""
@@ -53,16 +54,93 @@ class _ReplyWriter:
 
     @property
     def message_id(self) -> int:
-        if callable(self._message_id):
-            self._message_id = self._message_id()
+        if self._message_id is None:
+            self._message_id = _opened_ids(self._handle)[1]
+        return self._message_id
+
+    def known_message_id(self) -> int | None:
+        """The message id if it exists yet, without waiting for it."""
+        if self._message_id is None and self._handle.opened.is_set() and not self._handle.aborted:
+            self._message_id = self._handle.first_call_ids[1]
         return self._message_id
 
     def flush(self, **fields) -> None:
-        message_id = self.message_id
+        message_id, text = self.message_id, self.text
         with session_scope() as s:
-            s.execute(update(Message).where(Message.id == message_id)
-                      .values(content=self.text, **fields))
-        self._last_flush = time.monotonic()
+            s.execute(update(Message).where(Message.id == message_id).values(content=text, **fields))
+        self.saved = text
+
+    def close(self) -> None:
+        """The call is over (its final text written by the caller): stop saving it."""
+        _SAVER.discard(self)
+
+
+class _ReplySaver:
+    """Writes the streaming replies of this process every flush interval: one transaction
+    for all of them, not one per reply (256 streams saved 4 times a second would be a
+    thousand write transactions a second, queueing for the database and its write lock).
+    A reply whose call has ended (its message no longer "streaming") is never overwritten
+    by an older text. Its thread runs while any reply streams."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._writers: dict[_ReplyWriter, None] = {}  # insertion-ordered set
+        self._thread: threading.Thread | None = None
+
+    def add(self, writer: _ReplyWriter) -> None:
+        with self._lock:
+            self._writers[writer] = None
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._save_forever, name="reply-saver", daemon=True)
+                self._thread.start()
+
+    def discard(self, writer: _ReplyWriter) -> None:
+        with self._lock:
+            self._writers.pop(writer, None)
+
+    def _save_forever(self) -> None:
+        while True:
+            time.sleep(max(get_settings().run_flush_interval_s, 0.005))
+            with self._lock:
+                writers = list(self._writers)
+                if not writers:
+                    self._thread = None  # the next add starts a new one
+                    return
+            self.save(writers)
+
+    @staticmethod
+    def save(writers: list[_ReplyWriter]) -> None:
+        rows, texts = [], []
+        for writer in writers:
+            text = writer.text
+            message_id = writer.known_message_id() if text is not writer.saved else None
+            if message_id is not None:
+                rows.append({"message_key": message_id, "text": text})
+                texts.append((writer, text))
+        if not rows:
+            return
+        try:
+            with session_scope() as s:
+                s.connection().execute(_SAVE_STREAMING, rows)
+        except Exception:  # noqa: BLE001 - the database may be busy or away: saved next time
+            return
+        for writer, text in texts:
+            writer.saved = text
+
+
+_SAVER = _ReplySaver()
+
+# The writes of every model call, built once (values go as parameters): building an ORM
+# UPDATE anew costs several times executing it.
+_messages, _steps = Message.__table__, RunStep.__table__
+_SAVE_STREAMING = update(_messages).where(
+    _messages.c.id == bindparam("message_key"), _messages.c.status == "streaming").values(
+    content=bindparam("text", type_=_messages.c.content.type))
+_CLOSE_STEP = update(_steps).where(_steps.c.id == bindparam("step_key")).values(
+    **{name: bindparam(name, type_=_steps.c[name].type) for name in (
+        "status", "duration_ms", "ttft_ms", "input_tokens", "output_tokens", "retries", "response")})
+_CLOSE_REPLY = update(_messages).where(_messages.c.id == bindparam("message_key")).values(
+    **{name: bindparam(name, type_=_messages.c[name].type) for name in ("content", "tool_calls", "status", "data")})
 
 
 def execute(handle: RunHandle) -> None:
@@ -84,10 +162,11 @@ def execute(handle: RunHandle) -> None:
                 with session_scope() as s:
                     request, step_id, reply_id = prepare_call(s, plan, step_seq)
             began = time.perf_counter()
-            writer = _ReplyWriter(reply_id or (lambda: _opened_ids(handle)[1]))
+            writer = _ReplyWriter(reply_id, handle)
             handle.emit(RunUpdate("message_start", data={"message_id": reply_id}))
             open_step = (step_id, began)
             response = _stream_call(provider, request, handle, writer)
+            writer.close()  # its final text is written below
             if step_id is None:  # sent before its rows existed: they do now (or never will)
                 step_id, reply_id = _opened_ids(handle)
                 open_step = (step_id, began)
@@ -104,16 +183,17 @@ def execute(handle: RunHandle) -> None:
                 totals["output"] += response.usage.output_tokens
                 totals["cost"] += rec.cost_usd
                 cancelled = response.finish_reason == "cancelled"
-                s.execute(update(RunStep).where(RunStep.id == step_id).values(
-                    status="cancelled" if cancelled else "ok", duration_ms=response.duration_ms,
+                conn = s.connection()
+                conn.execute(_CLOSE_STEP, dict(
+                    step_key=step_id, status="cancelled" if cancelled else "ok", duration_ms=response.duration_ms,
                     ttft_ms=response.ttft_ms, input_tokens=response.usage.input_tokens,
                     output_tokens=response.usage.output_tokens, retries=len(response.failed_attempts),
                     response={"content": response.content, "tool_calls": calls,
                               "finish_reason": response.finish_reason, "model": response.model,
                               "usage": vars(response.usage), "cost_usd": rec.cost_usd,
                               "failed_attempts": [vars(a) for a in response.failed_attempts]}))
-                s.execute(update(Message).where(Message.id == reply_id).values(
-                    content=response.content, tool_calls=calls or None,
+                conn.execute(_CLOSE_REPLY, dict(
+                    message_key=reply_id, content=response.content, tool_calls=calls or None,
                     status="cancelled" if cancelled else "complete",
                     data={"model": cfg.model, "usage": vars(response.usage)}))
             open_step = None
@@ -157,6 +237,9 @@ def execute(handle: RunHandle) -> None:
             step_id, began = open_step
             _fail_step((step_id or handle.first_call_ids[0], began), error,
                        getattr(exc, "failed_attempts", None) or [])
+    finally:
+        if writer is not None:
+            writer.close()
     _finish(handle, status, error, started, step_seq, tools_used, totals)
 
 
@@ -224,36 +307,54 @@ def _stream_call(provider, request: ChatRequest, handle: RunHandle, writer: _Rep
 
 def _finish(handle: RunHandle, status: str, error: WorkbenchError | None, started: float,
             steps: int, tools_used: set[str], totals: dict) -> None:
+    # Plain statements built once (every run ends here): loading the run and the thread as
+    # ORM objects to change a few columns costs several times the statements.
     with session_scope() as s:
-        run = s.get(Run, handle.run_id)
-        thread = s.get(Thread, handle.thread_id)
-        run.status, run.ended_at = status, utcnow()
-        run.duration_ms = (time.perf_counter() - started) * 1000
-        run.step_count, run.input_tokens, run.output_tokens = steps, totals["input"], totals["output"]
-        run.cost_usd = totals["cost"]
-        run.tools_used = _tools_used(tools_used)
-        last = s.scalar(select(Message.id).where(Message.run_id == run.id, Message.role == "assistant")
-                        .order_by(Message.seq.desc()).limit(1))
-        run.reply_message_id = last
+        conn = s.connection()
+        run = conn.execute(_RUN_OWNERS, {"run_key": handle.run_id}).one()
+        last = conn.execute(_LAST_REPLY, {"run_key": handle.run_id}).scalar()
+        duration_ms = (time.perf_counter() - started) * 1000
+        values = dict(run_key=handle.run_id, status=status, ended_at=utcnow(), duration_ms=duration_ms,
+                      step_count=steps, input_tokens=totals["input"], output_tokens=totals["output"],
+                      cost_usd=totals["cost"], tools_used=_tools_used(tools_used), reply_message_id=last)
         if error is not None:
-            run.error_type, run.error_message = type(error).__name__, error.user_message
-            run.error_chain = cause_chain(error)
+            chain = cause_chain(error)
+            conn.execute(_END_RUN_FAILED, {**values, "error_type": type(error).__name__,
+                                           "error_message": error.user_message, "error_chain": chain})
             if last is None:  # failed before any reply existed: keep a visible failed reply
-                append_message(s, thread, role="assistant", status="failed", run_id=run.id,
+                append_message(s, s.get(Thread, handle.thread_id), role="assistant", status="failed",
+                               run_id=handle.run_id,
                                data={"error": error.user_message, "error_type": type(error).__name__})
             events.record(s, "agent_error", group_id=run.group_id, actor_type="agent",
-                          actor_id=run.agent_id, target_type="run", target_id=run.id,
+                          actor_id=run.agent_id, target_type="run", target_id=handle.run_id,
                           data={"error_type": type(error).__name__, "message": error.user_message,
-                                "chain": run.error_chain})
-        if thread.status == "running":
-            thread.status = "idle"
-        thread.last_activity_at = utcnow()
+                                "chain": chain})
+        else:
+            conn.execute(_END_RUN, values)
+        conn.execute(_THREAD_AFTER_RUN, {"thread_key": handle.thread_id, "now": utcnow()})
         events.record(s, RUN_EVENTS[status], group_id=run.group_id, actor_id=run.person_id,
-                      target_type="run", target_id=run.id,
-                      data={"duration_ms": round(run.duration_ms, 1), "steps": steps,
+                      target_type="run", target_id=handle.run_id,
+                      data={"duration_ms": round(duration_ms, 1), "steps": steps,
                             "input_tokens": totals["input"], "output_tokens": totals["output"]})
     handle.status = status
     handle.error = error.user_message if error else None
+
+
+_runs, _threads = Run.__table__, Thread.__table__
+_RUN_OWNERS = select(_runs.c.group_id, _runs.c.agent_id, _runs.c.person_id).where(_runs.c.id == bindparam("run_key"))
+_LAST_REPLY = (select(_messages.c.id).where(_messages.c.run_id == bindparam("run_key"), _messages.c.role == "assistant")
+               .order_by(_messages.c.seq.desc()).limit(1))
+_END_COLUMNS = ("status", "ended_at", "duration_ms", "step_count", "input_tokens", "output_tokens", "cost_usd",
+                "tools_used", "reply_message_id")
+_END_RUN = update(_runs).where(_runs.c.id == bindparam("run_key")).values(
+    **{name: bindparam(name, type_=_runs.c[name].type) for name in _END_COLUMNS})
+_END_RUN_FAILED = update(_runs).where(_runs.c.id == bindparam("run_key")).values(
+    **{name: bindparam(name, type_=_runs.c[name].type)
+       for name in (*_END_COLUMNS, "error_type", "error_message", "error_chain")})
+# The thread leaves "running" (not "waiting_human"); its activity time is now.
+_THREAD_AFTER_RUN = update(_threads).where(_threads.c.id == bindparam("thread_key")).values(
+    status=case((_threads.c.status == "running", "idle"), else_=_threads.c.status),
+    last_activity_at=bindparam("now", type_=_threads.c.last_activity_at.type))
 
 
 def _tools_used(names: set[str]) -> str:

@@ -121,28 +121,34 @@ class RunHandle:
 
     async def aupdates(self) -> AsyncIterator[RunUpdate]:
         """`updates` for an asyncio reader (the API server): it waits on the event loop, not
-        in a thread of its own, so a thousand streams cost no thousand threads."""
+        in a thread of its own, so a thousand streams cost no thousand threads. As in
+        `updates`, text wakes it at most every FEED_PACE_S; a wake-up later than that (a
+        model sending a token every 50 ms) is not delayed, and costs no timer."""
+        loop = asyncio.get_running_loop()
         wake = asyncio.Event()
-        self._waker = (asyncio.get_running_loop(), wake)
+        self._waker = (loop, wake)
+        last_text = -FEED_PACE_S  # loop time when text was last handed on
         while True:
-            # Reset before draining: whatever is put after this wakes us again.
+            # Reset before looking: whatever is put after this wakes us again.
             self._wake_pending = False
             wake.clear()
+            if self._updates.empty():
+                await wake.wait()
+            early = last_text + FEED_PACE_S - loop.time()
+            if early > 0:
+                await asyncio.sleep(early)  # let text pile up for the rest of the moment
             items = []
             while True:
                 try:
                     items.append(self._updates.get_nowait())
                 except queue.Empty:
                     break
-            if not items:
-                await wake.wait()
-                continue
             for item in _merge_text(items):
                 yield item
                 if item.kind == "done":
                     return
-            if items[-1].kind == "text":
-                await asyncio.sleep(FEED_PACE_S)  # as in `updates`: let text pile up a moment
+            if items and items[-1].kind == "text":
+                last_text = loop.time()
 
     def text_stream(self) -> Iterator[str]:
         """Only the reply's text, for st.write_stream or a terminal."""

@@ -161,6 +161,10 @@ def _headers(started: calls.StartedCall, call: ChatCall) -> dict[str, str]:
     return headers
 
 
+_MARK = "\x00text\x00"
+_MARK_JSON = json.dumps(_MARK).encode()
+
+
 async def _stream(started: calls.StartedCall, call: ChatCall) -> AsyncIterator[bytes]:
     handle, meta = started.handle, _meta(started, call)
     base = {"id": f"chatcmpl-wb-{handle.run_id}", "object": "chat.completion.chunk", "created": int(time.time()),
@@ -171,6 +175,8 @@ async def _stream(started: calls.StartedCall, call: ChatCall) -> AsyncIterator[b
         body = {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}], **extra}
         return b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n"
 
+    # A text chunk is this chunk with the text's JSON in the middle: encoded once, not per token.
+    head, tail = chunk({"content": _MARK}).rsplit(_MARK_JSON, 1)
     finished = False
     try:
         yield chunk({"role": "assistant", "content": ""})
@@ -181,7 +187,7 @@ async def _stream(started: calls.StartedCall, call: ChatCall) -> AsyncIterator[b
                 break
             text = reply.add(update)
             if text:
-                yield chunk({"content": text})
+                yield head + json.dumps(text).encode() + tail
         finished = True
         if status != "complete":
             err = error_body(error or f"The run ended {status}.", "agent_error", f"run_{status}")

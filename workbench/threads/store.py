@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import events
@@ -62,6 +62,9 @@ def load_thread(s: Session, actor_id: int, thread_id: int, role: str = "viewer")
 
 
 _threads = Thread.__table__
+_things = Thing.__table__
+_AGENT_OF_GROUP = select(_things.c.type, _things.c.deleted_at, _things.c.group_id).where(
+    _things.c.id == bindparam("agent_key"))
 _NEXT_SEQ = (update(_threads).where(_threads.c.id == bindparam("thread_id"))
              .values(message_count=_threads.c.message_count + bindparam("n"), last_activity_at=bindparam("now"))
              .returning(_threads.c.message_count))
@@ -113,17 +116,21 @@ def open_thread(group_id: int, agent_id: int, person_id: int, title: str | None 
     history = [(role, validate_message(text) if role == "user" else (text or "")) for role, text in history]
     with session_scope() as s:
         require_access(s, person_id, group_id, "editor")
-        agent = s.get(Thing, agent_id) if isinstance(agent_id, int) else None
+        agent = s.execute(_AGENT_OF_GROUP, {"agent_key": agent_id}).first() if isinstance(agent_id, int) else None
         if agent is None or agent.type != "agent" or agent.deleted_at or agent.group_id != group_id:
             raise AgentNotFound(f"Agent {agent_id} does not exist in this group.")
         if first_message is not None:
             first_message = validate_message(first_message)
         clean_title = (title or "").strip()[:200]
         opening = next((text for role, text in history if role == "user"), first_message)
-        thread = Thread(group_id=group_id, agent_id=agent_id, person_id=person_id,
-                        title=clean_title or (title_from(opening) if opening else "New thread"))
-        s.add(thread)
-        s.flush()
+        # A plain INSERT (every API call opens a thread), and the row as a detached object.
+        now = utcnow()
+        values = dict(group_id=group_id, agent_id=agent_id, person_id=person_id,
+                      title=clean_title or (title_from(opening) if opening else "New thread"), archived=False,
+                      status="idle", message_count=0, last_activity_at=now, created_at=now, kind=CHAT,
+                      agent_version_id=None, overrides=None)
+        thread = Thread(id=insert_row(s, Thread, **values), **values)
+        make_transient_to_detached(thread)
         for role, text in history:
             append_message(s, thread, role=role, content=text, person_id=person_id if role == "user" else None)
         events.record(s, "thread_created", group_id=group_id, actor_id=person_id,
