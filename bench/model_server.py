@@ -17,17 +17,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.scripted_openai import ScriptedOpenAIServer, text  # noqa: E402
+from tests.scripted_openai import ScriptedOpenAIServer, text
 
 SHORT_TEXT = "Hello there, this is a short reply."
 LONG_CHUNKS = 2000
 LONG_TEXT = "".join(f"t{i} " for i in range(LONG_CHUNKS))
 SLOW_TEXT = "".join(f"word{i} " for i in range(40))  # 40 chunks, 50 ms apart: about 2 s
+PACED_TEXT = "w1 w2 w3 w4 "  # a word every 0.5 s: a model taking 2 s per reply
 
 REPLIES = {
     "short": lambda: text(SHORT_TEXT, chunk_size=8),
     "long": lambda: text(LONG_TEXT, chunk_size=len("t0 ")),  # as fast as the server can
     "slow": lambda: text(SLOW_TEXT, chunk_size=len("wordNN "), delay=0.05),
+    "paced": lambda: text(PACED_TEXT, chunk_size=len("w1 "), delay=0.5),
 }
 
 

@@ -3,6 +3,7 @@ schema is created or upgraded."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,9 +21,8 @@ _engine: Engine | None = None
 _session_factory: sessionmaker[Session] | None = None
 
 
-# PostgreSQL pool, per app process: Streamlit sessions, 4 run workers and their flushes
-# share it. Recycle before servers and proxies drop idle connections (often 30-60 min).
-PG_POOL = {"pool_size": 10, "max_overflow": 20, "pool_timeout": 30, "pool_recycle": 1800}
+# Recycle PostgreSQL connections before servers and proxies drop idle ones (often 30-60 min).
+PG_POOL_RECYCLE_S = 1800
 _STARTUP_LOCK_KEY = 0x5742_0001  # pg_advisory_lock key: "WB", startup
 
 
@@ -47,13 +47,110 @@ def _without_nul(params):
     return params
 
 
+def pool_capacity() -> int:
+    """The most connections this process opens to the database."""
+    cfg = get_settings()
+    return max(1, cfg.db_pool_size) + max(0, cfg.db_pool_overflow)
+
+
+def _pool_options() -> dict:
+    """One pool per process, shared by the pages, the run starts and the runs' writes; sized
+    by the settings (see settings.db_pool_size)."""
+    cfg = get_settings()
+    return {"pool_size": max(1, cfg.db_pool_size), "max_overflow": max(0, cfg.db_pool_overflow),
+            "pool_timeout": cfg.db_pool_timeout_s}
+
+
+SQLITE_LOCK_TIMEOUT_S = 30.0  # as SQLite's own busy timeout below
+_WRITES_THAT_BEGIN = ("INSERT", "UPDATE", "DELETE", "REPLACE")  # pysqlite opens a transaction before these
+_sqlite_write_locks: dict[str, threading.Lock] = {}
+_sqlite_write_locks_guard = threading.Lock()
+
+
+class _TurnTakingConnection(sqlite3.Connection):
+    """A SQLite connection whose write transactions take turns inside the process: the first
+    write of a transaction waits for the database file's lock in memory, held until commit
+    or rollback. SQLite lets one writer in at a time anyway, but a connection that finds
+    another writing polls in sleeps (its busy handler: 1, 2, 5, ... 100 ms), so with many
+    threads writing (run starts beside the run writer) the waits, not the writes, took the
+    time. Other processes still meet SQLite's own lock."""
+
+    write_lock: threading.Lock  # set by _connect
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.holds_write_lock = False
+
+    def cursor(self, factory=None):
+        return super().cursor(factory or _TurnTakingCursor)
+
+    def take_write_turn(self) -> None:
+        if not self.holds_write_lock:
+            if not self.write_lock.acquire(timeout=SQLITE_LOCK_TIMEOUT_S):
+                raise sqlite3.OperationalError("database is locked")
+            self.holds_write_lock = True
+
+    def end_write_turn(self) -> None:
+        if self.holds_write_lock:
+            self.holds_write_lock = False
+            self.write_lock.release()
+
+    def commit(self):
+        try:
+            super().commit()
+        finally:
+            self.end_write_turn()
+
+    def rollback(self):
+        try:
+            super().rollback()
+        finally:
+            self.end_write_turn()
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            self.end_write_turn()
+
+
+class _TurnTakingCursor(sqlite3.Cursor):
+    def _turn(self, sql: str) -> None:
+        if sql.lstrip()[:7].upper().startswith(_WRITES_THAT_BEGIN):
+            self.connection.take_write_turn()
+
+    def execute(self, sql, parameters=()):
+        self._turn(sql)
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql, seq_of_parameters):
+        self._turn(sql)
+        return super().executemany(sql, seq_of_parameters)
+
+
+def _sqlite_connector(path: str):
+    """connect() for the engine: connections of one database file share its write lock."""
+    with _sqlite_write_locks_guard:
+        write_lock = _sqlite_write_locks.setdefault(str(Path(path).resolve()), threading.Lock())
+
+    def connect():
+        conn = sqlite3.connect(path, timeout=SQLITE_LOCK_TIMEOUT_S, check_same_thread=False,
+                               factory=_TurnTakingConnection)
+        conn.write_lock = write_lock
+        return conn
+
+    return connect
+
+
 def _make_engine(url: str) -> Engine:
     url = engine_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            engine = create_engine(url, creator=_sqlite_connector(path), **_pool_options())
+        else:  # an in-memory database is one connection's (SingletonThreadPool)
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # WAL: readers never block the run writer
@@ -64,7 +161,8 @@ def _make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    engine = create_engine(url, pool_pre_ping=True, **(PG_POOL if url.startswith("postgresql") else {}))
+    engine = create_engine(url, pool_pre_ping=True, **_pool_options(),
+                           **({"pool_recycle": PG_POOL_RECYCLE_S} if url.startswith("postgresql") else {}))
     if engine.dialect.name == "postgresql":
         @event.listens_for(engine, "before_cursor_execute", retval=True)
         def _strip_nul(_conn, _cursor, statement, parameters, _context, _executemany):

@@ -153,6 +153,13 @@ class RateLimitExceeded(RetryLater):
     default_message = "This group is over its rate limit; try again in a moment."
 
 
+class RunsBusy(RateLimitExceeded):
+    """This process cannot start the run now (too many starts at once, or no database
+    connection free): refused before admission, nothing written."""
+
+    default_message = "The workbench is busy: too many runs are starting at once; try again in a few seconds."
+
+
 class KnowledgeStoreError(WorkbenchError):
     """The vector store (Chroma, a local folder or a server) failed a request."""
 

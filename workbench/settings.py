@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     retry_backoff_s: float = 0.5  # wait before the 2nd try of a model call; doubles per try
     # Runs of remote providers at once in this process (I/O-bound: high); more wait in line.
     max_concurrent_runs: int = 256
+    # Database connections of this process (SQLite and PostgreSQL alike): a pool of
+    # db_pool_size kept open, up to db_pool_overflow more under load. Run starts hold at
+    # most half of them at once (runs.lifecycle), so the writes of admitted runs and the
+    # pages always find one; a start that finds none is refused as busy, before admission.
+    db_pool_size: int = 10
+    db_pool_overflow: int = 20
+    db_pool_timeout_s: float = 30.0  # the longest a write of an admitted run waits for one
     # How often each app process sweeps runs whose process died (0: never; start-up still does).
     stale_sweep_s: float = 30.0
     # Custom tools (tools/custom/). Comma-separated in the environment. Hosts that HTTP tools

@@ -9,20 +9,24 @@
   within `MAX_WAIT_S`, else it is refused; either way a `rate_limited` event is written.
 - A group's plan (groups.PLANS) sets the defaults; owners change them.
 
-Concurrency: the admission check holds a per-group lock from the check until the caller's
-transaction (the one that inserts the Run) ends, so a burst of runs started at once cannot
-all read the same count and overshoot the limit. The lock is the database's, so it holds
-across app processes and hosts sharing it: on PostgreSQL the group's row is locked
-(SELECT ... FOR NO KEY UPDATE) before counting; on SQLite the admission that passes takes the
-database's write lock and counts again. A per-process lock in front keeps a process's own
-burst from queueing on the database. Tokens are only known after a call, so tpm admits on
-what the last minute already used."""
+Concurrency: a burst of runs started at once must not all read the same count and overshoot
+the limit. The database's lock makes that hold across app processes and hosts sharing it: on
+PostgreSQL the group's row is locked (SELECT ... FOR NO KEY UPDATE) before counting; on SQLite
+the admission that passes takes the database's write lock and counts again; either is held
+until the transaction that inserts the Run ends. In front of it, a process takes its turn for
+the group (`admission_turn`) before its start transaction takes a connection, so a process's
+own burst queues in memory, holding no connection, not on the database. A start over a rate
+limit whose window frees soon does not sleep in its transaction either: `check_run_allowed`
+raises WindowWait, the caller ends the transaction and tries again (runs.lifecycle). Tokens
+are only known after a call, so tpm admits on what the last minute already used."""
 
 from __future__ import annotations
 
 import math
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from .. import clock, events
 from ..db import session_scope
-from ..errors import BudgetExceeded, GroupNotFound, RateLimitExceeded, ValidationError
+from ..errors import BudgetExceeded, GroupNotFound, RateLimitExceeded, RunsBusy, ValidationError
 from ..models import Event, Group, Run, UsageRecord, utcnow
 from ..tenancy.access import load_group
 from ..tenancy.groups import PLANS
@@ -39,7 +43,7 @@ from ..tenancy.groups import PLANS
 WARN_AT = 0.8
 WINDOW = timedelta(seconds=60)
 MAX_WAIT_S = 3.0  # a run over a rate limit waits at most this long for the window to free
-LOCK_TIMEOUT_S = 10.0  # never wait forever on another start's transaction
+TURN_WAIT_S = 30.0  # the longest a start waits (holding nothing) for its turn to admit in its group
 MAX_BUDGET_USD = 10_000_000.0
 MAX_INT = 2**31 - 1  # an INTEGER column (PostgreSQL refuses more)
 
@@ -185,13 +189,48 @@ def _rate_state(s: Session, group: Group, now: datetime) -> RateState:
     return RateState(rpm_used, tpm_used, None, 0.0)
 
 
-_locks: dict[int, threading.Lock] = {}
-_locks_guard = threading.Lock()
+_turns: dict[int, threading.Lock] = {}
+_turns_guard = threading.Lock()
 
 
-def _group_lock(group_id: int) -> threading.Lock:
-    with _locks_guard:
-        return _locks.setdefault(group_id, threading.Lock())
+@contextmanager
+def admission_turn(group_id: int | None, wait_s: float | None = None) -> Iterator[None]:
+    """This process's turn to admit a run in the group; take it before the start's
+    transaction opens, so a start waiting here holds no database connection. Starts of a
+    group take turns (each the few milliseconds of its transaction); a start that waits
+    longer than TURN_WAIT_S is refused as busy. `group_id` None (a thread that is not
+    there: the transaction will say so) needs no turn."""
+    if group_id is None:
+        yield
+        return
+    with _turns_guard:
+        turn = _turns.setdefault(group_id, threading.Lock())
+    wait_s = TURN_WAIT_S if wait_s is None else wait_s
+    if not turn.acquire(timeout=wait_s):
+        raise RunsBusy(busy_message(wait_s), retry_after_s=max(1.0, wait_s / 2))
+    try:
+        yield
+    finally:
+        turn.release()
+
+
+def busy_message(retry_after_s: float) -> str:
+    return (f"The workbench is busy: too many runs are starting at once; try again in "
+            f"{max(1, math.ceil(retry_after_s))} s.")
+
+
+class WindowWait(Exception):
+    """The group's rate window frees within the wait still allowed to this start: end the
+    transaction (its connection goes back to the pool), sleep `seconds`, try again."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"wait {seconds:.2f} s for the rate window")
+        self.seconds = seconds
+
+
+# Set by the caller on the start's session (Session.info): (monotonic deadline of waiting for
+# the rate window, seconds waited so far). Without it a start over a limit is refused at once.
+WAIT_INFO = "workbench.admission_wait"
 
 
 def _when_transaction_ends(s: Session, fn) -> None:
@@ -207,24 +246,17 @@ def _when_transaction_ends(s: Session, fn) -> None:
     event.listen(s, "after_transaction_end", _on_end)
 
 
-def _release_when_transaction_ends(s: Session, lock: threading.Lock) -> None:
-    _when_transaction_ends(s, lock.release)
-
-
-def _record_refusal(type_: str, group_id: int, person_id: int | None, data: dict,
-                    after: Session | None = None) -> None:
-    """Its own transaction: the caller's rolls back when the refusal is raised. With `after`
-    (a session holding SQLite's write lock), written once that session's transaction ends."""
+def _record_refusal(type_: str, group_id: int, person_id: int | None, data: dict, after: Session) -> None:
+    """Written in its own transaction once the start's (`after`) has ended: that one rolls
+    back when the refusal is raised, and may hold a write lock the refusal would wait on
+    (SQLite's, once the start has opened its thread)."""
     def write() -> None:
         with session_scope() as other:
             events.record(other, type_, group_id=group_id, actor_id=person_id,
                           actor_type="person" if person_id else "system",
                           target_type="group", target_id=group_id, data=data)
 
-    if after is not None:
-        _when_transaction_ends(after, write)
-    else:
-        write()
+    _when_transaction_ends(after, write)
 
 
 def _rate_message(group: Group, state: RateState) -> str:
@@ -239,70 +271,51 @@ def _rate_message(group: Group, state: RateState) -> str:
             "An owner can change the limit on the Usage page.")
 
 
-def check_run_allowed(s: Session, group_id: int, *, person_id: int | None = None,
-                      max_wait_s: float | None = None) -> None:
+def check_run_allowed(s: Session, group_id: int, *, person_id: int | None = None) -> None:
     """Admit a new run or raise BudgetExceeded / RateLimitExceeded with a sentence for the
-    user. Call inside the transaction that then inserts the Run, before it writes
-    anything; the group's admission lock is held until that transaction ends."""
+    user. Call inside the transaction that then inserts the Run, after its reads and before
+    it writes anything; the database's admission lock is held until that transaction ends.
+    Over a rate limit whose window frees before the deadline in `s.info[WAIT_INFO]`, raises
+    WindowWait instead (the caller waits outside the transaction and tries again)."""
     group = s.execute(_GROUP_LIMITS, {"group_id": group_id}).first()  # a plain row: every start reads it
     if group is None:
         raise GroupNotFound()
-    max_wait = MAX_WAIT_S if max_wait_s is None else max_wait_s
-    deadline = time.monotonic() + max_wait
-    waited = 0.0
-    lock = _group_lock(group_id)
+    wait_until, waited = s.info.get(WAIT_INFO, (time.monotonic(), 0.0))
     postgres = s.get_bind().dialect.name == "postgresql"
-    holding_write_lock = False
-    while True:
-        if not lock.acquire(timeout=LOCK_TIMEOUT_S):
-            raise RateLimitExceeded("Too many runs are starting in this group at once; try again.",
-                                    retry_after_s=1.0)
-        handed_over = False
-        try:
-            if postgres:  # other processes' admissions of this group wait here until we commit
-                # NO KEY UPDATE: rows that merely reference the group (a refusal event
-                # written from another connection) are not blocked by it.
-                s.execute(select(Group.id).where(Group.id == group_id).with_for_update(key_share=True))
-            now = utcnow()
-            budget = group_budget(s, group, now)
-            if budget.level == "exceeded":
-                _record_refusal("budget_exceeded", group_id, person_id, {
-                    "month": budget.month, "spent_usd": round(budget.spent_usd, 6),
-                    "budget_usd": budget.budget_usd})
-                tz = group.time_zone or clock.UTC_NAME
-                raise BudgetExceeded(budget.message, retry_after_s=(clock.next_month_start(now, tz) - now)
-                                     .total_seconds())
-            state = _rate_state(s, group, now)
-            if state.over is None and not postgres and (group.rpm_limit or group.tpm_limit):
-                # SQLite locks the whole database: take its write lock only to admit, and
-                # count again under it (another process may have admitted meanwhile).
-                s.connection().execute(_TAKE_WRITE_LOCK, {"group_id": group_id})
-                state = _rate_state(s, group, utcnow())
-                if state.over is not None:  # no waiting while holding the database's write lock
-                    holding_write_lock = True
-                    deadline = time.monotonic()
-            if state.over is None:
-                if waited:
-                    events.record(s, "rate_limited", group_id=group_id, actor_id=person_id,
-                                  target_type="group", target_id=group_id,
-                                  data={"outcome": "waited", "waited_s": round(waited, 2)})
-                _release_when_transaction_ends(s, lock)
-                handed_over = True
-                return
-            retry_after = state.retry_after_s + 0.05  # clock granularity
-            if time.monotonic() + retry_after > deadline:
-                _record_refusal("rate_limited", group_id, person_id, {
-                    "outcome": "refused", "limit": state.over,
-                    "limit_value": group.rpm_limit if state.over == "rpm" else group.tpm_limit,
-                    "used": state.rpm_used if state.over == "rpm" else state.tpm_used,
-                    "retry_after_s": round(state.retry_after_s, 1), "waited_s": round(waited, 2)},
-                    after=s if holding_write_lock else None)
-                raise RateLimitExceeded(_rate_message(group, state), retry_after_s=state.retry_after_s)
-        finally:
-            if not handed_over:
-                lock.release()
-        time.sleep(retry_after)  # without the lock: other starts of the group may proceed
-        waited += retry_after
+    if postgres:  # other processes' admissions of this group wait here until we commit
+        # NO KEY UPDATE: rows that merely reference the group (a refusal event written
+        # from another connection) are not blocked by it.
+        s.execute(select(Group.id).where(Group.id == group_id).with_for_update(key_share=True))
+    now = utcnow()
+    budget = group_budget(s, group, now)
+    if budget.level == "exceeded":
+        _record_refusal("budget_exceeded", group_id, person_id, {
+            "month": budget.month, "spent_usd": round(budget.spent_usd, 6),
+            "budget_usd": budget.budget_usd}, after=s)
+        tz = group.time_zone or clock.UTC_NAME
+        raise BudgetExceeded(budget.message, retry_after_s=(clock.next_month_start(now, tz) - now)
+                             .total_seconds())
+    state = _rate_state(s, group, now)
+    if state.over is None and not postgres and (group.rpm_limit or group.tpm_limit):
+        # SQLite locks the whole database: take its write lock only to admit, and count
+        # again under it (another process may have admitted meanwhile).
+        s.connection().execute(_TAKE_WRITE_LOCK, {"group_id": group_id})
+        state = _rate_state(s, group, utcnow())
+    if state.over is None:
+        if waited:
+            events.record(s, "rate_limited", group_id=group_id, actor_id=person_id,
+                          target_type="group", target_id=group_id,
+                          data={"outcome": "waited", "waited_s": round(waited, 2)})
+        return
+    retry_after = state.retry_after_s + 0.05  # clock granularity
+    if time.monotonic() + retry_after <= wait_until:
+        raise WindowWait(retry_after)  # the caller's rollback lets go of any lock first
+    _record_refusal("rate_limited", group_id, person_id, {
+        "outcome": "refused", "limit": state.over,
+        "limit_value": group.rpm_limit if state.over == "rpm" else group.tpm_limit,
+        "used": state.rpm_used if state.over == "rpm" else state.tpm_used,
+        "retry_after_s": round(state.retry_after_s, 1), "waited_s": round(waited, 2)}, after=s)
+    raise RateLimitExceeded(_rate_message(group, state), retry_after_s=state.retry_after_s)
 
 
 def rate_usage(actor_id: int, group_id: int) -> RateState:

@@ -17,7 +17,7 @@ from .. import agents, events
 from ..db import session_scope
 from ..errors import NotFound, ValidationError, WorkbenchError
 from ..models import AgentVersion, Comparison, ComparisonColumn, RunStep, Thing
-from ..runs.lifecycle import cancel_run, launch
+from ..runs.lifecycle import cancel_run, launch, start_transaction
 from ..runs.workers import RunHandle
 from ..tenancy.access import require_access
 from ..threads.store import title_from
@@ -120,12 +120,14 @@ def start_comparison(actor_id: int, group_id: int, variants: list[Variant],
     runs = []
     for position, variant in enumerate(variants):  # one transaction each: each run is admitted alone
         exact = Variant(variant.agent_id, resolved[position][1].version, variant.overrides)
+        def start(s, exact=exact, position=position):
+            run = open_variant_run(s, actor_id, group_id, exact, turns, single_call=single_call)
+            _column(s, comparison_id, position).thread_id = run.thread_id
+            _column(s, comparison_id, position).run_id = run.id
+            return run
+
         try:
-            with session_scope() as s:
-                run = open_variant_run(s, actor_id, group_id, exact, turns, single_call=single_call)
-                _column(s, comparison_id, position).thread_id = run.thread_id
-                _column(s, comparison_id, position).run_id = run.id
-            runs.append((position, run))
+            runs.append((position, start_transaction(group_id, start)))
         except WorkbenchError as err:
             with session_scope() as s:
                 _column(s, comparison_id, position).error = err.user_message

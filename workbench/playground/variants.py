@@ -21,7 +21,7 @@ from ..agents.versions import version_in_session
 from ..db import session_scope
 from ..errors import AgentNotFound, ValidationError
 from ..models import AgentVersion, Message, Run, RunStep, Thing, Thread
-from ..runs.lifecycle import RunHandle, admit_run, launch, open_run
+from ..runs.lifecycle import RunHandle, admit_run, launch, open_run, start_transaction
 from ..runs.plan import SINGLE_CALL
 from ..tenancy.access import require_access
 from ..threads.store import MAX_MESSAGE_CHARS, PLAYGROUND, append_message, title_from
@@ -174,10 +174,12 @@ def start_variant(actor_id: int, group_id: int, variant: Variant,
                   kind: str = PLAYGROUND) -> RunHandle:
     """Start one variant on the conversation; returns the run's live handle."""
     turns = clean_conversation(conversation)
-    with session_scope() as s:
+
+    def start(s):
         require_access(s, actor_id, group_id, "editor")
-        run = open_variant_run(s, actor_id, group_id, variant, turns, single_call=single_call, kind=kind)
-    return launch(run)
+        return open_variant_run(s, actor_id, group_id, variant, turns, single_call=single_call, kind=kind)
+
+    return launch(start_transaction(group_id if isinstance(group_id, int) else None, start))
 
 
 def run_variant(actor_id: int, group_id: int, variant: Variant,

@@ -10,10 +10,11 @@ growing reply; every model call and tool call is a step of the run's trace.
     plan        a run's plan (agent version, provider, tools) and the first call's request
     context     the conversation window sent to the model
     loop        execute: model call, tool steps, retries, the end of a run
+    writer      WRITER: one thread commits the writes of many runs in one transaction
     tool_steps  one tool call as a traced step
 
 May use: agents, threads, tools, costs (usage, limits), providers, tenancy, the core.
-Modules, arrows down: lifecycle -> loop -> (plan, tool_steps) -> (context, workers)."""
+Modules, arrows down: lifecycle -> loop -> (plan, tool_steps, writer) -> (context, workers)."""
 
 from .lifecycle import (active_handle, cancel_run, continue_thread, create_thread, recover_interrupted_runs,
                         retry_last)

@@ -5,25 +5,31 @@ complete, failed, cancelled or interrupted (its process died: see recover_interr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session
 
 from .. import events
 from ..costs import limits
-from ..db import insert_row, session_scope
-from ..errors import RunInProgress, RunNotFound, ValidationError
+from ..db import get_engine, insert_row, pool_capacity, session_scope
+from ..errors import RunInProgress, RunNotFound, RunsBusy, ValidationError
 from ..models import AgentVersion, Message, Run, RunStep, Thread, utcnow
-from ..threads.store import (append_message, load_thread, open_thread, set_thread_fields, title_from,
-                             validate_message)
+from ..threads.store import (append_message, clean_history, group_of_thread, load_thread, open_thread,
+                             open_thread_in_session, set_thread_fields, title_from, validate_message)
 from .loop import RUN_EVENTS, execute
 from .plan import build_request, make_plan, prepare_call, record_call
 from .workers import MANAGER, STALE_S, TERMINAL, WORKER_ID, RunHandle, RunResult, RunUpdate, worker_is_gone
 
 # The handle types are part of this module's API (callers follow runs through them).
 __all__ = ["create_thread", "continue_thread", "retry_last", "cancel_run", "active_handle",
-           "recover_interrupted_runs", "RunHandle", "RunResult", "RunUpdate", "TERMINAL"]
+           "recover_interrupted_runs", "start_transaction", "RunHandle", "RunResult", "RunUpdate", "TERMINAL"]
 
 
 # --- starting, cancelling, retrying -------------------------------------------------
@@ -32,13 +38,23 @@ def create_thread(group_id: int, agent_id: int, person_id: int, title: str | Non
                   initial_message: str | None = None, *, history: Sequence[tuple[str, str]] = (),
                   version_id: int | None = None):
     """A new thread with an agent. With `initial_message` a run starts at once and its
-    handle is returned next to the thread: (thread, handle or None). `history`: earlier
-    (role, text) turns the thread starts with (an API call carrying a conversation);
-    `version_id`: the agent version of this run (default: the latest)."""
-    thread = open_thread(group_id, agent_id, person_id, title, initial_message, history=history)
-    handle = (continue_thread(thread.id, initial_message, person_id, version_id=version_id)
-              if initial_message is not None else None)
-    return thread, handle
+    handle is returned next to the thread: (thread, handle or None); the thread, its
+    message and its run are then written in one transaction. `history`: earlier (role, text)
+    turns the thread starts with (an API call carrying a conversation); `version_id`: the
+    agent version of this run (default: the latest)."""
+    if initial_message is None:
+        return open_thread(group_id, agent_id, person_id, title, history=history), None
+    text = validate_message(initial_message)
+    history = clean_history(history)
+    opened: list[Thread] = []
+
+    def open_it(s):
+        thread = open_thread_in_session(s, group_id, agent_id, person_id, title, text, history=history)
+        opened.append(thread)
+        return thread
+
+    handle = _start_run(group_id if isinstance(group_id, int) else None, open_it, text, person_id, version_id)
+    return opened[-1], handle
 
 
 def continue_thread(thread_id: int, message: str, person_id: int, *, version_id: int | None = None) -> RunHandle:
@@ -52,46 +68,111 @@ def continue_thread(thread_id: int, message: str, person_id: int, *, version_id:
     written while it travels, and the worker writes nothing until they are committed. If
     that transaction fails, the call is dropped and the error is the caller's."""
     text = validate_message(message)
-    handle = None
+
+    def load_it(s):
+        thread = load_thread(s, person_id, thread_id, "editor")
+        _check_can_start(s, thread)
+        return thread
+
+    return _start_run(group_of_thread(thread_id), load_it, text, person_id, version_id)
+
+
+def _start_run(group_id: int | None, get_thread: Callable[[Session], Thread], text: str, person_id: int,
+               version_id: int | None) -> RunHandle:
+    """One transaction: the thread (`get_thread`: loaded and checked, or opened), admission,
+    the user's message and the run; the first call sent before the commit when it can be."""
+    sent_early: list[RunHandle] = []  # a first call sent before the commit, to drop if it fails
+
+    def start(s):
+        thread = get_thread(s)
+        run_version = _version_id(s, thread, version_id)
+        early = _first_call(s, thread, run_version, person_id, text)
+        admit_run(s, thread.group_id, person_id)  # last of the reads, before any write of the run
+        handle = None
+        if early is not None:
+            handle = RunHandle(None, thread.id, thread.group_id)
+            handle.prepared = (early[0], (early[1], None, None))
+            sent_early.append(handle)
+            MANAGER.submit(handle, execute)  # the request leaves now
+        turn = {"status": "running"}  # also ends a wait for a human
+        if thread.message_count == 0 and thread.title == "New thread":
+            turn["title"] = title_from(text)
+        # With the first call already sent, the reply's seq is taken here too.
+        user_msg = append_message(s, thread, role="user", content=text, person_id=person_id,
+                                  thread_fields=turn, reserve=1 if early is None else 2)
+        sent = ("message_sent", dict(group_id=thread.group_id, actor_id=person_id, target_type="thread",
+                                     target_id=thread.id, data={"message_id": user_msg.id, "chars": len(text)}))
+        if early is None:
+            events.record_many(s, [sent])
+            return _open_run(s, thread, person_id, user_msg.id, run_version), None, None
+        run = _insert_run(s, thread, person_id, user_msg.id, run_version, record=False)
+        events.record_many(s, [sent, _run_started(thread, person_id, run.id)])
+        plan, request = early
+        plan.for_run(run.id)
+        return run, handle, record_call(s, plan, request, seq=1, reply_seq=user_msg.seq + 1)
+
     try:
-        with session_scope() as s:
-            thread = load_thread(s, person_id, thread_id, "editor")
-            _check_can_start(s, thread)
-            version_id = _version_id(s, thread, version_id)
-            early = _first_call(s, thread, version_id, person_id, text)
-            # Last of the reads: the admission holds the group's lock (and SQLite's write
-            # lock) until this transaction ends, so the starts of a busy group queue only
-            # for the writes.
-            admit_run(s, thread.group_id, person_id)
-            if early is not None:
-                handle = RunHandle(None, thread.id, thread.group_id)
-                handle.prepared = (early[0], (early[1], None, None))
-                MANAGER.submit(handle, execute)  # the request leaves now
-            turn = {"status": "running"}  # also ends a wait for a human
-            if thread.message_count == 0 and thread.title == "New thread":
-                turn["title"] = title_from(text)
-            # With the first call already sent, the reply's seq is taken here too.
-            user_msg = append_message(s, thread, role="user", content=text, person_id=person_id,
-                                      thread_fields=turn, reserve=1 if early is None else 2)
-            sent = ("message_sent", dict(group_id=thread.group_id, actor_id=person_id, target_type="thread",
-                                         target_id=thread.id, data={"message_id": user_msg.id, "chars": len(text)}))
-            if early is None:
-                events.record_many(s, [sent])
-                run = _open_run(s, thread, person_id, user_msg.id, version_id)
-            else:
-                run = _insert_run(s, thread, person_id, user_msg.id, version_id, record=False)
-                events.record_many(s, [sent, _run_started(thread, person_id, run.id)])
-                plan, request = early
-                plan.for_run(run.id)
-                first_call_ids = record_call(s, plan, request, seq=1, reply_seq=user_msg.seq + 1)
+        run, handle, first_call_ids = start_transaction(group_id, start)
     except BaseException:
-        if handle is not None:
+        for handle in sent_early:
             handle.abort()
         raise
     if handle is None:
         return launch(run)
     handle.open(run.id, first_call_ids)
     return handle
+
+
+T = TypeVar("T")
+
+
+def start_transaction(group_id: int | None, body: Callable[[Session], T]) -> T:
+    """`body(s)` in the transaction that starts a run of the group: its reads, then
+    `admit_run`, then its writes. A start never waits holding a database connection: it
+    takes its process's turn in the group (limits.admission_turn) and a start slot before the
+    transaction opens, and over a rate limit whose window frees within limits.MAX_WAIT_S it
+    ends the transaction, sleeps and tries again. A start that finds no connection free is
+    refused as busy (RunsBusy), before admission: nothing of it is written."""
+    wait_until = time.monotonic() + limits.MAX_WAIT_S
+    waited = 0.0
+    while True:
+        with limits.admission_turn(group_id), _start_slot():
+            if get_engine().pool.checkedout() >= pool_capacity():
+                raise RunsBusy(limits.busy_message(POOL_BUSY_RETRY_S), retry_after_s=POOL_BUSY_RETRY_S)
+            try:
+                with session_scope() as s:
+                    s.info[limits.WAIT_INFO] = (wait_until, waited)
+                    return body(s)
+            except limits.WindowWait as wait:
+                pause = wait.seconds
+            except PoolTimeout as exc:  # every connection stayed busy for the pool's timeout
+                raise RunsBusy(limits.busy_message(POOL_BUSY_RETRY_S), retry_after_s=POOL_BUSY_RETRY_S) from exc
+        time.sleep(pause)  # holding nothing: the group's other starts go on
+        waited += pause
+
+
+POOL_BUSY_RETRY_S = 2.0
+_start_slots: tuple[int, threading.BoundedSemaphore] | None = None
+_start_slots_guard = threading.Lock()
+
+
+@contextmanager
+def _start_slot() -> Iterator[None]:
+    """Starts of this process inside their transaction at once: at most half the database
+    pool (the rest stays for the writes of admitted runs and for the pages). Waiting for a
+    slot holds no connection; past limits.TURN_WAIT_S the start is refused as busy."""
+    global _start_slots
+    size = max(1, pool_capacity() // 2)
+    with _start_slots_guard:
+        if _start_slots is None or _start_slots[0] != size:  # the settings changed (tests)
+            _start_slots = (size, threading.BoundedSemaphore(size))
+        slots = _start_slots[1]
+    if not slots.acquire(timeout=limits.TURN_WAIT_S):
+        raise RunsBusy(limits.busy_message(limits.TURN_WAIT_S / 2), retry_after_s=limits.TURN_WAIT_S / 2)
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 def _first_call(s, thread: Thread, version_id: int, person_id: int, text: str):
@@ -107,16 +188,17 @@ def _first_call(s, thread: Thread, version_id: int, person_id: int, text: str):
 
 def retry_last(thread_id: int, person_id: int) -> RunHandle:
     """Run the agent again on the thread's last user message (after a failed reply)."""
-    with session_scope() as s:
+    def start(s):
         thread = load_thread(s, person_id, thread_id, "editor")
         _check_can_start(s, thread)
-        admit_run(s, thread.group_id, person_id)
         last_user = s.scalar(select(Message).where(Message.thread_id == thread_id, Message.role == "user")
                              .order_by(Message.seq.desc()).limit(1))
         if last_user is None:
             raise ValidationError("There is no message to retry in this thread.")
-        run = _open_run(s, thread, person_id, last_user.id)
-    return launch(run)
+        admit_run(s, thread.group_id, person_id)
+        return _open_run(s, thread, person_id, last_user.id)
+
+    return launch(start_transaction(group_of_thread(thread_id), start))
 
 
 def cancel_run(run_id: int, person_id: int) -> bool:
@@ -141,9 +223,9 @@ def active_handle(thread_id: int, *, actor_id: int) -> RunHandle | None:
 
 
 def admit_run(s, group_id: int, person_id: int) -> None:
-    """Budget and rate limits of the group. Call first in the transaction that then opens
-    the run, before it writes anything (a refusal is recorded in a transaction of its own,
-    which would wait on this one's writes on SQLite)."""
+    """Budget and rate limits of the group. Call in the transaction that then opens the run
+    (a `start_transaction`), after its reads and before it writes anything (a refusal is
+    recorded in a transaction of its own, which would wait on this one's writes on SQLite)."""
 
     limits.check_run_allowed(s, group_id, person_id=person_id)
 

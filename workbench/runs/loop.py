@@ -6,9 +6,9 @@ rows were committed (see lifecycle.continue_thread): until they are, nothing is 
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import bindparam, case, select, update
 
@@ -18,11 +18,11 @@ from ..db import session_scope
 from ..errors import AgentExecutionError, StepLimitReached, WorkbenchError, cause_chain
 from ..models import Message, Run, RunStep, Thread, utcnow
 from ..providers.base import ChatRequest, Completed, ModelResponse, StreamReset, TextDelta
-from ..settings import get_settings
 from ..threads.store import append_message
 from .plan import load_plan, prepare_call
 from .tool_steps import run_tool
 from .workers import MANAGER, QueueCancelled, RunHandle, RunUpdate
+from .writer import RunWriter
 
 RUN_EVENTS = {"complete": "run_completed", "failed": "run_failed", "cancelled": "run_cancelled",
               "interrupted": "run_interrupted"}
@@ -34,16 +34,17 @@ _CALL_ID_MAX = Message.tool_call_id.type.length
 
 
 class _ReplyWriter:
-    """The growing assistant message of one model call. The process's `_ReplySaver` writes
-    it to the database every flush interval (with every other streaming reply, in one
-    transaction); `flush` writes it at once."""
+    """The growing assistant message of one model call. The process's run writer saves it
+    every flush interval (with every other streaming reply, in one transaction); `flush`
+    writes it at once. A reply whose call has ended (its message no longer "streaming") is
+    never overwritten by an older text."""
 
     def __init__(self, message_id: int | None, handle: RunHandle):
         self._message_id = message_id  # None: sent before the run's rows existed (see _opened_ids)
         self._handle = handle
         self.text = ""
         self.saved = ""  # the text last written
-        _SAVER.add(self)
+        WRITER.watch(self)
 
     def add(self, delta: str) -> None:
         self.text += delta
@@ -64,71 +65,30 @@ class _ReplyWriter:
             self._message_id = self._handle.first_call_ids[1]
         return self._message_id
 
+    def pending_row(self) -> dict | None:
+        text = self.text
+        message_id = self.known_message_id() if text is not self.saved else None
+        return None if message_id is None else {"message_key": message_id, "text": text}
+
+    def mark_saved(self, row: dict) -> None:
+        self.saved = row["text"]
+
     def flush(self, **fields) -> None:
         message_id, text = self.message_id, self.text
-        with session_scope() as s:
-            s.execute(update(Message).where(Message.id == message_id).values(content=text, **fields))
+        WRITER.run(lambda s: s.execute(update(Message).where(Message.id == message_id)
+                                       .values(content=text, **fields)))
         self.saved = text
 
     def close(self) -> None:
         """The call is over (its final text written by the caller): stop saving it."""
-        _SAVER.discard(self)
+        WRITER.unwatch(self)
 
 
-class _ReplySaver:
-    """Writes the streaming replies of this process every flush interval: one transaction
-    for all of them, not one per reply (256 streams saved 4 times a second would be a
-    thousand write transactions a second, queueing for the database and its write lock).
-    A reply whose call has ended (its message no longer "streaming") is never overwritten
-    by an older text. Its thread runs while any reply streams."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._writers: dict[_ReplyWriter, None] = {}  # insertion-ordered set
-        self._thread: threading.Thread | None = None
-
-    def add(self, writer: _ReplyWriter) -> None:
-        with self._lock:
-            self._writers[writer] = None
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._save_forever, name="reply-saver", daemon=True)
-                self._thread.start()
-
-    def discard(self, writer: _ReplyWriter) -> None:
-        with self._lock:
-            self._writers.pop(writer, None)
-
-    def _save_forever(self) -> None:
-        while True:
-            time.sleep(max(get_settings().run_flush_interval_s, 0.005))
-            with self._lock:
-                writers = list(self._writers)
-                if not writers:
-                    self._thread = None  # the next add starts a new one
-                    return
-            self.save(writers)
-
-    @staticmethod
-    def save(writers: list[_ReplyWriter]) -> None:
-        rows, texts = [], []
-        for writer in writers:
-            text = writer.text
-            message_id = writer.known_message_id() if text is not writer.saved else None
-            if message_id is not None:
-                rows.append({"message_key": message_id, "text": text})
-                texts.append((writer, text))
-        if not rows:
-            return
-        try:
-            with session_scope() as s:
-                s.connection().execute(_SAVE_STREAMING, rows)
-        except Exception:  # noqa: BLE001 - the database may be busy or away: saved next time
-            return
-        for writer, text in texts:
-            writer.saved = text
+def _save_streaming(s, rows: list[dict]) -> None:
+    s.connection().execute(_SAVE_STREAMING, rows)
 
 
-_SAVER = _ReplySaver()
+WRITER = RunWriter(_save_streaming)
 
 # The writes of every model call, built once (values go as parameters): building an ORM
 # UPDATE anew costs several times executing it.
@@ -173,29 +133,11 @@ def execute(handle: RunHandle) -> None:
             ctx = plan.ctx
             calls = [{"id": c.id[:_CALL_ID_MAX], "name": c.name[:_TOOL_NAME_MAX], "arguments": c.arguments}
                      for c in response.tool_calls]
-            with session_scope() as s:
-                rec = record_model_call(s, group_id=ctx.group_id, provider=plan.pricing_key, model=cfg.model,
-                                        usage=response.usage, duration_ms=response.duration_ms,
-                                        ttft_ms=response.ttft_ms, agent_id=ctx.agent_id,
-                                        thread_id=ctx.thread_id, run_id=ctx.run_id, person_id=ctx.person_id)
-                s.flush()
-                totals["input"] += response.usage.input_tokens
-                totals["output"] += response.usage.output_tokens
-                totals["cost"] += rec.cost_usd
-                cancelled = response.finish_reason == "cancelled"
-                conn = s.connection()
-                conn.execute(_CLOSE_STEP, dict(
-                    step_key=step_id, status="cancelled" if cancelled else "ok", duration_ms=response.duration_ms,
-                    ttft_ms=response.ttft_ms, input_tokens=response.usage.input_tokens,
-                    output_tokens=response.usage.output_tokens, retries=len(response.failed_attempts),
-                    response={"content": response.content, "tool_calls": calls,
-                              "finish_reason": response.finish_reason, "model": response.model,
-                              "usage": vars(response.usage), "cost_usd": rec.cost_usd,
-                              "failed_attempts": [vars(a) for a in response.failed_attempts]}))
-                conn.execute(_CLOSE_REPLY, dict(
-                    message_key=reply_id, content=response.content, tool_calls=calls or None,
-                    status="cancelled" if cancelled else "complete",
-                    data={"model": cfg.model, "usage": vars(response.usage)}))
+            cancelled = response.finish_reason == "cancelled"
+            cost_usd = WRITER.run(partial(_close_call, plan, response, step_id, reply_id, calls, cancelled))
+            totals["input"] += response.usage.input_tokens
+            totals["output"] += response.usage.output_tokens
+            totals["cost"] += cost_usd
             open_step = None
             handle.reply_text = response.content
             if cancelled:
@@ -241,6 +183,31 @@ def execute(handle: RunHandle) -> None:
         if writer is not None:
             writer.close()
     _finish(handle, status, error, started, step_seq, tools_used, totals)
+
+
+def _close_call(plan, response: ModelResponse, step_id: int, reply_id: int, calls: list[dict],
+                cancelled: bool, s) -> float:
+    """The writes that end a model call (a job of the run writer): its usage and price, its
+    trace step, its reply. Returns the call's cost."""
+    ctx, cfg = plan.ctx, plan.cfg
+    rec = record_model_call(s, group_id=ctx.group_id, provider=plan.pricing_key, model=cfg.model,
+                            usage=response.usage, duration_ms=response.duration_ms,
+                            ttft_ms=response.ttft_ms, agent_id=ctx.agent_id,
+                            thread_id=ctx.thread_id, run_id=ctx.run_id, person_id=ctx.person_id)
+    conn = s.connection()
+    conn.execute(_CLOSE_STEP, dict(
+        step_key=step_id, status="cancelled" if cancelled else "ok", duration_ms=response.duration_ms,
+        ttft_ms=response.ttft_ms, input_tokens=response.usage.input_tokens,
+        output_tokens=response.usage.output_tokens, retries=len(response.failed_attempts),
+        response={"content": response.content, "tool_calls": calls,
+                  "finish_reason": response.finish_reason, "model": response.model,
+                  "usage": vars(response.usage), "cost_usd": rec.cost_usd,
+                  "failed_attempts": [vars(a) for a in response.failed_attempts]}))
+    conn.execute(_CLOSE_REPLY, dict(
+        message_key=reply_id, content=response.content, tool_calls=calls or None,
+        status="cancelled" if cancelled else "complete",
+        data={"model": cfg.model, "usage": vars(response.usage)}))
+    return rec.cost_usd
 
 
 class _OpeningAborted(Exception):
@@ -307,37 +274,42 @@ def _stream_call(provider, request: ChatRequest, handle: RunHandle, writer: _Rep
 
 def _finish(handle: RunHandle, status: str, error: WorkbenchError | None, started: float,
             steps: int, tools_used: set[str], totals: dict) -> None:
-    # Plain statements built once (every run ends here): loading the run and the thread as
-    # ORM objects to change a few columns costs several times the statements.
-    with session_scope() as s:
-        conn = s.connection()
-        run = conn.execute(_RUN_OWNERS, {"run_key": handle.run_id}).one()
-        last = conn.execute(_LAST_REPLY, {"run_key": handle.run_id}).scalar()
-        duration_ms = (time.perf_counter() - started) * 1000
-        values = dict(run_key=handle.run_id, status=status, ended_at=utcnow(), duration_ms=duration_ms,
-                      step_count=steps, input_tokens=totals["input"], output_tokens=totals["output"],
-                      cost_usd=totals["cost"], tools_used=_tools_used(tools_used), reply_message_id=last)
-        if error is not None:
-            chain = cause_chain(error)
-            conn.execute(_END_RUN_FAILED, {**values, "error_type": type(error).__name__,
-                                           "error_message": error.user_message, "error_chain": chain})
-            if last is None:  # failed before any reply existed: keep a visible failed reply
-                append_message(s, s.get(Thread, handle.thread_id), role="assistant", status="failed",
-                               run_id=handle.run_id,
-                               data={"error": error.user_message, "error_type": type(error).__name__})
-            events.record(s, "agent_error", group_id=run.group_id, actor_type="agent",
-                          actor_id=run.agent_id, target_type="run", target_id=handle.run_id,
-                          data={"error_type": type(error).__name__, "message": error.user_message,
-                                "chain": chain})
-        else:
-            conn.execute(_END_RUN, values)
-        conn.execute(_THREAD_AFTER_RUN, {"thread_key": handle.thread_id, "now": utcnow()})
-        events.record(s, RUN_EVENTS[status], group_id=run.group_id, actor_id=run.person_id,
-                      target_type="run", target_id=handle.run_id,
-                      data={"duration_ms": round(duration_ms, 1), "steps": steps,
-                            "input_tokens": totals["input"], "output_tokens": totals["output"]})
+    duration_ms = (time.perf_counter() - started) * 1000
+    WRITER.run(partial(_end_run, handle.run_id, handle.thread_id, status, error, duration_ms, steps,
+                       tools_used, totals))
     handle.status = status
     handle.error = error.user_message if error else None
+
+
+def _end_run(run_id: int, thread_id: int, status: str, error: WorkbenchError | None, duration_ms: float,
+             steps: int, tools_used: set[str], totals: dict, s) -> None:
+    """The writes that end a run (a job of the run writer). Plain statements built once
+    (every run ends here): loading the run and the thread as ORM objects to change a few
+    columns costs several times the statements."""
+    conn = s.connection()
+    run = conn.execute(_RUN_OWNERS, {"run_key": run_id}).one()
+    last = conn.execute(_LAST_REPLY, {"run_key": run_id}).scalar()
+    values = dict(run_key=run_id, status=status, ended_at=utcnow(), duration_ms=duration_ms,
+                  step_count=steps, input_tokens=totals["input"], output_tokens=totals["output"],
+                  cost_usd=totals["cost"], tools_used=_tools_used(tools_used), reply_message_id=last)
+    if error is not None:
+        chain = cause_chain(error)
+        conn.execute(_END_RUN_FAILED, {**values, "error_type": type(error).__name__,
+                                       "error_message": error.user_message, "error_chain": chain})
+        if last is None:  # failed before any reply existed: keep a visible failed reply
+            append_message(s, s.get(Thread, thread_id), role="assistant", status="failed", run_id=run_id,
+                           data={"error": error.user_message, "error_type": type(error).__name__})
+        events.record(s, "agent_error", group_id=run.group_id, actor_type="agent",
+                      actor_id=run.agent_id, target_type="run", target_id=run_id,
+                      data={"error_type": type(error).__name__, "message": error.user_message,
+                            "chain": chain})
+    else:
+        conn.execute(_END_RUN, values)
+    conn.execute(_THREAD_AFTER_RUN, {"thread_key": thread_id, "now": utcnow()})
+    events.record(s, RUN_EVENTS[status], group_id=run.group_id, actor_id=run.person_id,
+                  target_type="run", target_id=run_id,
+                  data={"duration_ms": round(duration_ms, 1), "steps": steps,
+                        "input_tokens": totals["input"], "output_tokens": totals["output"]})
 
 
 _runs, _threads = Run.__table__, Thread.__table__

@@ -61,6 +61,26 @@ def load_thread(s: Session, actor_id: int, thread_id: int, role: str = "viewer")
     return thread
 
 
+_GROUP_OF_THREAD = select(Thread.__table__.c.group_id).where(Thread.__table__.c.id == bindparam("thread_key"))
+_groups_of_threads: dict[int, int] = {}  # a thread never moves to another group
+_GROUPS_OF_THREADS_MAX = 100_000
+
+
+def group_of_thread(thread_id: int) -> int | None:
+    """The group a thread belongs to, or None when there is no such thread. No access check:
+    for choosing which group's admission line a start joins, before its transaction (which
+    checks access) opens; cached, as a thread's group never changes."""
+    group_id = _groups_of_threads.get(thread_id)
+    if group_id is None and isinstance(thread_id, int):
+        with session_scope() as s:
+            group_id = s.execute(_GROUP_OF_THREAD, {"thread_key": thread_id}).scalar()
+        if group_id is not None:
+            if len(_groups_of_threads) >= _GROUPS_OF_THREADS_MAX:
+                _groups_of_threads.clear()
+            _groups_of_threads[thread_id] = group_id
+    return group_id
+
+
 _threads = Thread.__table__
 _things = Thing.__table__
 _AGENT_OF_GROUP = select(_things.c.type, _things.c.deleted_at, _things.c.group_id).where(
@@ -110,31 +130,44 @@ def open_thread(group_id: int, agent_id: int, person_id: int, title: str | None 
     """A new thread with an agent, titled after its first user turn when no title is given
     (starting a run on `first_message` is `runs.create_thread`). `history`: (role, text)
     turns, user or assistant, it starts with (a conversation carried in from elsewhere)."""
+    history = clean_history(history)
+    with session_scope() as s:
+        return open_thread_in_session(s, group_id, agent_id, person_id, title, first_message, history=history)
+
+
+def clean_history(history: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A thread's opening turns, checked (before any transaction opens)."""
     for role, _ in history:
         if role not in HISTORY_ROLES:
             raise ValidationError(field_errors={"messages": f"A thread's earlier turns are user or assistant, not {role!r}."})
-    history = [(role, validate_message(text) if role == "user" else (text or "")) for role, text in history]
-    with session_scope() as s:
-        require_access(s, person_id, group_id, "editor")
-        agent = s.execute(_AGENT_OF_GROUP, {"agent_key": agent_id}).first() if isinstance(agent_id, int) else None
-        if agent is None or agent.type != "agent" or agent.deleted_at or agent.group_id != group_id:
-            raise AgentNotFound(f"Agent {agent_id} does not exist in this group.")
-        if first_message is not None:
-            first_message = validate_message(first_message)
-        clean_title = (title or "").strip()[:200]
-        opening = next((text for role, text in history if role == "user"), first_message)
-        # A plain INSERT (every API call opens a thread), and the row as a detached object.
-        now = utcnow()
-        values = dict(group_id=group_id, agent_id=agent_id, person_id=person_id,
-                      title=clean_title or (title_from(opening) if opening else "New thread"), archived=False,
-                      status="idle", message_count=0, last_activity_at=now, created_at=now, kind=CHAT,
-                      agent_version_id=None, overrides=None)
-        thread = Thread(id=insert_row(s, Thread, **values), **values)
-        make_transient_to_detached(thread)
-        for role, text in history:
-            append_message(s, thread, role=role, content=text, person_id=person_id if role == "user" else None)
-        events.record(s, "thread_created", group_id=group_id, actor_id=person_id,
-                      target_type="thread", target_id=thread.id, data={"agent_id": agent_id})
+    return [(role, validate_message(text) if role == "user" else (text or "")) for role, text in history]
+
+
+def open_thread_in_session(s: Session, group_id: int, agent_id: int, person_id: int, title: str | None,
+                           first_message: str | None, *, history: Sequence[tuple[str, str]] = ()) -> Thread:
+    """`open_thread` in the caller's transaction (a run start that opens its thread too);
+    `history` already cleaned. Returns the row as a detached object."""
+    require_access(s, person_id, group_id, "editor")
+    agent = s.execute(_AGENT_OF_GROUP, {"agent_key": agent_id}).first() if isinstance(agent_id, int) else None
+    if agent is None or agent.type != "agent" or agent.deleted_at or agent.group_id != group_id:
+        raise AgentNotFound(f"Agent {agent_id} does not exist in this group.")
+    if first_message is not None:
+        first_message = validate_message(first_message)
+    clean_title = (title or "").strip()[:200]
+    opening = next((text for role, text in history if role == "user"), first_message)
+    # A plain INSERT (every API call opens a thread), and the row as a detached object.
+    now = utcnow()
+    values = dict(group_id=group_id, agent_id=agent_id, person_id=person_id,
+                  title=clean_title or (title_from(opening) if opening else "New thread"), archived=False,
+                  status="idle", message_count=0, last_activity_at=now, created_at=now, kind=CHAT,
+                  agent_version_id=None, overrides=None)
+    thread = Thread(id=insert_row(s, Thread, **values), **values)
+    make_transient_to_detached(thread)
+    _groups_of_threads[thread.id] = group_id
+    for role, text in history:
+        append_message(s, thread, role=role, content=text, person_id=person_id if role == "user" else None)
+    events.record(s, "thread_created", group_id=group_id, actor_id=person_id,
+                  target_type="thread", target_id=thread.id, data={"agent_id": agent_id})
     return thread
 
 
