@@ -103,22 +103,30 @@ class Side:
                 if r.status_code != 200:
                     error = f"HTTP {r.status_code}: {(await r.aread())[:200]!r}"
                 else:
-                    async for line in r.aiter_lines():
-                        if not line.startswith("data: "):
-                            continue
-                        data = line[6:]
-                        if data == "[DONE]":
-                            break
-                        chunk = json.loads(data)
-                        if "error" in chunk:
-                            error = str(chunk["error"])[:200]
-                            break
-                        for choice in chunk.get("choices") or ():
-                            content = (choice.get("delta") or {}).get("content")
-                            if content:
-                                if first is None:
-                                    first = time.perf_counter() - started
-                                parts.append(content)
+                    # Raw bytes split into events here (httpx's line decoding costs more per
+                    # token than the parse), and read to the end of the body, past [DONE]: a
+                    # response closed before its end takes its connection with it.
+                    pending, done = b"", False
+                    async for piece in r.aiter_raw():
+                        pending += piece
+                        *events, pending = pending.split(b"\n\n")
+                        for event in events:
+                            if done or not event.startswith(b"data: "):
+                                continue
+                            data = event[6:]
+                            if data == b"[DONE]":
+                                done = True
+                                continue
+                            chunk = json.loads(data)
+                            if "error" in chunk:
+                                error, done = str(chunk["error"])[:200], True
+                                continue
+                            for choice in chunk.get("choices") or ():
+                                content = (choice.get("delta") or {}).get("content")
+                                if content:
+                                    if first is None:
+                                        first = time.perf_counter() - started
+                                    parts.append(content)
         except Exception as exc:  # noqa: BLE001 - counted as a failed request
             error = repr(exc)[:200]
         ended = time.perf_counter()
