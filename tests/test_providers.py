@@ -105,6 +105,26 @@ def test_streams_text_in_several_deltas_with_usage(openai_server):
     assert "tools" not in sent, "tools are only sent when given"
 
 
+def test_streamed_calls_reuse_one_connection(openai_server):
+    """A stream read to its end after [DONE] gives its connection back to the pool: no new
+    connection (and, on HTTPS, no new TLS handshake) per call."""
+
+    class Counted(set):
+        opened = 0
+
+        def add(self, item):
+            Counted.opened += 1
+            super().add(item)
+
+    openai_server._connections = Counted()
+    provider = make_provider(openai_server)
+    for words in ("One reply.", "Two replies.", "Three replies."):
+        openai_server.script(text(words))
+        _, response = run(provider)
+        assert response.content == words
+    assert Counted.opened == 1
+
+
 def test_assembles_two_streamed_tool_calls(openai_server):
     openai_server.script(tool_calls(
         call("create_task", {"title": "Write the report", "due": "friday"}, id="call_A"),

@@ -207,7 +207,7 @@ def session_scope() -> Iterator[Session]:
         session.close()
 
 
-def insert_row(s: Session, model, **values) -> int:
+def insert_row(s: Session, model, /, **values) -> int:
     """INSERT one row as a plain statement on the session's connection (same transaction)
     and return its id. For the writes on the way to a first token: the ORM's unit of work
     costs several times the statement itself. Column defaults still apply."""

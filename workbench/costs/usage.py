@@ -4,8 +4,9 @@ computed with the price in force at the call and stored with it; aggregations li
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
+from ..db import insert_row
 from ..models import UsageRecord, utcnow
 from ..providers.base import Usage
 from .limits import note_spend
@@ -21,15 +22,16 @@ def record_model_call(s: Session, *, group_id: int, provider: str, model: str, u
     the group past 80 % of its budget."""
     now = utcnow()
     cost = compute_cost(s, provider, model, usage, now)
-    rec = UsageRecord(group_id=group_id, agent_id=agent_id, thread_id=thread_id, run_id=run_id,
-                      person_id=person_id, provider=provider, model=model,
-                      input_tokens=max(0, usage.input_tokens), output_tokens=max(0, usage.output_tokens),
-                      cached_input_tokens=max(0, usage.cached_input_tokens),
-                      reasoning_tokens=max(0, usage.reasoning_tokens), estimated=usage.estimated,
-                      cost_usd=cost.usd, price_id=cost.price_id, price_is_default=cost.is_default,
-                      duration_ms=duration_ms, ttft_ms=ttft_ms, created_at=now)
-    s.add(rec)
-    s.flush()
+    values = dict(group_id=group_id, agent_id=agent_id, thread_id=thread_id, run_id=run_id,
+                  person_id=person_id, provider=provider, model=model,
+                  input_tokens=max(0, usage.input_tokens), output_tokens=max(0, usage.output_tokens),
+                  cached_input_tokens=max(0, usage.cached_input_tokens),
+                  reasoning_tokens=max(0, usage.reasoning_tokens), estimated=usage.estimated,
+                  cost_usd=cost.usd, price_id=cost.price_id, price_is_default=cost.is_default,
+                  duration_ms=duration_ms, ttft_ms=ttft_ms, created_at=now)
+    # A plain INSERT (every model call writes one), the row returned as a detached copy.
+    rec = UsageRecord(id=insert_row(s, UsageRecord, **values), **values)
+    make_transient_to_detached(rec)
     if cost.usd > 0:
         note_spend(s, group_id, now)
     return rec

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import openai
 
@@ -39,6 +39,25 @@ class _TryState:
 
     text_parts: list[str] = field(default_factory=list)
     ttft_ms: float | None = None
+
+
+_T = TypeVar("_T")
+
+
+class _Chunks(openai.Stream[_T]):
+    """The SDK's stream of chunks, read to the end of the body after `[DONE]`: the SDK
+    closes the response when it sees `[DONE]`, and a response closed before its end takes
+    its connection with it, so every call opened a new one (and a new TLS handshake, on the
+    way to the first token). Read to its end, the connection goes back to the client's pool.
+    A server ends the body after `[DONE]` (the stock SDK reads that far too)."""
+
+    def _iter_events(self):
+        events = super()._iter_events()
+        for event in events:
+            if event.data.startswith("[DONE]"):
+                for _ in events:  # the rest of the body: at most the end of the chunked encoding
+                    pass
+            yield event
 
 
 class OpenAICompatibleProvider(ChatProvider):
@@ -243,7 +262,7 @@ class OpenAICompatibleProvider(ChatProvider):
             # Chunks come as the JSON dicts they are (cast to `object`): building the SDK's
             # typed chunk objects costs more per token than everything else on the stream.
             stream = client.post("/chat/completions", body=kwargs, cast_to=object,
-                                 stream=True, stream_cls=openai.Stream[object])
+                                 stream=True, stream_cls=_Chunks[object])
             for chunk in stream:
                 got_chunk = True
                 if (cancel is not None and cancel.is_set()) or (
