@@ -13,9 +13,8 @@ from typing import Any, TextIO
 import pandas as pd
 
 from .. import agents, clock, experiments, runs, threads
-from ..costs import charts, reports
+from ..costs import reports
 from ..errors import AccessDenied, GroupNotFound, NotFound, ValidationError
-from ..experiments import charts as experiment_charts
 from ..observe import traces
 from ..playground import Variant, get_comparison, start_comparison
 from ..providers import service as providers
@@ -134,29 +133,23 @@ class Workbench:
             thread_id = opened.id
         else:
             thread_id = int(_ref(thread, "thread_id"))
+            row = threads.get_thread(self.person_id, thread_id)
+            self._in_group("Thread", thread_id, row.group_id)
             version_id = None
             if resolved is not None:
-                if threads.get_thread(self.person_id, thread_id).agent_id != resolved.agent_id:
+                if row.agent_id != resolved.agent_id:
                     raise ValidationError(field_errors={"agent": f"Thread {thread_id} is not a thread of "
                                                                  f"{resolved.name}."})
                 version_id = resolved.version_id if "@" in str(agent) else None
             handle = runs.continue_thread(thread_id, message, self.person_id, version_id=version_id)
-        out = out or sys.stdout
-        for update in handle.updates():
-            if not stream:
-                continue
-            if update.kind == "text":
-                out.write(printable(update.text))
-            elif update.kind == "reset":
-                out.write("\n[retrying]\n")
-            elif update.kind == "tool_start":
-                out.write(printable(f"\n[tool {update.data['name']} {update.data['arguments']}]\n"))
-            elif update.kind == "tool_end":
-                out.write(printable(f"[result {str(update.data['result'])[:200]}]\n"))
-            out.flush()
-        if stream:
-            out.write("\n")
-        result = handle.wait()
+        try:
+            if stream:
+                self._print_updates(handle, out or sys.stdout)
+            result = handle.wait()
+        except KeyboardInterrupt:  # the cell was stopped: stop the run too, as the Chat page's Stop
+            if handle.run_id is not None:
+                runs.cancel_run(handle.run_id, self.person_id)
+            raise
         if result.run_id is None:  # refused before it opened: nothing was recorded
             return ChatResult(run_id=None, thread_id=thread_id, agent=resolved.name if resolved else "",
                               status=result.status, reply=result.reply, error=result.error)
@@ -168,6 +161,28 @@ class Workbench:
                           input_tokens=run.input_tokens, output_tokens=run.output_tokens, cost_usd=run.cost_usd,
                           duration_ms=run.duration_ms, ttft_ms=first_call.ttft_ms if first_call else None,
                           tools=[s.name for s in trace.steps if s.kind == "tool_call"])
+
+    @staticmethod
+    def _print_updates(handle: runs.RunHandle, out: TextIO) -> None:
+        """The run's feed as the CLI prints it: text as it arrives, tool calls as lines."""
+        for update in handle.updates():
+            if update.kind == "text":
+                out.write(printable(update.text))
+            elif update.kind == "reset":
+                out.write("\n[retrying]\n")
+            elif update.kind == "tool_start":
+                out.write(printable(f"\n[tool {update.data['name']} {update.data['arguments']}]\n"))
+            elif update.kind == "tool_end":
+                out.write(printable(f"[result {str(update.data['result'])[:200]}]\n"))
+            out.flush()
+        out.write("\n")
+
+    def _in_group(self, kind: str, object_id: int, group_id: int) -> None:
+        """A person may belong to several groups; this workbench acts in one. An id of another
+        of their groups is refused as not found here (the service has checked access)."""
+        if group_id != self.group_id:
+            raise NotFound(f"{kind} {object_id} is not in the group {self.group_name!r}; "
+                           f"connect(group={group_id}) to work there.")
 
     # --- reading: threads, runs, traces --------------------------------------------------
 
@@ -181,8 +196,9 @@ class Workbench:
     def messages(self, thread: Any, limit: int = 200) -> RichFrame:
         """A thread's latest `limit` messages (at most 500), oldest first."""
         thread_id = int(_ref(thread, "thread_id"))
-        page = threads.get_thread_messages(thread_id, limit=limit, actor_id=self.person_id)
         row = threads.get_thread(self.person_id, thread_id)
+        self._in_group("Thread", thread_id, row.group_id)
+        page = threads.get_thread_messages(thread_id, limit=limit, actor_id=self.person_id)
         name = agents.agent_names(self.person_id, self.group_id).get(row.agent_id, f"Agent #{row.agent_id}")
         return frames.messages_frame(row, page, name)
 
@@ -207,7 +223,9 @@ class Workbench:
 
     def trace(self, run: Any) -> RichFrame:
         """A run's steps in order (model and tool calls): status, ms, first token, tokens, cost."""
-        return frames.trace_frame(traces.get_run_trace(self.person_id, int(_ref(run, "run_id"))))
+        trace = traces.get_run_trace(self.person_id, int(_ref(run, "run_id")))
+        self._in_group("Run", trace.run.id, trace.run.group_id)
+        return frames.trace_frame(trace)
 
     # --- usage ----------------------------------------------------------------------------
 
@@ -233,9 +251,11 @@ class Workbench:
                     caller: int | str | None = None):
         """One of the Usage page's plotly figures: "cost" (cost over time by model),
         "agents" (tokens by agent), "people" (cost by person) or "providers"."""
-        if chart not in charts.CHARTS:
-            raise ValidationError(field_errors={"chart": f"One of {', '.join(charts.CHARTS)}, not {chart!r}."})
-        return charts.figure(self._dashboard(period, caller), chart)
+        # Here, not at module level: plotly takes a second to import, and most sessions
+        # chart nothing.
+        from ..costs import charts
+
+        return charts.figure(self._dashboard(period, caller), chart)  # refuses an unknown chart
 
     # --- playground -------------------------------------------------------------------
 
@@ -279,13 +299,16 @@ class Workbench:
 
     def experiment(self, experiment: Any) -> RichFrame:
         """An experiment's results: one row per case and repeat with its verdict."""
-        return frames.experiment_frame(experiments.get_experiment(self.person_id,
-                                                                  int(_ref(experiment, "experiment_id"))))
+        view = experiments.get_experiment(self.person_id, int(_ref(experiment, "experiment_id")))
+        self._in_group("Experiment", view.id, view.group_id)
+        return frames.experiment_frame(view)
 
     def experiment_chart(self, test_set: str):
         """The Experiments page's history of a test set: pass rate, cost and latency per experiment."""
+        from ..experiments import charts  # here: see usage_chart
+
         ts = experiments.find_test_set(self.person_id, self.group_id, test_set)
-        return experiment_charts.history_figure(experiments.experiment_history(self.person_id, ts.id))
+        return charts.history_figure(experiments.experiment_history(self.person_id, ts.id))
 
     def eval(self, test_set: str, agent: Any, *, repeat: int = 1, baseline: Any = None,
              concurrency: int | None = None, progress: bool = True, out: TextIO | None = None) -> Evaluation:
@@ -301,12 +324,16 @@ class Workbench:
         if progress:
             out.write(printable(f"[experiment {exp_id}] test set {ts.name!r} v{ts.version}: {len(ts.cases)} cases"
                                 f" x {repeat}\n"))
-        while not experiments.wait_experiment(exp_id, 0.5):
-            done = experiments.get_experiment(self.person_id, exp_id).done
-            if progress and done != shown:
-                out.write(f"  {done}/{total}\n")
-                out.flush()
-                shown = done
+        try:
+            while not experiments.wait_experiment(exp_id, 0.5):
+                done = experiments.get_experiment(self.person_id, exp_id).done
+                if progress and done != shown:
+                    out.write(f"  {done}/{total}\n")
+                    out.flush()
+                    shown = done
+        except KeyboardInterrupt:  # the cell was stopped: so is the experiment (resumable on its page)
+            experiments.stop_experiment(self.person_id, exp_id)
+            raise
         view = experiments.get_experiment(self.person_id, exp_id)
         baseline_id = (int(_ref(baseline, "experiment_id")) if baseline is not None
                        else experiments.previous_experiment(self.person_id, exp_id))
