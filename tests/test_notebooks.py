@@ -21,6 +21,7 @@ NOTEBOOKS = ROOT / "notebooks"
 ON_THE_DEMO = {"usage.ipynb"}  # run by tests/test_demo.py::test_usage_notebook_runs_on_the_demo
 HERE = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb") if p.name not in ON_THE_DEMO)
 CELL_TIMEOUT_S = 300
+RUNS = {"quickstart.ipynb": 2, "experiments.ipynb": 6}  # the model runs each makes: its chats, its cases x 2
 
 
 def run_notebook(path: Path) -> nbformat.NotebookNode:
@@ -59,10 +60,11 @@ def test_runs_top_to_bottom_offline_on_the_builtin_model(name, data_dir):
     from workbench.observe.traces import list_runs
     from workbench.system import bootstrap
 
+    assert name in RUNS, "say in RUNS how many model runs the notebook makes"
     run_notebook(NOTEBOOKS / name)
     # A failed run does not raise in a cell (it is a result, shown as failed): read what the
     # kernel left in the data directory instead. Every run it started ended complete.
     local = bootstrap.init_app()
     runs = list_runs(local.person_id, local.group_id, limit=500)
-    assert runs.total >= 4, runs.total
+    assert runs.total == RUNS[name], [(r.id, r.agent_name, r.thread_title) for r in runs.rows]
     assert {r.status for r in runs.rows} == {"complete"}, [(r.id, r.status, r.error_message) for r in runs.rows]
