@@ -133,6 +133,7 @@ def test_threads(world):
     empty = world.wb.threads(archived=True)
     assert empty.empty
     assert_columns(empty, THREAD_COLUMNS)
+    assert world.wb.agent(world.wb.agent(f"{world.a.agent}@1")).version == 1  # a resolved agent, passed back
     of_agent = world.wb.threads(agent=world.a.agent)
     assert world.a.thread in of_agent.id.tolist() and (of_agent.agent_id == world.a.agent).all()
     with pytest.raises(AgentNotFound):

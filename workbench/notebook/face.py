@@ -92,7 +92,10 @@ class Workbench:
     # --- agents -----------------------------------------------------------------------
 
     def agent(self, reference: Any) -> agents.ResolvedAgent:
-        """An agent of the group by id, name, `id@version` or `id@label`."""
+        """An agent of the group by id, name, `id@version` or `id@label` (or an agent that
+        create_agent or this method returned)."""
+        if hasattr(reference, "agent_id"):  # a ResolvedAgent: the same version again
+            reference = f"{reference.agent_id}@{reference.version}"
         return agents.resolve_agent(self.person_id, self.group_id, str(_ref(reference, "id")))
 
     def agents(self) -> RichFrame:
