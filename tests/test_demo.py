@@ -216,6 +216,20 @@ def test_screenshot_command_writes_one_small_png_per_page(demo, tmp_path):
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and 10_000 < len(data) < 300_000, (page, len(data))
 
 
+def test_usage_notebook_runs_on_the_demo(demo):
+    """notebooks/usage.ipynb top to bottom on this build (tests/test_notebooks.py runs the other
+    notebooks): a kernel of its own, in this module's data directory; its first cell finds the
+    Demo group and builds nothing, the rest reads the demo's usage and runs."""
+    from tests.test_notebooks import NOTEBOOKS, run_notebook
+
+    book = run_notebook(NOTEBOOKS / "usage.ipynb")
+    code = [c for c in book.cells if c.cell_type == "code"]
+    printed = "".join(o.get("text", "") for o in code[1].outputs)
+    assert "The Demo group was already there." in printed
+    shown = "".join(str(o.get("data", {}).get("text/plain", "")) for c in code for o in c.outputs)
+    assert f"group {demo.group}" in shown and "complete" in shown  # the demo's workbench, its runs
+
+
 def test_remove_deletes_the_demo_and_nothing_else(demo, capsys):
     assert store.count(demo.group) > 0
     assert cli(["demo", "--remove"]) == 0

@@ -66,3 +66,57 @@ def test_knowledge_page_escapes_the_query_the_title_and_the_text(wb):
     assert len(shown) >= 2  # the result's title line and its highlighted text
     for value in shown:
         _no_live_markup(value)
+
+
+# --- notebooks: what `workbench.notebook` returns displays as HTML in Jupyter ----------------
+
+NB_HOSTILE = '<script>alert(2)</script><img src=x onerror="alert(1)"> $x$ <a href="http://evil.example">win</a>'
+NOTEBOOK_TAGS = {"style", "div", "b", "table", "thead", "tbody", "tr", "th", "td"}  # the display's own
+
+
+def _inert_notebook_html(value: str, shown: str | None = NB_HOSTILE) -> None:
+    """Only the display's own tags and classes; the hostile string, when given, is there as
+    text (escaped, so the browser shows it rather than running it); MathJax told to skip it."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(value, "html.parser")
+    tags = soup.find_all(True)
+    assert {t.name for t in tags} <= NOTEBOOK_TAGS, {t.name for t in tags} - NOTEBOOK_TAGS
+    assert all(set(t.attrs) <= {"class"} for t in tags), [t.attrs for t in tags if set(t.attrs) - {"class"}]
+    assert "tex2jax_ignore" in soup.find("div")["class"]
+    if shown is not None:
+        assert shown in soup.get_text()
+
+
+def test_notebook_displays_escape_what_users_models_and_tools_wrote(scripted):
+    import io
+
+    import pandas as pd
+
+    from tests.scripted_openai import call, text, tool_calls
+    from workbench.notebook import connect
+
+    wb = connect()
+    agent = scripted.make_agent(name=NB_HOSTILE, tools=["create_task"])
+    scripted.server.script(tool_calls(call("create_task", {"title": NB_HOSTILE})), text(NB_HOSTILE))
+    reply = wb.chat(agent.id, NB_HOSTILE, out=io.StringIO())
+    assert reply.reply == NB_HOSTILE
+    _inert_notebook_html(reply._repr_html_())  # the agent's name, the reply
+    _inert_notebook_html(wb.messages(reply)._repr_html_())  # the user's text, the tool's result
+    _inert_notebook_html(wb.threads()._repr_html_(), shown=None)  # a title: the message, cut to 80 characters
+    _inert_notebook_html(wb.runs()._repr_html_(), shown=None)
+    _inert_notebook_html(wb.trace(reply)._repr_html_(), shown=None)
+    _inert_notebook_html(wb.agents()._repr_html_())
+    scripted.server.script(text(NB_HOSTILE), text(NB_HOSTILE))
+    _inert_notebook_html(wb.compare([agent.id, {"agent": agent.id, "temperature": 0.1}], NB_HOSTILE)._repr_html_())
+    cases = pd.DataFrame({"input": [NB_HOSTILE], "expected": [NB_HOSTILE + " (not said)"]})
+    _inert_notebook_html(wb.test_set_from_frame("Hostile cases", cases)._repr_html_())
+    scripted.server.script(text(NB_HOSTILE))
+    evaluation = wb.eval("Hostile cases", agent.id, out=io.StringIO())
+    _inert_notebook_html(evaluation._repr_html_())  # the input, the check's reason quoting the expected text
+    _inert_notebook_html(wb.experiment(evaluation.experiment_id)._repr_html_())  # the reply
+    _inert_notebook_html(wb.usage("today", by="agent")._repr_html_())
+    # The Usage chart: plotly renders a few tags in labels, so a name goes in as entities.
+    names = [y for trace in wb.usage_chart("today", "agents").data for y in trace.y]
+    assert names and not any("<" in name for name in names)
+    assert any(name.startswith("&lt;script&gt;") for name in names)

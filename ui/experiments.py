@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from ui.common import show_error
 from ui.links import trace_link
@@ -188,21 +186,3 @@ def render_comparison(report) -> None:
                         failed = [ch for ch in a.checks if ch["status"] != "pass"]
                         for ch in failed:
                             st.caption(f"{STATE_ICONS.get(ch['status'], '')} {ch['name']}: {ch['reason']}")
-
-
-def history_figure(points) -> go.Figure:
-    """Pass rate, cost and p50/p95 latency per experiment of a test set, over time."""
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                        subplot_titles=("Pass rate", "Cost (USD)", "Latency (ms)"))
-    x = [p.created_at for p in points]
-    text = [f"#{p.experiment_id} {p.label}" for p in points]
-    fig.add_trace(go.Scatter(x=x, y=[p.pass_rate for p in points], mode="lines+markers", name="pass rate",
-                             text=text, hovertemplate="%{text}<br>%{y:.0%}<extra></extra>"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=x, y=[p.cost_usd for p in points], mode="lines+markers", name="cost",
-                             text=text, hovertemplate="%{text}<br>$%{y:.6f}<extra></extra>"), row=2, col=1)
-    for name, ys in (("p50", [p.p50_latency_ms for p in points]), ("p95", [p.p95_latency_ms for p in points])):
-        fig.add_trace(go.Scatter(x=x, y=ys, mode="lines+markers", name=f"{name} latency", text=text,
-                                 hovertemplate="%{text}<br>%{y:,.0f} ms<extra></extra>"), row=3, col=1)
-    fig.update_yaxes(range=[0, 1.05], tickformat=".0%", row=1, col=1)
-    fig.update_layout(height=560, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"orientation": "h"})
-    return fig

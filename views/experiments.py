@@ -8,11 +8,12 @@ experiments compared, ?tab=NAME a tab, ?optimization=ID an optimization."""
 import streamlit as st
 
 from ui.common import current, fmt_time, require_group, show_error
-from ui.experiments import (cases_from_table, cases_table, compare_from_url, history_figure, render_comparison,
-                            render_results, render_summary)
+from ui.experiments import (cases_from_table, cases_table, compare_from_url, render_comparison, render_results,
+                            render_summary)
 from ui.optimize import optimize_tab
 from workbench import agents, experiments
 from workbench.errors import WorkbenchError
+from workbench.experiments.charts import history_figure
 from workbench.playground import Variant
 
 ctx = current()

@@ -13,7 +13,7 @@ import streamlit as st
 
 from ui.common import current, field_error, fmt_time, require_group, show_error
 from workbench import clock, demo, experiments
-from workbench.costs import limits, prices, reports, usage_export
+from workbench.costs import charts, limits, prices, reports, usage_export
 from workbench.errors import ValidationError, WorkbenchError
 from workbench.markup import inert
 from workbench.serve import keys as api_keys
@@ -125,46 +125,18 @@ CHART = {"displayModeBar": False}
 
 
 def _chart(where, fig, key: str) -> None:
-    fig.update_layout(height=360, margin={"t": 40, "b": 10, "l": 10, "r": 10}, legend_title_text="",
-                      legend={"orientation": "h", "yanchor": "top", "y": -0.15})
-    where.plotly_chart(fig, key=key, config=CHART)
+    where.plotly_chart(charts.page_layout(fig), key=key, config=CHART)
 
 
 if t.calls == 0:
     st.info("No model calls in this period. Chat with an agent and its calls show up here.")
 else:
     left, right = st.columns(2)
-    df = pd.DataFrame(dash.cost_over_time, columns=["time", "model", "cost", "calls"])
-    fig = px.bar(df, x="time", y="cost", color="model", title="Cost over time by model",
-                 labels={"time": "", "cost": "USD", "model": "Model"}, hover_data=["calls"])
-    fig.update_layout(barmode="stack")
-    # The whole period on the axis, in whole buckets: one bar alone would otherwise be
-    # drawn on a sub-second scale.
-    fig.update_xaxes(type="date", range=[period.local(period.start), period.local(period.end)],
-                     tickformat="%d %b %H:%M" if period.bucket == "hour" else "%d %b")
-    if not df["cost"].any():
-        fig.update_yaxes(range=[0, 1])
-    _chart(left, fig, "chart_cost_time")
-
-    df = pd.DataFrame(dash.by_agent, columns=["agent", "input", "output", "cost"])
-    df = df.melt(id_vars=["agent", "cost"], value_vars=["input", "output"], var_name="kind", value_name="tokens")
-    fig = px.bar(df, x="tokens", y="agent", color="kind", orientation="h", title="Tokens by agent",
-                 labels={"agent": "", "kind": ""}, hover_data=["cost"])
-    fig.update_layout(barmode="stack")
-    _chart(right, fig, "chart_tokens_agent")
-
+    _chart(left, charts.cost_over_time(dash), "chart_cost_time")
+    _chart(right, charts.tokens_by_agent(dash), "chart_tokens_agent")
     left, right = st.columns(2)
-    df = pd.DataFrame(dash.by_person, columns=["person", "cost", "calls"])
-    fig = px.bar(df, x="person", y="cost", title="Cost by person", labels={"person": "", "cost": "USD"},
-                 hover_data=["calls"])
-    _chart(left, fig, "chart_cost_person")
-
-    df = pd.DataFrame(dash.by_provider, columns=["provider", "cost", "calls"])
-    if df["cost"].sum() > 0:
-        fig = px.pie(df, names="provider", values="cost", hole=0.45, title="Cost by provider")
-    else:
-        fig = px.pie(df, names="provider", values="calls", hole=0.45, title="Calls by provider (all free)")
-    _chart(right, fig, "chart_cost_provider")
+    _chart(left, charts.cost_by_person(dash), "chart_cost_person")
+    _chart(right, charts.cost_by_provider(dash), "chart_cost_provider")
 
     if group_keys:
         st.subheader("By caller")

@@ -8,6 +8,7 @@
     reports  the Usage page's queries: period, dashboard, breakdowns, compare_groups
     export   the usage records as CSV
     prices   the Prices page: list_prices, add_price, recompute_costs (admins)
+    charts   the Usage page's plotly figures from a dashboard (the page and notebooks draw them)
 
 May use: providers (the usage type, presets), tenancy, the core. Modules, arrows down:
-prices -> reports -> limits; export -> reports; usage -> (limits, pricing)."""
+prices -> reports -> limits; charts -> reports; export -> reports; usage -> (limits, pricing)."""

@@ -3,8 +3,9 @@
 A test set (testsets) holds cases: an input, an optional expected answer, optional checks
 (checks). Files in and out: io. An experiment (runner) runs an agent variant over a test set
 version, each case N times, as ordinary runs (traced, priced, under budget and rate
-limits), stoppable and resumable; results reads it, compare sets two side by side. This
-package builds on the playground; the playground never imports it."""
+limits), stoppable and resumable; results reads it, compare sets two side by side; charts
+draws a test set's history as a plotly figure (imported on its own: plotly is not loaded
+with this package). This package builds on the playground; the playground never imports it."""
 
 from .checks import CHECKS, CheckResult, Observation, evaluate, normalize_check, parse_verdict
 from .compare import (ExperimentComparison, compare_experiments, experiment_history,
