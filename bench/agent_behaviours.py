@@ -179,7 +179,31 @@ DEV = [
     Case("memory", ["My order number is 58213.", "What was my order number?"], remembers("58213")),
 ]
 
-HELD_OUT: list[Case] = []  # written after the tuning (see the module docstring)
+# Written after the decision prompt was tuned on DEV, and never tuned against.
+HELD_OUT = [
+    Case("tool choice", ["Open a ticket for the team: the dishwasher page shows wrong prices."],
+         first_call("create_task")),
+    Case("tool choice", ["Check the knowledge base: is there a warranty on the Kettle Pro?"],
+         first_call("search_knowledge")),
+    Case("exact arguments", ["Create a task called 'Update the price list' with medium priority."],
+         first_call("create_task", title="Update the price list", priority="medium")),
+    Case("exact arguments", ["Please add a low priority task named Clean the break room"],
+         first_call("create_task", title="Clean the break room", priority="low")),
+    Case("no tool", ["What is 7 times 8?"], no_tool_says("56")),
+    Case("no tool", ["What is the opposite of 'hot'?"], no_tool_says("cold")),
+    Case("escalation", ["Can I talk to a real person, please?"], first_call("call_human")),
+    Case("escalation", ["I need a manager to look at my complaint."], first_call("call_human")),
+    Case("grounded", ["How long is the warranty on the Toaster Max when it is registered?"],
+         grounded("3", absent=("2",))),
+    Case("grounded", ["How much does a parking permit cost per month?"], grounded("25")),
+    Case("I do not know", ["What is the email address of your Berlin office?"], does_not_know("@")),
+    Case("I do not know", ["How many employees does Nordlicht Home have?"], does_not_know(r"\d\d")),
+    Case("format", ["Reply with just yes or no: is 10 greater than 3?"], exactly("yes")),
+    Case("format", ["Answer in one word: what is the capital of Italy?"], exactly("rome")),
+    Case("memory", ["My favourite colour is green.", "What is my favourite colour?"], remembers("green")),
+    Case("memory", ["I have two cats named Tom and Kit.", "What are my cats called?"],
+         remembers("Tom", "Kit")),
+]
 
 
 def _setup(temperature: float):
