@@ -3,6 +3,7 @@ through the real run loop (a fresh workbench in a temp folder, the embedded llam
 server, the group's knowledge base, real tools).
 
     python bench/agent_behaviours.py [--set dev|held-out|all] [--repeat 3] [--temperature 0.7]
+    python bench/agent_behaviours.py --decision-cost
 
 Kinds: tool choice, exact arguments, no tool when none is needed, escalation (call_human),
 a grounded answer among distractors, "I do not know" when the knowledge lacks the fact,
@@ -253,6 +254,40 @@ def run_case(start, agent_id: int, case: Case) -> tuple[Outcome, float]:
     return Outcome(reply or "", calls), time.perf_counter() - began
 
 
+def decision_cost(rounds: int = 6) -> None:
+    """Time to the first answer token with tools offered (the decision, then the answer) and
+    without (one plain call), on questions that need no tool, alternating; a letter in front
+    of each question keeps either call from finding the other's prompt in the cache."""
+    from workbench.providers import build_provider, embedded_server
+    from workbench.providers.base import ChatRequest, Completed, ProviderConfig
+    from workbench.providers.builtin_model import MODEL_ID
+    from workbench.tools.registry import ToolContext, bind_tools, openai_schemas
+
+    embedded_server.ensure_started()
+    provider = build_provider(ProviderConfig(name="Built-in", kind="local"))
+    schemas = openai_schemas(bind_tools(ToolContext(1, 1, 1, 1), TOOLS))
+    questions = ["What is 12 plus 30?", "Translate 'thank you' into French.", "What is 9 times 7?",
+                 "Name a colour of the rainbow.", "What is the square root of 81?", "Say hello in Italian."]
+
+    def first_token_s(question: str, tools) -> tuple[float, object]:
+        request = ChatRequest(model=MODEL_ID, temperature=0.7, max_tokens=24, tools=tools, messages=[
+            {"role": "system", "content": PROMPT}, {"role": "user", "content": question}])
+        response = [e for e in provider.stream_chat(request) if isinstance(e, Completed)][0].response
+        return response.ttft_ms / 1000, response
+
+    first_token_s("Warm up.", schemas)
+    with_tools, without, cached = [], [], []
+    for n in range(rounds):
+        question = questions[n % len(questions)]
+        took, response = first_token_s("T " + question, schemas)
+        with_tools.append(took)
+        cached.append(response.usage.cached_input_tokens / max(response.usage.input_tokens, 1))
+        without.append(first_token_s("P " + question, None)[0])
+    print(f"time to the first answer token, median of {rounds}: with tools (decision + answer) "
+          f"{statistics.median(with_tools):.2f} s, without tools {statistics.median(without):.2f} s; "
+          f"share of the two passes' prompt tokens read from the cache {statistics.median(cached):.0%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--set", choices=("dev", "held-out", "all"), default="dev")
@@ -260,7 +295,11 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=0.7)
     parser.add_argument("--kind", action="append", help="only cases of this kind (repeatable)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every reply")
+    parser.add_argument("--decision-cost", action="store_true",
+                        help="only measure what the decision adds to the time to the first token")
     args = parser.parse_args()
+    if args.decision_cost:
+        return decision_cost()
     cases = {"dev": DEV, "held-out": HELD_OUT, "all": DEV + HELD_OUT}[args.set]
     cases = [c for c in cases if not args.kind or c.kind in args.kind]
     start, agent_id = _setup(args.temperature)
