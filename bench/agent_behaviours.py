@@ -259,7 +259,7 @@ def decision_cost(rounds: int = 6) -> None:
     without (one plain call), on questions that need no tool, alternating; a letter in front
     of each question keeps either call from finding the other's prompt in the cache."""
     from workbench.providers import build_provider, embedded_server
-    from workbench.providers.base import ChatRequest, Completed, ProviderConfig
+    from workbench.providers.base import ChatRequest, ProviderConfig
     from workbench.providers.builtin_model import MODEL_ID
     from workbench.tools.registry import ToolContext, bind_tools, openai_schemas
 
@@ -272,7 +272,7 @@ def decision_cost(rounds: int = 6) -> None:
     def first_token_s(question: str, tools) -> tuple[float, object]:
         request = ChatRequest(model=MODEL_ID, temperature=0.7, max_tokens=24, tools=tools, messages=[
             {"role": "system", "content": PROMPT}, {"role": "user", "content": question}])
-        response = [e for e in provider.stream_chat(request) if isinstance(e, Completed)][0].response
+        response = list(provider.stream_chat(request))[-1].response  # the stream ends with Completed
         return response.ttft_ms / 1000, response
 
     first_token_s("Warm up.", schemas)
