@@ -7,8 +7,8 @@ results into plain turns: the assistant says which tool it called, and the resul
 back in a user turn asking for a reply from them; a request that ends with results offers
 no tools, so the model answers. Search results (a JSON list of passages with titles) come
 back as numbered passages with their titles, with the ask to answer from them only and to
-say so when they do not hold the answer (the form this model answers from best, measured
-by bench/passage_forms.py). Whether to call a tool at all is tool_decision's business."""
+say so when they do not hold the answer (not yet compared with other forms on a set of
+questions). Whether to call a tool at all is tool_decision's business."""
 
 from __future__ import annotations
 
