@@ -4,6 +4,7 @@ it serves two chats at once. Temperature 0 throughout, for repeatable answers.""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -84,7 +85,7 @@ def _agent(wb, tools: list[str], prompt: str = "You are a helpful assistant.") -
             ProviderRecord.group_id == wb.group_id, ProviderRecord.kind == "local"))
     return agents.create_agent(wb.person_id, wb.group_id, name=f"Local {'+'.join(tools)}",
                                provider_id=provider_id, model=MODEL_ID, system_prompt=prompt,
-                               temperature=0.0, max_output_tokens=120, tools=tools,
+                               temperature=0.0, max_output_tokens=60, tools=tools,
                                max_tool_steps=3).id
 
 
@@ -98,30 +99,47 @@ def _run(wb, agent_id: int, message: str):
         return result, [(st.kind, st.name, st.request, st.response) for st in steps]
 
 
-def test_agent_creates_the_task_asked_for(wb):
-    agent_id = _agent(wb, ["create_task"])
-    result, steps = _run(wb, agent_id, "Create a task titled 'Renew the office lease'.")
+def test_agent_creates_the_task_asked_for_with_exact_arguments(wb):
+    agent_id = _agent(wb, ["create_task", "search_knowledge"])
+    result, steps = _run(wb, agent_id, "Create a task titled 'Renew the office lease' with low priority.")
     assert [kind for kind, *_ in steps] == ["model_call", "tool_call", "model_call"]
-    titles = [t.name for t in tasks.list_tasks(wb.person_id, wb.group_id)]
-    assert any("lease" in title.lower() for title in titles), titles
-    # The trace shows the second call as sent: the result in a user turn, no tools.
+    [task] = tasks.list_tasks(wb.person_id, wb.group_id)
+    assert (task.name, task.data["priority"]) == ("Renew the office lease", "low")
+    # The trace shows the decision as sent: the constraint, temperature 0, and what it chose.
+    first_request, first_response = steps[0][2], steps[0][3]
+    decision = first_request["decision"]
+    assert decision["temperature"] == 0.0 and decision["response_format"]["type"] == "json_schema"
+    assert json.loads(first_response["decision"])["tool"] == "create_task"
+    # The second call as sent: the result in a user turn, no tools, no decision.
     second = steps[2][2]
-    assert second["tools"] == [] and "create_task returned: {" in second["messages"][-1]["content"]
+    assert second["tools"] == [] and "decision" not in second
+    assert "create_task returned: {" in second["messages"][-1]["content"]
     assert "lease" in result.reply.lower() and not result.reply.lstrip().startswith("{")
+
+
+def test_agent_answers_a_plain_question_without_a_tool(wb):
+    agent_id = _agent(wb, ["create_task", "search_knowledge", "call_human"])
+    result, steps = _run(wb, agent_id, "What is 12 plus 30?")
+    assert [kind for kind, *_ in steps] == ["model_call"]
+    assert json.loads(steps[0][3]["decision"]) == {"tool": "answer"}
+    assert "42" in result.reply
 
 
 def test_agent_answers_from_the_knowledge_base(wb):
     kb.add_snippet(wb.person_id, wb.group_id, "Project names",
                    "The internal codename of the 2027 product launch is Marigold Falcon. "
                    "The launch is planned for the city of Tampere.")
+    kb.add_snippet(wb.person_id, wb.group_id, "Old projects",
+                   "The 2025 product launch was called Copper Heron and took place in Lyon.")
     agent_id = _agent(wb, ["search_knowledge"],
                       "You are a helpful assistant. Use search_knowledge for questions about "
                       "the company.")
-    # This small model calls a tool when asked to; on its own it guesses (measured).
     result, steps = _run(wb, agent_id, "Search the knowledge base: what is the codename of "
                                        "our 2027 product launch?")
     assert ("tool_call", "search_knowledge") in [(k, n) for k, n, *_ in steps]
-    assert "marigold" in result.reply.lower(), result.reply
+    # the passages as sent: numbered, with their titles
+    assert "] Project names: The internal codename" in steps[-1][2]["messages"][-1]["content"]
+    assert "marigold" in result.reply.lower() and "copper" not in result.reply.lower(), result.reply
 
 
 def test_two_runs_stream_at_the_same_time(wb):

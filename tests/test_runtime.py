@@ -15,6 +15,7 @@ from workbench.db import session_scope
 from workbench.errors import AccessDenied, AgentNotFound, RunInProgress, ThreadNotFound, ValidationError
 from workbench.models import Event, Run, RunStep, Thing, UsageRecord
 from workbench.system import bootstrap
+from workbench.tools import tasks
 
 
 def _events(group_id):
@@ -84,6 +85,34 @@ def test_tool_loop_runs_tools_until_the_model_answers(scripted):
     second = scripted.server.chat_requests[1].body["messages"]
     assert second[-1]["role"] == "tool" and second[-2]["tool_calls"][0]["function"]["name"] == "create_task"
     assert "tool_called" in _events(scripted.group_id)
+
+
+def test_a_repeated_identical_call_is_not_run_again(scripted):
+    """The same tool with the same arguments (in another key order) a second time in one run:
+    not run, its step "skipped", the first result handed back, and the next model call told
+    to answer (tool_choice "none")."""
+    agent = scripted.make_agent(name="Repeater", tools=["create_task"])
+    scripted.server.script(
+        tool_call("create_task", {"title": "Renew the lease", "priority": "low"}),
+        tool_call("create_task", {"priority": "low", "title": "Renew the lease"}),
+        text("The task is there."))
+    _, handle = runs.create_thread(scripted.group_id, agent.id, scripted.person_id,
+                                   initial_message="Make a task to renew the lease")
+    result = handle.wait(10)
+    assert result.status == "complete" and result.reply == "The task is there."
+    assert [t.name for t in tasks.list_tasks(scripted.person_id, scripted.group_id)] == ["Renew the lease"]
+    with session_scope() as s:
+        steps = s.scalars(select(RunStep).where(RunStep.run_id == result.run_id).order_by(RunStep.seq)).all()
+        assert [(st.kind, st.status) for st in steps] == [
+            ("model_call", "ok"), ("tool_call", "ok"), ("model_call", "ok"), ("tool_call", "skipped"),
+            ("model_call", "ok")]
+        first_result = steps[1].response["result"]
+    requests = [r.body for r in scripted.server.chat_requests]
+    assert [r.get("tool_choice") for r in requests] == [None, None, "none"]
+    repeated = requests[2]["messages"][-1]
+    assert repeated["role"] == "tool" and repeated["content"].startswith("Not run again")
+    assert first_result in repeated["content"]
+    assert steps[4].request["tool_choice"] == "none"  # the trace shows it as sent
 
 
 def test_step_limit_stops_a_looping_agent(scripted):

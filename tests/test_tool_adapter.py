@@ -1,108 +1,24 @@
-"""The tool-call adapter for small local models (providers/tool_adapter.py): JSON written
-as text becomes a real tool call only when it is one, and tool results come back to the
-model as context it answers from."""
+"""The tool-call adapter for small local models (providers/tool_adapter.py): tool results
+come back to the model as context it answers from, search passages with their titles. The
+choice of a tool is the constrained decision's (test_tool_decision.py)."""
 
 from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.scripted_openai import text
-from workbench.providers.base import ChatRequest, Completed, ProviderConfig, TextDelta
+from workbench.providers.base import ChatRequest, ProviderConfig
 from workbench.providers.openai_compat import OpenAICompatibleProvider
 from workbench.providers.tool_adapter import (
+    PASSAGES_ASK,
     REPLY_ASK,
-    ReplyFilter,
     adapt_messages,
     adapt_request,
-    parse_tool_calls,
 )
 
 NAMES = {"create_task", "search_knowledge"}
-CALL = '{"name": "create_task", "arguments": {"title": "Buy milk", "notes": "tomorrow"}}'
 TOOLS = [{"type": "function", "function": {"name": n, "parameters": {"type": "object"}}}
          for n in sorted(NAMES)]
-
-
-def _only_call(reply: str) -> tuple[str, dict]:
-    calls = parse_tool_calls(reply, NAMES)
-    assert len(calls) == 1
-    assert calls[0].id.startswith("call_")
-    return calls[0].name, json.loads(calls[0].arguments)
-
-
-@pytest.mark.parametrize("reply", [
-    CALL,
-    f"  \n{CALL}\n",
-    f"```json\n{CALL}\n```",
-    f"```\n{CALL}\n```",
-    f"<tool_call>\n{CALL}\n</tool_call>",
-    f"<tool_call>\n```json\n{CALL}\n```\n</tool_call>",
-    f"<tool_call>{CALL}",  # the closing tag cut off by the token limit
-    '{"name": "create_task", "arguments": "{\\"title\\": \\"Buy milk\\", \\"notes\\": \\"tomorrow\\"}"}',
-    '{"type": "function", "function": {"name": "create_task", "parameters": '
-    '{"title": "Buy milk", "notes": "tomorrow"}}}',
-])
-def test_json_tool_calls_written_as_text_are_recognised(reply):
-    assert _only_call(reply) == ("create_task", {"title": "Buy milk", "notes": "tomorrow"})
-
-
-def test_several_calls_in_tags_or_a_list():
-    two = f"<tool_call>{CALL}</tool_call>\n<tool_call>" \
-          '{"name": "search_knowledge", "arguments": {"query": "milk"}}</tool_call>'
-    assert [c.name for c in parse_tool_calls(two, NAMES)] == ["create_task", "search_knowledge"]
-    assert len(parse_tool_calls(f"[{CALL}, {CALL}]", NAMES)) == 2
-
-
-@pytest.mark.parametrize("reply", [
-    '{"name": "delete_everything", "arguments": {}}',  # not an offered tool
-    f'[{CALL}, {{"name": "nope", "arguments": {{}}}}]',  # one unknown name: all text
-    '{"name": "create_task", "arguments": {"title": "Buy milk"',  # malformed (cut off)
-    "{name: create_task}",  # not JSON
-    '{"title": "Buy milk"}',  # JSON, but no call
-    '{"name": "create_task", "arguments": [1, 2]}',  # arguments not an object
-    f"Sure! {CALL}",  # a call inside prose stays prose
-    f"<tool_call>{CALL}</tool_call> and then some text",
-    "```python\nprint('hi')\n```",
-    "Paris is the capital of France.",
-    "",
-])
-def test_anything_else_stays_text(reply):
-    assert parse_tool_calls(reply, NAMES) == []
-
-
-def test_no_tools_offered_means_no_calls():
-    assert parse_tool_calls(CALL, set()) == []
-
-
-def _stream(filter_: ReplyFilter, pieces: list[str]) -> tuple[list[str], str, list]:
-    shown = [out for p in pieces if (out := filter_.feed(p))]
-    rest, calls = filter_.finish()
-    return shown, rest, calls
-
-
-def test_reply_filter_holds_back_a_json_call_and_shows_nothing():
-    pieces = ["```", "json\n{", '"name": "create_task", ', '"arguments": {"title": "x"}}', "\n```"]
-    shown, rest, calls = _stream(ReplyFilter(NAMES), pieces)
-    assert shown == [] and rest == "" and [c.name for c in calls] == ["create_task"]
-
-
-def test_reply_filter_streams_prose_at_once():
-    shown, rest, calls = _stream(ReplyFilter(NAMES), ["\n", "Paris", " is the", " capital."])
-    assert shown == ["\nParis", " is the", " capital."] and rest == "" and calls == []
-
-
-def test_reply_filter_releases_a_code_fence_that_is_not_json():
-    f = ReplyFilter(NAMES)
-    assert f.feed("``") == "" and f.feed("`python") == ""
-    assert f.feed("\nprint(1)") == "```python\nprint(1)" and f.feed("\n```") == "\n```"
-
-
-def test_reply_filter_gives_back_json_that_is_not_a_call_as_text():
-    shown, rest, calls = _stream(ReplyFilter(NAMES), ['{"answer"', ": 42}"])
-    assert shown == [] and rest == '{"answer": 42}' and calls == []
-    assert _stream(ReplyFilter(set()), ["{", "}"]) == (["{", "}"], "", [])  # no tools: no hold
 
 
 def _turn_with_results() -> list[dict]:
@@ -118,10 +34,10 @@ def _turn_with_results() -> list[dict]:
     ]
 
 
-def test_tool_results_come_back_as_a_user_turn_and_tools_are_withdrawn():
+def test_tool_results_come_back_as_a_user_turn_and_the_model_is_told_to_answer():
     request = ChatRequest(model="m", messages=_turn_with_results(), tools=TOOLS)
     adapted = adapt_request(request)
-    assert adapted.tools is None  # it answers now instead of calling again
+    assert adapted.tool_choice == "none"  # it answers now instead of calling again
     assert adapted.messages[3:] == [
         {"role": "user", "content": "What does the handbook say about leave?"},
         {"role": "assistant", "content": 'I called search_knowledge({"query": "leave"}).'},
@@ -152,36 +68,30 @@ def test_long_results_are_cut():
     assert len(adapted[-1]["content"]) < 7000
 
 
-def _provider(openai_server, adapt: bool) -> OpenAICompatibleProvider:
-    return OpenAICompatibleProvider(ProviderConfig(
-        name="Small", kind="openai_compatible", base_url=openai_server.base_url,
-        adapt_tools=adapt))
-
-
-def test_provider_turns_a_streamed_json_reply_into_a_tool_call(openai_server):
-    openai_server.script(text(f"```json\n{CALL}\n```", chunk_size=5))
-    request = ChatRequest(model="m", messages=[{"role": "user", "content": "Task: buy milk"}],
-                          tools=TOOLS)
-    events = list(_provider(openai_server, True).stream_chat(request))
-    assert not [e for e in events if isinstance(e, TextDelta)]  # never shown as text
-    response = events[-1].response
-    assert isinstance(events[-1], Completed) and response.content == ""
-    assert response.finish_reason == "tool_calls"
-    assert [(c.name, json.loads(c.arguments)["title"]) for c in response.tool_calls] == [
-        ("create_task", "Buy milk")]
-
-
-def test_provider_without_the_option_leaves_json_as_text(openai_server):
-    openai_server.script(text(CALL, chunk_size=5))
-    request = ChatRequest(model="m", messages=[{"role": "user", "content": "x"}], tools=TOOLS)
-    response = list(_provider(openai_server, False).stream_chat(request))[-1].response
-    assert response.content == CALL and response.tool_calls == []
+def test_search_results_come_back_as_numbered_passages_with_titles():
+    hits = [{"title": "Returns policy", "document_id": 1, "chunk_id": 3, "position": 0, "page": None,
+             "score": 0.61, "text": "Unopened items:\n  45 days."},
+            {"title": "Shipping", "document_id": 2, "chunk_id": 4, "position": 0, "page": None,
+             "score": 0.4, "text": "Express costs 12 euros."}]
+    messages = _turn_with_results()
+    messages[-1]["content"] = json.dumps(hits)
+    adapted, _ = adapt_messages(messages)
+    assert adapted[-1]["content"] == (
+        "search_knowledge found these passages:\n[1] Returns policy: Unopened items: 45 days.\n"
+        f"[2] Shipping: Express costs 12 euros.\n\n{PASSAGES_ASK}")
+    messages[-1]["content"] = "[]"
+    assert adapt_messages(messages)[0][-1]["content"] == (
+        f"search_knowledge found no passages.\n\n{PASSAGES_ASK}")
 
 
 def test_provider_sends_the_adapted_messages(openai_server):
     openai_server.script(text("Staff get 31 days."))
+    provider = OpenAICompatibleProvider(ProviderConfig(
+        name="Small", kind="openai_compatible", base_url=openai_server.base_url, adapt_tools=True))
     request = ChatRequest(model="m", messages=_turn_with_results(), tools=TOOLS)
-    response = list(_provider(openai_server, True).stream_chat(request))[-1].response
+    response = list(provider.stream_chat(request))[-1].response
     assert response.content == "Staff get 31 days." and response.tool_calls == []
     sent = openai_server.last_request.body
-    assert "tools" not in sent and sent["messages"] == adapt_request(request).messages
+    assert len(openai_server.chat_requests) == 1  # after results: no decision, it answers
+    assert "tools" not in sent and "response_format" not in sent
+    assert sent["messages"] == adapt_request(request).messages

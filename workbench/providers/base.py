@@ -21,6 +21,13 @@ class ChatRequest:
     tools: list[dict[str, Any]] | None = None
     temperature: float | None = None
     max_tokens: int | None = None
+    tool_choice: str | None = None  # "none": the model must answer (tools stay described)
+    response_format: dict[str, Any] | None = None  # e.g. a JSON Schema the reply must match
+    seed: int | None = None
+    # A constrained call made before this one (the built-in model, see tool_decision): its
+    # reply is either tool calls, which end the call, or the choice to answer, which this
+    # request then streams.
+    decision: ChatRequest | None = None
 
 
 @dataclass
@@ -59,6 +66,7 @@ class ModelResponse:
     duration_ms: float
     ttft_ms: float | None = None
     failed_attempts: list[Attempt] = field(default_factory=list)
+    decision: str | None = None  # the constrained decision's text, when one was made
 
 
 @dataclass
@@ -91,7 +99,9 @@ class ProviderConfig:
     default_model: str | None = None
     timeout_s: float = 60.0
     max_retries: int = 3  # tries in all, with exponential backoff between them
-    # Small models that write tool calls as JSON text: see providers/tool_adapter.py.
+    # Small models that cannot follow the tool-call protocol: tool results come back as a
+    # user turn (tool_adapter) and the choice to call a tool is a constrained decision
+    # (tool_decision). The endpoint must accept llama.cpp's JSON Schema `response_format`.
     adapt_tools: bool = False
 
 

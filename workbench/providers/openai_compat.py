@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import openai
@@ -24,7 +24,8 @@ from .base import (Attempt, ChatProvider, ChatRequest, Completed, ModelResponse,
                    StreamReset, TextDelta, ToolCallRequest, Usage)
 from .clients import shared_client
 from .tokens import estimate_messages_tokens, estimate_tokens
-from .tool_adapter import ReplyFilter, adapt_request, tool_names
+from .tool_adapter import adapt_request
+from .tool_decision import read_decision, with_decision
 
 # Local servers (Ollama, vLLM, llama.cpp) ignore the key, but the SDK insists on one.
 PLACEHOLDER_API_KEY = "not-needed"
@@ -187,7 +188,7 @@ class OpenAICompatibleProvider(ChatProvider):
     # --- the interface ---------------------------------------------------------------
 
     def prepare(self, request: ChatRequest) -> ChatRequest:
-        return adapt_request(request) if self.config.adapt_tools else request
+        return with_decision(adapt_request(request)) if self.config.adapt_tools else request
 
     def stream_chat(self, request: ChatRequest,
                     cancel: threading.Event | None = None) -> Iterator[StreamEvent]:
@@ -233,21 +234,44 @@ class OpenAICompatibleProvider(ChatProvider):
     def _one_try(self, client: openai.OpenAI, request: ChatRequest,
                  cancel: threading.Event | None, state: _TryState,
                  started: float) -> Iterator[StreamEvent]:
-        """One streamed request. Yields TextDeltas and returns the ModelResponse (the
-        retry loop wraps it in Completed). Raises ProviderError on failure."""
+        """One try of the call. Yields TextDeltas and returns the ModelResponse (the
+        retry loop wraps it in Completed). Raises ProviderError on failure. A request with
+        a `decision` makes that constrained call first (not shown): a tool call ends the
+        try, the choice to answer streams the request itself."""
         if cancel is not None and cancel.is_set():
             return self._cancelled(request, "", started, None, [])
+        if request.decision is None:
+            return (yield from self._stream_pass(client, request, cancel, state, started, show=True))
+        decided = yield from self._stream_pass(client, request.decision, cancel, _TryState(), started,
+                                               show=False)
+        if decided.finish_reason == "cancelled":
+            return self._cancelled(request, "", started, None, [])
+        calls = read_decision(decided.content, request.decision.response_format)
+        if calls:
+            return replace(decided, content="", tool_calls=calls, finish_reason="tool_calls",
+                           decision=decided.content)
+        response = yield from self._stream_pass(client, request, cancel, state, started, show=True)
+        first, second = decided.usage, response.usage
+        response.usage = Usage(
+            input_tokens=first.input_tokens + second.input_tokens,
+            output_tokens=first.output_tokens + second.output_tokens,
+            cached_input_tokens=first.cached_input_tokens + second.cached_input_tokens,
+            reasoning_tokens=first.reasoning_tokens + second.reasoning_tokens,
+            estimated=first.estimated or second.estimated)
+        response.decision = decided.content
+        return response
+
+    def _stream_pass(self, client: openai.OpenAI, request: ChatRequest,
+                     cancel: threading.Event | None, state: _TryState, started: float,
+                     show: bool) -> Iterator[StreamEvent]:
+        """One streamed request; its text is yielded as TextDeltas when `show`. Returns
+        its ModelResponse (finish_reason "cancelled" when stopped)."""
         kwargs: dict[str, Any] = {"model": request.model, "messages": request.messages,
                                   "stream": True, "stream_options": {"include_usage": True}}
-        if request.tools:
-            kwargs["tools"] = request.tools
-        if request.temperature is not None:
-            kwargs["temperature"] = request.temperature
-        if request.max_tokens is not None:
-            kwargs["max_tokens"] = request.max_tokens
-
-        # Replies that may be tool calls written as text are held back (see tool_adapter).
-        held = ReplyFilter(tool_names(request.tools)) if self.config.adapt_tools else None
+        for name in ("tools", "tool_choice", "temperature", "max_tokens", "response_format", "seed"):
+            value = getattr(request, name)
+            if value is not None:
+                kwargs[name] = value
         calls: list[dict[str, Any]] = []  # tool calls being assembled, in order
         by_index: dict[int, int] = {}  # streamed `index` -> position in calls
         finish_reason: str | None = None
@@ -280,10 +304,9 @@ class OpenAICompatibleProvider(ChatProvider):
                         if content:
                             if state.ttft_ms is None:
                                 state.ttft_ms = (time.perf_counter() - started) * 1000
-                            text = held.feed(content) if held else content
-                            if text:
-                                state.text_parts.append(text)
-                                yield TextDelta(text)
+                            state.text_parts.append(content)
+                            if show:
+                                yield TextDelta(content)
                         for tc in delta.get("tool_calls") or []:
                             if state.ttft_ms is None:
                                 state.ttft_ms = (time.perf_counter() - started) * 1000
@@ -316,13 +339,6 @@ class OpenAICompatibleProvider(ChatProvider):
         tool_calls = [ToolCallRequest(id=c["id"] or f"call_{uuid.uuid4().hex[:24]}",
                                       name=c["name"], arguments="".join(c["args"]) or "{}")
                       for c in calls if c["name"]]
-        if held is not None:
-            text, text_calls = held.finish()
-            if text:
-                state.text_parts.append(text)
-                yield TextDelta(text)
-            if text_calls and not tool_calls:
-                tool_calls, finish_reason = text_calls, "tool_calls"
         content = "".join(state.text_parts)
         return ModelResponse(
             content=content, tool_calls=tool_calls, finish_reason=finish_reason,

@@ -1,32 +1,27 @@
-"""Tool use for small local models that cannot follow the native tool-call protocol.
+"""Tool results for small local models that cannot follow the tool-call protocol.
 
-The built-in model (Qwen2.5-Coder-0.5B) picks the right tool with the right arguments but
-writes the call as JSON text (bare, in a ```json fence, or in `<tool_call>` tags), which the
-server's parser returns as plain text; and shown a tool result in a `tool` message it tends
-to call the same tool again. So, only for providers that opt in (`ProviderConfig.adapt_tools`):
-
-- `adapt_request`: tool calls and results become plain turns (the assistant says which
-  tool it called; the results come back in a user turn asking for a reply from them), which
-  the model answers from; and a request that ends with tool results offers no tools, so it
-  answers instead of calling again.
-- `ReplyFilter`: while a streamed reply could still be a JSON call it is held back; at the
-  end it becomes real tool calls when it is one (naming offered tools), else the text."""
+Shown a result in a `tool` message, the built-in model (Qwen2.5-Coder-0.5B) tends to call
+the same tool again; it answers from a result given as context in a user turn. So, only for
+providers that opt in (`ProviderConfig.adapt_tools`), `adapt_request` turns tool calls and
+results into plain turns: the assistant says which tool it called, and the results come
+back in a user turn asking for a reply from them; a request that ends with results offers
+no tools, so the model answers. Search results (a JSON list of passages with titles) come
+back as numbered passages with their titles, with the ask to answer from them only and to
+say so when they do not hold the answer (not yet compared with other forms on a set of
+questions). Whether to call a tool at all is tool_decision's business."""
 
 from __future__ import annotations
 
 import json
-import re
-import uuid
 from dataclasses import replace
 from typing import Any
 
-from .base import ChatRequest, ToolCallRequest
+from .base import ChatRequest
 
-_TAGGED = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
-_FENCED = re.compile(r"^```[ \t]*(?:json)?[ \t]*\n?(.*?)\n?```$", re.DOTALL | re.IGNORECASE)
-_CALL_OPENERS = ("{", "[", "```", "<tool_call>")
 MAX_RESULT_CHARS = 6000  # one tool result in the context; a 4k-token slot holds ~12k chars
 REPLY_ASK = "Reply to my message above using this result, in one or two plain sentences."
+PASSAGES_ASK = ("Answer my message above from these passages only, and name the title of the "
+                "passage you used. If they do not hold the answer, say that you do not know.")
 
 
 def _text(content: Any) -> str:
@@ -35,6 +30,38 @@ def _text(content: Any) -> str:
     if isinstance(content, list):  # OpenAI content parts
         return "\n".join(p.get("text", "") for p in content if isinstance(p, dict))
     return str(content)
+
+
+def passages(result: str) -> list[dict[str, Any]] | None:
+    """The passages a search result holds (a JSON list of objects with a title and a text,
+    like search_knowledge's), or None when it is some other result."""
+    try:
+        data = json.loads(result)
+    except ValueError:
+        return None
+    if isinstance(data, list) and all(
+            isinstance(item, dict) and "title" in item and "text" in item for item in data):
+        return data
+    return None
+
+
+def result_text(name: str, result: str) -> tuple[str, bool]:
+    """(how a tool result is given to the model, whether it is a set of passages)."""
+    found = passages(result)
+    if found is None:
+        if len(result) > MAX_RESULT_CHARS:
+            result = result[:MAX_RESULT_CHARS] + " ..."
+        return f"{name} returned: {result}", False
+    if not found:
+        return f"{name} found no passages.", True
+    lines, size = [f"{name} found these passages:"], 0
+    for number, item in enumerate(found, 1):
+        line = f"[{number}] {item['title']}: {' '.join(str(item['text']).split())}"
+        size += len(line)
+        if size > MAX_RESULT_CHARS:
+            break
+        lines.append(line)
+    return "\n".join(lines), True
 
 
 def _call_text(call: dict[str, Any]) -> tuple[str, str]:
@@ -46,26 +73,28 @@ def _call_text(call: dict[str, Any]) -> tuple[str, str]:
 def adapt_messages(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
     """(messages without tool calls or tool messages, whether the conversation ends with
     tool results). A call becomes the assistant saying "I called name(args)."; its results
-    come back in a user message that asks for a reply to the request from them (the form
-    this model answers from best, measured on a few prompts; in `tool` messages it calls
-    again)."""
+    come back in a user message that asks for a reply to the request from them (in `tool`
+    messages this model calls again)."""
     out: list[dict[str, Any]] = []
     results: list[str] = []
+    grounded = False  # some result is a set of passages: answer from them only
     names: dict[str, str] = {}  # tool call id -> tool name
 
     def flush() -> None:
+        nonlocal grounded
         if results:
-            out.append({"role": "user", "content": "\n".join(results) + "\n\n" + REPLY_ASK})
+            ask = PASSAGES_ASK if grounded else REPLY_ASK
+            out.append({"role": "user", "content": "\n\n".join(results) + "\n\n" + ask})
             results.clear()
+            grounded = False
 
     for message in messages:
         role = message.get("role")
         if role == "tool":
-            result = _text(message.get("content"))
-            if len(result) > MAX_RESULT_CHARS:
-                result = result[:MAX_RESULT_CHARS] + " ..."
             name = names.get(message.get("tool_call_id", ""), message.get("name") or "The tool")
-            results.append(f"{name} returned: {result}")
+            text, are_passages = result_text(name, _text(message.get("content")))
+            results.append(text)
+            grounded = grounded or are_passages
             continue
         flush()
         if role == "assistant" and message.get("tool_calls"):
@@ -82,95 +111,8 @@ def adapt_messages(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]]
 
 
 def adapt_request(request: ChatRequest) -> ChatRequest:
-    """The request as the small model should see it (idempotent)."""
+    """The request as the small model should see it (idempotent): after tool results it
+    is told to answer (`tool_choice` "none")."""
     messages, had_results = adapt_messages(request.messages)
-    return replace(request, messages=messages, tools=None if had_results else request.tools)
-
-
-def _as_call(obj: Any, names: set[str]) -> ToolCallRequest | None:
-    if not isinstance(obj, dict):
-        return None
-    if isinstance(obj.get("function"), dict):  # {"type": "function", "function": {...}}
-        obj = obj["function"]
-    name = obj.get("name")
-    args = obj.get("arguments", obj.get("parameters", {}))
-    if not isinstance(name, str) or name not in names:
-        return None
-    if isinstance(args, str):
-        try:
-            args = json.loads(args or "{}")
-        except ValueError:
-            return None
-    if not isinstance(args, dict):
-        return None
-    return ToolCallRequest(id=f"call_{uuid.uuid4().hex[:24]}", name=name,
-                           arguments=json.dumps(args, ensure_ascii=False))
-
-
-def _load_calls(text: str, names: set[str]) -> list[ToolCallRequest] | None:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    items = data if isinstance(data, list) else [data]
-    calls = [_as_call(item, names) for item in items]
-    if not calls or any(c is None for c in calls):
-        return None
-    return calls  # type: ignore[return-value]
-
-
-def parse_tool_calls(text: str, tool_names: set[str] | list[str]) -> list[ToolCallRequest]:
-    """The tool calls `text` consists of, or [] when it is anything else: a reply that is
-    only JSON (bare, fenced, or in `<tool_call>` tags) naming offered tools."""
-    names, stripped = set(tool_names), text.strip()
-    if not names or not stripped:
-        return []
-    if stripped.startswith("<tool_call>"):
-        bodies = _TAGGED.findall(stripped)
-        leftover = _TAGGED.sub("", stripped).strip()
-        calls = [_load_calls(_FENCED.sub(r"\1", b.strip()), names) for b in bodies]
-        if leftover or not bodies or any(c is None for c in calls):
-            return []
-        return [call for group in calls for call in group]  # type: ignore[union-attr]
-    fenced = _FENCED.match(stripped)
-    return _load_calls(fenced.group(1) if fenced else stripped, names) or []
-
-
-def _could_be_call(text: str) -> bool:
-    """Whether a reply starting with `text` (left-stripped) may still turn out a call."""
-    if any(text.startswith(o) or o.startswith(text) for o in _CALL_OPENERS):
-        if text.startswith("```") and "\n" in text:  # a fence: only ```json or bare ``` may
-            tag = text[3:text.index("\n")].strip().lower()
-            return tag in ("", "json")
-        return True
-    return False
-
-
-class ReplyFilter:
-    """Holds back a streamed reply while it could be a JSON tool call."""
-
-    def __init__(self, tool_names: set[str] | list[str]):
-        self.names = set(tool_names)
-        self.held = ""
-        self.holding = bool(self.names)
-
-    def feed(self, delta: str) -> str:
-        """The text to show now (maybe "")."""
-        if not self.holding:
-            return delta
-        self.held += delta
-        start = self.held.lstrip()
-        if not start or _could_be_call(start):
-            return ""
-        self.holding, text, self.held = False, self.held, ""
-        return text
-
-    def finish(self) -> tuple[str, list[ToolCallRequest]]:
-        """(text still to show, tool calls) once the reply is complete."""
-        text, self.held, self.holding = self.held, "", False
-        calls = parse_tool_calls(text, self.names) if text else []
-        return ("", calls) if calls else (text, [])
-
-
-def tool_names(tools: list[dict[str, Any]] | None) -> set[str]:
-    return {t.get("function", {}).get("name", "") for t in tools or []} - {""}
+    return replace(request, messages=messages,
+                   tool_choice="none" if had_results else request.tool_choice)

@@ -20,7 +20,7 @@ from ..models import Message, Run, RunStep, Thread, utcnow
 from ..providers.base import ChatRequest, Completed, ModelResponse, StreamReset, TextDelta
 from ..threads.store import append_message
 from .plan import load_plan, prepare_call
-from .tool_steps import run_tool
+from .tool_steps import call_key, run_tool, skip_repeated
 from .workers import MANAGER, QueueCancelled, RunHandle, RunUpdate
 from .writer import RunWriter
 
@@ -114,13 +114,15 @@ def execute(handle: RunHandle) -> None:
         plan, ready = handle.prepared or (load_plan(handle.run_id), None)
         cfg, provider = plan.cfg, plan.provider
         _wait_for_slot(handle, plan, "local" if plan.provider_cfg.kind == "local" else "remote", ready)
+        results: dict[tuple[str, str], str] = {}  # each call made in this run -> its result
+        repeated = False  # a call was made again: the next model call must answer
         for call_index in range(cfg.max_tool_steps + 1):
             step_seq += 1
             if ready is not None:  # the first call, made ready (or sent) as the run opened
                 (request, step_id, reply_id), ready = ready, None
             else:
                 with session_scope() as s:
-                    request, step_id, reply_id = prepare_call(s, plan, step_seq)
+                    request, step_id, reply_id = prepare_call(s, plan, step_seq, answer_only=repeated)
             began = time.perf_counter()
             writer = _ReplyWriter(reply_id, handle)
             handle.emit(RunUpdate("message_start", data={"message_id": reply_id}))
@@ -155,7 +157,12 @@ def execute(handle: RunHandle) -> None:
                     break
                 step_seq += 1
                 tools_used.add(call["name"])
-                run_tool(handle, ctx, plan.tools, call, step_seq)
+                key = call_key(call)
+                if key in results:
+                    skip_repeated(handle, ctx, call, step_seq, results[key])
+                    repeated = True
+                else:
+                    results[key] = run_tool(handle, ctx, plan.tools, call, step_seq)
             if status == "cancelled":
                 break
     except _OpeningAborted:
@@ -202,7 +209,8 @@ def _close_call(plan, response: ModelResponse, step_id: int, reply_id: int, call
         response={"content": response.content, "tool_calls": calls,
                   "finish_reason": response.finish_reason, "model": response.model,
                   "usage": vars(response.usage), "cost_usd": rec.cost_usd,
-                  "failed_attempts": [vars(a) for a in response.failed_attempts]}))
+                  "failed_attempts": [vars(a) for a in response.failed_attempts],
+                  **({"decision": response.decision} if response.decision is not None else {})}))
     conn.execute(_CLOSE_REPLY, dict(
         message_key=reply_id, content=response.content, tool_calls=calls or None,
         status="cancelled" if cancelled else "complete",

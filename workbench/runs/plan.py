@@ -94,14 +94,18 @@ def load_plan(run_id: int) -> RunPlan:
                          overrides=run.overrides, person_id=run.person_id, run_id=run.id)
 
 
-def build_request(s, plan: RunPlan, pending_user: str | None = None) -> ChatRequest:
+def build_request(s, plan: RunPlan, pending_user: str | None = None,
+                  answer_only: bool = False) -> ChatRequest:
     """The next model call's request: the context built (and adapted by the provider: the
     trace shows exactly what is sent). `pending_user`: a user message not yet written,
-    which ends the context (the first call of a reply is sent before its rows exist)."""
+    which ends the context (the first call of a reply is sent before its rows exist).
+    `answer_only`: the model must answer now (`tool_choice` "none"; the tools stay listed,
+    as earlier calls in the context refer to them)."""
     cfg, ctx = plan.cfg, plan.ctx
     return plan.provider.prepare(ChatRequest(
         model=cfg.model, messages=build_context(s, ctx.thread_id, cfg, pending_user=pending_user),
-        tools=plan.schemas, temperature=cfg.temperature, max_tokens=cfg.max_output_tokens))
+        tools=plan.schemas, temperature=cfg.temperature, max_tokens=cfg.max_output_tokens,
+        tool_choice="none" if answer_only and plan.schemas else None))
 
 
 def record_call(s, plan: RunPlan, request: ChatRequest, seq: int,
@@ -115,13 +119,27 @@ def record_call(s, plan: RunPlan, request: ChatRequest, seq: int,
         s, RunStep, run_id=ctx.run_id, group_id=ctx.group_id, seq=seq, kind="model_call",
         name=cfg.model, message_id=reply.id,
         request={"model": cfg.model, "messages": request.messages, "tools": request.tools or [],
-                 "temperature": cfg.temperature, "max_tokens": cfg.max_output_tokens,
+                 "temperature": request.temperature, "max_tokens": request.max_tokens,
+                 **_constraints(request),
                  "provider": plan.provider_cfg.name, "base_url": plan.provider_cfg.base_url})
     return step_id, reply.id
 
 
-def prepare_call(s, plan: RunPlan, seq: int) -> tuple[ChatRequest, int, int]:
+def _constraints(request: ChatRequest) -> dict[str, Any]:
+    """What else the call sends, as sent: a tool choice, a response format or seed, and the
+    constrained decision made before it (the built-in model's tool choice)."""
+    fields = {name: getattr(request, name) for name in ("tool_choice", "response_format", "seed")
+              if getattr(request, name) is not None}
+    if request.decision is not None:
+        fields["decision"] = {"messages": request.decision.messages,
+                              "temperature": request.decision.temperature,
+                              "max_tokens": request.decision.max_tokens,
+                              **_constraints(request.decision)}
+    return fields
+
+
+def prepare_call(s, plan: RunPlan, seq: int, answer_only: bool = False) -> tuple[ChatRequest, int, int]:
     """The next model call made ready: its request built and its rows written. Returns
     (request, step id, reply message id)."""
-    request = build_request(s, plan)
+    request = build_request(s, plan, answer_only=answer_only)
     return (request, *record_call(s, plan, request, seq))

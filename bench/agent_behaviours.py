@@ -1,0 +1,335 @@
+"""How the built-in model behaves as an agent: cases of eight kinds, each run several times
+through the real run loop (a fresh workbench in a temp folder, the embedded llama.cpp
+server, the group's knowledge base, real tools).
+
+    python bench/agent_behaviours.py [--set dev|held-out|all] [--repeat 3] [--temperature 0.7]
+    python bench/agent_behaviours.py --decision-cost
+
+Kinds: tool choice, exact arguments, no tool when none is needed, escalation (call_human),
+a grounded answer among distractors, "I do not know" when the knowledge lacks the fact,
+format instructions, memory across turns. Every case runs on one agent with all four
+built-in tools and a plain support-assistant prompt, at the app's default temperature
+(0.7) unless told otherwise. Prints the pass rate per kind and overall, how many cases of
+the tool-choice kinds made the same tool calls in every repetition, and the mean seconds per
+case run.
+
+The `dev` cases were written first and are the ones the prompts were measured on; the
+`held-out` cases were written after that tuning and never tuned against."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+PROMPT = ("You are the support assistant of Nordlicht Home, a company that sells kitchen "
+          "appliances. Use search_knowledge for questions about the company, its products and "
+          "policies. Create tasks when asked to. Call a human when the user asks for a person.")
+TOOLS = ["search_knowledge", "create_task", "call_human", "get_context"]
+
+# The group's knowledge: each fact beside distractors with other figures on the same topic.
+KNOWLEDGE = {
+    "Returns policy": "Unopened items can be returned within 45 days of delivery for a full "
+                      "refund. Opened items can be returned within 14 days for store credit only.",
+    "Shipping": "Standard shipping takes 3 to 5 business days and is free above 50 euros. "
+                "Express shipping arrives the next business day and costs 12 euros.",
+    "Lisbon office": "The Lisbon office is open Monday to Friday from 8:30 to 17:00. Visitors "
+                     "sign in at the reception on the ground floor.",
+    "Porto office": "The Porto office is open Monday to Thursday from 9:00 to 18:00 and is "
+                    "closed on Fridays.",
+    "Warranty": "Every Kettle Pro carries a 2-year warranty. The Toaster Max carries a 3-year "
+                "warranty when registered within 30 days of purchase.",
+    "Parking": "Staff park in the garage under the Lisbon office; a parking permit costs 25 "
+               "euros a month and is requested from facilities.",
+}
+
+# Kinds whose point is which tool is called: their calls must repeat exactly.
+CHOICE_KINDS = ("tool choice", "exact arguments", "no tool", "escalation")
+DONT_KNOW = re.compile(r"(do not|don't|doesn't|does not|cannot|can't|couldn't|could not|"
+                       r"unable|no information|not (?:sure|available|mentioned|found|provided|"
+                       r"listed|specified|included|contain))", re.IGNORECASE)
+
+
+@dataclass
+class Outcome:
+    reply: str
+    calls: list[tuple[str, dict]]  # (tool name, arguments), in order, every turn
+
+
+@dataclass
+class Case:
+    kind: str
+    turns: list[str]
+    check: Callable[[Outcome], bool]
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents or punctuation at the ends, spaces collapsed."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return " ".join(text.split()).strip(" .!?'\"`")
+
+
+def first_call(name: str, **expected: str) -> Callable[[Outcome], bool]:
+    """The first tool call is `name`, with these arguments (compared folded)."""
+    def check(o: Outcome) -> bool:
+        if not o.calls or o.calls[0][0] != name:
+            return False
+        args = o.calls[0][1]
+        return all(_fold(str(args.get(key, ""))) == _fold(value) for key, value in expected.items())
+    return check
+
+
+def calls_and_says(name: str, *needles: str) -> Callable[[Outcome], bool]:
+    """`name` was called and the reply contains every needle."""
+    def check(o: Outcome) -> bool:
+        return name in [c[0] for c in o.calls] and all(_fold(n) in _fold(o.reply) for n in needles)
+    return check
+
+
+def no_tool_says(*needles: str) -> Callable[[Outcome], bool]:
+    def check(o: Outcome) -> bool:
+        return not o.calls and all(_fold(n) in _fold(o.reply) for n in needles)
+    return check
+
+
+def grounded(*needles: str, absent: tuple[str, ...] = ()) -> Callable[[Outcome], bool]:
+    """Searched, the reply holds the fact and none of the distractors' figures."""
+    def check(o: Outcome) -> bool:
+        reply = _fold(o.reply)
+        return ("search_knowledge" in [c[0] for c in o.calls]
+                and all(_fold(n) in reply for n in needles)
+                and not any(re.search(rf"\b{re.escape(a)}\b", reply) for a in absent))
+    return check
+
+
+def does_not_know(forbidden: str = r"\d{3}") -> Callable[[Outcome], bool]:
+    """Searched, says it does not know, and invents nothing matching `forbidden`."""
+    def check(o: Outcome) -> bool:
+        return ("search_knowledge" in [c[0] for c in o.calls] and bool(DONT_KNOW.search(o.reply))
+                and not re.search(forbidden, o.reply))
+    return check
+
+
+def exactly(*answers: str) -> Callable[[Outcome], bool]:
+    def check(o: Outcome) -> bool:
+        return not o.calls and _fold(o.reply) in {_fold(a) for a in answers}
+    return check
+
+
+def comma_list(*items: str) -> Callable[[Outcome], bool]:
+    def check(o: Outcome) -> bool:
+        parts = [_fold(p) for p in o.reply.strip().split(",")]
+        return not o.calls and sorted(parts) == sorted(_fold(i) for i in items)
+    return check
+
+
+def remembers(*needles: str) -> Callable[[Outcome], bool]:
+    def check(o: Outcome) -> bool:
+        return all(_fold(n) in _fold(o.reply) for n in needles)
+    return check
+
+
+DEV = [
+    Case("tool choice", ["Please create a high priority task to fix the login page bug."],
+         first_call("create_task")),
+    Case("tool choice", ["What does your returns policy say about opened items?"],
+         first_call("search_knowledge")),
+    Case("tool choice", ["Look up in the knowledge base how long standard shipping takes."],
+         first_call("search_knowledge")),
+    Case("exact arguments", ["Create a task titled 'Renew the SSL certificate' with low priority."],
+         first_call("create_task", title="Renew the SSL certificate", priority="low")),
+    Case("exact arguments", ["Add a high priority task: Order new office chairs"],
+         first_call("create_task", title="Order new office chairs", priority="high")),
+    Case("exact arguments", ["Search the knowledge base for: parking permit"],
+         first_call("search_knowledge", query="parking permit")),
+    Case("no tool", ["What is 12 plus 30?"], no_tool_says("42")),
+    Case("no tool", ["Translate 'good morning' into Spanish."], no_tool_says("buenos dias")),
+    Case("no tool", ["Write a Python expression that reverses the string s."], no_tool_says("[::-1]")),
+    Case("escalation", ["I want to speak to a human about my invoice, please."],
+         first_call("call_human")),
+    Case("escalation", ["This is urgent: get a person from your team to call me back."],
+         first_call("call_human")),
+    Case("escalation", ["Your answers are not helping. Escalate this to a staff member."],
+         first_call("call_human")),
+    Case("grounded", ["How many days do I have to return an unopened item?"],
+         grounded("45", absent=("14",))),
+    Case("grounded", ["How much does express shipping cost?"], grounded("12", absent=("50",))),
+    Case("grounded", ["At what time does the Lisbon office open?"],
+         grounded("8:30", absent=("9:00",))),
+    Case("I do not know", ["What is the phone number of your Berlin support line?"],
+         does_not_know()),
+    Case("I do not know", ["Who is the CEO of Nordlicht Home?"], does_not_know(r"[A-Z][a-z]+ [A-Z][a-z]+")),
+    Case("I do not know", ["What is the Wi-Fi password in the Lisbon office?"], does_not_know(r"\w*\d\w*\d")),
+    Case("format", ["Answer with one word only: what colour is a clear daytime sky?"], exactly("blue")),
+    Case("format", ["Reply with only the number: how many days are in a week?"], exactly("7")),
+    Case("format", ["Name the three primary colours of paint as a comma-separated list, nothing else."],
+         comma_list("red", "yellow", "blue")),
+    Case("memory", ["Hi, my name is Priya.", "What is my name?"], remembers("Priya")),
+    Case("memory", ["I live in Tampere.", "Which city do I live in?"], remembers("Tampere")),
+    Case("memory", ["My order number is 58213.", "What was my order number?"], remembers("58213")),
+]
+
+# Written after the decision prompt was tuned on DEV, and never tuned against.
+HELD_OUT = [
+    Case("tool choice", ["Open a ticket for the team: the dishwasher page shows wrong prices."],
+         first_call("create_task")),
+    Case("tool choice", ["Check the knowledge base: is there a warranty on the Kettle Pro?"],
+         first_call("search_knowledge")),
+    Case("exact arguments", ["Create a task called 'Update the price list' with medium priority."],
+         first_call("create_task", title="Update the price list", priority="medium")),
+    Case("exact arguments", ["Please add a low priority task named Clean the break room"],
+         first_call("create_task", title="Clean the break room", priority="low")),
+    Case("no tool", ["What is 7 times 8?"], no_tool_says("56")),
+    Case("no tool", ["What is the opposite of 'hot'?"], no_tool_says("cold")),
+    Case("escalation", ["Can I talk to a real person, please?"], first_call("call_human")),
+    Case("escalation", ["I need a manager to look at my complaint."], first_call("call_human")),
+    Case("grounded", ["How long is the warranty on the Toaster Max when it is registered?"],
+         grounded("3", absent=("2",))),
+    Case("grounded", ["How much does a parking permit cost per month?"], grounded("25")),
+    Case("I do not know", ["What is the email address of your Berlin office?"], does_not_know("@")),
+    Case("I do not know", ["How many employees does Nordlicht Home have?"], does_not_know(r"\d\d")),
+    Case("format", ["Reply with just yes or no: is 10 greater than 3?"], exactly("yes")),
+    Case("format", ["Answer in one word: what is the capital of Italy?"], exactly("rome")),
+    Case("memory", ["My favourite colour is green.", "What is my favourite colour?"], remembers("green")),
+    Case("memory", ["I have two cats named Tom and Kit.", "What are my cats called?"],
+         remembers("Tom", "Kit")),
+]
+
+
+def _setup(temperature: float):
+    os.environ["WORKBENCH_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-behaviours-")
+    os.environ.pop("DATABASE_URL", None)
+    from sqlalchemy import select
+
+    from workbench import agents
+    from workbench import knowledge as kb
+    from workbench.db import session_scope
+    from workbench.models import ProviderRecord
+    from workbench.providers import embedded_server
+    from workbench.providers.builtin_model import MODEL_ID
+    from workbench.system import bootstrap
+
+    start = bootstrap.init_app()
+    for title, text in KNOWLEDGE.items():
+        kb.add_snippet(start.person_id, start.group_id, title, text)
+    with session_scope() as s:
+        provider_id = s.scalar(select(ProviderRecord.id).where(
+            ProviderRecord.group_id == start.group_id, ProviderRecord.kind == "local"))
+    agent = agents.create_agent(start.person_id, start.group_id, name="Support", provider_id=provider_id,
+                                model=MODEL_ID, system_prompt=PROMPT, temperature=temperature,
+                                max_output_tokens=160, tools=TOOLS)
+    embedded_server.ensure_started()
+    return start, agent.id
+
+
+def run_case(start, agent_id: int, case: Case) -> tuple[Outcome, float]:
+    from sqlalchemy import select
+
+    from workbench import runs
+    from workbench.db import session_scope
+    from workbench.models import RunStep
+
+    began = time.perf_counter()
+    thread, _ = runs.create_thread(start.group_id, agent_id, start.person_id)
+    calls: list[tuple[str, dict]] = []
+    reply = ""
+    for turn in case.turns:
+        result = runs.continue_thread(thread.id, turn, start.person_id).wait(600)
+        reply = result.reply if result.status == "complete" else f"[{result.status}: {result.error}]"
+        with session_scope() as s:
+            calls += [(st.name, dict(st.request.get("arguments") or {})) for st in s.scalars(
+                select(RunStep).where(RunStep.run_id == result.run_id, RunStep.kind == "tool_call")
+                .order_by(RunStep.seq))]
+    return Outcome(reply or "", calls), time.perf_counter() - began
+
+
+def decision_cost(rounds: int = 6) -> None:
+    """Time to the first answer token with tools offered (the decision, then the answer) and
+    without (one plain call), on questions that need no tool, alternating; a letter in front
+    of each question keeps either call from finding the other's prompt in the cache."""
+    from workbench.providers import build_provider, embedded_server
+    from workbench.providers.base import ChatRequest, ProviderConfig
+    from workbench.providers.builtin_model import MODEL_ID
+    from workbench.tools.registry import ToolContext, bind_tools, openai_schemas
+
+    embedded_server.ensure_started()
+    provider = build_provider(ProviderConfig(name="Built-in", kind="local"))
+    schemas = openai_schemas(bind_tools(ToolContext(1, 1, 1, 1), TOOLS))
+    questions = ["What is 12 plus 30?", "Translate 'thank you' into French.", "What is 9 times 7?",
+                 "Name a colour of the rainbow.", "What is the square root of 81?", "Say hello in Italian."]
+
+    def first_token_s(question: str, tools) -> tuple[float, object]:
+        request = ChatRequest(model=MODEL_ID, temperature=0.7, max_tokens=24, tools=tools, messages=[
+            {"role": "system", "content": PROMPT}, {"role": "user", "content": question}])
+        response = list(provider.stream_chat(request))[-1].response  # the stream ends with Completed
+        return response.ttft_ms / 1000, response
+
+    first_token_s("Warm up.", schemas)
+    with_tools, without, cached = [], [], []
+    for n in range(rounds):
+        question = questions[n % len(questions)]
+        took, response = first_token_s("T " + question, schemas)
+        with_tools.append(took)
+        cached.append(response.usage.cached_input_tokens / max(response.usage.input_tokens, 1))
+        without.append(first_token_s("P " + question, None)[0])
+    print(f"time to the first answer token, median of {rounds}: with tools (decision + answer) "
+          f"{statistics.median(with_tools):.2f} s, without tools {statistics.median(without):.2f} s; "
+          f"share of the two passes' prompt tokens read from the cache {statistics.median(cached):.0%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--set", choices=("dev", "held-out", "all"), default="dev")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--temperature", type=float, default=0.7)
+    parser.add_argument("--kind", action="append", help="only cases of this kind (repeatable)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print every reply")
+    parser.add_argument("--decision-cost", action="store_true",
+                        help="only measure what the decision adds to the time to the first token")
+    args = parser.parse_args()
+    if args.decision_cost:
+        return decision_cost()
+    cases = {"dev": DEV, "held-out": HELD_OUT, "all": DEV + HELD_OUT}[args.set]
+    cases = [c for c in cases if not args.kind or c.kind in args.kind]
+    start, agent_id = _setup(args.temperature)
+    passed: dict[str, list[bool]] = defaultdict(list)
+    repeatable: dict[str, list[bool]] = defaultdict(list)
+    seconds: list[float] = []
+    for case in cases:
+        outcomes = []
+        for _ in range(args.repeat):
+            outcome, took = run_case(start, agent_id, case)
+            seconds.append(took)
+            outcomes.append(outcome)
+            ok = case.check(outcome)
+            passed[case.kind].append(ok)
+            if args.verbose or not ok:
+                print(f"  {'pass' if ok else 'FAIL'} {case.kind}: {case.turns[-1]!r} -> "
+                      f"calls {outcome.calls} reply {outcome.reply[:160]!r} ({took:.1f} s)", flush=True)
+        if case.kind in CHOICE_KINDS:
+            repeatable[case.kind].append(len({repr(o.calls) for o in outcomes}) == 1)
+    print(f"\n{args.set} set: {len(cases)} cases x {args.repeat}, temperature {args.temperature}")
+    for kind in dict.fromkeys(c.kind for c in cases):
+        results = passed[kind]
+        line = f"{kind:>16}: {sum(results):3d}/{len(results):<3d} {100 * sum(results) / len(results):5.1f} %"
+        if kind in repeatable:
+            line += f"   same calls every time: {sum(repeatable[kind])}/{len(repeatable[kind])} cases"
+        print(line)
+    every = [ok for results in passed.values() for ok in results]
+    print(f"{'overall':>16}: {sum(every):3d}/{len(every):<3d} {100 * sum(every) / len(every):5.1f} %")
+    print(f"mean {statistics.mean(seconds):.1f} s per case run (median {statistics.median(seconds):.1f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""The built-in model's constrained tool decision (providers/tool_decision.py): the JSON
+Schema the server's grammar enforces (one branch per tool, its name fixed, its arguments its
+own schema; one branch to answer), the decision request, and the provider's two passes
+against the scripted server. The real model under it: tests/test_local_model.py."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from tests.scripted_openai import text, usage
+from workbench.providers.base import ChatRequest, Completed, ProviderConfig, TextDelta
+from workbench.providers.openai_compat import OpenAICompatibleProvider
+from workbench.providers.tool_decision import (
+    DECISION_SEED,
+    MAX_STRING_CHARS,
+    answer_choice,
+    decision_schema,
+    read_decision,
+    with_decision,
+)
+from workbench.tools.registry import ToolContext, bind_tools, openai_schemas, tool_names
+
+BUILTINS = openai_schemas(bind_tools(ToolContext(group_id=1, person_id=1, agent_id=1, thread_id=1),
+                                     tool_names()))
+NESTED = {"type": "function", "function": {"name": "book_trip", "description": "Book a trip.", "parameters": {
+    "type": "object",
+    "properties": {
+        "traveller": {"type": "object", "properties": {
+            "name": {"type": "string"},
+            "seat": {"type": "string", "enum": ["aisle", "window"]}}, "required": ["name", "seat"]},
+        "legs": {"type": "array", "items": {"type": "object", "properties": {
+            "city": {"type": "string"}, "nights": {"type": "integer", "minimum": 1}},
+            "required": ["city"]}}},
+    "required": ["traveller", "legs"]}}}
+
+
+def _valid(schema: dict, document: dict) -> bool:
+    try:
+        jsonschema.validate(document, schema)
+    except jsonschema.ValidationError:
+        return False
+    return True
+
+
+def test_every_builtin_tool_gets_a_branch_with_its_name_fixed_and_its_arguments():
+    schema = decision_schema(BUILTINS)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    names = [b["properties"]["tool"]["const"] for b in schema["anyOf"]]
+    assert names == ["answer", "call_human", "create_task", "get_context", "search_knowledge"]
+    for tool, branch in zip(BUILTINS, schema["anyOf"][1:]):
+        own = tool["function"]["parameters"]
+        held = branch["properties"]["arguments"]
+        assert held["required" if "required" in own else "type"] == own["required" if "required" in own else "type"]
+        assert set(held["properties"]) == set(own["properties"])
+        assert branch["required"] == ["tool", "arguments"] and branch["additionalProperties"] is False
+    examples = [{"tool": "answer"},
+                {"tool": "create_task", "arguments": {"title": "Renew the SSL certificate", "priority": "low"}},
+                {"tool": "search_knowledge", "arguments": {"query": "returns policy", "limit": 3}},
+                {"tool": "call_human", "arguments": {"reason": "The user asks for a person."}},
+                {"tool": "get_context", "arguments": {"about": "person"}}]
+    assert all(_valid(schema, doc) for doc in examples)
+    refused = [{"tool": "Fix Login Page Bug", "arguments": {"title": "x"}},  # the title as the name
+               {"tool": "create_task", "arguments": {"title": "x", "priority": "urgent"}},  # not in the enum
+               {"tool": "create_task", "arguments": {"priority": "low"}},  # title missing
+               {"tool": "search_knowledge", "arguments": {"query": "x", "limit": 50}},  # over its maximum
+               {"tool": "answer", "arguments": {}},
+               {"tool": "create_task"},
+               {"title": "x"}]
+    assert not any(_valid(schema, doc) for doc in refused)
+
+
+def test_strings_are_capped_so_a_call_fits_the_decision_tokens():
+    schema = decision_schema(BUILTINS)
+    task = next(b for b in schema["anyOf"] if b["properties"]["tool"]["const"] == "create_task")
+    props = task["properties"]["arguments"]["properties"]
+    assert props["description"]["maxLength"] == MAX_STRING_CHARS  # 10,000 in the tool's own schema
+    assert props["title"]["maxLength"] == 200  # already shorter: kept
+    assert props["priority"]["enum"] == ["low", "medium", "high"] and "maxLength" not in props["priority"]
+    assert BUILTINS[1]["function"]["parameters"]["properties"]["description"]["maxLength"] == 10_000  # not changed
+
+
+def test_nested_objects_and_enums_are_constrained_all_the_way_down():
+    schema = decision_schema([NESTED])
+    args = schema["anyOf"][1]["properties"]["arguments"]
+    assert args["properties"]["traveller"]["properties"]["name"]["maxLength"] == MAX_STRING_CHARS
+    assert args["properties"]["legs"]["items"]["properties"]["city"]["maxLength"] == MAX_STRING_CHARS
+    good = {"tool": "book_trip", "arguments": {"traveller": {"name": "Ana", "seat": "aisle"},
+                                               "legs": [{"city": "Porto", "nights": 2}, {"city": "Faro"}]}}
+    assert _valid(schema, good)
+    for bad in ({"traveller": {"name": "Ana", "seat": "middle"}, "legs": []},
+                {"traveller": {"name": "Ana", "seat": "aisle"}, "legs": [{"nights": 2}]},
+                {"traveller": {"name": "Ana", "seat": "aisle"}, "legs": [{"city": "Porto", "nights": 0}]},
+                {"traveller": {"name": "A" * (MAX_STRING_CHARS + 1), "seat": "aisle"}, "legs": []}):
+        assert not _valid(schema, {"tool": "book_trip", "arguments": bad})
+
+
+def test_a_tool_without_parameters_takes_no_arguments():
+    bare = {"type": "function", "function": {"name": "ping", "description": "Ping."}}
+    schema = decision_schema([bare])
+    assert _valid(schema, {"tool": "ping", "arguments": {}})
+    assert not _valid(schema, {"tool": "ping", "arguments": {"x": 1}})
+
+
+def test_a_tool_named_answer_does_not_take_the_answer_branch():
+    named = {"type": "function", "function": {"name": "answer", "parameters": {"type": "object"}}}
+    assert answer_choice([named]) == "answer_in_words"
+    schema = decision_schema([named])
+    assert _valid(schema, {"tool": "answer_in_words"}) and not _valid(schema, {"tool": "answer"})
+
+
+def test_no_tools_or_told_to_answer_means_one_plain_call():
+    plain = ChatRequest(model="m", messages=[{"role": "user", "content": "Hi"}], temperature=0.7)
+    assert with_decision(plain) == plain
+    told = with_decision(ChatRequest(model="m", messages=plain.messages, tools=BUILTINS, tool_choice="none"))
+    assert told.decision is None and told.tools is None and told.tool_choice is None
+
+
+def test_the_decision_request_is_deterministic_and_lists_the_tools():
+    messages = [{"role": "system", "content": "You are a support assistant."},
+                {"role": "user", "content": "Create a task to renew the lease."}]
+    request = with_decision(ChatRequest(model="m", messages=messages, tools=BUILTINS, temperature=0.9,
+                                        max_tokens=500))
+    assert request.tools is None and request.messages == messages  # the answer pass, as it would go
+    assert request.temperature == 0.9 and request.max_tokens == 500
+    decision = request.decision
+    assert decision.temperature == 0.0 and decision.seed == DECISION_SEED
+    assert decision.response_format == {"type": "json_schema", "json_schema": {
+        "name": "next_step", "schema": decision_schema(BUILTINS)}}
+    system = decision.messages[0]
+    assert system["role"] == "system" and all(f"- {name}: " in system["content"] for name in tool_names())
+    assert decision.messages[-len(messages):] == messages  # the conversation last, as it is
+    assert with_decision(request) is request  # preparing twice changes nothing
+
+
+def test_reading_a_decision():
+    response_format = with_decision(ChatRequest(model="m", messages=[], tools=BUILTINS)).decision.response_format
+    assert read_decision('{"tool": "answer"}', response_format) == []
+    [call] = read_decision('{"tool": "create_task", "arguments": {"title": "Été", "priority": "low"}}',
+                           response_format)
+    assert call.name == "create_task" and json.loads(call.arguments) == {"title": "Été", "priority": "low"}
+    assert call.id.startswith("call_")
+    assert read_decision('{"tool": "create_task", "arguments": {"title": "cut', response_format) == []
+
+
+def _provider(openai_server) -> OpenAICompatibleProvider:
+    return OpenAICompatibleProvider(ProviderConfig(
+        name="Small", kind="openai_compatible", base_url=openai_server.base_url, adapt_tools=True))
+
+
+def _request() -> ChatRequest:
+    return ChatRequest(model="m", messages=[{"role": "user", "content": "Task: renew the lease"}],
+                       tools=BUILTINS, temperature=0.8, max_tokens=300)
+
+
+def test_a_decision_to_call_a_tool_ends_the_call_with_it(openai_server):
+    openai_server.script(text('{"tool": "create_task", "arguments": {"title": "Renew the lease"}}', chunk_size=5))
+    events = list(_provider(openai_server).stream_chat(_request()))
+    assert not [e for e in events if isinstance(e, TextDelta)]  # the decision is never shown
+    response = events[-1].response
+    assert isinstance(events[-1], Completed) and response.content == ""
+    assert response.finish_reason == "tool_calls" and response.decision.startswith('{"tool": "create_task"')
+    assert [(c.name, json.loads(c.arguments)) for c in response.tool_calls] == [
+        ("create_task", {"title": "Renew the lease"})]
+    [sent] = [r.body for r in openai_server.chat_requests]
+    assert sent["temperature"] == 0.0 and sent["seed"] == DECISION_SEED and "tools" not in sent
+    assert sent["response_format"]["json_schema"]["schema"] == decision_schema(BUILTINS)
+
+
+def test_a_decision_to_answer_streams_the_answer_at_the_agents_temperature(openai_server):
+    openai_server.script(text('{"tool": "answer"}', usage=usage(300, 6)),
+                         text("Happy to help.", chunk_size=3, usage=usage(20, 4, cached=18)))
+    events = list(_provider(openai_server).stream_chat(_request()))
+    shown = "".join(e.text for e in events if isinstance(e, TextDelta))
+    response = events[-1].response
+    assert shown == response.content == "Happy to help." and response.tool_calls == []
+    assert response.decision == '{"tool": "answer"}'
+    both = response.usage
+    assert (both.input_tokens, both.output_tokens, both.cached_input_tokens) == (320, 10, 18)
+    decision, answer = (r.body for r in openai_server.chat_requests)
+    assert "response_format" in decision and "response_format" not in answer and "tools" not in answer
+    assert answer["temperature"] == 0.8 and answer["max_tokens"] == 300
+    assert answer["messages"] == _request().messages
+
+
+@pytest.mark.parametrize("kind", ["local", "openai_compatible"])
+def test_only_the_adapting_provider_makes_a_decision(kind):
+    from workbench.providers import build_provider
+
+    provider = build_provider(ProviderConfig(name="x", kind=kind, base_url="http://127.0.0.1:9/v1"))
+    prepared = provider.prepare(_request())
+    assert (prepared.decision is not None) == (kind == "local")

@@ -1,0 +1,157 @@
+"""The built-in model's choice between calling a tool and answering, made by llama.cpp's
+constrained decoding rather than read from free text.
+
+Offered tools, the small model may write a call as prose, name a tool after its arguments,
+or answer in JSON. So a request that offers tools (and `tool_choice` is not "none") gets a
+decision made first (`with_decision`):
+
+1. The decision: the conversation, then a system turn listing the tools and asking for the
+   next step, sent with a JSON Schema `response_format` (`decision_schema`): one branch per
+   tool, `{"tool": <its name, const>, "arguments": <its parameters' schema>}`, and one
+   `{"tool": "answer"}`. The server's grammar admits nothing else, so a call always names an
+   offered tool with arguments that match its schema. Temperature 0 and a fixed seed: the
+   same conversation makes the same choice.
+2. If the choice is to answer: the conversation without tools, streamed at the agent's own
+   temperature. The decision's prompt starts with this one, so the server's prompt cache
+   has it already and the second pass only decodes the answer.
+
+Both requests are built before anything is sent, so the trace records them as they go."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from .base import ChatRequest, ToolCallRequest
+
+ANSWER = "answer"
+DECISION_SEED = 0
+# Room for a call with a few short arguments; string arguments are capped to fit in it.
+DECISION_MAX_TOKENS = 256
+MAX_STRING_CHARS = 300
+
+DECIDE = (
+    "Before each reply you decide its next step: answer in words, or call one tool.\n"
+    "Your choices:\n"
+    "- {answer}: reply in words yourself, from what you know and what was said in this "
+    "conversation.\n"
+    "{tools}\n"
+    "Call a tool when the user asks for what it does, or asks about facts you cannot know "
+    "yourself (your organisation, its products, policies, documents, people).\n"
+    "Copy names, titles and values exactly as the user wrote them.\n"
+    "Give the decision as JSON: {{\"tool\": \"<tool name>\", \"arguments\": {{...}}}} or "
+    "{{\"tool\": \"{answer}\"}}.")
+
+
+# Turns shown before the conversation: messages this model would otherwise send to a tool
+# although it can answer them itself (general knowledge, arithmetic, what the user said).
+EXAMPLES = ["What is 9 times 8?"]
+
+
+def _function(tool: dict[str, Any]) -> dict[str, Any]:
+    return tool.get("function") or {}
+
+
+def answer_choice(tools: list[dict[str, Any]]) -> str:
+    """The decision's name for answering in words: "answer", unless a tool has that name."""
+    names = {_function(t).get("name") for t in tools}
+    choice = ANSWER
+    while choice in names:
+        choice = f"{choice}_in_words"
+    return choice
+
+
+def _bounded(schema: Any) -> Any:
+    """The schema with every string capped at MAX_STRING_CHARS (a decision's tokens are
+    few: an uncapped string could run past them and cut the JSON)."""
+    if isinstance(schema, list):
+        return [_bounded(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    bounded = {key: _bounded(value) for key, value in schema.items()}
+    if bounded.get("type") == "string" and "enum" not in bounded and "const" not in bounded:
+        bounded["maxLength"] = min(int(bounded.get("maxLength", MAX_STRING_CHARS)), MAX_STRING_CHARS)
+    return bounded
+
+
+def arguments_schema(tool: dict[str, Any]) -> dict[str, Any]:
+    """A tool's parameters as the decision's grammar holds them (no parameters: `{}`)."""
+    params = copy.deepcopy(_function(tool).get("parameters") or {})
+    params.setdefault("type", "object")
+    if params["type"] == "object" and not params.get("properties"):
+        params.setdefault("additionalProperties", False)
+    return _bounded(params)
+
+
+def decision_schema(tools: list[dict[str, Any]]) -> dict[str, Any]:
+    """The JSON Schema a decision must match: one branch per tool, one for answering."""
+    branches = [{"type": "object", "properties": {"tool": {"const": answer_choice(tools)}},
+                 "required": ["tool"], "additionalProperties": False}]
+    for tool in tools:
+        branches.append({"type": "object",
+                         "properties": {"tool": {"const": _function(tool)["name"]},
+                                        "arguments": arguments_schema(tool)},
+                         "required": ["tool", "arguments"], "additionalProperties": False})
+    return {"anyOf": branches}
+
+
+def _describe(tool: dict[str, Any]) -> str:
+    fn = _function(tool)
+    params = (fn.get("parameters") or {}).get("properties") or {}
+    required = set((fn.get("parameters") or {}).get("required") or [])
+    args = []
+    for name, spec in params.items():
+        kind = " or ".join(json.dumps(v) for v in spec["enum"]) if "enum" in spec else spec.get("type", "any")
+        args.append(f"{name} ({kind}{'' if name in required else ', optional'})")
+    line = f"- {fn['name']}: {(fn.get('description') or '').strip()}"
+    return line + (f" Arguments: {', '.join(args)}." if args else "")
+
+
+def decision_request(request: ChatRequest) -> ChatRequest:
+    """The constrained call that decides between the request's tools and an answer: the
+    instructions and tools in the system turn (the same for every call of an agent, so the
+    server's prompt cache holds them), then the conversation."""
+    tools = request.tools or []
+    decide = DECIDE.format(tools="\n".join(_describe(t) for t in tools), answer=answer_choice(tools))
+    answered = json.dumps({"tool": answer_choice(tools)})
+    examples = [turn for text in EXAMPLES for turn in (
+        {"role": "user", "content": text}, {"role": "assistant", "content": answered})]
+    messages = [{"role": "system", "content": decide}, *examples, *request.messages]
+    return ChatRequest(
+        model=request.model, messages=messages, temperature=0.0, seed=DECISION_SEED,
+        max_tokens=DECISION_MAX_TOKENS,
+        response_format={"type": "json_schema",
+                         "json_schema": {"name": "next_step", "schema": decision_schema(tools)}})
+
+
+def with_decision(request: ChatRequest) -> ChatRequest:
+    """`request` as two passes: a decision first, then the answer without tools. A request
+    without tools, or told to answer (`tool_choice` "none"), stays one plain call."""
+    if request.decision is not None:
+        return request
+    if not request.tools or request.tool_choice == "none":
+        return replace(request, tools=None, tool_choice=None)
+    return replace(request, tools=None, tool_choice=None, decision=decision_request(request))
+
+
+def decision_tools(response_format: dict[str, Any] | None) -> set[str]:
+    """The tool names a decision's schema admits (its answer branch left out)."""
+    branches = (((response_format or {}).get("json_schema") or {}).get("schema") or {}).get("anyOf") or []
+    return {b["properties"]["tool"]["const"] for b in branches if "arguments" in b.get("properties", {})}
+
+
+def read_decision(text: str, response_format: dict[str, Any] | None) -> list[ToolCallRequest]:
+    """The tool call a decision names, or [] for the answer. The grammar made the text
+    match the schema in `response_format`; anything else (a reply cut at the token limit)
+    counts as the choice to answer, so the user still gets a reply."""
+    try:
+        choice = json.loads(text)
+    except ValueError:
+        return []
+    if not isinstance(choice, dict) or choice.get("tool") not in decision_tools(response_format):
+        return []
+    return [ToolCallRequest(id=f"call_{uuid.uuid4().hex[:24]}", name=choice["tool"],
+                            arguments=json.dumps(choice.get("arguments") or {}, ensure_ascii=False))]
