@@ -1,7 +1,7 @@
 """Screenshots of every page in the navigation for the README, taken from a freshly built demo
 workspace.
 
-    python scripts/screenshots.py [--out docs] [--quick]
+    python scripts/screenshots.py [--out docs] [--quick] [--pages chat,usage]
 
 Builds the demo (`python -m workbench demo`, real runs of the built-in model) in a temporary
 data directory, starts `streamlit run app.py` on a free loopback port with the same data,
@@ -166,7 +166,7 @@ def _save(driver, path: Path) -> int:
     return len(png)
 
 
-def shoot(base: str, ids: dict[str, int], out: Path) -> dict[str, int]:
+def shoot(base: str, ids: dict[str, int], out: Path, pages: list[str] | None = None) -> dict[str, int]:
     from selenium.webdriver.common.by import By
 
     g = ids["group"]
@@ -194,7 +194,7 @@ def shoot(base: str, ids: dict[str, int], out: Path) -> dict[str, int]:
     driver = _browser()
     sizes = {}
     try:
-        for name in PAGES:
+        for name in pages or PAGES:
             page_started = time.perf_counter()
             path_q, expect, scroll = plan[name]
             driver.get(base + path_q)
@@ -222,9 +222,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(ROOT / "docs"), help="where the PNGs go (default: docs/)")
     p.add_argument("--quick", action="store_true", help="build the demo with two model runs instead of five")
     p.add_argument("--keep", action="store_true", help="keep the temporary data directory")
+    p.add_argument("--pages", help=f"comma-separated pages to shoot (default: all of {', '.join(PAGES)})")
     p.add_argument("--data", help="use this data directory instead of a temporary one (its demo "
                                   "workspace if it has one, else one is built); it is kept")
     args = p.parse_args(argv)
+    pages = [name.strip() for name in args.pages.split(",")] if args.pages else None
+    unknown = sorted(set(pages or ()) - set(PAGES))
+    if unknown:
+        p.error(f"unknown pages: {', '.join(unknown)}; choose from {', '.join(PAGES)}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     data = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="workbench-shots-"))
@@ -244,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"using the demo workspace already in {data}", flush=True)
         proc, base = _start_app(env)
-        shoot(base, ids, out)
+        shoot(base, ids, out, pages)
     finally:
         if proc is not None:
             proc.terminate()

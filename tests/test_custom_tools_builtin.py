@@ -11,6 +11,7 @@ from workbench import agents, runs
 from workbench.db import session_scope
 from workbench.models import ProviderRecord, RunStep
 from workbench.providers.builtin_model import MODEL_ID
+from workbench.providers.tool_decision import decision_tools
 from workbench.tools.custom import service
 
 pytestmark = pytest.mark.slow
@@ -40,5 +41,6 @@ def test_the_builtin_model_calls_a_mock_tool(wb):
             [(st.kind, st.name, st.response) for st in steps]
         assert calls[0].request["arguments"]["city"].lower() == "oslo"
         assert calls[0].response["result"] == "Weather in Oslo: heavy snow, -7 °C."
-        assert steps[0].request["tools"][0]["function"]["name"] == "get_weather"
+        # The tool was offered through the constrained decision, exactly as sent.
+        assert "get_weather" in decision_tools(steps[0].request["decision"]["response_format"])
     assert "snow" in result.reply.lower() or "-7" in result.reply, result.reply

@@ -287,20 +287,22 @@ def check_run_allowed(s: Session, group_id: int, *, person_id: int | None = None
         # from another connection) are not blocked by it.
         s.execute(select(Group.id).where(Group.id == group_id).with_for_update(key_share=True))
     now = utcnow()
-    budget = group_budget(s, group, now)
-    if budget.level == "exceeded":
+    budget = group_budget(s, group, now) if group.monthly_budget_usd is not None else None
+    if budget is not None and budget.level == "exceeded":
         _record_refusal("budget_exceeded", group_id, person_id, {
             "month": budget.month, "spent_usd": round(budget.spent_usd, 6),
             "budget_usd": budget.budget_usd}, after=s)
         tz = group.time_zone or clock.UTC_NAME
         raise BudgetExceeded(budget.message, retry_after_s=(clock.next_month_start(now, tz) - now)
                              .total_seconds())
+    if not postgres and (group.rpm_limit or group.tpm_limit):
+        # SQLite locks the whole database: count under its write lock, or another process
+        # may admit between our count and our insert. A transaction that has written (a
+        # start that opened its thread) holds it already.
+        conn = s.connection()
+        if not conn.connection.dbapi_connection.in_transaction:
+            conn.execute(_TAKE_WRITE_LOCK, {"group_id": group_id})
     state = _rate_state(s, group, now)
-    if state.over is None and not postgres and (group.rpm_limit or group.tpm_limit):
-        # SQLite locks the whole database: take its write lock only to admit, and count
-        # again under it (another process may have admitted meanwhile).
-        s.connection().execute(_TAKE_WRITE_LOCK, {"group_id": group_id})
-        state = _rate_state(s, group, utcnow())
     if state.over is None:
         if waited:
             events.record(s, "rate_limited", group_id=group_id, actor_id=person_id,

@@ -21,8 +21,9 @@ from ..costs import limits
 from ..db import get_engine, insert_row, pool_capacity, session_scope
 from ..errors import RunInProgress, RunNotFound, RunsBusy, ValidationError
 from ..models import AgentVersion, Message, Run, RunStep, Thread, utcnow
-from ..threads.store import (append_message, clean_history, group_of_thread, load_thread, open_thread,
-                             open_thread_in_session, set_thread_fields, title_from, validate_message)
+from ..threads.store import (append_message, cached_group_of_thread, clean_history, group_of_thread, load_thread,
+                             open_thread, open_thread_in_session, set_thread_fields, title_from,
+                             validate_message)
 from .loop import RUN_EVENTS, execute
 from .plan import build_request, make_plan, prepare_call, record_call
 from .workers import MANAGER, STALE_S, TERMINAL, WORKER_ID, RunHandle, RunResult, RunUpdate, worker_is_gone
@@ -74,7 +75,7 @@ def continue_thread(thread_id: int, message: str, person_id: int, *, version_id:
         _check_can_start(s, thread)
         return thread
 
-    return _start_run(group_of_thread(thread_id), load_it, text, person_id, version_id)
+    return _start_run(_group_of_thread(thread_id), load_it, text, person_id, version_id)
 
 
 def _start_run(group_id: int | None, get_thread: Callable[[Session], Thread], text: str, person_id: int,
@@ -137,8 +138,7 @@ def start_transaction(group_id: int | None, body: Callable[[Session], T]) -> T:
     waited = 0.0
     while True:
         with limits.admission_turn(group_id), _start_slot():
-            if get_engine().pool.checkedout() >= pool_capacity():
-                raise RunsBusy(limits.busy_message(POOL_BUSY_RETRY_S), retry_after_s=POOL_BUSY_RETRY_S)
+            _wait_for_a_free_connection()
             try:
                 with session_scope() as s:
                     s.info[limits.WAIT_INFO] = (wait_until, waited)
@@ -146,12 +146,43 @@ def start_transaction(group_id: int | None, body: Callable[[Session], T]) -> T:
             except limits.WindowWait as wait:
                 pause = wait.seconds
             except PoolTimeout as exc:  # every connection stayed busy for the pool's timeout
-                raise RunsBusy(limits.busy_message(POOL_BUSY_RETRY_S), retry_after_s=POOL_BUSY_RETRY_S) from exc
+                raise _pool_busy() from exc
         time.sleep(pause)  # holding nothing: the group's other starts go on
         waited += pause
 
 
+POOL_BUSY_WAIT_S = 1.0  # how long a start waits for a free connection before it is refused
 POOL_BUSY_RETRY_S = 2.0
+
+
+def _pool_busy() -> RunsBusy:
+    return RunsBusy(limits.busy_message(POOL_BUSY_RETRY_S), retry_after_s=POOL_BUSY_RETRY_S)
+
+
+def _wait_for_a_free_connection() -> None:
+    """A moment's wait while every connection of the pool is out (the pool's own timeout is
+    for the writes of admitted runs, long); then the start is refused as busy."""
+    pool, capacity = get_engine().pool, pool_capacity()
+    give_up = time.monotonic() + POOL_BUSY_WAIT_S
+    while getattr(pool, "checkedout", lambda: 0)() >= capacity:
+        if time.monotonic() >= give_up:
+            raise _pool_busy()
+        time.sleep(0.01)
+
+
+def _group_of_thread(thread_id: int) -> int | None:
+    """The thread's group, to join its admission line: looked up (once per thread and
+    process) in a start slot, so a burst of starts does not take every connection for it."""
+    group_id = cached_group_of_thread(thread_id)
+    if group_id is None:
+        with _start_slot():
+            try:
+                group_id = group_of_thread(thread_id)
+            except PoolTimeout as exc:
+                raise _pool_busy() from exc
+    return group_id
+
+
 _start_slots: tuple[int, threading.BoundedSemaphore] | None = None
 _start_slots_guard = threading.Lock()
 
@@ -198,7 +229,7 @@ def retry_last(thread_id: int, person_id: int) -> RunHandle:
         admit_run(s, thread.group_id, person_id)
         return _open_run(s, thread, person_id, last_user.id)
 
-    return launch(start_transaction(group_of_thread(thread_id), start))
+    return launch(start_transaction(_group_of_thread(thread_id), start))
 
 
 def cancel_run(run_id: int, person_id: int) -> bool:

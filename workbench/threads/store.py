@@ -66,6 +66,11 @@ _groups_of_threads: dict[int, int] = {}  # a thread never moves to another group
 _GROUPS_OF_THREADS_MAX = 100_000
 
 
+def cached_group_of_thread(thread_id: int) -> int | None:
+    """`group_of_thread` when this process has seen the thread, else None (no database)."""
+    return _groups_of_threads.get(thread_id)
+
+
 def group_of_thread(thread_id: int) -> int | None:
     """The group a thread belongs to, or None when there is no such thread. No access check:
     for choosing which group's admission line a start joins, before its transaction (which
