@@ -2,7 +2,7 @@
 same run:
 
     python bench/runtime.py [--quick] [--only ttft,throughput,concurrent,scale,burst]
-                            [--sizes 256,1000]
+                            [--sizes 256,1000] [--database-url postgresql+psycopg://...]
 
 1. Time to first token: a run started through the thread API (access, budget and rate
    checks, context built, the call sent, then the message, run, trace step and events
@@ -49,20 +49,27 @@ def main() -> None:
     parser.add_argument("--only", default="ttft,throughput,concurrent,scale,burst",
                         help="comma-separated parts to run")
     parser.add_argument("--sizes", default="256,1000", help="run counts of the scale part")
+    parser.add_argument("--database-url", help="an empty PostgreSQL database to run on (default: a new "
+                                               "SQLite file)")
     args = parser.parse_args()
     repeats = 5 if args.quick else 20
     parts = set(args.only.split(","))
 
     os.environ["WORKBENCH_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-runtime-")
-    os.environ.pop("DATABASE_URL", None)
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url
+    else:
+        os.environ.pop("DATABASE_URL", None)
     import openai
 
     from workbench import agents, runs
     from workbench.providers import service as providers
+    from workbench.db import get_engine, pool_capacity
     from workbench.system import bootstrap
 
     base_url, server = model_server.start()
     start = bootstrap.init_app()
+    print(f"database: {get_engine().dialect.name}; pool of {pool_capacity()} connections")
     person, group = start.person_id, start.group_id
     _lift_limits(group)
     provider = providers.add_provider(person, group, name="Bench", preset="openai",
