@@ -137,9 +137,17 @@ def test_agent_answers_from_the_knowledge_base(wb):
     result, steps = _run(wb, agent_id, "Search the knowledge base: what is the codename of "
                                        "our 2027 product launch?")
     assert ("tool_call", "search_knowledge") in [(k, n) for k, n, *_ in steps]
-    # the passages as sent: numbered, with their titles
-    assert "] Project names: The internal codename" in steps[-1][2]["messages"][-1]["content"]
+    # the passages as sent: numbered, with their titles, in the system turn; the question last
+    sent = steps[-1][2]["messages"]
+    assert "] Project names: The internal codename" in sent[0]["content"] and sent[-1]["role"] == "user"
     assert "marigold" in result.reply.lower() and "copper" not in result.reply.lower(), result.reply
+    # Not told to search: a strongly matching passage makes the run search first, traced
+    # as a real call, and the decision's look at the knowledge is in the trace.
+    result, steps = _run(wb, agent_id, "What is the codename of the 2027 product launch?")
+    assert [(k, n) for k, n, *_ in steps][:2] == [("model_call", MODEL_ID), ("tool_call", "search_knowledge")]
+    probe = steps[0][2]["knowledge_probe"]
+    assert probe["matches"][0][0] == "Project names" and probe["matches"][0][1] >= probe["search_first_from_score"]
+    assert "marigold" in result.reply.lower(), result.reply
 
 
 def test_two_runs_stream_at_the_same_time(wb):

@@ -10,6 +10,9 @@ from tests.scripted_openai import text
 from workbench.providers.base import ChatRequest, ProviderConfig
 from workbench.providers.openai_compat import OpenAICompatibleProvider
 from workbench.providers.tool_adapter import (
+    ANSWERING_SCORE,
+    GROUNDING,
+    NOTHING_FOUND,
     PASSAGES_ASK,
     REPLY_ASK,
     adapt_messages,
@@ -68,20 +71,34 @@ def test_long_results_are_cut():
     assert len(adapted[-1]["content"]) < 7000
 
 
-def test_search_results_come_back_as_numbered_passages_with_titles():
+def test_search_results_to_answer_from_go_into_the_system_turn_numbered_with_titles():
     hits = [{"title": "Returns policy", "document_id": 1, "chunk_id": 3, "position": 0, "page": None,
              "score": 0.61, "text": "Unopened items:\n  45 days."},
             {"title": "Shipping", "document_id": 2, "chunk_id": 4, "position": 0, "page": None,
-             "score": 0.4, "text": "Express costs 12 euros."}]
+             "score": ANSWERING_SCORE - 0.1, "text": "Express costs 12 euros."}]
     messages = _turn_with_results()
     messages[-1]["content"] = json.dumps(hits)
-    adapted, _ = adapt_messages(messages)
-    assert adapted[-1]["content"] == (
-        "search_knowledge found these passages:\n[1] Returns policy: Unopened items: 45 days.\n"
-        f"[2] Shipping: Express costs 12 euros.\n\n{PASSAGES_ASK}")
+    adapted, ends_with_results = adapt_messages(messages)
+    assert ends_with_results
+    # the weak passage left out; the announcing turn too: it ends with the question
+    assert adapted[0] == {"role": "system", "content": "Be brief.\n\n" + GROUNDING.format(
+        tool="search_knowledge", passages="[1] Returns policy: Unopened items: 45 days.")}
+    assert adapted[-1] == {"role": "user", "content": "What does the handbook say about leave?"}
     messages[-1]["content"] = "[]"
-    assert adapt_messages(messages)[0][-1]["content"] == (
-        f"search_knowledge found no passages.\n\n{PASSAGES_ASK}")
+    assert adapt_messages(messages)[0][0]["content"] == (
+        "Be brief.\n\n" + NOTHING_FOUND.format(tool="search_knowledge"))
+    assert adapt_request(adapt_request(ChatRequest(model="m", messages=messages))).messages == (
+        adapt_messages(messages)[0])  # idempotent
+
+
+def test_passages_of_an_answered_turn_stay_in_their_user_turn():
+    messages = _turn_with_results() + [{"role": "assistant", "content": "31 days."},
+                                       {"role": "user", "content": "And sick days?"}]
+    messages[5]["content"] = json.dumps([{"title": "Leave", "score": 0.2, "text": "31 days."}])
+    adapted, _ = adapt_messages(messages)
+    assert adapted[0] == {"role": "system", "content": "Be brief."}
+    assert adapted[5]["content"] == (
+        f"search_knowledge found these passages:\n[1] Leave: 31 days.\n\n{PASSAGES_ASK}")
 
 
 def test_provider_sends_the_adapted_messages(openai_server):

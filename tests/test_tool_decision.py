@@ -11,14 +11,24 @@ import jsonschema
 import pytest
 
 from tests.scripted_openai import text, usage
-from workbench.providers.base import ChatRequest, Completed, ProviderConfig, TextDelta
+from workbench.providers.base import (
+    ChatRequest,
+    Completed,
+    KnowledgeProbe,
+    ProviderConfig,
+    TextDelta,
+)
 from workbench.providers.openai_compat import OpenAICompatibleProvider
 from workbench.providers.tool_decision import (
     DECISION_SEED,
     MAX_STRING_CHARS,
+    SEARCH_ODDS,
+    STRONG_MATCH,
     answer_choice,
+    choice_probabilities,
     decision_schema,
     read_decision,
+    search_first,
     with_decision,
 )
 from workbench.tools.registry import ToolContext, bind_tools, openai_schemas, tool_names
@@ -166,6 +176,7 @@ def test_a_decision_to_call_a_tool_ends_the_call_with_it(openai_server):
         ("create_task", {"title": "Renew the lease"})]
     [sent] = [r.body for r in openai_server.chat_requests]
     assert sent["temperature"] == 0.0 and sent["seed"] == DECISION_SEED and "tools" not in sent
+    assert sent["logprobs"] is True and sent["top_logprobs"] > 0  # for search_first's odds
     assert sent["response_format"]["json_schema"]["schema"] == decision_schema(BUILTINS)
 
 
@@ -192,3 +203,50 @@ def test_only_the_adapting_provider_makes_a_decision(kind):
     provider = build_provider(ProviderConfig(name="x", kind=kind, base_url="http://127.0.0.1:9/v1"))
     prepared = provider.prepare(_request())
     assert (prepared.decision is not None) == (kind == "local")
+
+
+def _asking(question: str, best_score: float, tools=BUILTINS) -> ChatRequest:
+    probe = KnowledgeProbe(query=question, matches=[("Shipping", best_score), ("Returns", 0.1)])
+    return with_decision(ChatRequest(model="m", messages=[{"role": "user", "content": question}],
+                                     tools=tools, knowledge_probe=probe))
+
+
+def test_a_strong_knowledge_match_turns_the_choice_to_answer_into_a_search():
+    [call] = search_first(_asking("How much is express shipping?", STRONG_MATCH + 0.1))
+    assert call.name == "search_knowledge" and json.loads(call.arguments) == {
+        "query": "How much is express shipping?"}
+    assert search_first(_asking("What is 7 times 8?", STRONG_MATCH - 0.1)) == []
+    no_search = [t for t in BUILTINS if t["function"]["name"] != "search_knowledge"]
+    assert search_first(_asking("How much is express shipping?", 0.9, tools=no_search)) == []
+
+
+def test_a_strong_match_searches_unless_the_decision_calls_another_tool(openai_server):
+    openai_server.script(text('{"tool": "answer"}'))
+    response = list(_provider(openai_server).stream_chat(_asking("How much is express shipping?", 0.8)))[-1].response
+    assert [c.name for c in response.tool_calls] == ["search_knowledge"] and response.content == ""
+    assert len(openai_server.chat_requests) == 1  # no answer pass: the answer comes from the passages
+    openai_server.script(text('{"tool": "call_human", "arguments": {"reason": "asks for a person"}}'))
+    response = list(_provider(openai_server).stream_chat(_asking("Shipping: put me through to a person", 0.8)))[-1].response
+    assert [c.name for c in response.tool_calls] == ["call_human"]
+
+
+def _tokens(answer_p: float, search_p: float) -> list:
+    """A decision's tokens as the server returns them with top_logprobs."""
+    import math
+    return [('{"', {'{"': 0.0}), ("tool", {"tool": 0.0}), ('":', {'":': 0.0}), (' "', {' "': 0.0}),
+            ("answer", {"answer": math.log(answer_p), "search": math.log(search_p), "call": math.log(0.05),
+                        " answer": math.log(0.01), "task": math.log(0.01)}), ('"}', {'"}': 0.0})]
+
+
+def test_each_choices_probability_is_read_at_the_tool_names_first_token():
+    odds = choice_probabilities(_tokens(0.6, 0.2), {"answer", "search_knowledge", "call_human"})
+    assert odds == pytest.approx({"answer": 0.61, "search_knowledge": 0.2, "call_human": 0.05})
+    assert choice_probabilities(None, {"answer"}) == {}
+
+
+def test_a_decision_to_answer_searches_when_searching_came_close():
+    weak = _asking("Who runs your Berlin office?", STRONG_MATCH - 0.3)
+    [call] = search_first(weak, _tokens(0.5, 0.5 * SEARCH_ODDS + 0.01))
+    assert call.name == "search_knowledge" and json.loads(call.arguments) == {"query": "Who runs your Berlin office?"}
+    assert search_first(weak, _tokens(0.5, 0.5 * SEARCH_ODDS - 0.01)) == []
+    assert weak.decision.top_logprobs  # the decision asks for them

@@ -14,6 +14,7 @@ Public API (every function takes the acting person and checks group membership):
         -> DocumentInfo
     search(actor_id, group_id, query, k=5) -> [SearchHit]
     search_as_agent(group_id, agent_id, person_id, query, k=5) -> [SearchHit]
+    closest_passages(session, group_id, query, k=3) -> [SearchHit]  (no check, no event: runs.plan)
 """
 
 from .chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
@@ -22,13 +23,14 @@ from .documents import (delete_document, get_chunks, get_document, knowledge_sta
 from .ingest import add_snippet, ingest_files, reindex_document
 from .parsing import SUPPORTED_EXTENSIONS, count, format_size
 from .results import BatchResult, ChunkInfo, DocumentInfo, FileResult, Progress, SearchHit
-from .searching import (MAX_SEARCH_K, describe_location, highlight_html, query_terms, search,
-                        search_as_agent)
+from .searching import (MAX_SEARCH_K, closest_passages, describe_location, highlight_html,
+                        query_terms, search, search_as_agent)
 
 __all__ = [
     "DEFAULT_CHUNK_OVERLAP", "DEFAULT_CHUNK_SIZE", "MAX_CHUNK_SIZE", "MIN_CHUNK_SIZE",
     "MAX_SEARCH_K", "SUPPORTED_EXTENSIONS", "BatchResult", "ChunkInfo", "DocumentInfo",
-    "FileResult", "Progress", "SearchHit", "add_snippet", "delete_document", "describe_location",
+    "FileResult", "Progress", "SearchHit", "add_snippet", "closest_passages", "delete_document",
+    "describe_location",
     "count", "format_size", "get_chunks", "get_document", "highlight_html", "ingest_files",
     "knowledge_stats", "list_documents", "query_terms", "reindex_document", "search",
     "search_as_agent",

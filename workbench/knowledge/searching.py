@@ -61,6 +61,14 @@ def highlight_html(text: str, query: str) -> str:
 
 # --- searching ---------------------------------------------------------------------
 
+def closest_passages(s: Session, group_id: int, query: str, k: int = 3) -> list[SearchHit]:
+    """The group's top-k chunks for `query`, with no access check and no event: a run's
+    own look at its group's knowledge before its model decides (runs.plan), recorded in
+    that call's trace. Searching for the model goes through search_as_agent."""
+    query = " ".join((query or "").split())[:2000]
+    return _search(s, group_id, query, k) if query else []
+
+
 def _validate_query(query: str, k: int) -> tuple[str, int]:
     errors = {}
     query = " ".join((query or "").split())

@@ -15,6 +15,16 @@ from typing import Any
 
 
 @dataclass
+class KnowledgeProbe:
+    """The group's passages closest to the user's last message, looked up by the run before
+    the call (see runs.plan.knowledge_probe): the built-in model's decision searches first
+    when one of them matches strongly (see tool_decision)."""
+
+    query: str  # the user's message, as searched
+    matches: list[tuple[str, float]]  # (title, score), best first
+
+
+@dataclass
 class ChatRequest:
     model: str
     messages: list[dict[str, Any]]
@@ -24,10 +34,12 @@ class ChatRequest:
     tool_choice: str | None = None  # "none": the model must answer (tools stay described)
     response_format: dict[str, Any] | None = None  # e.g. a JSON Schema the reply must match
     seed: int | None = None
+    top_logprobs: int | None = None  # return each token's most likely alternatives (llama.cpp, OpenAI)
     # A constrained call made before this one (the built-in model, see tool_decision): its
     # reply is either tool calls, which end the call, or the choice to answer, which this
     # request then streams.
     decision: ChatRequest | None = None
+    knowledge_probe: KnowledgeProbe | None = None
 
 
 @dataclass
@@ -67,6 +79,8 @@ class ModelResponse:
     ttft_ms: float | None = None
     failed_attempts: list[Attempt] = field(default_factory=list)
     decision: str | None = None  # the constrained decision's text, when one was made
+    # With `top_logprobs` asked: per token, (token, {alternative: log probability}).
+    token_logprobs: list[tuple[str, dict[str, float]]] | None = None
 
 
 @dataclass

@@ -15,23 +15,46 @@ decision made first (`with_decision`):
    temperature. The decision's prompt starts with this one, so the server's prompt cache
    has it already and the second pass only decodes the answer.
 
-Both requests are built before anything is sent, so the trace records them as they go."""
+Both requests are built before anything is sent, so the trace records them as they go.
+
+Searching first: offered search_knowledge, this model seldom chooses it for a question about
+the organisation; it answers from nothing and invents figures. So the run looks at the
+group's knowledge before the call (`ChatRequest.knowledge_probe`, runs.plan): when a passage
+matches the user's message strongly (score >= STRONG_MATCH) and the decision chooses to
+answer, the call made is search_knowledge with the message as its query (`search_first`),
+run and traced like any call; the answer then comes from the passages. The same when the
+decision answered but the model's own likelihood of searching came close: the decision asks
+for the tokens' log probabilities (`top_logprobs`), and at the tool name's first token the
+probability of search_knowledge is at least SEARCH_ODDS times that of answering (a question
+about the organisation that its knowledge does not cover, where inventing is the risk). A
+decision to call another tool (a task, a human) stands."""
 
 from __future__ import annotations
 
 import copy
 import json
+import math
+import re
 import uuid
 from dataclasses import replace
 from typing import Any
 
 from .base import ChatRequest, ToolCallRequest
+from .tool_adapter import ANSWERING_SCORE
 
 ANSWER = "answer"
 DECISION_SEED = 0
 # Room for a call with a few short arguments; string arguments are capped to fit in it.
 DECISION_MAX_TOKENS = 256
 MAX_STRING_CHARS = 300
+SEARCH_KNOWLEDGE = "search_knowledge"
+STRONG_MATCH = ANSWERING_SCORE  # a passage that would be answered from (tool_adapter) matches strongly
+# P(search_knowledge) / P(answer) at the tool name's first token from which a decision to
+# answer searches instead. Measured on the dev cases (decision prompt below): questions about
+# the company that its knowledge does not answer 0.38 to 0.50; general questions, format
+# instructions and questions about the conversation 0.08 to 0.33.
+SEARCH_ODDS = 0.36
+TOP_LOGPROBS = 10
 
 DECIDE = (
     "Before each reply you decide its next step: answer in words, or call one tool.\n"
@@ -122,7 +145,7 @@ def decision_request(request: ChatRequest) -> ChatRequest:
     messages = [{"role": "system", "content": decide}, *examples, *request.messages]
     return ChatRequest(
         model=request.model, messages=messages, temperature=0.0, seed=DECISION_SEED,
-        max_tokens=DECISION_MAX_TOKENS,
+        max_tokens=DECISION_MAX_TOKENS, top_logprobs=TOP_LOGPROBS,
         response_format={"type": "json_schema",
                          "json_schema": {"name": "next_step", "schema": decision_schema(tools)}})
 
@@ -155,3 +178,42 @@ def read_decision(text: str, response_format: dict[str, Any] | None) -> list[Too
         return []
     return [ToolCallRequest(id=f"call_{uuid.uuid4().hex[:24]}", name=choice["tool"],
                             arguments=json.dumps(choice.get("arguments") or {}, ensure_ascii=False))]
+
+
+def choice_probabilities(token_logprobs: list[tuple[str, dict[str, float]]] | None,
+                         choices: set[str]) -> dict[str, float]:
+    """Each choice's probability at the first token of the decision's tool name (the token
+    after `"tool": "`): the alternatives there that start a choice's name, summed. {} when
+    the tokens were not returned."""
+    text = ""
+    for token, alternatives in token_logprobs or []:
+        if re.search(r'"tool"\s*:\s*"$', text):
+            found: dict[str, float] = {}
+            for alternative, logprob in alternatives.items():
+                start = alternative.strip()
+                for choice in choices:
+                    if start and choice.startswith(start):
+                        found[choice] = found.get(choice, 0.0) + math.exp(logprob)
+            return found
+        text += token
+    return {}
+
+
+def search_first(request: ChatRequest,
+                 token_logprobs: list[tuple[str, dict[str, float]]] | None = None) -> list[ToolCallRequest]:
+    """The call made instead of answering: search_knowledge with the user's message as its
+    query, when the group's knowledge holds a passage matching it strongly or the decision's
+    likelihood of searching was at least SEARCH_ODDS times that of answering. [] when
+    search_knowledge is not offered or the knowledge is empty."""
+    probe = request.knowledge_probe
+    offered = decision_tools(request.decision.response_format) if request.decision else set()
+    if probe is None or not probe.matches or SEARCH_KNOWLEDGE not in offered:
+        return []
+    strong = max(score for _, score in probe.matches) >= STRONG_MATCH
+    answer = answer_choice([{"function": {"name": name}} for name in offered])
+    odds = choice_probabilities(token_logprobs, {answer, SEARCH_KNOWLEDGE})
+    close = odds.get(SEARCH_KNOWLEDGE, 0.0) >= SEARCH_ODDS * odds.get(answer, 1.0)
+    if not (strong or close):
+        return []
+    return [ToolCallRequest(id=f"call_{uuid.uuid4().hex[:24]}", name=SEARCH_KNOWLEDGE,
+                            arguments=json.dumps({"query": probe.query}, ensure_ascii=False))]

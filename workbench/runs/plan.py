@@ -8,6 +8,7 @@ ready in the transaction that opens them, so no database work stands before the 
 from __future__ import annotations
 
 import copy
+import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -15,12 +16,16 @@ from ..agents.definitions import AgentConfig, provider_for
 from ..db import insert_row, session_scope
 from ..models import AgentVersion, Run, RunStep, Thread
 from ..providers import build_provider, config_from_record
-from ..providers.base import ChatRequest
+from ..providers.base import ChatRequest, KnowledgeProbe
+from ..providers.tool_decision import STRONG_MATCH
 from ..settings import get_settings
 from ..threads.store import append_message
 from ..tools.custom.runner import bind_custom_tools
 from ..tools.registry import ToolContext, bind_tools, openai_schemas
+from ..tools.search_knowledge import NAME as SEARCH_KNOWLEDGE
 from .context import build_context
+
+log = logging.getLogger(__name__)
 
 # An override that makes a run one model call: its tool calls are recorded, not run (the
 # playground's rerun of one traced step).
@@ -102,10 +107,33 @@ def build_request(s, plan: RunPlan, pending_user: str | None = None,
     `answer_only`: the model must answer now (`tool_choice` "none"; the tools stay listed,
     as earlier calls in the context refer to them)."""
     cfg, ctx = plan.cfg, plan.ctx
+    messages = build_context(s, ctx.thread_id, cfg, pending_user=pending_user)
     return plan.provider.prepare(ChatRequest(
-        model=cfg.model, messages=build_context(s, ctx.thread_id, cfg, pending_user=pending_user),
+        model=cfg.model, messages=messages,
         tools=plan.schemas, temperature=cfg.temperature, max_tokens=cfg.max_output_tokens,
-        tool_choice="none" if answer_only and plan.schemas else None))
+        tool_choice="none" if answer_only and plan.schemas else None,
+        knowledge_probe=None if answer_only else knowledge_probe(s, plan, messages)))
+
+
+def knowledge_probe(s, plan: RunPlan, messages: list[dict]) -> KnowledgeProbe | None:
+    """For a model whose tool choice is a constrained decision (the built-in one, see
+    providers/tool_decision) with search_knowledge, on a new user message: the group's
+    passages closest to it. That model rarely chooses to search by itself, then invents;
+    a local embedding search takes milliseconds (12 ms median once loaded). None
+    otherwise, and None when the search fails: the model can still answer or search itself."""
+    if not (plan.provider.config.adapt_tools and SEARCH_KNOWLEDGE in plan.tools and messages
+            and messages[-1].get("role") == "user" and isinstance(messages[-1].get("content"), str)):
+        return None
+    # imported here: Chroma and the embedder load only for agents that use them
+    from ..knowledge import closest_passages
+
+    query = messages[-1]["content"]
+    try:
+        hits = closest_passages(s, plan.ctx.group_id, query)
+    except Exception:  # noqa: BLE001 - a look ahead only; a knowledge store fault must not fail the run
+        log.warning("Looking at group %s's knowledge before the call failed", plan.ctx.group_id, exc_info=True)
+        return None
+    return KnowledgeProbe(query=query, matches=[(h.title, h.score) for h in hits]) if hits else None
 
 
 def record_call(s, plan: RunPlan, request: ChatRequest, seq: int,
@@ -128,13 +156,17 @@ def record_call(s, plan: RunPlan, request: ChatRequest, seq: int,
 def _constraints(request: ChatRequest) -> dict[str, Any]:
     """What else the call sends, as sent: a tool choice, a response format or seed, and the
     constrained decision made before it (the built-in model's tool choice)."""
-    fields = {name: getattr(request, name) for name in ("tool_choice", "response_format", "seed")
+    fields = {name: getattr(request, name) for name in ("tool_choice", "response_format", "seed", "top_logprobs")
               if getattr(request, name) is not None}
     if request.decision is not None:
         fields["decision"] = {"messages": request.decision.messages,
                               "temperature": request.decision.temperature,
                               "max_tokens": request.decision.max_tokens,
                               **_constraints(request.decision)}
+    if request.knowledge_probe is not None:
+        fields["knowledge_probe"] = {"query": request.knowledge_probe.query,
+                                     "matches": [list(m) for m in request.knowledge_probe.matches],
+                                     "search_first_from_score": STRONG_MATCH}
     return fields
 
 

@@ -22,7 +22,8 @@ class CreateTaskArgs(BaseModel):
     priority: Literal["low", "medium", "high"] = Field(default="medium")
 
 
-@register("create_task", "Create a task for the team in this group's task list.", CreateTaskArgs,
+@register("create_task", "Create a task (a to-do for the team) in this group's task list, when "
+                         "the user asks for a task or ticket to be made.", CreateTaskArgs,
           label="Create task")
 def create_task(ctx: ToolContext, title: str, description: str = "", priority: str = "medium") -> str:
     with session_scope() as s:
@@ -65,7 +66,9 @@ class CallHumanArgs(BaseModel):
     reason: str = Field(min_length=1, max_length=2000, description="Why a human is needed")
 
 
-@register("call_human", "Ask a human team member to take over or help in this thread.",
+@register("call_human", "Hand this conversation to a human member of the team: when the user "
+                        "asks to speak to someone, for a person or someone in charge, or is "
+                        "unhappy with the answers.",
           CallHumanArgs, label="Call a human")
 def call_human(ctx: ToolContext, reason: str) -> str:
     """Records an escalation (a connection thread -> group) and marks the thread waiting."""
