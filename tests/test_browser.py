@@ -60,8 +60,10 @@ def app_server(scripted, data_dir):
         proc.kill()
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def browser():
+    """One headless Chromium for the module (seconds to start); each test opens its own app
+    server, so no page or session carries over."""
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
 

@@ -196,15 +196,16 @@ def test_each_page_shows_demo_content(demo, page):
     assert PAGE_CONTENT[page] in text, text[:3000]
 
 
-SHOT_PAGES = ["chat", "traces", "usage"]  # every page's demo content is checked above, under AppTest
+SHOT_PAGES = ["traces"]  # every page's demo content is checked above, under AppTest
 
 
 @pytest.mark.browser
 @pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium/chromedriver not installed")
 def test_screenshot_command_writes_one_small_png_per_page(demo, tmp_path):
     """The README's screenshots: the app started on the demo's data, headless Chromium on
-    pages of the navigation, one PNG each under 300 kB. Three pages, the ones with the
-    most on them (a tool step, a timeline, charts): each page costs seconds of a browser."""
+    a page of the navigation, one PNG under 300 kB. One page, the one with the most on it (a
+    tool step and a timeline): each page costs seconds of a browser, and every page's demo
+    content is checked above; `python scripts/screenshots.py` shoots them all for the docs."""
     pytest.importorskip("selenium.webdriver")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "WORKBENCH_DATA_DIR")}
     done = subprocess.run([sys.executable, "scripts/screenshots.py", "--out", str(tmp_path), "--data", str(demo.data),
