@@ -58,6 +58,7 @@ def _params(xllamacpp: Any, file: ModelFile) -> Any:
     params.n_ctx = settings.local_model_context * slots  # split evenly between the slots
     params.cpuparams.n_threads = settings.local_model_threads
     params.cpuparams_batch.n_threads = settings.local_model_threads
+    params.cpuparams.poll = params.cpuparams_batch.poll = max(0, min(100, settings.local_model_poll))
     params.port = 0  # a free port, chosen by the OS
     params.warmup = False  # a warm-up decode costs ~1 s for nothing the first reply needs
     params.verbosity = -1  # errors only: llama.cpp logs every slot event otherwise
