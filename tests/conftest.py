@@ -106,15 +106,45 @@ def travel():
         traveller.stop()
 
 
+@pytest.fixture(scope="session")
+def pg_template():
+    """On PostgreSQL, a database at the newest migration, made once per test process: each
+    test's database is copied from it (CREATE DATABASE ... TEMPLATE) instead of migrated anew,
+    which costs about half a second of every test. None on SQLite."""
+    if not TEST_DATABASE_URL:
+        yield None
+        return
+    name = f"wb_template_{uuid.uuid4().hex[:12]}"
+    _admin_sql(f'CREATE DATABASE "{name}"')
+    before = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+    settings.reset_settings()
+    try:
+        db.migrate()
+    finally:
+        db.reset_engine()  # a template database must have no connection when it is copied
+        if before is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = before
+        settings.reset_settings()
+    yield name
+    _admin_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
 @pytest.fixture()
-def data_dir(tmp_path, monkeypatch):
-    """A fresh, empty workbench: its own database and Chroma folder under tmp_path."""
+def data_dir(tmp_path, monkeypatch, request):
+    """A fresh, empty workbench: its own database and Chroma folder under tmp_path. On
+    PostgreSQL the database is already at the newest migration (see pg_template), unless the
+    test is marked `empty_database` (the migration tests build older schemas)."""
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("WORKBENCH_SECRETS_FILE", str(tmp_path / "secrets.toml"))
     monkeypatch.setenv("WORKBENCH_STALE_SWEEP_S", "0")  # a test turns the periodic sweep on itself
     database = f"wb_test_{uuid.uuid4().hex[:16]}" if TEST_DATABASE_URL else None
     if database:
-        _admin_sql(f'CREATE DATABASE "{database}"')
+        template = (None if request.node.get_closest_marker("empty_database")
+                    else request.getfixturevalue("pg_template"))
+        _admin_sql(f'CREATE DATABASE "{database}"' + (f' TEMPLATE "{template}"' if template else ""))
         url = make_url(TEST_DATABASE_URL).set(database=database)
         monkeypatch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
     else:

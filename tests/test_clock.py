@@ -208,6 +208,7 @@ def test_groups_page_sets_the_time_zone_and_usage_page_says_it(wb):
 
 # --- the migration that added groups.time_zone ---------------------------------------------
 
+@pytest.mark.empty_database
 def test_upgrade_from_0001_keeps_data_and_adds_the_time_zone(data_dir):
     from alembic import command
     from sqlalchemy import text

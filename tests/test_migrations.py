@@ -4,6 +4,7 @@ are chat threads, and the new tables and columns work."""
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from sqlalchemy import text
 
@@ -11,6 +12,8 @@ from workbench import db, threads
 from workbench.agents import versions
 from workbench.db import session_scope
 from workbench.models import Comparison, ComparisonColumn, Experiment, ExperimentResult
+
+pytestmark = pytest.mark.empty_database  # each test builds an older schema itself
 
 ROWS_0001 = [
     "INSERT INTO groups (id, name, plan, created_at) VALUES (1, 'Old team', 'starter', '2026-01-02 03:04:05')",
