@@ -9,6 +9,7 @@ alone, so timeouts and sleeps keep working): `python -m pytest -q --now=2027-01-
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from datetime import datetime, timezone
 
@@ -107,6 +108,26 @@ def travel():
 
 
 @pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """On SQLite, a database file at the newest migration, made once per test process and
+    copied into each test's data dir (migrating anew costs 0.1 to 0.2 s of every test)."""
+    folder = tmp_path_factory.mktemp("template")
+    before = os.environ.get("WORKBENCH_DATA_DIR")
+    os.environ["WORKBENCH_DATA_DIR"] = str(folder)
+    settings.reset_settings()
+    try:
+        db.migrate()
+    finally:
+        db.reset_engine()  # closes the file (its write-ahead log folded back in)
+        if before is None:
+            os.environ.pop("WORKBENCH_DATA_DIR", None)
+        else:
+            os.environ["WORKBENCH_DATA_DIR"] = before
+        settings.reset_settings()
+    return folder / "workbench.db"
+
+
+@pytest.fixture(scope="session")
 def pg_template():
     """On PostgreSQL, a database at the newest migration, made once per test process: each
     test's database is copied from it (CREATE DATABASE ... TEMPLATE) instead of migrated anew,
@@ -134,8 +155,8 @@ def pg_template():
 
 @pytest.fixture()
 def data_dir(tmp_path, monkeypatch, request):
-    """A fresh, empty workbench: its own database and Chroma folder under tmp_path. On
-    PostgreSQL the database is already at the newest migration (see pg_template), unless the
+    """A fresh, empty workbench: its own database and Chroma folder under tmp_path. The
+    database is already at the newest migration (see sqlite_template, pg_template), unless the
     test is marked `empty_database` (the migration tests build older schemas)."""
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("WORKBENCH_SECRETS_FILE", str(tmp_path / "secrets.toml"))
@@ -149,6 +170,9 @@ def data_dir(tmp_path, monkeypatch, request):
         monkeypatch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
     else:
         monkeypatch.delenv("DATABASE_URL", raising=False)
+        if not request.node.get_closest_marker("empty_database"):
+            (tmp_path / "data").mkdir()
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "data" / "workbench.db")
     settings.reset_settings()
     db.reset_engine()
     yield tmp_path / "data"
