@@ -194,7 +194,7 @@ _turns_guard = threading.Lock()
 
 
 @contextmanager
-def admission_turn(group_id: int | None, wait_s: float | None = None) -> Iterator[None]:
+def admission_turn(group_id: int | None) -> Iterator[None]:
     """This process's turn to admit a run in the group; take it before the start's
     transaction opens, so a start waiting here holds no database connection. Starts of a
     group take turns (each the few milliseconds of its transaction); a start that waits
@@ -205,18 +205,19 @@ def admission_turn(group_id: int | None, wait_s: float | None = None) -> Iterato
         return
     with _turns_guard:
         turn = _turns.setdefault(group_id, threading.Lock())
-    wait_s = TURN_WAIT_S if wait_s is None else wait_s
-    if not turn.acquire(timeout=wait_s):
-        raise RunsBusy(busy_message(wait_s), retry_after_s=max(1.0, wait_s / 2))
+    if not turn.acquire(timeout=TURN_WAIT_S):
+        raise runs_busy(TURN_WAIT_S / 2)
     try:
         yield
     finally:
         turn.release()
 
 
-def busy_message(retry_after_s: float) -> str:
-    return (f"The workbench is busy: too many runs are starting at once; try again in "
-            f"{max(1, math.ceil(retry_after_s))} s.")
+def runs_busy(retry_after_s: float) -> RunsBusy:
+    """The refusal of a start this process cannot take now, saying when to try again."""
+    retry_after_s = max(1.0, retry_after_s)
+    return RunsBusy(f"The workbench is busy: too many runs are starting at once; try again in "
+                    f"{math.ceil(retry_after_s)} s.", retry_after_s=retry_after_s)
 
 
 class WindowWait(Exception):

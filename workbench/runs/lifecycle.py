@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from .. import events
 from ..costs import limits
 from ..db import get_engine, insert_row, pool_capacity, session_scope
-from ..errors import RunInProgress, RunNotFound, RunsBusy, ValidationError
+from ..errors import RunInProgress, RunNotFound, ValidationError
 from ..models import AgentVersion, Message, Run, RunStep, Thread, utcnow
 from ..threads.store import (append_message, cached_group_of_thread, clean_history, group_of_thread, load_thread,
                              open_thread, open_thread_in_session, set_thread_fields, title_from,
@@ -146,17 +146,13 @@ def start_transaction(group_id: int | None, body: Callable[[Session], T]) -> T:
             except limits.WindowWait as wait:
                 pause = wait.seconds
             except PoolTimeout as exc:  # every connection stayed busy for the pool's timeout
-                raise _pool_busy() from exc
+                raise limits.runs_busy(POOL_BUSY_RETRY_S) from exc
         time.sleep(pause)  # holding nothing: the group's other starts go on
         waited += pause
 
 
 POOL_BUSY_WAIT_S = 1.0  # how long a start waits for a free connection before it is refused
 POOL_BUSY_RETRY_S = 2.0
-
-
-def _pool_busy() -> RunsBusy:
-    return RunsBusy(limits.busy_message(POOL_BUSY_RETRY_S), retry_after_s=POOL_BUSY_RETRY_S)
 
 
 def _wait_for_a_free_connection() -> None:
@@ -166,7 +162,7 @@ def _wait_for_a_free_connection() -> None:
     give_up = time.monotonic() + POOL_BUSY_WAIT_S
     while getattr(pool, "checkedout", lambda: 0)() >= capacity:
         if time.monotonic() >= give_up:
-            raise _pool_busy()
+            raise limits.runs_busy(POOL_BUSY_RETRY_S)
         time.sleep(0.01)
 
 
@@ -179,7 +175,7 @@ def _group_of_thread(thread_id: int) -> int | None:
             try:
                 group_id = group_of_thread(thread_id)
             except PoolTimeout as exc:
-                raise _pool_busy() from exc
+                raise limits.runs_busy(POOL_BUSY_RETRY_S) from exc
     return group_id
 
 
@@ -199,7 +195,7 @@ def _start_slot() -> Iterator[None]:
             _start_slots = (size, threading.BoundedSemaphore(size))
         slots = _start_slots[1]
     if not slots.acquire(timeout=limits.TURN_WAIT_S):
-        raise RunsBusy(limits.busy_message(limits.TURN_WAIT_S / 2), retry_after_s=limits.TURN_WAIT_S / 2)
+        raise limits.runs_busy(limits.TURN_WAIT_S / 2)
     try:
         yield
     finally:
