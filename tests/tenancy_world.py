@@ -7,6 +7,7 @@ marker so a leak shows up as that marker in another group's results."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -76,9 +77,14 @@ class World:
         return {g.group: r for g in self.groups.values() for r in ROLES if g.person(r) == person_id}
 
 
+_PEOPLE_MADE = itertools.count(1)
+
+
 def new_person(name: str) -> int:
-    return identity.person_for_login(email=f"{name.lower()}-{uuid.uuid4().hex[:6]}@example.com",
-                                     name=name)
+    # The counter makes each address new within a test's database (six random hex digits
+    # once collided among the hundred-odd people a world's access test makes).
+    return identity.person_for_login(
+        email=f"{name.lower()}-{next(_PEOPLE_MADE)}-{uuid.uuid4().hex[:8]}@example.com", name=name)
 
 
 def _knowledge_available() -> bool:
