@@ -4,17 +4,22 @@ run, under N concurrent streamed requests:
     python bench/api.py [--quick] [--n 64 256] [--rounds R] [--workers W]
 
 --quick is a smoke run of about a minute: N=64 only (unless --n says otherwise), one round,
-a shorter window. The full run (N=64 and 256, two rounds) takes about four minutes.
+a shorter window. The full run (N=64 and 256, two rounds) takes about six minutes.
 
-Three processes: the model server (bench/model_server.py, the tests' scripted
+Four processes: the model server (bench/model_server.py, the tests' scripted
 OpenAI-compatible server, a reply of 40 small chunks 50 ms apart: about 2 s), the API server
 (a real `python -m workbench serve` on a temp data dir, SQLite; its agent calls the model
-server) and this client (asyncio + httpx.AsyncClient: one per request in flight, each used
-for both sides). "direct" sends the
-agent's request (its system prompt and the message) straight to the model server; "api"
-sends the message to the agent through the API: a key checked, the agent resolved, a new
-thread, a run (budget and rate checks, traced, priced), the reply relayed as SSE. Limits
-stay set (far out of reach), so every start pays for the checks.
+server), a bare relay (bench/relay_server.py) and this client (asyncio + httpx.AsyncClient:
+one per request in flight, each used for every side). Three sides ask for the same reply:
+
+- "direct" sends the agent's request (its system prompt and the message) straight to the
+  model server;
+- "relay" sends it through the bare relay: uvicorn and an httpx client passing the bytes
+  through, nothing else. What it loses against direct is the price of any Python server in
+  the middle on these cores, the floor under the API's figures;
+- "api" sends the message to the agent through the API: a key checked, the agent
+  resolved, a new thread, a run (budget and rate checks, traced, priced), the reply relayed
+  as SSE. Limits stay set (far out of reach), so every start pays for the checks.
 
 Two loads per N, each side in turn (the order alternates by round), after a warm-up:
 
@@ -27,9 +32,9 @@ Two loads per N, each side in turn (the order alternates by round), after a warm
 - burst: N requests sent at the same instant, once. Throughput = N / time until the last
   ended; TTFT of all N (the later starts wait for the earlier ones).
 
-Printed: requests/s of each side and their ratio (API / direct; goal >= 0.8 at N=256), and
-TTFT p50/p95 of each side and the added time (API percentile minus direct percentile; goal
-p50 <= 10 ms), replies lost or changed, and the CPU milliseconds per request each process
+Printed: requests/s of the relay and the API and their ratio to direct (API / direct: goal
+>= 0.8 at N=256), and their TTFT p50/p95 and the time added to direct's (API: goal p50 <=
+10 ms), replies lost or changed, and the CPU milliseconds per request each process
 used while each side ran. The client checks every reply's text against the expected one."""
 
 from __future__ import annotations
@@ -237,14 +242,14 @@ def _processes(pid: int) -> list[int]:
     return found
 
 
-def _line(kind: str, n: int, direct: dict, api: dict) -> str:
+def _line(kind: str, n: int, direct: dict, other: dict, name: str) -> str:
     d50, d95 = _percentile(direct["ttft"], 0.5) * 1000, _percentile(direct["ttft"], 0.95) * 1000
-    a50, a95 = _percentile(api["ttft"], 0.5) * 1000, _percentile(api["ttft"], 0.95) * 1000
-    failed = len(direct["failed"]) + len(api["failed"])
-    return (f"N={n:<3} {kind:<6} throughput api {api['rps']:6.1f} req/s, direct {direct['rps']:6.1f} req/s, "
-            f"ratio {api['rps'] / direct['rps']:.2f} | TTFT p50 api {a50:6.1f} ms, direct {d50:5.1f} ms, "
-            f"added {a50 - d50:6.1f} ms | p95 api {a95:6.1f} ms, direct {d95:5.1f} ms, added {a95 - d95:6.1f} ms"
-            f" | failed {failed} of {direct['count'] + api['count']}")
+    a50, a95 = _percentile(other["ttft"], 0.5) * 1000, _percentile(other["ttft"], 0.95) * 1000
+    failed = len(direct["failed"]) + len(other["failed"])
+    return (f"N={n:<3} {kind:<6} {name:<5} {other['rps']:6.1f} req/s, direct {direct['rps']:6.1f} req/s, "
+            f"ratio {other['rps'] / direct['rps']:.2f} | TTFT p50 {a50:6.1f} ms, direct {d50:5.1f} ms, "
+            f"added {a50 - d50:6.1f} ms | p95 {a95:6.1f} ms, direct {d95:5.1f} ms, added {a95 - d95:6.1f} ms"
+            f" | failed {failed} of {direct['count'] + other['count']}")
 
 
 def _merge(results: list[dict]) -> dict:
@@ -252,7 +257,8 @@ def _merge(results: list[dict]) -> dict:
             "count": sum(r["count"] for r in results), "failed": [e for r in results for e in r["failed"]]}
 
 
-async def run(args, direct: Side, api: Side, pids: dict[str, list[int]]) -> None:
+async def run(args, sides: list[Side], pids: dict[str, list[int]]) -> None:
+    """`sides`: direct first, then the others, each compared with it (the API last)."""
     import httpx
 
     from bench import model_server
@@ -260,7 +266,7 @@ async def run(args, direct: Side, api: Side, pids: dict[str, list[int]]) -> None
     most = max(args.n)
     reply_s = len(model_server.SLOW_TEXT.split()) * 0.05
     window_s = reply_s * (1.5 if args.quick else 3)
-    # One client per request in flight, each used for both sides: a connection kept alive per
+    # One client per request in flight, each used for every side: a connection kept alive per
     # side and client. (One client for all: httpx's pool then scans its hundreds of kept-alive
     # connections on every request and becomes the bottleneck, 29 vs 119 requests/s at N=256.)
     # Idle connections are dropped after 4 s, before uvicorn's 5 s would close them under a
@@ -268,19 +274,20 @@ async def run(args, direct: Side, api: Side, pids: dict[str, list[int]]) -> None
     limits = httpx.Limits(max_connections=4, max_keepalive_connections=4, keepalive_expiry=4.0)
     tls = ssl.create_default_context()  # loaded once, not per client (plain HTTP here anyway)
     clients = [httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(120.0), verify=tls) for _ in range(most)]
+    names = [side.name for side in sides]
     try:
         # Warm-up: imports, caches, each side's connections (the largest N at once), unmeasured.
-        for side in (direct, api):
+        for side in sides:
             for _ in range(1 if args.quick else 3):
                 warm = await side.one(clients[0])
                 assert warm.ok, f"{side.name}: {warm.error}"
             await burst(side, clients, most)
         verdicts = []
         for n in args.n:
-            results = {(kind, name): [] for kind in ("steady", "burst") for name in ("direct", "api")}
-            cpu = {name: {proc: 0.0 for proc in pids} for name in ("direct", "api")}
+            results = {(kind, name): [] for kind in ("steady", "burst") for name in names}
+            cpu = {name: {proc: 0.0 for proc in pids} for name in names}
             for r in range(args.rounds):
-                order = (direct, api) if r % 2 == 0 else (api, direct)
+                order = sides if r % 2 == 0 else sides[::-1]
                 for side in order:
                     before = {proc: sum(_cpu_s(p) for p in ps) for proc, ps in pids.items()}
                     results[("steady", side.name)].append(await steady(side, clients, n, reply_s, window_s, 30.0))
@@ -288,24 +295,45 @@ async def run(args, direct: Side, api: Side, pids: dict[str, list[int]]) -> None
                     for proc, ps in pids.items():
                         cpu[side.name][proc] += sum(_cpu_s(p) for p in ps) - before[proc]
             for kind in ("steady", "burst"):
-                d, a = _merge(results[(kind, "direct")]), _merge(results[(kind, "api")])
-                print(_line(kind, n, d, a), flush=True)
-                for err in sorted(set(d["failed"] + a["failed"]))[:3]:
-                    print(f"        e.g. {err}")
-                if kind == "steady":
-                    verdicts.append((n, a["rps"] / d["rps"], (_percentile(a["ttft"], 0.5)
-                                                             - _percentile(d["ttft"], 0.5)) * 1000))
+                d = _merge(results[(kind, "direct")])
+                for name in names[1:]:
+                    other = _merge(results[(kind, name)])
+                    print(_line(kind, n, d, other, name), flush=True)
+                    for err in sorted(set(d["failed"] + other["failed"]))[:3]:
+                        print(f"        e.g. {err}")
+                    if kind == "steady" and name == "api":
+                        verdicts.append((n, other["rps"] / d["rps"], (_percentile(other["ttft"], 0.5)
+                                                                     - _percentile(d["ttft"], 0.5)) * 1000))
             sent = {name: sum(r["count"] for kind in ("steady", "burst") for r in results[(kind, name)])
-                    for name in ("direct", "api")}
-            print("        CPU ms per request (client, model server, API server): direct "
-                  + ", ".join(f"{cpu['direct'][p] * 1000 / sent['direct']:.1f}" for p in pids)
-                  + "; api " + ", ".join(f"{cpu['api'][p] * 1000 / sent['api']:.1f}" for p in pids), flush=True)
+                    for name in names}
+            print(f"        CPU ms per request ({', '.join(pids)}): "
+                  + "; ".join(f"{name} " + ", ".join(f"{cpu[name][p] * 1000 / sent[name]:.1f}" for p in pids)
+                              for name in names), flush=True)
         n, ratio, added = max(verdicts)
         where = f"N={n}" if n == 256 else f"N={n} (they are set for N=256)"
         print(f"goals at {where}, steady: ratio {ratio:.2f} (goal >= 0.8) {'met' if ratio >= 0.8 else 'NOT met'}; "
               f"added p50 TTFT {added:.1f} ms (goal <= 10 ms) {'met' if added <= 10 else 'NOT met'}")
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
+
+
+def start_relay(base_url: str) -> tuple[str, subprocess.Popen]:
+    """bench/relay_server.py: the bare relay the API is also measured against."""
+    import httpx
+
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "relay_server.py"), base_url, str(port)],
+                            cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return url, proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the relay did not start in 30 s")
 
 
 def main() -> None:
@@ -326,10 +354,11 @@ def main() -> None:
     base_url, server = model_server.start()
     agent_id, key = setup(data_dir, base_url)
     api_url, api_proc = start_api(data_dir, args.workers, Path(data_dir) / "serve.log")
-    direct = Side("direct", base_url + "/chat/completions", {},
-                  {"model": MODEL, "stream": True, "messages": [{"role": "system", "content": PROMPT},
-                                                               {"role": "user", "content": ASK}]},
-                  model_server.SLOW_TEXT)
+    asked = {"model": MODEL, "stream": True, "messages": [{"role": "system", "content": PROMPT},
+                                                         {"role": "user", "content": ASK}]}
+    direct = Side("direct", base_url + "/chat/completions", {}, asked, model_server.SLOW_TEXT)
+    relay_url, relay_proc = start_relay(base_url)
+    relay = Side("relay", relay_url + "/chat/completions", {}, asked, model_server.SLOW_TEXT)
     api = Side("api", api_url + "/v1/chat/completions", {"Authorization": f"Bearer {key}"},
                {"model": str(agent_id), "stream": True, "messages": [{"role": "user", "content": ASK}]},
                model_server.SLOW_TEXT)
@@ -338,18 +367,21 @@ def main() -> None:
     except ImportError:
         uvloop = None
     loops = "uvloop" if uvloop else "asyncio"
-    print(f"{os.cpu_count()} CPU cores shared by three processes: the client ({loops}, httpx), the model server "
-          f"(threads, one per connection) and the API server (uvicorn, {args.workers} worker"
+    print(f"{os.cpu_count()} CPU cores shared by four processes: the client ({loops}, httpx), the model server "
+          f"(threads, one per connection), the bare relay and the API server (uvicorn, {args.workers} worker"
           f"{'s' if args.workers > 1 else ''}, SQLite). Reply: 40 chunks 50 ms apart (~2 s); "
           f"{args.rounds} round{'s' if args.rounds > 1 else ''} per N, sides alternating. Load average at the "
           f"start: {_load()} (other programs on the machine compete for the same cores).", flush=True)
-    pids = {"client": [os.getpid()], "model server": [server.pid], "api server": _processes(api_proc.pid)}
+    pids = {"client": [os.getpid()], "model server": [server.pid], "relay": [relay_proc.pid],
+            "api server": _processes(api_proc.pid)}
+    sides = [direct, relay, api]
     try:
         if uvloop:
-            uvloop.run(run(args, direct, api, pids))
+            uvloop.run(run(args, sides, pids))
         else:
-            asyncio.run(run(args, direct, api, pids))
+            asyncio.run(run(args, sides, pids))
     finally:
+        relay_proc.terminate()
         api_proc.terminate()
         try:
             api_proc.wait(20)

@@ -41,7 +41,7 @@ from workbench.providers.base import (
     StreamReset,
     TextDelta,
 )
-from workbench.providers.openai_compat import OpenAICompatibleProvider
+from workbench.providers.openai_compat import PLACEHOLDER_API_KEY, OpenAICompatibleProvider
 from workbench.providers.tokens import estimate_messages_tokens, estimate_tokens
 
 TEST_KEY = "sk-test-SECRET-0123456789abcdef"
@@ -123,6 +123,34 @@ def test_streamed_calls_reuse_one_connection(openai_server):
         _, response = run(provider)
         assert response.content == words
     assert Counted.opened == 1
+
+
+def test_calls_at_once_beyond_a_clients_share_get_another_client(openai_server, monkeypatch):
+    """A client carries at most CALLS_PER_CLIENT calls at once (its pool slows down with
+    hundreds); more at once get another client, the least busy one is lent first, and a
+    stream holds its client until it ends."""
+    from contextlib import ExitStack
+
+    from workbench.providers import clients
+
+    monkeypatch.setattr(clients, "CALLS_PER_CLIENT", 2)
+    url = openai_server.base_url
+    with ExitStack() as held:
+        lent = [held.enter_context(clients.leased_client(url, "k", 2.0)) for _ in range(5)]
+        assert [lent.index(c) for c in lent] == [0, 0, 2, 2, 4]  # 2 + 2 + 1 at once
+        assert clients.clients_of(url) == 3
+    monkeypatch.setattr(clients, "CALLS_PER_CLIENT", 1)
+    provider = make_provider(openai_server)  # its calls go to (url, PLACEHOLDER_API_KEY, 2.0)
+    openai_server.script(text("Slow words come one by one.", chunk_size=5, delay=0.05))
+    stream = provider.stream_chat(ChatRequest(model="gpt-4o-mini", messages=MESSAGES))
+    assert isinstance(next(stream), TextDelta)  # streaming: its client is out
+    with clients.leased_client(url, PLACEHOLDER_API_KEY, 2.0) as during:
+        assert clients.clients_of(url) == 5  # the stream's and this one
+    rest = list(stream)
+    assert isinstance(rest[-1], Completed) and rest[-1].response.content == "Slow words come one by one."
+    with clients.leased_client(url, PLACEHOLDER_API_KEY, 2.0) as after:
+        assert after is not during  # the stream's client, free again, comes first
+    assert clients.clients_of(url) == 5
 
 
 def test_assembles_two_streamed_tool_calls(openai_server):

@@ -22,7 +22,7 @@ from ..errors import (MissingApiKey, ModelNotFound, ProviderAuthError, ProviderB
 from ..settings import get_secret
 from .base import (Attempt, ChatProvider, ChatRequest, Completed, ModelResponse, ProviderConfig, StreamEvent,
                    StreamReset, TextDelta, ToolCallRequest, Usage)
-from .clients import shared_client
+from .clients import leased_client
 from .tokens import estimate_messages_tokens, estimate_tokens
 from .tool_adapter import adapt_request
 from .tool_decision import read_decision, search_first, with_decision
@@ -102,8 +102,9 @@ class OpenAICompatibleProvider(ChatProvider):
                 ".streamlit/secrets.toml.")
         return key
 
-    def _client(self) -> openai.OpenAI:
-        return shared_client(self.base_url, self._api_key(), self.config.timeout_s)
+    def _client(self):
+        """A shared client, lent for one call: `with self._client() as client:`."""
+        return leased_client(self.base_url, self._api_key(), self.config.timeout_s)
 
     def _scrub(self, message: str) -> str:
         """Remove anything that looks like an API key from a provider's error text."""
@@ -194,7 +195,11 @@ class OpenAICompatibleProvider(ChatProvider):
                     cancel: threading.Event | None = None) -> Iterator[StreamEvent]:
         """See ChatProvider. ttft_ms and duration_ms count from the start of the call,
         failed tries and backoff included: that is what the user waited."""
-        client = self._client()  # MissingApiKey surfaces before any network traffic
+        with self._client() as client:  # MissingApiKey surfaces before any network traffic
+            return (yield from self._stream_with(client, request, cancel))
+
+    def _stream_with(self, client: openai.OpenAI, request: ChatRequest,
+                     cancel: threading.Event | None) -> Iterator[StreamEvent]:
         request = self.prepare(request)
         tries = max(1, self.config.max_retries)
         failed: list[Attempt] = []
@@ -382,9 +387,9 @@ class OpenAICompatibleProvider(ChatProvider):
             ttft_ms=ttft_ms, failed_attempts=list(failed))
 
     def list_models(self) -> list[str]:
-        client = self._client()
         try:
-            return sorted(m.id for m in client.models.list())
+            with self._client() as client:
+                return sorted(m.id for m in client.models.list())
         except openai.APIStatusError as exc:
             if exc.status_code in (404, 405, 501):
                 return []  # the endpoint offers no list
@@ -393,9 +398,9 @@ class OpenAICompatibleProvider(ChatProvider):
             raise self._map_error(exc, "") from exc
 
     def check_connection(self) -> str:
-        client = self._client()
         try:
-            models = sorted(m.id for m in client.models.list())
+            with self._client() as client:
+                models = sorted(m.id for m in client.models.list())
         except openai.APIStatusError as exc:
             if exc.status_code in (404, 405, 501):
                 return f"{self.config.name} answered at {self.base_url} (it does not list models)."
