@@ -10,8 +10,9 @@ a grounded answer among distractors, "I do not know" when the knowledge lacks th
 format instructions, memory across turns. Every case runs on one agent with all four
 built-in tools and a plain support-assistant prompt, at the app's default temperature
 (0.7) unless told otherwise. Prints the pass rate per kind and overall, how many cases of
-the tool-choice kinds made the same tool calls in every repetition, and the mean seconds per
-case run.
+the tool-choice kinds made the same tool calls in every repetition, the mean seconds per
+case run, and how many replies after a tool call show a tool's name or JSON (the user should
+read what was done, not the call).
 
 The `dev` cases were written first and are the ones the prompts were measured on; the
 `held-out` cases were written after that tuning and never tuned against."""
@@ -56,6 +57,8 @@ KNOWLEDGE = {
 
 # Kinds whose point is which tool is called: their calls must repeat exactly.
 CHOICE_KINDS = ("tool choice", "exact arguments", "no tool", "escalation")
+# A reply that shows the machinery (a tool's name or JSON) instead of saying what was done.
+SHOWS_THE_CALL = re.compile(r"\b(?:search_knowledge|create_task|call_human|get_context)\b|\{\s*\"")
 DONT_KNOW = re.compile(r"(do not|don't|doesn't|does not|cannot|can't|couldn't|could not|"
                        r"unable|no information|not (?:sure|available|mentioned|found|provided|"
                        r"listed|specified|included|contain))", re.IGNORECASE)
@@ -306,6 +309,7 @@ def main() -> None:
     passed: dict[str, list[bool]] = defaultdict(list)
     repeatable: dict[str, list[bool]] = defaultdict(list)
     seconds: list[float] = []
+    after_calls: list[bool] = []  # per reply after a tool call: does it show the call?
     for case in cases:
         outcomes = []
         for _ in range(args.repeat):
@@ -314,6 +318,8 @@ def main() -> None:
             outcomes.append(outcome)
             ok = case.check(outcome)
             passed[case.kind].append(ok)
+            if outcome.calls:
+                after_calls.append(bool(SHOWS_THE_CALL.search(outcome.reply)))
             if args.verbose or not ok:
                 print(f"  {'pass' if ok else 'FAIL'} {case.kind}: {case.turns[-1]!r} -> "
                       f"calls {outcome.calls} reply {outcome.reply[:160]!r} ({took:.1f} s)", flush=True)
@@ -329,6 +335,9 @@ def main() -> None:
     every = [ok for results in passed.values() for ok in results]
     print(f"{'overall':>16}: {sum(every):3d}/{len(every):<3d} {100 * sum(every) / len(every):5.1f} %")
     print(f"mean {statistics.mean(seconds):.1f} s per case run (median {statistics.median(seconds):.1f} s)")
+    if after_calls:
+        print(f"replies after a tool call that show a tool's name or JSON instead of saying what was done: "
+              f"{sum(after_calls)}/{len(after_calls)}")
 
 
 if __name__ == "__main__":

@@ -110,11 +110,13 @@ def test_agent_creates_the_task_asked_for_with_exact_arguments(wb):
     decision = first_request["decision"]
     assert decision["temperature"] == 0.0 and decision["response_format"]["type"] == "json_schema"
     assert json.loads(first_response["decision"])["tool"] == "create_task"
-    # The second call as sent: the result in a user turn, no tools, no decision.
+    # The second call as sent: the task's own sentence to reply with, no tools, no decision;
+    # the reply says what was done, not the call or its JSON.
     second = steps[2][2]
     assert second["tools"] == [] and "decision" not in second
-    assert "create_task returned: {" in second["messages"][-1]["content"]
-    assert "lease" in result.reply.lower() and not result.reply.lstrip().startswith("{")
+    assert 'Reply with this sentence: I have added the task "Renew the office lease"' in (
+        second["messages"][0]["content"])
+    assert "lease" in result.reply.lower() and "create_task" not in result.reply and "{" not in result.reply
 
 
 def test_agent_answers_a_plain_question_without_a_tool(wb):

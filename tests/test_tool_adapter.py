@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from tests.scripted_openai import text
-from workbench.providers.base import ChatRequest, ProviderConfig
+from workbench.providers.base import RESULT_SUMMARY, ChatRequest, ProviderConfig
 from workbench.providers.openai_compat import OpenAICompatibleProvider
 from workbench.providers.tool_adapter import (
     ANSWERING_SCORE,
@@ -15,6 +15,7 @@ from workbench.providers.tool_adapter import (
     NOTHING_FOUND,
     PASSAGES_ASK,
     REPLY_ASK,
+    SAY_DONE,
     adapt_messages,
     adapt_request,
 )
@@ -89,6 +90,26 @@ def test_search_results_to_answer_from_go_into_the_system_turn_numbered_with_tit
         "Be brief.\n\n" + NOTHING_FOUND.format(tool="search_knowledge"))
     assert adapt_request(adapt_request(ChatRequest(model="m", messages=messages))).messages == (
         adapt_messages(messages)[0])  # idempotent
+
+
+def test_an_action_that_says_what_it_did_is_given_as_the_sentence_to_reply_with():
+    messages = _turn_with_results()
+    messages[4]["tool_calls"][0]["function"] = {"name": "create_task", "arguments": '{"title": "Leave"}'}
+    messages[-1]["content"] = json.dumps({"task_id": 7, "title": "Leave",
+                                          RESULT_SUMMARY: "I have added the task\n \"Leave\"."})
+    adapted, ends_with_results = adapt_messages(messages)
+    assert ends_with_results
+    assert adapted[0] == {"role": "system", "content": "Be brief.\n\n" + SAY_DONE.format(
+        summary='I have added the task "Leave".')}
+    # no "I called create_task(...)" turn to copy: it ends with the user's message
+    assert adapted[1:] == [{"role": "user", "content": "Old question"},
+                           {"role": "assistant", "content": "Old answer"},
+                           {"role": "user", "content": "What does the handbook say about leave?"}]
+    # A result without a sentence (or a blank one) comes back in a user turn, as before.
+    for result in ({"task_id": 7}, {"task_id": 7, RESULT_SUMMARY: "  "}):
+        messages[-1]["content"] = json.dumps(result)
+        adapted, _ = adapt_messages(messages)
+        assert adapted[0]["content"] == "Be brief." and adapted[-1]["content"].endswith(REPLY_ASK)
 
 
 def test_passages_of_an_answered_turn_stay_in_their_user_turn():

@@ -13,6 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+# A tool's JSON object result may hold, under this key, the sentence that tells the user what
+# was done ("I have added the task ..."); a model that cannot phrase it from the result (the
+# built-in one) is given it to say (tool_adapter).
+RESULT_SUMMARY = "summary"
+
 
 @dataclass
 class KnowledgeProbe:

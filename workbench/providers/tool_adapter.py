@@ -18,7 +18,15 @@ passages in a user turn after "I called search_knowledge(...)" with the ask to n
 title used 3/18 (it names the title instead of answering), the same without naming the title
 9-10/18, the question repeated after the passages 8-10/18, passages in the system turn
 9/18, with the score floor 12/18, and with "reply: I do not know" 14/18. Passages of
-earlier, answered turns stay in their user turn."""
+earlier, answered turns stay in their user turn.
+
+Results of actions that carry their own sentence for the user (`RESULT_SUMMARY`: create_task,
+call_human) go into the system turn too, as the sentence to reply with. Given the result in a
+user turn, 29 of 45 replies after a call in bench/agent_behaviours.py's tool-choice,
+exact-argument and escalation cases repeated the call or its JSON ("I called
+create_task({...})"); given the result's fields in the system turn to phrase from, they echoed
+the fields or the instructions; given the sentence, 0 of 45 did, and the reply is that
+sentence."""
 
 from __future__ import annotations
 
@@ -26,7 +34,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from .base import ChatRequest
+from .base import RESULT_SUMMARY, ChatRequest
 
 MAX_RESULT_CHARS = 6000  # one tool result in the context; a 4k-token slot holds ~12k chars
 REPLY_ASK = "Reply to my message above using this result, in one or two plain sentences."
@@ -35,6 +43,7 @@ PASSAGES_ASK = ("Answer my message above from these passages only. If they do no
 GROUNDING = ("Passages found by {tool} for the user's question:\n{passages}\nAnswer in one "
              "sentence from these passages only. If they do not answer the question, reply: "
              "I do not know.")
+SAY_DONE = "Done for the user's last message. Reply with this sentence: {summary}"
 NOTHING_FOUND = ("{tool} found nothing in the knowledge base about the user's question. "
                  "Reply: I do not know.")
 # MiniLM cosine score from which a passage counts as answering a message: on
@@ -90,6 +99,18 @@ def grounding(name: str, found: list[dict[str, Any]]) -> str:
     return GROUNDING.format(tool=name, passages=numbered_passages(kept))
 
 
+def summary(result: str) -> str | None:
+    """The sentence for the user a result carries (RESULT_SUMMARY), whitespace collapsed."""
+    try:
+        data = json.loads(result)
+    except ValueError:
+        return None
+    said = data.get(RESULT_SUMMARY) if isinstance(data, dict) else None
+    if not isinstance(said, str):
+        return None
+    return " ".join(said.split()) or None
+
+
 def result_text(name: str, result: str) -> tuple[str, bool]:
     """(how a tool result is given to the model, whether it is a set of passages)."""
     found = passages(result)
@@ -117,6 +138,7 @@ def adapt_messages(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]]
     out: list[dict[str, Any]] = []
     results: list[str] = []
     found_by: list[tuple[str, list[dict[str, Any]] | None]] = []  # the batch's (tool, passages)
+    acted: list[tuple[str, str]] = []  # the batch's (tool, result)
     grounded = False  # some result is a set of passages: answer from them only
     names: dict[str, str] = {}  # tool call id -> tool name
 
@@ -127,6 +149,7 @@ def adapt_messages(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]]
             out.append({"role": "user", "content": "\n\n".join(results) + "\n\n" + ask})
             results.clear()
             found_by.clear()
+            acted.clear()
             grounded = False
 
     for message in messages:
@@ -137,6 +160,7 @@ def adapt_messages(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]]
             text, are_passages = result_text(name, content)
             results.append(text)
             found_by.append((name, passages(content)))
+            acted.append((name, content))
             grounded = grounded or are_passages
             continue
         flush()
@@ -149,9 +173,14 @@ def adapt_messages(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]]
         else:
             out.append(dict(message))
     ends_with_results = bool(results)
-    if ends_with_results and all(found is not None for _, found in found_by):
-        out.pop()  # the turn announcing the search: the conversation ends with the question
-        extra = "\n\n".join(grounding(name, found) for name, found in found_by)
+    searched_only = all(found is not None for _, found in found_by)
+    said = [summary(result) for _, result in acted]
+    if ends_with_results and (searched_only or all(said)):
+        out.pop()  # the turn announcing the call: the conversation ends with the user's message
+        if searched_only:
+            extra = "\n\n".join(grounding(name, found) for name, found in found_by)
+        else:  # actions that say what they did: the model is given their sentences to say
+            extra = SAY_DONE.format(summary=" ".join(said))
         if out and out[0].get("role") == "system":
             out[0] = {**out[0], "content": f"{_text(out[0].get('content')).rstrip()}\n\n{extra}"}
         else:

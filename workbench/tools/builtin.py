@@ -11,6 +11,7 @@ from sqlalchemy import select
 from .. import events
 from ..db import session_scope
 from ..models import Connection, Group, Person, Thing, Thread
+from ..providers.base import RESULT_SUMMARY as SUMMARY
 from .registry import ToolContext, register
 
 TASK = "task"
@@ -35,7 +36,9 @@ def create_task(ctx: ToolContext, title: str, description: str = "", priority: s
         s.flush()
         events.record(s, "task_created", group_id=ctx.group_id, actor_type="agent", actor_id=ctx.agent_id,
                       target_type="task", target_id=task.id, data={"title": task.name, "priority": priority})
-        return json.dumps({"task_id": task.id, "title": task.name, "priority": priority, "status": "open"})
+        return json.dumps({"task_id": task.id, "title": task.name, "priority": priority, "status": "open",
+                           SUMMARY: f"I have added the task \"{task.name}\" ({priority} priority) to the "
+                                    f"team's list as task {task.id}."})
 
 
 class GetContextArgs(BaseModel):
@@ -85,4 +88,6 @@ def call_human(ctx: ToolContext, reason: str) -> str:
                       target_type="thread", target_id=ctx.thread_id,
                       data={"reason": reason, "escalation_id": esc.id})
         return json.dumps({"escalation_id": esc.id, "status": "waiting for a human",
-                           "note": "A human has been asked and will reply in this thread."})
+                           "note": "A human has been asked and will reply in this thread.",
+                           SUMMARY: "I have asked a person from the team to join; they will reply "
+                                    "here in this conversation."})
