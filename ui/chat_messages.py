@@ -176,7 +176,7 @@ def render_messages(messages: list, *, agent_name: str, retry_message_id: int | 
                 line = _usage_line([m for m in group if m.role == "assistant"])
                 done = all(m.status != "streaming" for m in group)
                 if done:
-                    about, version, link, add = st.columns([5, 1, 1, 2], vertical_alignment="center")
+                    about, version, link, add = st.columns([4, 1, 1.4, 2.6], vertical_alignment="center")
                     about.caption(" · ".join(x for x in (agent_name, line, ago(group[-1].created_at)) if x))
                     if first.run_id in (versions or {}):
                         with version:
