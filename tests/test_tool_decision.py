@@ -250,3 +250,38 @@ def test_a_decision_to_answer_searches_when_searching_came_close():
     assert call.name == "search_knowledge" and json.loads(call.arguments) == {"query": "Who runs your Berlin office?"}
     assert search_first(weak, _tokens(0.5, 0.5 * SEARCH_ODDS - 0.01)) == []
     assert weak.decision.top_logprobs  # the decision asks for them
+
+
+def test_a_failing_look_at_the_knowledge_leaves_the_run_to_decide_alone(wb, openai_server, monkeypatch, caplog):
+    """The run's look at its group's knowledge before the call (runs.plan.knowledge_probe)
+    is only a look ahead: when the knowledge store fails, the run still decides and answers,
+    its trace step carries no probe, and the failure is logged."""
+    from sqlalchemy import select
+
+    from workbench import agents, knowledge, runs
+    from workbench.db import session_scope
+    from workbench.models import ProviderRecord, RunStep
+    from workbench.providers import embedded_server
+
+    # The group's built-in provider, its embedded server replaced by the scripted one.
+    monkeypatch.setattr(embedded_server, "base_url", lambda: openai_server.base_url)
+    with session_scope() as s:
+        provider_id = s.scalar(select(ProviderRecord.id).where(
+            ProviderRecord.group_id == wb.group_id, ProviderRecord.kind == "local"))
+    agent_id = agents.create_agent(wb.person_id, wb.group_id, name="Looks first", provider_id=provider_id,
+                                   model="m", tools=["search_knowledge"]).id
+
+    def store_down(*_args, **_kwargs):
+        raise ConnectionError("the Chroma server is down")
+
+    monkeypatch.setattr(knowledge, "closest_passages", store_down)
+    openai_server.script(text('{"tool": "answer"}'), text("Answered anyway."))
+    thread, _ = runs.create_thread(wb.group_id, agent_id, wb.person_id)
+    with caplog.at_level("WARNING"):
+        result = runs.continue_thread(thread.id, "What is our refund window?", wb.person_id).wait(30)
+    assert result.status == "complete" and result.reply == "Answered anyway.", result.error
+    with session_scope() as s:
+        [step] = s.scalars(select(RunStep).where(RunStep.run_id == result.run_id)).all()
+    assert step.kind == "model_call" and "knowledge_probe" not in step.request
+    assert "response_format" in step.request["decision"]  # it still decided
+    assert any("knowledge before the call failed" in r.getMessage() for r in caplog.records)
