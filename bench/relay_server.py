@@ -15,7 +15,6 @@ import sys
 import httpx
 import uvicorn
 
-
 # Requests per client: httpx's pool looks through its connections on every request, so one
 # client holding hundreds costs more per request the more there are (bench/api.py's client
 # hit the same); many small pools keep each look short.
