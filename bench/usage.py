@@ -150,7 +150,7 @@ def timed(fn, repeat: int) -> tuple[float, object]:
 
 def bench_group(gid: int, now: datetime, repeat: int) -> list[tuple[str, float, float]]:
     from workbench import clock
-    from workbench.costs import limits
+    from workbench.costs import budget
     from workbench.costs import reports as ur
     from workbench.costs import usage_export
     from workbench.db import session_scope
@@ -207,7 +207,7 @@ def _month_spend(limits, gid, now):
     from workbench.models import Group
 
     with session_scope() as s:
-        return limits.month_spend(s, s.get(Group, gid), now)
+        return budget.month_spend(s, s.get(Group, gid), now)
 
 
 def _dashboard(ur, gid, p):

@@ -242,7 +242,7 @@ OPS: list[Op] = [
     R("costs.usage_export.usage_csv_chunks", "viewer", lambda f, a, t: "".join(f(a, t.group, EPOCH, FAR))),
     R("costs.usage_export.write_usage_csv", "viewer", lambda f, a, t: _csv_bytes(f, a, t)),
     R("costs.reports.compare_groups", None, lambda f, a, t: f(a, EPOCH, FAR)),
-    R("costs.limits.budget_status", "viewer", lambda f, a, t: f(a, t.group)),
+    R("costs.budget.budget_status", "viewer", lambda f, a, t: f(a, t.group)),
     R("costs.limits.rate_usage", "viewer", lambda f, a, t: f(a, t.group)),
     R("costs.limits.get_limits", "viewer", lambda f, a, t: f(a, t.group)),
     W("costs.limits.set_limits", "owner", lambda f, a, t: f(a, t.group, monthly_budget_usd=75.0,
@@ -581,8 +581,8 @@ def _service_functions() -> dict[str, str]:
     found = {}
     for info in pkgutil.walk_packages(workbench.__path__, "workbench."):
         name = info.name
-        if ".migrations" in name or name == "workbench.__main__":
-            continue
+        if ".migrations" in name or name == "workbench.__main__" or name.startswith("workbench.cli"):
+            continue  # the CLI, like the pages, is a view: its commands call the services below
         module = importlib.import_module(name)
         for attr, fn in vars(module).items():
             if attr.startswith("_") or not inspect.isfunction(fn) or fn.__module__ != name:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from workbench import clock
-from workbench.costs import limits, reports
+from workbench.costs import budget, reports
 from workbench.db import session_scope
 from workbench.errors import AccessDenied, ValidationError
 from workbench.models import Event, Group, UsageRecord
@@ -28,7 +28,7 @@ def _record(group_id: int, when: datetime, cost: float) -> None:
 
 def _spend(group_id: int, now: datetime) -> float:
     with session_scope() as s:
-        return limits.group_budget(s, s.get(Group, group_id), now).spent_usd
+        return budget.group_budget(s, s.get(Group, group_id), now).spent_usd
 
 
 # --- the clock's calendar ---------------------------------------------------------------
@@ -94,7 +94,7 @@ def test_budget_month_edges_in_utc(wb):
     assert _spend(wb.group_id, datetime(2027, 2, 28, 23, 59, 59)) == 2.0
     assert _spend(wb.group_id, datetime(2027, 3, 1)) == 0.0
     with session_scope() as s:
-        assert limits.group_budget(s, s.get(Group, wb.group_id), FIRST_SECOND).month == "2027-02"
+        assert budget.group_budget(s, s.get(Group, wb.group_id), FIRST_SECOND).month == "2027-02"
 
 
 def test_budget_month_follows_the_groups_time_zone(wb):
@@ -105,7 +105,7 @@ def test_budget_month_follows_the_groups_time_zone(wb):
     assert _spend(wb.group_id, datetime(2027, 2, 1, 4, 59, 59, 500_000)) == 1.0  # still January there
     assert _spend(wb.group_id, datetime(2027, 2, 1, 5, 0, 0)) == 2.0
     with session_scope() as s:
-        assert limits.group_budget(s, s.get(Group, wb.group_id), datetime(2027, 2, 1, 3)).month == "2027-01"
+        assert budget.group_budget(s, s.get(Group, wb.group_id), datetime(2027, 2, 1, 3)).month == "2027-01"
 
 
 def test_budget_warning_is_written_once_per_month_of_the_zone(wb, travel):
@@ -117,8 +117,8 @@ def test_budget_warning_is_written_once_per_month_of_the_zone(wb, travel):
         travel(when.isoformat() + "Z")
         _record(wb.group_id, when, 9.0)
         with session_scope() as s:
-            limits.note_spend(s, wb.group_id)
-            limits.note_spend(s, wb.group_id)  # the second call writes nothing
+            budget.note_spend(s, wb.group_id)
+            budget.note_spend(s, wb.group_id)  # the second call writes nothing
     with session_scope() as s:
         months = [e.data["month"] for e in s.scalars(select(Event).where(Event.type == "budget_warning")
                                                       .order_by(Event.id))]
@@ -230,10 +230,10 @@ def test_upgrade_from_0001_keeps_data_and_adds_the_time_zone(data_dir):
     with session_scope() as s:
         group = s.scalar(select(Group).where(Group.name == "Old team"))
         assert (group.plan, group.monthly_budget_usd, group.time_zone) == ("team", 500.0, None)
-        assert limits.group_budget(s, group, datetime(2026, 11, 30, 23, 59, 59, 999_000)).spent_usd == 1.25
-        assert limits.group_budget(s, group, datetime(2026, 12, 1)).spent_usd == 0.0
+        assert budget.group_budget(s, group, datetime(2026, 11, 30, 23, 59, 59, 999_000)).spent_usd == 1.25
+        assert budget.group_budget(s, group, datetime(2026, 12, 1)).spent_usd == 0.0
         group.time_zone = "Pacific/Auckland"  # 23:59:59 UTC on 30 Nov is already December there
     with session_scope() as s:
         group = s.scalar(select(Group).where(Group.name == "Old team"))
-        assert limits.group_budget(s, group, datetime(2026, 11, 30, 23, 59, 59, 999_000)).spent_usd == 1.25
-        assert limits.group_budget(s, group, datetime(2026, 11, 30, 23, 59, 59, 999_000)).month == "2026-12"
+        assert budget.group_budget(s, group, datetime(2026, 11, 30, 23, 59, 59, 999_000)).spent_usd == 1.25
+        assert budget.group_budget(s, group, datetime(2026, 11, 30, 23, 59, 59, 999_000)).month == "2026-12"

@@ -114,7 +114,7 @@ def test_the_demo_has_every_part(demo):
     assert all(d.chunk_count > 0 for d in docs)
     assert tasks.open_escalations(demo.person, demo.group)  # one waiting for a human
     from workbench import experiments
-    from workbench.costs import limits
+    from workbench.costs import budget
 
     sets = {t.name: t for t in experiments.list_test_sets(demo.person, demo.group)}
     test_set = sets["Writing assistant: quick facts"]
@@ -135,7 +135,7 @@ def test_the_demo_has_every_part(demo):
     assert kinds["optimization"] >= 1 and kinds["experiment"] == 3 + opt.evaluations
     assert experiments.list_experiments(demo.person, demo.group, opt.test_set_id) == []  # its runs stay hidden
 
-    assert limits.budget_status(demo.person, demo.group).level == "warning"
+    assert budget.budget_status(demo.person, demo.group).level == "warning"
 
     from workbench import agents as agent_service
     from workbench.serve import keys

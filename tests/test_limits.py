@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from tests.scripted_openai import text
 from workbench import runs
-from workbench.costs import limits, prices
+from workbench.costs import budget, limits, prices
 from workbench.costs.usage import record_model_call
 from workbench.db import session_scope
 from workbench.errors import AccessDenied, BudgetExceeded, RateLimitExceeded, ValidationError
@@ -58,13 +58,13 @@ def priced(scripted):
 def test_budget_79_80_100(priced):
     gid, pid = priced.group_id, priced.person_id
     _spend(gid, 7.9)
-    status = limits.budget_status(pid, gid)
+    status = budget.budget_status(pid, gid)
     assert status.level == "ok" and status.fraction == pytest.approx(0.79)
     assert _events(gid, "budget_warning") == []
     assert runs.continue_thread(_new_thread(priced), "at 79 %", pid).wait(10).status == "complete"
 
     _spend(gid, 0.1)  # plus the run's own few micro-dollars: 80 %
-    assert limits.budget_status(pid, gid).level == "warning"
+    assert budget.budget_status(pid, gid).level == "warning"
     warnings = _events(gid, "budget_warning")
     assert len(warnings) == 1 and warnings[0].data["percent"] >= 80
     _spend(gid, 0.5)  # still once a month
@@ -72,7 +72,7 @@ def test_budget_79_80_100(priced):
     assert runs.continue_thread(_new_thread(priced), "at 85 %", pid).wait(10).status == "complete"
 
     _spend(gid, 2.0)
-    status = limits.budget_status(pid, gid)
+    status = budget.budget_status(pid, gid)
     assert status.level == "exceeded"
     thread_id = _new_thread(priced)
     with pytest.raises(BudgetExceeded) as refused:

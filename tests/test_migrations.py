@@ -237,7 +237,7 @@ def test_upgrade_from_0007_moves_the_usage_time_index_to_one_with_the_totals(dat
     """0008: the budget and rate sums read (group, time, tokens, cost) from one index."""
     from sqlalchemy import inspect
 
-    from workbench.costs import limits
+    from workbench.costs import budget
     from workbench.models import Group
 
     _migrate(command.upgrade, "0007")
@@ -263,7 +263,7 @@ def test_upgrade_from_0007_moves_the_usage_time_index_to_one_with_the_totals(dat
         from datetime import datetime
 
         group = s.get(Group, 1)
-        assert limits.month_spend(s, group, datetime(2026, 1, 20)) == 0.25
+        assert budget.month_spend(s, group, datetime(2026, 1, 20)) == 0.25
     _migrate(command.downgrade, "0007")  # and back
     indexes = usage_indexes()
     assert indexes["ix_usage_group_time"] == ["group_id", "created_at"]

@@ -5,7 +5,7 @@ import streamlit as st
 from ui.common import current, fmt_time, require_group, show_error, switch_group
 from ui.links import thread_link
 from workbench import agents, demo, knowledge, threads
-from workbench.costs import limits
+from workbench.costs.budget import budget_status
 from workbench.errors import WorkbenchError
 from workbench.providers import service as providers
 from workbench.tools import tasks
@@ -21,7 +21,7 @@ recent = threads.list_threads(ctx.person_id, ctx.group_id, limit=8)
 kb = knowledge.knowledge_stats(ctx.person_id, ctx.group_id)
 open_tasks = tasks.list_tasks(ctx.person_id, ctx.group_id, status="open")
 waiting = tasks.open_escalations(ctx.person_id, ctx.group_id)
-budget = limits.budget_status(ctx.person_id, ctx.group_id)
+budget = budget_status(ctx.person_id, ctx.group_id)
 
 cols = st.columns(5)
 cols[0].metric("Agents", len(agent_list))

@@ -14,6 +14,7 @@ import streamlit as st
 from ui.common import current, field_error, fmt_time, require_group, show_error
 from workbench import clock, demo, experiments
 from workbench.costs import charts, limits, prices, reports, usage_export
+from workbench.costs.budget import budget_status
 from workbench.errors import ValidationError, WorkbenchError
 from workbench.markup import inert
 from workbench.serve import keys as api_keys
@@ -33,7 +34,7 @@ if demo.has_generated_history(ctx.person_id, ctx.group_id):
             "(priced at real list prices); the demo's real runs on the built-in model cost $0.", icon="🧪")
 
 # --- budget banner -------------------------------------------------------------------
-budget = limits.budget_status(ctx.person_id, ctx.group_id)
+budget = budget_status(ctx.person_id, ctx.group_id)
 if budget.level == "exceeded":
     st.error(budget.message, icon="⛔")
 elif budget.level == "warning":

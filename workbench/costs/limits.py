@@ -1,9 +1,6 @@
-"""Budgets and rate limits of a group.
+"""A group's limits: rate limits, and the admission of a run against them and the budget.
 
-- Budget: a monthly cost limit per calendar month in the group's time zone (UTC unless
-  an owner set one; see `clock`). At 80 % a `budget_warning` event is
-  written once per group per month; at 100 % new runs are refused (`budget_exceeded`
-  event). A run already going is never stopped: it finishes and its cost is recorded.
+- Budget: see costs.budget; at 100 % new runs are refused here (`budget_exceeded` event).
 - Rate limits: runs started per minute (rpm) and tokens per minute (tpm, input + output
   of the usage records of the last 60 s). A run over a limit waits when the window frees
   within `MAX_WAIT_S`, else it is refused; either way a `rate_limited` event is written.
@@ -36,11 +33,11 @@ from sqlalchemy.orm import Session
 from .. import clock, events
 from ..db import session_scope
 from ..errors import BudgetExceeded, GroupNotFound, RateLimitExceeded, RunsBusy, ValidationError
-from ..models import Event, Group, Run, UsageRecord, utcnow
+from ..models import Group, Run, UsageRecord, utcnow
 from ..tenancy.access import load_group
 from ..tenancy.groups import PLANS
+from .budget import GROUP_LIMITS, group_budget, note_spend
 
-WARN_AT = 0.8
 WINDOW = timedelta(seconds=60)
 MAX_WAIT_S = 3.0  # a run over a rate limit waits at most this long for the window to free
 TURN_WAIT_S = 30.0  # the longest a start waits (holding nothing) for its turn to admit in its group
@@ -48,43 +45,9 @@ MAX_BUDGET_USD = 10_000_000.0
 MAX_INT = 2**31 - 1  # an INTEGER column (PostgreSQL refuses more)
 
 
-# --- budget ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class BudgetStatus:
-    budget_usd: float | None  # None: no budget
-    spent_usd: float  # this month so far
-    month: str  # "2026-11", in the group's time zone
-    level: str  # none | ok | warning | exceeded
-
-    @property
-    def fraction(self) -> float | None:
-        if self.budget_usd is None:
-            return None
-        if self.budget_usd <= 0:
-            return 1.0
-        return self.spent_usd / self.budget_usd
-
-    @property
-    def message(self) -> str:
-        if self.level == "exceeded":
-            return (f"This group has spent ${self.spent_usd:,.2f} of its ${self.budget_usd:,.2f} "
-                    f"budget for {self.month}: new runs are paused until next month or until an "
-                    "owner raises the budget. Runs already going finish normally.")
-        if self.level == "warning":
-            return (f"This group has used {self.fraction:.0%} of its ${self.budget_usd:,.2f} budget "
-                    f"for {self.month} (${self.spent_usd:,.2f} spent). At 100 % new runs are paused.")
-        if self.level == "ok":
-            return f"${self.spent_usd:,.2f} of ${self.budget_usd:,.2f} spent in {self.month}."
-        return f"${self.spent_usd:,.2f} spent in {self.month}; no monthly budget is set."
-
-
 # The admission's reads, built once with parameters: every run start runs them, and
 # building a statement anew costs several times executing it.
 _usage = UsageRecord.__table__
-_SPEND_BETWEEN = select(func.coalesce(func.sum(_usage.c.cost_usd), 0.0)).where(
-    _usage.c.group_id == bindparam("group_id"), _usage.c.created_at >= bindparam("start"),
-    _usage.c.created_at < bindparam("end"))
 _RUNS_SINCE = select(func.count()).select_from(Run.__table__).where(
     Run.__table__.c.group_id == bindparam("group_id"), Run.__table__.c.started_at >= bindparam("since"))
 _TOKENS_SINCE = select(func.coalesce(func.sum(_usage.c.input_tokens + _usage.c.output_tokens), 0)).where(
@@ -92,61 +55,8 @@ _TOKENS_SINCE = select(func.coalesce(func.sum(_usage.c.input_tokens + _usage.c.o
 
 _RUNS_AND_TOKENS_SINCE = select(_RUNS_SINCE.scalar_subquery(), _TOKENS_SINCE.scalar_subquery())
 _groups = Group.__table__
-_GROUP_LIMITS = select(_groups.c.id, _groups.c.monthly_budget_usd, _groups.c.rpm_limit, _groups.c.tpm_limit,
-                       _groups.c.time_zone).where(_groups.c.id == bindparam("group_id"))
 _TAKE_WRITE_LOCK = update(_groups).where(_groups.c.id == bindparam("group_id")).values(plan=_groups.c.plan)
 
-
-def month_spend(s: Session, group: Group, now: datetime | None = None) -> float:
-    """The group's spend in the calendar month (in its time zone) that contains `now`."""
-    now = now or utcnow()
-    return float(s.scalar(_SPEND_BETWEEN, {
-        "group_id": group.id, "start": clock.month_start(now, group.time_zone),
-        "end": clock.next_month_start(now, group.time_zone)}) or 0.0)
-
-
-def budget_level(spent: float, budget: float | None) -> str:
-    if budget is None:
-        return "none"
-    if spent >= budget:
-        return "exceeded"
-    return "warning" if spent >= WARN_AT * budget else "ok"
-
-
-def group_budget(s: Session, group: Group, now: datetime | None = None) -> BudgetStatus:
-    now = now or utcnow()
-    spent = month_spend(s, group, now)
-    budget = group.monthly_budget_usd
-    return BudgetStatus(budget, spent, clock.month_label(now, group.time_zone), budget_level(spent, budget))
-
-
-def note_spend(s: Session, group_id: int, now: datetime | None = None) -> BudgetStatus | None:
-    """After spend changed (a call recorded, a budget lowered, costs recomputed): write the
-    month's `budget_warning` the first time spend reaches 80 %. Call after the session has
-    written, so on SQLite the write lock serialises the once-a-month check."""
-    group = s.execute(_GROUP_LIMITS, {"group_id": group_id}).first()  # a plain row: every priced call reads it
-    if group is None or group.monthly_budget_usd is None:
-        return None
-    now = now or utcnow()
-    status = group_budget(s, group, now)
-    if status.level in ("warning", "exceeded"):
-        already = s.scalar(select(Event.id).where(
-            Event.group_id == group_id, Event.type == "budget_warning",
-            Event.created_at >= clock.month_start(now, group.time_zone),
-            Event.created_at < clock.next_month_start(now, group.time_zone)).limit(1))
-        if already is None:
-            events.record(s, "budget_warning", group_id=group_id, actor_type="system",
-                          target_type="group", target_id=group_id,
-                          data={"month": status.month, "spent_usd": round(status.spent_usd, 6),
-                                "budget_usd": status.budget_usd,
-                                "percent": round(100 * (status.fraction or 0), 1)})
-    return status
-
-
-def budget_status(actor_id: int, group_id: int) -> BudgetStatus:
-    with session_scope() as s:
-        group = load_group(s, actor_id, group_id, "viewer")
-        return group_budget(s, group)
 
 
 # --- rate limits ----------------------------------------------------------------------
@@ -278,7 +188,7 @@ def check_run_allowed(s: Session, group_id: int, *, person_id: int | None = None
     it writes anything; the database's admission lock is held until that transaction ends.
     Over a rate limit whose window frees before the deadline in `s.info[WAIT_INFO]`, raises
     WindowWait instead (the caller waits outside the transaction and tries again)."""
-    group = s.execute(_GROUP_LIMITS, {"group_id": group_id}).first()  # a plain row: every start reads it
+    group = s.execute(GROUP_LIMITS, {"group_id": group_id}).first()  # a plain row: every start reads it
     if group is None:
         raise GroupNotFound()
     wait_until, waited = s.info.get(WAIT_INFO, (time.monotonic(), 0.0))

@@ -22,7 +22,7 @@ from ..errors import AccessDenied, ConflictError, ValidationError
 from ..models import Group, Person, Price, Run, UsageRecord, utcnow
 from ..providers.presets import PRESETS
 from ..tenancy.access import require_access
-from .limits import note_spend
+from .budget import note_spend
 from .pricing import DEFAULT_MODEL, SEED_PRICES, rates, resolve_price
 from .reports import comparable_groups
 

@@ -21,7 +21,7 @@ from ..errors import ValidationError
 from ..models import ApiKey, Connection, Group, Person, Run, Thing, Thread, UsageRecord, utcnow
 from ..tenancy.access import MEMBER_OF, require_access
 from ..tenancy.people import APP, caller_condition  # noqa: F401 - APP: the app as a caller, for pages
-from .limits import budget_level
+from .budget import budget_level
 
 PERIODS = {"today": "Today", "7d": "Last 7 days", "30d": "Last 30 days",
            "mtd": "Month to date", "custom": "Custom"}

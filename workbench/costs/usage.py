@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from ..db import insert_row
 from ..models import UsageRecord, utcnow
 from ..providers.base import Usage
-from .limits import note_spend
+from .budget import note_spend
 from .pricing import compute_cost
 
 

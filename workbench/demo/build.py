@@ -19,6 +19,7 @@ from sqlalchemy import select
 from .. import agents, events, knowledge, runs
 from ..clock import utcnow
 from ..costs import limits
+from ..costs.budget import budget_status
 from ..costs.pricing import compute_cost
 from ..db import session_scope
 from ..errors import WorkbenchError
@@ -271,7 +272,7 @@ def _usage_history(person_id: int, group_id: int, agent_ids: dict[str, int],
 
 
 def _budget(person_id: int, group_id: int) -> StepOutcome:
-    spent = limits.budget_status(person_id, group_id).spent_usd
+    spent = budget_status(person_id, group_id).spent_usd
     if spent <= 0:
         return StepOutcome("budget", False, "no spend this month to set a budget against")
     budget = round(spent / BUDGET_TARGET, 2)
