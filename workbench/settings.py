@@ -4,10 +4,10 @@ plus DATABASE_URL), then `.streamlit/secrets.toml`, then the defaults below."""
 from __future__ import annotations
 
 import os
+import threading
 import tomllib
-from functools import lru_cache
+from collections.abc import Callable
 from pathlib import Path
-
 from typing import Annotated
 
 from pydantic import Field, field_validator
@@ -20,8 +20,36 @@ def _secrets_file() -> Path:
     return Path(os.environ.get("WORKBENCH_SECRETS_FILE", PROJECT_ROOT / ".streamlit" / "secrets.toml"))
 
 
-@lru_cache(maxsize=1)
-def _secrets() -> dict:
+class _Kept:
+    """A value built on first use and kept until `forget()`. Unlike functools.lru_cache, a
+    value that a thread was still building when forget() ran is not kept: it may have read
+    the environment as it was before (a test's background threads read the settings while
+    the test changes them)."""
+
+    def __init__(self, build: Callable[[], object]):
+        self._build = build
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._kept: tuple[int, object] | None = None
+
+    def get(self):
+        kept = self._kept
+        if kept is not None and kept[0] == self._generation:
+            return kept[1]
+        generation = self._generation
+        value = self._build()
+        with self._lock:
+            if generation == self._generation:
+                self._kept = (generation, value)
+        return value
+
+    def forget(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._kept = None
+
+
+def _read_secrets() -> dict:
     path = _secrets_file()
     if not path.exists():
         return {}
@@ -37,7 +65,7 @@ def get_secret(name: str) -> str | None:
     value = os.environ.get(name)
     if value:
         return value
-    data = _secrets()
+    data = _SECRETS.get()
     value = data.get(name) or data.get("secrets", {}).get(name)
     return str(value) if value else None
 
@@ -118,12 +146,15 @@ class Settings(BaseSettings):
         return self.data_dir / "chroma"
 
 
-@lru_cache(maxsize=1)
+_SECRETS = _Kept(_read_secrets)
+_SETTINGS = _Kept(lambda: Settings())
+
+
 def get_settings() -> Settings:
-    return Settings()
+    return _SETTINGS.get()
 
 
 def reset_settings() -> None:
-    """Forget cached settings and secrets (tests change the environment)."""
-    get_settings.cache_clear()
-    _secrets.cache_clear()
+    """Forget the kept settings and secrets (tests change the environment)."""
+    _SETTINGS.forget()
+    _SECRETS.forget()
