@@ -111,16 +111,15 @@ def summary(result: str) -> str | None:
     return " ".join(said.split()) or None
 
 
-def result_text(name: str, result: str) -> tuple[str, bool]:
-    """(how a tool result is given to the model, whether it is a set of passages)."""
-    found = passages(result)
+def result_text(name: str, result: str, found: list[dict[str, Any]] | None) -> str:
+    """How a tool result is given to the model in a user turn (`found`: its passages)."""
     if found is None:
         if len(result) > MAX_RESULT_CHARS:
             result = result[:MAX_RESULT_CHARS] + " ..."
-        return f"{name} returned: {result}", False
+        return f"{name} returned: {result}"
     if not found:
-        return f"{name} found no passages.", True
-    return f"{name} found these passages:\n{numbered_passages(found)}", True
+        return f"{name} found no passages."
+    return f"{name} found these passages:\n{numbered_passages(found)}"
 
 
 def _call_text(call: dict[str, Any]) -> tuple[str, str]:
@@ -136,32 +135,24 @@ def adapt_messages(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]]
     messages this model calls again). When the conversation ends with search results
     only, they go into the system turn instead (`grounding`) and it ends with the question."""
     out: list[dict[str, Any]] = []
-    results: list[str] = []
-    found_by: list[tuple[str, list[dict[str, Any]] | None]] = []  # the batch's (tool, passages)
-    acted: list[tuple[str, str]] = []  # the batch's (tool, result)
-    grounded = False  # some result is a set of passages: answer from them only
+    # The results not yet given back: (tool, result, its passages or None), read once each.
+    batch: list[tuple[str, str, list[dict[str, Any]] | None]] = []
     names: dict[str, str] = {}  # tool call id -> tool name
 
     def flush() -> None:
-        nonlocal grounded
-        if results:
+        if batch:
+            grounded = any(found is not None for *_, found in batch)  # answer from passages only
             ask = PASSAGES_ASK if grounded else REPLY_ASK
-            out.append({"role": "user", "content": "\n\n".join(results) + "\n\n" + ask})
-            results.clear()
-            found_by.clear()
-            acted.clear()
-            grounded = False
+            out.append({"role": "user", "content": "\n\n".join(
+                result_text(name, result, found) for name, result, found in batch) + "\n\n" + ask})
+            batch.clear()
 
     for message in messages:
         role = message.get("role")
         if role == "tool":
             name = names.get(message.get("tool_call_id", ""), message.get("name") or "The tool")
             content = _text(message.get("content"))
-            text, are_passages = result_text(name, content)
-            results.append(text)
-            found_by.append((name, passages(content)))
-            acted.append((name, content))
-            grounded = grounded or are_passages
+            batch.append((name, content, passages(content)))
             continue
         flush()
         if role == "assistant" and message.get("tool_calls"):
@@ -172,20 +163,20 @@ def adapt_messages(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]]
             out.append({"role": "assistant", "content": "\n".join(x for x in lines if x)})
         else:
             out.append(dict(message))
-    ends_with_results = bool(results)
-    searched_only = all(found is not None for _, found in found_by)
-    said = [summary(result) for _, result in acted]
+    ends_with_results = bool(batch)
+    searched_only = all(found is not None for *_, found in batch)
+    said = [] if searched_only else [summary(result) for _, result, _ in batch]
     if ends_with_results and (searched_only or all(said)):
         out.pop()  # the turn announcing the call: the conversation ends with the user's message
         if searched_only:
-            extra = "\n\n".join(grounding(name, found) for name, found in found_by)
+            extra = "\n\n".join(grounding(name, found) for name, _, found in batch)
         else:  # actions that say what they did: the model is given their sentences to say
             extra = SAY_DONE.format(summary=" ".join(said))
         if out and out[0].get("role") == "system":
             out[0] = {**out[0], "content": f"{_text(out[0].get('content')).rstrip()}\n\n{extra}"}
         else:
             out.insert(0, {"role": "system", "content": extra})
-        results.clear()
+        batch.clear()
     flush()
     return out, ends_with_results
 
