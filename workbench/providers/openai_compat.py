@@ -7,7 +7,6 @@ output can tell the consumer to drop that output (`StreamReset`)."""
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 import uuid
@@ -17,12 +16,12 @@ from typing import Any, TypeVar
 
 import openai
 
-from ..errors import (MissingApiKey, ModelNotFound, ProviderAuthError, ProviderBadResponse, ProviderError,
-                      ProviderRateLimited, ProviderUnavailable)
+from ..errors import MissingApiKey, ProviderBadResponse, ProviderError, ProviderUnavailable
 from ..settings import get_secret
 from .base import (Attempt, ChatProvider, ChatRequest, Completed, ModelResponse, ProviderConfig, StreamEvent,
                    StreamReset, TextDelta, ToolCallRequest, Usage)
 from .clients import leased_client
+from .sdk_errors import provider_error
 from .tokens import estimate_messages_tokens, estimate_tokens
 from .tool_adapter import adapt_request
 from .tool_decision import read_decision, search_first, with_decision
@@ -30,7 +29,6 @@ from .tool_decision import read_decision, search_first, with_decision
 # Local servers (Ollama, vLLM, llama.cpp) ignore the key, but the SDK insists on one.
 PLACEHOLDER_API_KEY = "not-needed"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-_KEY_LIKE = re.compile(r"\b(sk|pk|rk|key|or)-[A-Za-z0-9_\-*.]{4,}")
 
 
 @dataclass
@@ -106,73 +104,17 @@ class OpenAICompatibleProvider(ChatProvider):
         """A shared client, lent for one call: `with self._client() as client:`."""
         return leased_client(self.base_url, self._api_key(), self.config.timeout_s)
 
-    def _scrub(self, message: str) -> str:
-        """Remove anything that looks like an API key from a provider's error text."""
+    def _known_key(self) -> str | None:
+        """The key when one is configured and set (to scrub it from error texts), else None."""
         try:
             key = self._api_key() if self.config.api_key_name else None
         except MissingApiKey:
-            key = None
-        if key and key != PLACEHOLDER_API_KEY:
-            message = message.replace(key, "***")
-        return _KEY_LIKE.sub(lambda m: f"{m.group(1)}-***", message)
-
-    def _server_message(self, exc: openai.APIError) -> str:
-        body = exc.body
-        message = None
-        if isinstance(body, dict):
-            inner = body.get("error") if isinstance(body.get("error"), dict) else body
-            message = inner.get("message") if isinstance(inner, dict) else None
-        return self._scrub(str(message or exc.message or type(exc).__name__))[:500]
+            return None
+        return None if key == PLACEHOLDER_API_KEY else key
 
     def _map_error(self, exc: BaseException, model: str) -> ProviderError:
         """Our typed error for an SDK/transport failure; the original stays as __cause__."""
-        name = self.config.name
-        if isinstance(exc, ProviderError):
-            return exc
-        if isinstance(exc, openai.APITimeoutError):
-            return ProviderUnavailable(
-                f"{name} did not answer within {self.config.timeout_s:g} s.", cause=exc)
-        if isinstance(exc, openai.APIConnectionError):
-            return ProviderUnavailable(f"Cannot reach {name} at {self.base_url}.", cause=exc)
-        if isinstance(exc, openai.APIStatusError):
-            status = exc.status_code
-            code = (exc.code or "").lower()
-            if status in (401, 403):
-                # The server's text may echo part of the key: never pass it on.
-                hint = f" in {self.config.api_key_name}" if self.config.api_key_name else ""
-                verb = "rejected" if status == 401 else "refused access with"
-                return ProviderAuthError(
-                    f"{name} {verb} the API key{hint} (HTTP {status}). Check the key.",
-                    status_code=status, cause=exc)
-            if status == 404 or code == "model_not_found":
-                return ModelNotFound(
-                    f"{name} does not know the model '{model}' (HTTP {status}). Check the "
-                    "model name and the base URL.", status_code=status, cause=exc)
-            if status == 429:
-                err = ProviderRateLimited(
-                    f"{name} is rate limiting requests (HTTP 429): {self._server_message(exc)}",
-                    status_code=status, cause=exc)
-                if code == "insufficient_quota":
-                    err.retryable = False  # out of credit: waiting will not help
-                return err
-            if status >= 500:
-                return ProviderUnavailable(
-                    f"{name} had a server error (HTTP {status}): {self._server_message(exc)}",
-                    status_code=status, cause=exc)
-            if isinstance(exc, openai.APIResponseValidationError):
-                return ProviderBadResponse(f"{name} sent a response that could not be read.",
-                                           status_code=status, cause=exc)
-            return ProviderError(
-                f"{name} refused the request (HTTP {status}): {self._server_message(exc)}",
-                status_code=status, cause=exc)
-        if isinstance(exc, openai.APIError):
-            # an error event inside an otherwise fine stream
-            return ProviderUnavailable(
-                f"{name} reported an error mid-stream: {self._server_message(exc)}", cause=exc)
-        if isinstance(exc, (ValueError, TypeError, KeyError, AttributeError)):
-            return ProviderBadResponse(f"{name} sent a response that could not be read.",
-                                       cause=exc)
-        return ProviderError(f"{name} failed: {self._scrub(str(exc))[:300]}", cause=exc)
+        return provider_error(exc, self.config, self.base_url, model, self._known_key())
 
     def _backoff(self, try_number: int, error: ProviderError) -> float:
         """Seconds to wait after failed try `try_number` (1-based)."""
