@@ -17,11 +17,11 @@ from ..costs.usage import record_model_call
 from ..db import session_scope
 from ..errors import AgentExecutionError, StepLimitReached, WorkbenchError, cause_chain
 from ..models import Message, Run, RunStep, Thread, utcnow
-from ..providers.base import ChatRequest, Completed, ModelResponse, StreamReset, TextDelta
+from ..providers.base import ChatRequest, Completed, LoopStreaming, ModelResponse, StreamReset, TextDelta
 from ..threads.store import append_message
 from .plan import load_plan, prepare_call
 from .tool_steps import call_key, run_tool, skip_repeated
-from .workers import MANAGER, QueueCancelled, RunHandle, RunUpdate
+from .workers import MANAGER, QueueCancelled, RunHandle, RunTotals, RunUpdate
 from .writer import RunWriter
 
 RUN_EVENTS = {"complete": "run_completed", "failed": "run_failed", "cancelled": "run_cancelled",
@@ -268,10 +268,14 @@ def _fail_step(open_step: tuple[int, float], error: WorkbenchError, failed_attem
 
 
 def _stream_call(provider, request: ChatRequest, handle: RunHandle, writer: _ReplyWriter) -> ModelResponse:
-    for item in provider.stream_chat(request, cancel=handle.cancel_event):
+    def show(text: str) -> None:
+        writer.add(text)
+        handle.emit(RunUpdate("text", text=text))
+
+    on_loop = LoopStreaming(handle.stream_loop, show) if handle.stream_loop is not None else None
+    for item in provider.stream_chat(request, cancel=handle.cancel_event, on_loop=on_loop):
         if isinstance(item, TextDelta):
-            writer.add(item.text)
-            handle.emit(RunUpdate("text", text=item.text))
+            show(item.text)
         elif isinstance(item, StreamReset):
             writer.reset()
             handle.emit(RunUpdate("reset", data={"reason": item.reason}))
@@ -285,6 +289,7 @@ def _finish(handle: RunHandle, status: str, error: WorkbenchError | None, starte
     duration_ms = (time.perf_counter() - started) * 1000
     WRITER.run(partial(_end_run, handle.run_id, handle.thread_id, status, error, duration_ms, steps,
                        tools_used, totals))
+    handle.totals = RunTotals(totals["input"], totals["output"], totals["cost"], steps)
     handle.status = status
     handle.error = error.user_message if error else None
 

@@ -21,8 +21,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .. import runs
 from ..errors import (AccessDenied, ConflictError, InvalidApiKey, NotFound, RetryLater, ValidationError,
                       WorkbenchError)
+from ..providers.clients import close_async_clients
 from ..settings import get_settings
 from ..system import bootstrap
 from . import calls
@@ -115,7 +117,7 @@ async def read_json(request: Request):
 
 # --- answers ---------------------------------------------------------------------------
 
-def _usage(totals: calls.RunTotals) -> dict:
+def _usage(totals: runs.RunTotals) -> dict:
     return {"prompt_tokens": totals.input_tokens, "completion_tokens": totals.output_tokens,
             "total_tokens": totals.input_tokens + totals.output_tokens}
 
@@ -195,7 +197,7 @@ async def _stream(started: calls.StartedCall, call: ChatCall) -> AsyncIterator[b
         else:
             yield chunk({}, "stop")
             if call.include_usage:
-                totals = await blocking(calls.run_totals, handle.run_id)
+                totals = handle.totals or await blocking(calls.run_totals, handle)
                 yield (b"data: " + json.dumps({**base, "choices": [], "usage": _usage(totals)},
                                               separators=(",", ":")).encode() + b"\n\n")
         yield b"data: [DONE]\n\n"
@@ -227,7 +229,7 @@ async def _whole(request: Request, started: calls.StartedCall, call: ChatCall) -
         raise ApiError(502, f"The agent could not answer: {error or 'the run ended ' + str(status)}. "
                             f"The thread and its trace keep what happened (run {handle.run_id}).",
                        "agent_error", f"run_{status}", headers={**headers, **NO_RETRY})
-    totals = await blocking(calls.run_totals, handle.run_id)
+    totals = handle.totals or await blocking(calls.run_totals, handle)
     body = {"id": f"chatcmpl-wb-{handle.run_id}", "object": "chat.completion", "created": int(time.time()),
             **meta, "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text},
                                  "logprobs": None, "finish_reason": "stop"}],
@@ -243,6 +245,7 @@ async def lifespan(app: FastAPI):
     await blocking(bootstrap.init_app)
     anyio.to_thread.current_default_thread_limiter().total_tokens = THREADPOOL_TOKENS
     yield
+    await close_async_clients()
 
 
 def create_app() -> FastAPI:
@@ -293,6 +296,8 @@ def create_app() -> FastAPI:
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request, key: KeyIdentity = Depends(api_key)):
         call = parse_chat_request(await read_json(request))
+        # The run's model calls are read here, on this loop, where its answer is relayed.
+        runs.STREAM_LOOP.set(asyncio.get_running_loop())
         started = await blocking(calls.start_call, key, call)
         if call.stream:
             return StreamingResponse(_stream(started, call), media_type="text/event-stream",

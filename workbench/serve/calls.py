@@ -30,15 +30,6 @@ class StartedCall:
     handle: runs.RunHandle
 
 
-@dataclass(frozen=True)
-class RunTotals:
-    status: str
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float
-    steps: int
-
-
 def key_thread(key: KeyIdentity, thread_id: int) -> Thread:
     """A chat thread of the key's group, else ThreadNotFound (another group's included)."""
     with session_scope() as s:
@@ -68,12 +59,15 @@ def start_call(key: KeyIdentity, call: ChatCall) -> StartedCall:
     return StartedCall(agent, thread.id, handle)
 
 
-def run_totals(run_id: int) -> RunTotals:
-    """A finished run's totals over all its model calls (the usage an answer reports)."""
+def run_totals(handle: runs.RunHandle) -> runs.RunTotals:
+    """A finished run's totals over all its model calls (the usage an answer reports): as
+    the run recorded them at its end, or read back when it ended without getting there."""
+    if handle.totals is not None:
+        return handle.totals
     with session_scope() as s:
-        row = s.execute(select(Run.status, Run.input_tokens, Run.output_tokens, Run.cost_usd, Run.step_count)
-                        .where(Run.id == run_id)).one()
-        return RunTotals(row[0], int(row[1] or 0), int(row[2] or 0), float(row[3] or 0.0), int(row[4] or 0))
+        row = s.execute(select(Run.input_tokens, Run.output_tokens, Run.cost_usd, Run.step_count)
+                        .where(Run.id == handle.run_id)).one()
+        return runs.RunTotals(int(row[0] or 0), int(row[1] or 0), float(row[2] or 0.0), int(row[3] or 0))
 
 
 def list_models(key: KeyIdentity) -> list[dict]:
