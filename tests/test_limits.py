@@ -7,15 +7,15 @@ import threading
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.scripted_openai import text
-from workbench import runs
+from workbench import clock, runs
 from workbench.costs import budget, limits, prices
 from workbench.costs.usage import record_model_call
 from workbench.db import session_scope
 from workbench.errors import AccessDenied, BudgetExceeded, RateLimitExceeded, ValidationError
-from workbench.models import Event, Group, Run, UsageRecord, utcnow
+from workbench.models import Event, Group, GroupSpend, Person, Run, UsageRecord, utcnow
 from workbench.providers.base import Usage
 from workbench.tenancy import groups
 
@@ -120,6 +120,70 @@ def test_set_limits_is_for_owners_validates_and_warns(priced):
     assert (back.monthly_budget_usd, back.rpm_limit, back.tpm_limit) == (
         groups.PLANS["starter"]["monthly_budget_usd"], groups.PLANS["starter"]["rpm_limit"],
         groups.PLANS["starter"]["tpm_limit"])
+
+
+def _kept(group_id):
+    with session_scope() as s:
+        kept = s.get(GroupSpend, group_id)
+        return None if kept is None else (kept.month_from, kept.cost_usd)
+
+
+def _month_spend(group_id, now=None):
+    with session_scope() as s:
+        return budget.month_spend(s, s.get(Group, group_id), now)
+
+
+def test_the_months_spend_is_kept_as_calls_are_priced(priced):
+    """A budget check reads the kept sum, not the month's records; records written behind
+    it are counted once it is forgotten."""
+    gid = priced.group_id
+    _spend(gid, 1.5)
+    _spend(gid, 0.25)
+    month_from, kept = _kept(gid)
+    assert kept == pytest.approx(1.75) and month_from == clock.month_start(utcnow(), None)
+    with session_scope() as s:  # a record nobody priced through record_model_call
+        s.add(UsageRecord(group_id=gid, provider="testco", model="dollar", cost_usd=5.0, created_at=utcnow()))
+    assert _month_spend(gid) == pytest.approx(1.75), "the kept sum is read, not the records"
+    with session_scope() as s:
+        budget.forget_spend(s, [gid])
+    assert _kept(gid) is None and _month_spend(gid) == pytest.approx(6.75)
+    _spend(gid, 1.0)  # the next priced call keeps the records' sum, its own cost included
+    assert _kept(gid)[1] == pytest.approx(7.75) == _month_spend(gid)
+
+
+def test_a_new_month_or_time_zone_sums_the_records_again(priced):
+    gid = priced.group_id
+    _spend(gid, 2.0)
+    with session_scope() as s:  # kept for last month
+        kept = s.get(GroupSpend, gid)
+        kept.month_from, kept.cost_usd = kept.month_from - timedelta(days=31), 99.0
+    assert _month_spend(gid) == pytest.approx(2.0)
+    _spend(gid, 0.5)
+    assert _kept(gid) == (clock.month_start(utcnow(), None), pytest.approx(2.5))
+    # Another time zone starts the month at another instant: summed there, then kept for it.
+    _set(gid, time_zone="Pacific/Auckland")
+    zoned_from = clock.month_start(utcnow(), "Pacific/Auckland")
+    assert zoned_from != _kept(gid)[0]
+    with session_scope() as s:
+        in_zone = s.scalar(select(func.sum(UsageRecord.cost_usd)).where(
+            UsageRecord.group_id == gid, UsageRecord.created_at >= zoned_from))
+    assert _month_spend(gid) == pytest.approx(in_zone)
+    _spend(gid, 0.5)
+    assert _kept(gid) == (zoned_from, pytest.approx(in_zone + 0.5))
+
+
+def test_recomputed_costs_are_kept_from_the_new_prices(priced):
+    gid, pid = priced.group_id, priced.person_id
+    _spend(gid, 2.0)
+    today = utcnow().date()
+    prices.add_price(pid, gid, provider="testco", model="dollar", input_per_mtok=3.0, output_per_mtok=3.0,
+                     effective_from=today - timedelta(days=today.day - 1))  # from this month's first day
+    with session_scope() as s:
+        s.get(Person, pid).is_admin = True
+    prices.recompute_costs(pid, gid, start=today - timedelta(days=today.day - 1), end=today)
+    assert _month_spend(gid) == pytest.approx(6.0)
+    _spend(gid, 1.0)
+    assert _kept(gid)[1] == pytest.approx(9.0)
 
 
 # --- rate limits ----------------------------------------------------------------------

@@ -252,19 +252,66 @@ def test_upgrade_from_0007_moves_the_usage_time_index_to_one_with_the_totals(dat
     def usage_indexes():
         return {ix["name"]: ix["column_names"] for ix in inspect(db.get_engine()).get_indexes("usage_records")}
 
-    _migrate(command.upgrade, "head")
+    _migrate(command.upgrade, "0008")
     with db.get_engine().connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
     indexes = usage_indexes()
     assert indexes["ix_usage_group_time_totals"] == ["group_id", "created_at", "input_tokens", "output_tokens",
                                                      "cost_usd"]
     assert "ix_usage_group_time" not in indexes
-    with session_scope() as s:  # the sums still read the old record
-        from datetime import datetime
-
-        group = s.get(Group, 1)
-        assert budget.month_spend(s, group, datetime(2026, 1, 20)) == 0.25
+    with db.get_engine().connect() as conn:  # the sums still read the old record
+        assert conn.execute(text("SELECT sum(cost_usd) FROM usage_records WHERE group_id = 1 AND "
+                                 "created_at >= '2026-01-01' AND created_at < '2026-02-01'")).scalar() == 0.25
     _migrate(command.downgrade, "0007")  # and back
     indexes = usage_indexes()
     assert indexes["ix_usage_group_time"] == ["group_id", "created_at"]
     assert "ix_usage_group_time_totals" not in indexes
+
+
+def test_upgrade_from_0008_keeps_spend_by_summing_until_a_priced_call_keeps_it(data_dir):
+    """0009 (group_spend): a database of 0008 with this month's usage upgrades with no kept
+    spend; the budget reads the records' sum, and the next priced call keeps it, its own cost
+    added. Another month's records never count."""
+    from datetime import timedelta
+
+    from sqlalchemy import inspect
+
+    from workbench.clock import utcnow
+    from workbench.costs import budget
+    from workbench.costs.pricing import seed_prices
+    from workbench.costs.usage import record_model_call
+    from workbench.models import Group, GroupSpend, UsageRecord
+    from workbench.providers.base import Usage
+
+    _migrate(command.upgrade, "0008")
+    now = utcnow()
+    this_month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    last_month = (this_month.replace(day=1) - timedelta(days=1)).replace(day=2)
+    with db.get_engine().begin() as conn:
+        for statement in ROWS_0001:
+            conn.execute(text(statement))
+        conn.execute(text("UPDATE groups SET monthly_budget_usd = 10.0 WHERE id = 1"))
+        conn.execute(UsageRecord.__table__.insert(), [  # the table is as 0008 left it
+            dict(group_id=1, provider="openai", model="m", input_tokens=10, output_tokens=5, cached_input_tokens=0,
+                 reasoning_tokens=0, estimated=False, cost_usd=cost, price_is_default=False, duration_ms=1.0,
+                 created_at=when)
+            for cost, when in ((0.5, this_month), (0.25, this_month + timedelta(seconds=1)), (4.0, last_month))])
+
+    _migrate(command.upgrade, "head")
+    with db.get_engine().connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0009"
+    with session_scope() as s:
+        assert s.query(GroupSpend).count() == 0
+        assert budget.month_spend(s, s.get(Group, 1), now) == 0.75
+    with session_scope() as s:
+        seed_prices(s)  # as the app's start does
+    with session_scope() as s:
+        record_model_call(s, group_id=1, provider="openai", model="gpt-4o-mini", usage=Usage(1_000_000, 0),
+                          duration_ms=1.0, ttft_ms=None)
+    with session_scope() as s:
+        kept = s.get(GroupSpend, 1)
+        assert kept.month_from == this_month
+        assert kept.cost_usd == pytest.approx(0.75 + 0.15)  # gpt-4o-mini: $0.15 per million input tokens
+        assert budget.month_spend(s, s.get(Group, 1), now) == pytest.approx(0.9)
+    _migrate(command.downgrade, "0008")  # and back
+    assert not inspect(db.get_engine()).has_table("group_spend")

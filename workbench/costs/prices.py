@@ -22,7 +22,7 @@ from ..errors import AccessDenied, ConflictError, ValidationError
 from ..models import Group, Person, Price, Run, UsageRecord, utcnow
 from ..providers.presets import PRESETS
 from ..tenancy.access import require_access
-from .budget import note_spend
+from .budget import forget_spend, note_spend
 from .pricing import DEFAULT_MODEL, SEED_PRICES, rates, resolve_price
 from .reports import comparable_groups
 
@@ -228,6 +228,7 @@ def recompute_costs(actor_id: int, group_id: int, *, start: date, end: date,
         s.execute(update(Run).where(Run.id.in_(run_ids)).values(cost_usd=run_cost)
                   .execution_options(synchronize_session=False))
         after = _by_group(s, scope)
+        forget_spend(s, before)  # the kept month spends were sums of the old costs
         for gid, (count, old) in before.items():
             new = after.get(gid, (0, 0.0))[1]
             if s.get(Group, gid) is None:

@@ -33,5 +33,5 @@ def record_model_call(s: Session, *, group_id: int, provider: str, model: str, u
     rec = UsageRecord(id=insert_row(s, UsageRecord, **values), **values)
     make_transient_to_detached(rec)
     if cost.usd > 0:
-        note_spend(s, group_id, now)
+        note_spend(s, group_id, now, added_usd=cost.usd)
     return rec

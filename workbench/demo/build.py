@@ -19,7 +19,7 @@ from sqlalchemy import select
 from .. import agents, events, knowledge, runs
 from ..clock import utcnow
 from ..costs import limits
-from ..costs.budget import budget_status
+from ..costs.budget import budget_status, forget_spend
 from ..costs.pricing import compute_cost
 from ..db import session_scope
 from ..errors import WorkbenchError
@@ -267,6 +267,7 @@ def _usage_history(person_id: int, group_id: int, agent_ids: dict[str, int],
                 count += 1
         if key is not None:
             key.created_at, key.last_used_at = key_since, key_last
+        forget_spend(s, [group_id])  # records written behind the kept month spend
     via = f", {keyed} of them through the API key" if key is not None else ""
     return StepOutcome("usage history", True, f"{count} generated usage records over {plan.days} days{via}")
 

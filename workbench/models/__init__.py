@@ -12,12 +12,12 @@ from .tenancy import (Group, Person, Connection, Thing, AgentVersion, AgentLabel
 from .conversations import Thread, Message, Run, RunStep
 from .iteration import (Comparison, ComparisonColumn, TestSet, TestSetVersion, Experiment, ExperimentResult,
                         Optimization, OptimizationCandidate)
-from .records import Event, UsageRecord, Price, Document, Chunk
+from .records import Event, UsageRecord, GroupSpend, Price, Document, Chunk
 
 __all__ = [
     "Base", "utcnow", "Group", "Person", "Connection", "Thing", "AgentVersion", "AgentLabel", "ApiKey", "ToolVersion",
     "ProviderRecord", "Thread", "Message", "Run", "RunStep", "Comparison", "ComparisonColumn",
     "TestSet", "TestSetVersion", "Experiment", "ExperimentResult", "Optimization",
-    "OptimizationCandidate", "Event", "UsageRecord",
+    "OptimizationCandidate", "Event", "UsageRecord", "GroupSpend",
     "Price", "Document", "Chunk",
 ]
