@@ -186,7 +186,11 @@ def bench_group(gid: int, now: datetime, repeat: int) -> list[tuple[str, float, 
          lambda x, y: [t.id for t in x] == [k for k, _ in y]),
         ("top runs", q(ur.q_top_runs, a, b), lambda: py_top(lambda r: r.run_id)(gid, a, b),
          lambda x, y: [t.id for t in x] == [k for k, _ in y]),
-        ("budget: month spend", lambda: _month_spend(limits, gid, now),
+        ("budget: month spend", lambda: _month_spend(gid, now),
+         lambda: sum(r.cost_usd for r in load_group(gid) if r.created_at >= clock.month_start(now, None)),
+         lambda x, y: abs(x - y) < 1e-6),
+        # The warm-up call keeps the sum (as a priced call does); the timed calls read it.
+        ("budget: month spend, kept", lambda: _kept_month_spend(gid, now),
          lambda: sum(r.cost_usd for r in load_group(gid) if r.created_at >= clock.month_start(now, None)),
          lambda x, y: abs(x - y) < 1e-6),
         ("dashboard() service: all 10 (base: 1 load+totals)", lambda: _dashboard(ur, gid, p),
@@ -202,12 +206,26 @@ def bench_group(gid: int, now: datetime, repeat: int) -> list[tuple[str, float, 
     return out
 
 
-def _month_spend(limits, gid, now):
+def _month_spend(gid, now):
+    from workbench.costs import budget
     from workbench.db import session_scope
     from workbench.models import Group
 
     with session_scope() as s:
         return budget.month_spend(s, s.get(Group, gid), now)
+
+
+def _kept_month_spend(gid, now):
+    """The month's spend as a budget check reads it once a priced call has kept it."""
+    from workbench.costs import budget
+    from workbench.db import session_scope
+    from workbench.models import Group, GroupSpend
+
+    with session_scope() as s:
+        group = s.get(Group, gid)
+        if s.get(GroupSpend, gid) is None:
+            budget.add_spend(s, group, 0.0, now)
+        return budget.month_spend(s, group, now)
 
 
 def _dashboard(ur, gid, p):
@@ -253,7 +271,10 @@ def main() -> None:
     p = ur.period("30d", now=now)
     cmp_ms, rows = timed(lambda: ur.compare_groups(1, p.start, p.end), 5)
     print(f"\ngroups side by side (admin, all {len(rows)} groups, 30 days): {cmp_ms:.1f} ms")
-    csv_ms, size = timed(lambda: sum(len(c) for c in usage_export._csv_stream(1, p.start, p.end, 2000)), 3)
+    from workbench.costs import usage_export
+
+    owner = 1  # the first group's owner
+    csv_ms, size = timed(lambda: sum(len(c) for c in usage_export.usage_csv_chunks(owner, 1, p.start, p.end, 2000)), 3)
     print(f"CSV export, largest group, 30 days, streamed in 2,000-row chunks: {csv_ms:.0f} ms, {size / 1e6:.1f} MB")
     print(f"\nslowest single dashboard query: {worst:.2f} ms (target < 150 ms)")
     db.reset_engine()
