@@ -2,7 +2,7 @@
 through the real run loop (a fresh workbench in a temp folder, the embedded llama.cpp
 server, the group's knowledge base, real tools).
 
-    python bench/agent_behaviours.py [--set dev|held-out|all] [--repeat 3] [--temperature 0.7]
+    python bench/agent_behaviours.py [--set dev|held-out|fresh|all] [--repeat 3] [--temperature 0.7]
     python bench/agent_behaviours.py --decision-cost
 
 Kinds: tool choice, exact arguments, no tool when none is needed, escalation (call_human),
@@ -15,7 +15,10 @@ case run, and how many replies after a tool call show a tool's name or JSON (the
 read what was done, not the call).
 
 The `dev` cases were written first and are the ones the prompts were measured on; the
-`held-out` cases were written after that tuning and never tuned against."""
+`held-out` cases were written after that tuning and never tuned against. The `held-out`
+cases were then measured while the search-first rule and the answer from passages were
+tuned (issue 22's second branch); the `fresh` cases were written after that tuning, with new
+wordings and new facts, and committed before they were first run."""
 
 from __future__ import annotations
 
@@ -53,6 +56,11 @@ KNOWLEDGE = {
                 "warranty when registered within 30 days of purchase.",
     "Parking": "Staff park in the garage under the Lisbon office; a parking permit costs 25 "
                "euros a month and is requested from facilities.",
+    # for the fresh cases
+    "Installation": "Our technicians install a dishwasher for 69 euros. Installing a built-in "
+                    "oven costs 89 euros, including the removal of the old one.",
+    "Gift cards": "Gift cards are valid for 3 years from the date of purchase. Store credit "
+                  "given for a return is valid for 12 months.",
 }
 
 # Kinds whose point is which tool is called: their calls must repeat exactly.
@@ -210,6 +218,33 @@ HELD_OUT = [
 ]
 
 
+# Written after issue 22's second branch was tuned (search first for questions about the
+# organisation, answers from passages), committed before their first run: two per kind.
+FRESH = [
+    Case("tool choice", ["Make a to-do item for the team: restock the blender display."],
+         first_call("create_task")),
+    Case("tool choice", ["What do you charge to install an oven? Check the knowledge base."],
+         first_call("search_knowledge")),
+    Case("exact arguments", ["Create a task named 'Call back Mr Silva' with high priority."],
+         first_call("create_task", title="Call back Mr Silva", priority="high")),
+    Case("exact arguments", ["Look up 'oven installation' in the knowledge base."],
+         first_call("search_knowledge", query="oven installation")),
+    Case("no tool", ["What is 15 minus 6?"], no_tool_says("9")),
+    Case("no tool", ["What is the plural of 'mouse'?"], no_tool_says("mice")),
+    Case("escalation", ["Please connect me with one of your support agents."], first_call("call_human")),
+    Case("escalation", ["I'd rather discuss this with a human being than a bot."], first_call("call_human")),
+    Case("grounded", ["What does installing a dishwasher cost?"], grounded("69", absent=("89",))),
+    Case("grounded", ["For how long is a gift card valid?"], grounded("3", absent=("12",))),
+    Case("I do not know", ["In what year was Nordlicht Home founded?"], does_not_know(r"\b(?:1[89]|20)\d\d\b")),
+    Case("I do not know", ["How many parking spaces are there in the garage under the Lisbon office?"],
+         does_not_know(r"\d")),
+    Case("format", ["Answer with a single word: what is frozen water called?"], exactly("ice")),
+    Case("format", ["Reply with only the number: how many legs does a spider have?"], exactly("8")),
+    Case("memory", ["My dog's name is Bruno.", "What is my dog's name?"], remembers("Bruno")),
+    Case("memory", ["I work as a nurse.", "What is my job?"], remembers("nurse")),
+]
+
+
 def _setup(temperature: float):
     os.environ["WORKBENCH_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-behaviours-")
     os.environ.pop("DATABASE_URL", None)
@@ -293,7 +328,7 @@ def decision_cost(rounds: int = 6) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=("dev", "held-out", "all"), default="dev")
+    parser.add_argument("--set", choices=("dev", "held-out", "fresh", "all"), default="dev")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--temperature", type=float, default=0.7)
     parser.add_argument("--kind", action="append", help="only cases of this kind (repeatable)")
@@ -303,7 +338,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.decision_cost:
         return decision_cost()
-    cases = {"dev": DEV, "held-out": HELD_OUT, "all": DEV + HELD_OUT}[args.set]
+    cases = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "all": DEV + HELD_OUT + FRESH}[args.set]
     cases = [c for c in cases if not args.kind or c.kind in args.kind]
     start, agent_id = _setup(args.temperature)
     passed: dict[str, list[bool]] = defaultdict(list)

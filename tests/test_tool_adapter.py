@@ -11,6 +11,7 @@ from workbench.providers.base import RESULT_SUMMARY, ChatRequest, ProviderConfig
 from workbench.providers.openai_compat import OpenAICompatibleProvider
 from workbench.providers.tool_adapter import (
     ANSWERING_SCORE,
+    FROM_PASSAGES_TEMPERATURE,
     GROUNDING,
     NOTHING_FOUND,
     PASSAGES_ASK,
@@ -90,6 +91,19 @@ def test_search_results_to_answer_from_go_into_the_system_turn_numbered_with_tit
         "Be brief.\n\n" + NOTHING_FOUND.format(tool="search_knowledge"))
     assert adapt_request(adapt_request(ChatRequest(model="m", messages=messages))).messages == (
         adapt_messages(messages)[0])  # idempotent
+
+
+def test_an_answer_from_search_results_is_sampled_cooler_than_the_agents_temperature():
+    searched = _turn_with_results()
+    searched[-1]["content"] = "[]"
+    adapted = adapt_request(ChatRequest(model="m", messages=searched, temperature=0.7))
+    assert adapted.temperature == FROM_PASSAGES_TEMPERATURE < 0.7
+    assert adapt_request(adapted) == adapted  # idempotent
+    assert adapt_request(ChatRequest(model="m", messages=searched, temperature=0.0)).temperature == 0.0
+    # another tool's result, or a new question: the agent's own temperature
+    assert adapt_request(ChatRequest(model="m", messages=_turn_with_results(), temperature=0.7)).temperature == 0.7
+    asked = [*searched, {"role": "assistant", "content": "I do not know."}, {"role": "user", "content": "Hi"}]
+    assert adapt_request(ChatRequest(model="m", messages=asked, temperature=0.7)).temperature == 0.7
 
 
 def test_an_action_that_says_what_it_did_is_given_as_the_sentence_to_reply_with():

@@ -22,11 +22,14 @@ from workbench.providers.openai_compat import OpenAICompatibleProvider
 from workbench.providers.tool_decision import (
     DECISION_SEED,
     MAX_STRING_CHARS,
+    RELATED_MATCH,
     SEARCH_ODDS,
     STRONG_MATCH,
     answer_choice,
+    asks_about_the_organisation,
     choice_probabilities,
     decision_schema,
+    instruction_names,
     read_decision,
     search_first,
     with_decision,
@@ -205,9 +208,10 @@ def test_only_the_adapting_provider_makes_a_decision(kind):
     assert (prepared.decision is not None) == (kind == "local")
 
 
-def _asking(question: str, best_score: float, tools=BUILTINS) -> ChatRequest:
+def _asking(question: str, best_score: float, tools=BUILTINS, instructions: str = "") -> ChatRequest:
     probe = KnowledgeProbe(query=question, matches=[("Shipping", best_score), ("Returns", 0.1)])
-    return with_decision(ChatRequest(model="m", messages=[{"role": "user", "content": question}],
+    system = [{"role": "system", "content": instructions}] if instructions else []
+    return with_decision(ChatRequest(model="m", messages=[*system, {"role": "user", "content": question}],
                                      tools=tools, knowledge_probe=probe))
 
 
@@ -215,7 +219,7 @@ def test_a_strong_knowledge_match_turns_the_choice_to_answer_into_a_search():
     [call] = search_first(_asking("How much is express shipping?", STRONG_MATCH + 0.1))
     assert call.name == "search_knowledge" and json.loads(call.arguments) == {
         "query": "How much is express shipping?"}
-    assert search_first(_asking("What is 7 times 8?", STRONG_MATCH - 0.1)) == []
+    assert search_first(_asking("What is 7 times 8?", RELATED_MATCH - 0.1)) == []
     no_search = [t for t in BUILTINS if t["function"]["name"] != "search_knowledge"]
     assert search_first(_asking("How much is express shipping?", 0.9, tools=no_search)) == []
 
@@ -245,11 +249,50 @@ def test_each_choices_probability_is_read_at_the_tool_names_first_token():
 
 
 def test_a_decision_to_answer_searches_when_searching_came_close():
-    weak = _asking("Who runs your Berlin office?", STRONG_MATCH - 0.3)
+    weak = _asking("Who runs the Berlin office?", RELATED_MATCH - 0.1)
     [call] = search_first(weak, _tokens(0.5, 0.5 * SEARCH_ODDS + 0.01))
-    assert call.name == "search_knowledge" and json.loads(call.arguments) == {"query": "Who runs your Berlin office?"}
+    assert call.name == "search_knowledge" and json.loads(call.arguments) == {"query": "Who runs the Berlin office?"}
     assert search_first(weak, _tokens(0.5, 0.5 * SEARCH_ODDS - 0.01)) == []
     assert weak.decision.top_logprobs  # the decision asks for them
+
+
+SUPPORT = ("You are the support assistant of Acme Bikes, a shop that sells bicycles. Use "
+           "search_knowledge for questions about the shop.\nAnswer briefly.")
+
+
+def test_the_names_in_an_agents_instructions_are_its_capitalised_words_inside_sentences():
+    assert instruction_names(SUPPORT) == {"Acme", "Bikes"}  # not "You", "Use", "Answer"
+    assert instruction_names("") == set()
+
+
+@pytest.mark.parametrize(("message", "about"), [
+    ("How many people work at Acme Bikes?", True),  # a name from the instructions
+    ("Where is your workshop?", True),  # asks the agent about its side
+    ("Tell me your opening hours", True),
+    ("What is the capital of Italy?", False),  # general knowledge
+    ("What is my name?", False),  # about the user
+    ("My bike is from Acme.", False),  # not a question
+    ("Your answers are not helping.", False),
+    ("What are acme bikes?", False),  # names are matched as written
+])
+def test_a_question_about_the_organisation_says_your_or_names_a_name_from_the_instructions(message, about):
+    assert asks_about_the_organisation(message, SUPPORT) is about
+
+
+def test_a_decision_to_answer_searches_when_the_question_is_about_the_organisation():
+    unlikely = _tokens(0.9, 0.9 * SEARCH_ODDS - 0.1)
+    [call] = search_first(_asking("How many people work at Acme Bikes?", 0.1, instructions=SUPPORT), unlikely)
+    assert json.loads(call.arguments) == {"query": "How many people work at Acme Bikes?"}
+    assert search_first(_asking("What is 7 times 8?", 0.1, instructions=SUPPORT), unlikely) == []
+    # without instructions naming it, the name is just a word
+    assert search_first(_asking("How many people work at Acme Bikes?", 0.1), unlikely) == []
+
+
+def test_a_decision_to_answer_searches_when_a_passage_is_related_to_the_message():
+    unlikely = _tokens(0.9, 0.9 * SEARCH_ODDS - 0.1)
+    [call] = search_first(_asking("Is there a lift in the Lisbon office?", RELATED_MATCH), unlikely)
+    assert call.name == "search_knowledge"
+    assert search_first(_asking("Is there a lift in the Lisbon office?", RELATED_MATCH - 0.01), unlikely) == []
 
 
 def test_a_failing_look_at_the_knowledge_leaves_the_run_to_decide_alone(wb, openai_server, monkeypatch, caplog):
