@@ -204,7 +204,7 @@ def test_the_first_call_leaves_before_the_rows_and_a_failed_opening_drops_it(scr
     sent_before_rows = threading.Event()
     requests_before = len(server.requests)
 
-    def failing_record_call(s, plan, request, seq, reply_seq=None):
+    def failing_record_call(s, plan, request, seq, reply_seq=None, thread=None):
         # The request is on the wire before the trace step is written.
         _until(lambda: len(server.requests) == requests_before + 1)
         sent_before_rows.set()

@@ -110,7 +110,7 @@ def _start_run(group_id: int | None, get_thread: Callable[[Session], Thread], te
         events.record_many(s, [sent, _run_started(thread, person_id, run.id)])
         plan, request = early
         plan.for_run(run.id)
-        return run, handle, record_call(s, plan, request, seq=1, reply_seq=user_msg.seq + 1)
+        return run, handle, record_call(s, plan, request, seq=1, reply_seq=user_msg.seq + 1, thread=thread)
 
     try:
         run, handle, first_call_ids = start_transaction(group_id, start)

@@ -7,8 +7,10 @@ rows were committed (see lifecycle.continue_thread): until they are, nothing is 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, case, select, update
 
@@ -109,7 +111,7 @@ def execute(handle: RunHandle) -> None:
     totals = {"input": 0, "output": 0, "cost": 0.0}
     writer: _ReplyWriter | None = None
     open_step: tuple[int, float] | None = None  # the model call in flight: (step id, perf start)
-    ready = None
+    ready = plan = None
     try:
         plan, ready = handle.prepared or (load_plan(handle.run_id), None)
         cfg, provider = plan.cfg, plan.provider
@@ -189,7 +191,10 @@ def execute(handle: RunHandle) -> None:
     finally:
         if writer is not None:
             writer.close()
-    _finish(handle, status, error, started, step_seq, tools_used, totals)
+    # What the run's end would otherwise read back: its owners, and its last reply.
+    known = _Known(owners=_Owners(plan.ctx.group_id, plan.ctx.agent_id, plan.ctx.person_id) if plan else None,
+                   last_reply=writer.known_message_id() if writer is not None else None)
+    _finish(handle, status, error, started, step_seq, tools_used, totals, known)
 
 
 def _close_call(plan, response: ModelResponse, step_id: int, reply_id: int, calls: list[dict],
@@ -284,24 +289,38 @@ def _stream_call(provider, request: ChatRequest, handle: RunHandle, writer: _Rep
     raise AgentExecutionError("The provider ended the call without a response.")
 
 
+class _Owners(NamedTuple):
+    group_id: int
+    agent_id: int
+    person_id: int | None
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What the loop knows at a run's end (None: read it back)."""
+
+    owners: _Owners | None
+    last_reply: int | None  # the run's last assistant message
+
+
 def _finish(handle: RunHandle, status: str, error: WorkbenchError | None, started: float,
-            steps: int, tools_used: set[str], totals: dict) -> None:
+            steps: int, tools_used: set[str], totals: dict, known: _Known) -> None:
     duration_ms = (time.perf_counter() - started) * 1000
     WRITER.run(partial(_end_run, handle.run_id, handle.thread_id, status, error, duration_ms, steps,
-                       tools_used, totals))
+                       tools_used, totals, known))
     handle.totals = RunTotals(totals["input"], totals["output"], totals["cost"], steps)
     handle.status = status
     handle.error = error.user_message if error else None
 
 
 def _end_run(run_id: int, thread_id: int, status: str, error: WorkbenchError | None, duration_ms: float,
-             steps: int, tools_used: set[str], totals: dict, s) -> None:
+             steps: int, tools_used: set[str], totals: dict, known: _Known, s) -> None:
     """The writes that end a run (a job of the run writer). Plain statements built once
     (every run ends here): loading the run and the thread as ORM objects to change a few
     columns costs several times the statements."""
     conn = s.connection()
-    run = conn.execute(_RUN_OWNERS, {"run_key": run_id}).one()
-    last = conn.execute(_LAST_REPLY, {"run_key": run_id}).scalar()
+    run = known.owners or conn.execute(_RUN_OWNERS, {"run_key": run_id}).one()
+    last = known.last_reply if known.last_reply is not None else conn.execute(_LAST_REPLY, {"run_key": run_id}).scalar()
     values = dict(run_key=run_id, status=status, ended_at=utcnow(), duration_ms=duration_ms,
                   step_count=steps, input_tokens=totals["input"], output_tokens=totals["output"],
                   cost_usd=totals["cost"], tools_used=_tools_used(tools_used), reply_message_id=last)

@@ -137,11 +137,12 @@ def knowledge_probe(s, plan: RunPlan, messages: list[dict]) -> KnowledgeProbe | 
 
 
 def record_call(s, plan: RunPlan, request: ChatRequest, seq: int,
-                reply_seq: int | None = None) -> tuple[int, int]:
+                reply_seq: int | None = None, thread: Thread | None = None) -> tuple[int, int]:
     """The rows of a model call: the streaming reply message (at `reply_seq` when the caller
-    reserved it) and the trace step with the exact request. Returns (step id, reply id)."""
+    reserved it) and the trace step with the exact request. Returns (step id, reply id).
+    `thread`: the run's thread when the caller holds it (else it is read)."""
     cfg, ctx = plan.cfg, plan.ctx
-    thread = s.get(Thread, ctx.thread_id)
+    thread = thread if thread is not None else s.get(Thread, ctx.thread_id)
     reply = append_message(s, thread, role="assistant", status="streaming", run_id=ctx.run_id, seq=reply_seq)
     step_id = insert_row(
         s, RunStep, run_id=ctx.run_id, group_id=ctx.group_id, seq=seq, kind="model_call",
