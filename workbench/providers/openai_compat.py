@@ -312,9 +312,6 @@ class OpenAICompatibleProvider(ChatProvider):
                                  stream=True, stream_cls=_Chunks[object])
             for chunk in stream:
                 if self._stopped(cancel):
-                    # Closed first, so the server drops the work at once: the estimate of the
-                    # usage may ask the same server to count tokens.
-                    stream.close()
                     return self._cancelled(request, "".join(state.text_parts), started, state.ttft_ms, [])
                 text = reader.feed(chunk)
                 if text and show:
@@ -338,7 +335,6 @@ class OpenAICompatibleProvider(ChatProvider):
                                            stream=True, stream_cls=_AsyncChunks[object])
                 async for chunk in stream:
                     if self._stopped(cancel):
-                        await stream.close()  # first, as in _stream_pass
                         return self._cancelled(request, "".join(state.text_parts), started, state.ttft_ms, [])
                     text = reader.feed(chunk)
                     if text and on_text is not None:
