@@ -11,15 +11,15 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from . import embedded_server
-from .base import (Attempt, ChatProvider, ChatRequest, Completed, LoopStreaming, ModelResponse, ProviderConfig,
-                   StreamEvent, StreamReset, TextDelta, ToolCallRequest, Usage)
+from .base import (Attempt, ChatProvider, ChatRequest, Completed, ModelResponse, ProviderConfig, StreamEvent,
+                   StreamReset, TextDelta, ToolCallRequest, Usage)
 from .presets import PRESETS
 
 if TYPE_CHECKING:
     from ..models import ProviderRecord
 
 __all__ = [
-    "Attempt", "ChatProvider", "ChatRequest", "Completed", "LoopStreaming", "ModelResponse", "ProviderConfig",
+    "Attempt", "ChatProvider", "ChatRequest", "Completed", "ModelResponse", "ProviderConfig",
     "StreamEvent", "StreamReset", "TextDelta", "ToolCallRequest", "Usage", "PRESETS",
     "build_provider", "config_from_record",
 ]

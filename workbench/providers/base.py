@@ -7,10 +7,9 @@ always ends with exactly one `Completed` carrying the assembled response."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,17 +106,6 @@ class Completed:
 StreamEvent = TextDelta | StreamReset | Completed
 
 
-@dataclass(frozen=True)
-class LoopStreaming:
-    """An event loop a provider may read a call's stream on instead of the calling thread
-    (the API server's: its streams then cost no thread a wake-up per chunk), and the function
-    that takes each piece of text there. A provider that reads there calls `on_text` on the
-    loop and yields no TextDelta for it; one that does not yields TextDeltas as usual."""
-
-    loop: asyncio.AbstractEventLoop
-    on_text: Callable[[str], None]
-
-
 @dataclass
 class ProviderConfig:
     """How to reach a provider. `api_key_name` names the environment variable or secret
@@ -147,11 +135,10 @@ class ChatProvider(ABC):
         return request
 
     @abstractmethod
-    def stream_chat(self, request: ChatRequest, cancel: threading.Event | None = None,
-                    on_loop: LoopStreaming | None = None) -> Iterator[StreamEvent]:
+    def stream_chat(self, request: ChatRequest,
+                    cancel: threading.Event | None = None) -> Iterator[StreamEvent]:
         """Stream one model call. When `cancel` is set the call stops early and still ends
-        with `Completed` (finish_reason "cancelled", the text streamed so far). `on_loop`:
-        see LoopStreaming (a provider may ignore it)."""
+        with `Completed` (finish_reason "cancelled", the text streamed so far)."""
 
     @abstractmethod
     def list_models(self) -> list[str]:

@@ -7,12 +7,10 @@ output can tell the consumer to drop that output (`StreamReset`)."""
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import threading
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -20,9 +18,9 @@ import openai
 
 from ..errors import MissingApiKey, ProviderBadResponse, ProviderError, ProviderUnavailable
 from ..settings import get_secret
-from .base import (Attempt, ChatProvider, ChatRequest, Completed, LoopStreaming, ModelResponse, ProviderConfig,
-                   StreamEvent, StreamReset, TextDelta, ToolCallRequest, Usage)
-from .clients import leased_async_client, leased_client
+from .base import (Attempt, ChatProvider, ChatRequest, Completed, ModelResponse, ProviderConfig, StreamEvent,
+                   StreamReset, TextDelta, ToolCallRequest, Usage)
+from .clients import leased_client
 from .sdk_errors import provider_error
 from .tokens import estimate_messages_tokens, estimate_tokens
 from .tool_adapter import adapt_request
@@ -59,79 +57,6 @@ class _Chunks(openai.Stream[_T]):
                 for _ in events:  # the rest of the body: at most the end of the chunked encoding
                     pass
             yield event
-
-
-class _AsyncChunks(openai.AsyncStream[_T]):
-    """`_Chunks` for a stream read on an event loop."""
-
-    async def _iter_events(self):
-        events = super()._iter_events()
-        async for event in events:
-            if event.data.startswith("[DONE]"):
-                async for _ in events:
-                    pass
-            yield event
-
-
-# Failures while reading a stream that become our typed errors (_raise_read_error).
-_READ_ERRORS = (ProviderError, openai.APIError, ValueError, TypeError, KeyError, AttributeError)
-LOOP_CHECK_S = 1.0  # a thread waiting on a call read on an event loop looks this often whether the loop still runs
-
-
-def _body(request: ChatRequest) -> dict[str, Any]:
-    """The JSON body of a streamed chat completion for `request`."""
-    body: dict[str, Any] = {"model": request.model, "messages": request.messages,
-                            "stream": True, "stream_options": {"include_usage": True}}
-    for name in ("tools", "tool_choice", "temperature", "max_tokens", "response_format", "seed"):
-        value = getattr(request, name)
-        if value is not None:
-            body[name] = value
-    if request.top_logprobs:
-        body.update(logprobs=True, top_logprobs=request.top_logprobs)
-    return body
-
-
-class _PassReader:
-    """What one streamed request has said so far, folded in chunk by chunk (the same for a
-    stream read in a thread and one read on an event loop)."""
-
-    def __init__(self, request: ChatRequest, state: _TryState, started: float):
-        self.request, self.state, self.started = request, state, started
-        self.token_logprobs: list[tuple[str, dict[str, float]]] = []
-        self.calls: list[dict[str, Any]] = []  # tool calls being assembled, in order
-        self.by_index: dict[int, int] = {}  # streamed `index` -> position in calls
-        self.finish_reason: str | None = None
-        self.usage_obj: Any = None
-        self.model_name = request.model
-        self.got_chunk = False
-
-    def feed(self, chunk: dict[str, Any]) -> str:
-        """Fold in one chunk; returns its text ("" when it has none)."""
-        self.got_chunk = True
-        state = self.state
-        self.model_name = chunk.get("model") or self.model_name
-        if chunk.get("usage") is not None:
-            self.usage_obj = chunk["usage"]  # last one wins (some servers send it on every chunk)
-        text = ""
-        for choice in chunk.get("choices") or []:
-            for item in (choice.get("logprobs") or {}).get("content") or []:
-                self.token_logprobs.append((item["token"], {alt["token"]: alt["logprob"]
-                                                            for alt in item.get("top_logprobs") or []}))
-            delta = choice.get("delta")
-            if delta:
-                content = delta.get("content")
-                if content:
-                    if state.ttft_ms is None:
-                        state.ttft_ms = (time.perf_counter() - self.started) * 1000
-                    state.text_parts.append(content)
-                    text += content
-                for tc in delta.get("tool_calls") or []:
-                    if state.ttft_ms is None:
-                        state.ttft_ms = (time.perf_counter() - self.started) * 1000
-                    _merge_tool_call(self.calls, self.by_index, tc)
-            if choice.get("finish_reason"):
-                self.finish_reason = choice["finish_reason"]
-        return text
 
 
 class OpenAICompatibleProvider(ChatProvider):
@@ -208,19 +133,15 @@ class OpenAICompatibleProvider(ChatProvider):
     def prepare(self, request: ChatRequest) -> ChatRequest:
         return with_decision(adapt_request(request)) if self.config.adapt_tools else request
 
-    def stream_chat(self, request: ChatRequest, cancel: threading.Event | None = None,
-                    on_loop: LoopStreaming | None = None) -> Iterator[StreamEvent]:
+    def stream_chat(self, request: ChatRequest,
+                    cancel: threading.Event | None = None) -> Iterator[StreamEvent]:
         """See ChatProvider. ttft_ms and duration_ms count from the start of the call,
-        failed tries and backoff included: that is what the user waited. With `on_loop`,
-        each request is read on that event loop (its text to `on_loop.on_text`); retries,
-        backoff and the built-in model's decision stay in this thread."""
-        if on_loop is not None:  # the loop's own clients carry its requests
-            return (yield from self._stream_with(None, request, cancel, on_loop))
+        failed tries and backoff included: that is what the user waited."""
         with self._client() as client:  # MissingApiKey surfaces before any network traffic
-            return (yield from self._stream_with(client, request, cancel, on_loop))
+            return (yield from self._stream_with(client, request, cancel))
 
-    def _stream_with(self, client: openai.OpenAI | None, request: ChatRequest,
-                     cancel: threading.Event | None, on_loop: LoopStreaming | None) -> Iterator[StreamEvent]:
+    def _stream_with(self, client: openai.OpenAI, request: ChatRequest,
+                     cancel: threading.Event | None) -> Iterator[StreamEvent]:
         request = self.prepare(request)
         tries = max(1, self.config.max_retries)
         failed: list[Attempt] = []
@@ -228,7 +149,7 @@ class OpenAICompatibleProvider(ChatProvider):
         for try_number in range(1, tries + 1):
             state = _TryState()
             try:
-                response = yield from self._one_try(client, request, cancel, state, started, on_loop)
+                response = yield from self._one_try(client, request, cancel, state, started)
             except ProviderError as err:
                 if cancel is not None and cancel.is_set():
                     # Stopped while the stream stalled (noticed when the read timed out):
@@ -257,9 +178,9 @@ class OpenAICompatibleProvider(ChatProvider):
             yield Completed(response)
             return
 
-    def _one_try(self, client: openai.OpenAI | None, request: ChatRequest,
+    def _one_try(self, client: openai.OpenAI, request: ChatRequest,
                  cancel: threading.Event | None, state: _TryState,
-                 started: float, on_loop: LoopStreaming | None) -> Iterator[StreamEvent]:
+                 started: float) -> Iterator[StreamEvent]:
         """One try of the call. Yields TextDeltas and returns the ModelResponse (the
         retry loop wraps it in Completed). Raises ProviderError on failure. A request with
         a `decision` makes that constrained call first (not shown): a tool call ends the
@@ -267,9 +188,9 @@ class OpenAICompatibleProvider(ChatProvider):
         if cancel is not None and cancel.is_set():
             return self._cancelled(request, "", started, None, [])
         if request.decision is None:
-            return (yield from self._stream_pass(client, request, cancel, state, started, True, on_loop))
+            return (yield from self._stream_pass(client, request, cancel, state, started, show=True))
         decided = yield from self._stream_pass(client, request.decision, cancel, _TryState(), started,
-                                               False, on_loop)
+                                               show=False)
         if decided.finish_reason == "cancelled":
             return self._cancelled(request, "", started, None, [])
         # choosing to answer, when the knowledge matches strongly or searching came close: search first
@@ -278,7 +199,7 @@ class OpenAICompatibleProvider(ChatProvider):
         if calls:
             return replace(decided, content="", tool_calls=calls, finish_reason="tool_calls",
                            decision=decided.content)
-        response = yield from self._stream_pass(client, request, cancel, state, started, True, on_loop)
+        response = yield from self._stream_pass(client, request, cancel, state, started, show=True)
         first, second = decided.usage, response.usage
         response.usage = Usage(
             input_tokens=first.input_tokens + second.input_tokens,
@@ -289,112 +210,96 @@ class OpenAICompatibleProvider(ChatProvider):
         response.decision = decided.content
         return response
 
-    def _stream_pass(self, client: openai.OpenAI | None, request: ChatRequest,
+    def _stream_pass(self, client: openai.OpenAI, request: ChatRequest,
                      cancel: threading.Event | None, state: _TryState, started: float,
-                     show: bool, on_loop: LoopStreaming | None = None) -> Iterator[StreamEvent]:
+                     show: bool) -> Iterator[StreamEvent]:
         """One streamed request; its text is yielded as TextDeltas when `show`. Returns
-        its ModelResponse (finish_reason "cancelled" when stopped). With `on_loop` (and no
-        `client`) the request is read on that event loop instead, its text handed to
-        `on_loop.on_text` there, and this thread only waits for the end."""
-        if on_loop is not None:
-            return self._wait_for_loop(on_loop, self._astream_pass(
-                self.base_url, self._api_key(), request, cancel, state, started,
-                on_loop.on_text if show else None), request, state, started)
-        reader = _PassReader(request, state, started)
+        its ModelResponse (finish_reason "cancelled" when stopped)."""
+        kwargs: dict[str, Any] = {"model": request.model, "messages": request.messages,
+                                  "stream": True, "stream_options": {"include_usage": True}}
+        for name in ("tools", "tool_choice", "temperature", "max_tokens", "response_format", "seed"):
+            value = getattr(request, name)
+            if value is not None:
+                kwargs[name] = value
+        if request.top_logprobs:
+            kwargs.update(logprobs=True, top_logprobs=request.top_logprobs)
+        token_logprobs: list[tuple[str, dict[str, float]]] = []
+        calls: list[dict[str, Any]] = []  # tool calls being assembled, in order
+        by_index: dict[int, int] = {}  # streamed `index` -> position in calls
+        finish_reason: str | None = None
+        usage_obj: Any = None
+        model_name = request.model
         stream = None
+        got_chunk = False
         try:
             # The SDK's create() first walks the whole request through its type-driven
             # transform (about 0.3 ms per message, before anything is sent); our body is
             # plain JSON already, so it is posted as is through the same client.
             # Chunks come as the JSON dicts they are (cast to `object`): building the SDK's
             # typed chunk objects costs more per token than everything else on the stream.
-            stream = client.post("/chat/completions", body=_body(request), cast_to=object,
+            stream = client.post("/chat/completions", body=kwargs, cast_to=object,
                                  stream=True, stream_cls=_Chunks[object])
             for chunk in stream:
-                if self._stopped(cancel):
-                    return self._cancelled(request, "".join(state.text_parts), started, state.ttft_ms, [])
-                text = reader.feed(chunk)
-                if text and show:
-                    yield TextDelta(text)
-        except _READ_ERRORS as exc:
-            self._raise_read_error(exc, reader, request)
-        finally:
-            if stream is not None:
-                stream.close()
-        return self._pass_response(reader)
-
-    async def _astream_pass(self, base_url: str, key: str, request: ChatRequest,
-                            cancel: threading.Event | None, state: _TryState, started: float,
-                            on_text: Callable[[str], None] | None) -> ModelResponse:
-        """`_stream_pass` read on the running event loop: a chunk costs no thread a wake-up."""
-        reader = _PassReader(request, state, started)
-        async with leased_async_client(base_url, key, self.config.timeout_s) as client:
-            stream = None
-            try:
-                stream = await client.post("/chat/completions", body=_body(request), cast_to=object,
-                                           stream=True, stream_cls=_AsyncChunks[object])
-                async for chunk in stream:
-                    if self._stopped(cancel):
-                        return self._cancelled(request, "".join(state.text_parts), started, state.ttft_ms, [])
-                    text = reader.feed(chunk)
-                    if text and on_text is not None:
-                        on_text(text)
-            except _READ_ERRORS as exc:
-                self._raise_read_error(exc, reader, request)
-            finally:
-                if stream is not None:
-                    await stream.close()
-        return self._pass_response(reader)
-
-    def _wait_for_loop(self, on_loop: LoopStreaming, reading: Coroutine[Any, Any, ModelResponse],
-                       request: ChatRequest, state: _TryState, started: float) -> ModelResponse:
-        """The result of `reading`, run on `on_loop.loop`; a call stopped when the loop
-        stops (its server shutting down) ends as cancelled, with what streamed."""
-        future = asyncio.run_coroutine_threadsafe(reading, on_loop.loop)
-        while True:
-            try:
-                return future.result(timeout=LOOP_CHECK_S)
-            except concurrent.futures.TimeoutError:
-                if on_loop.loop.is_running():
-                    continue
-                future.cancel()
-            except concurrent.futures.CancelledError:
-                pass
-            return self._cancelled(request, "".join(state.text_parts), started, state.ttft_ms, [])
-
-    def _stopped(self, cancel: threading.Event | None) -> bool:
-        return (cancel is not None and cancel.is_set()) or (self._closing is not None and self._closing.is_set())
-
-    def _raise_read_error(self, exc: BaseException, reader: _PassReader, request: ChatRequest) -> None:
-        """Raise the ProviderError for a failure while reading a stream, or return when
-        the answer was complete and only its trailing usage or [DONE] got lost."""
-        if isinstance(exc, ProviderError):
-            raise exc
-        if isinstance(exc, openai.APIError):
-            if reader.finish_reason is not None:
-                return
-            if reader.got_chunk and type(exc) is openai.APIConnectionError:
+                got_chunk = True
+                if (cancel is not None and cancel.is_set()) or (
+                        self._closing is not None and self._closing.is_set()):
+                    stream.close()
+                    return self._cancelled(request, "".join(state.text_parts), started,
+                                           state.ttft_ms, [])
+                model_name = chunk.get("model") or model_name
+                if chunk.get("usage") is not None:
+                    usage_obj = chunk["usage"]  # last one wins (some servers send it on every chunk)
+                for choice in chunk.get("choices") or []:
+                    for item in (choice.get("logprobs") or {}).get("content") or []:
+                        token_logprobs.append((item["token"], {alt["token"]: alt["logprob"]
+                                                               for alt in item.get("top_logprobs") or []}))
+                    delta = choice.get("delta")
+                    if delta:
+                        content = delta.get("content")
+                        if content:
+                            if state.ttft_ms is None:
+                                state.ttft_ms = (time.perf_counter() - started) * 1000
+                            state.text_parts.append(content)
+                            if show:
+                                yield TextDelta(content)
+                        for tc in delta.get("tool_calls") or []:
+                            if state.ttft_ms is None:
+                                state.ttft_ms = (time.perf_counter() - started) * 1000
+                            _merge_tool_call(calls, by_index, tc)
+                    if choice.get("finish_reason"):
+                        finish_reason = choice["finish_reason"]
+        except ProviderError:
+            raise
+        except openai.APIError as exc:
+            if finish_reason is not None:
+                pass  # the answer was complete; only the trailing usage/[DONE] got lost
+            elif got_chunk and type(exc) is openai.APIConnectionError:
                 raise ProviderUnavailable(
                     f"The connection to {self.config.name} dropped in the middle of the reply.",
                     cause=exc) from exc
-            raise self._map_error(exc, request.model) from exc
-        raise ProviderBadResponse(f"{self.config.name} sent a streamed chunk that could not be read.",
-                                  cause=exc) from exc
+            else:
+                raise self._map_error(exc, request.model) from exc
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ProviderBadResponse(
+                f"{self.config.name} sent a streamed chunk that could not be read.",
+                cause=exc) from exc
+        finally:
+            if stream is not None:
+                stream.close()
 
-    def _pass_response(self, reader: _PassReader) -> ModelResponse:
-        if reader.finish_reason is None:
+        if finish_reason is None:
             raise ProviderUnavailable(
                 f"The stream from {self.config.name} ended before the reply was complete.")
-        request, state = reader.request, reader.state
+
         tool_calls = [ToolCallRequest(id=c["id"] or f"call_{uuid.uuid4().hex[:24]}",
                                       name=c["name"], arguments="".join(c["args"]) or "{}")
-                      for c in reader.calls if c["name"]]
+                      for c in calls if c["name"]]
         content = "".join(state.text_parts)
         return ModelResponse(
-            content=content, tool_calls=tool_calls, finish_reason=reader.finish_reason,
-            usage=self._usage(reader.usage_obj, request, content, tool_calls), model=reader.model_name,
-            duration_ms=(time.perf_counter() - reader.started) * 1000, ttft_ms=state.ttft_ms,
-            token_logprobs=reader.token_logprobs if request.top_logprobs else None)
+            content=content, tool_calls=tool_calls, finish_reason=finish_reason,
+            usage=self._usage(usage_obj, request, content, tool_calls), model=model_name,
+            duration_ms=(time.perf_counter() - started) * 1000, ttft_ms=state.ttft_ms,
+            token_logprobs=token_logprobs if request.top_logprobs else None)
 
     def _usage(self, usage_obj: Any, request: ChatRequest, content: str,
                tool_calls: list[ToolCallRequest]) -> Usage:

@@ -6,8 +6,7 @@ growing reply; every model call and tool call is a step of the run's trace.
                 active_handle (a live run's stream in this process), recover_interrupted_runs;
                 for playground and experiments: admit_run, open_run, launch
     workers     MANAGER (lanes, the process's worker threads, heartbeats, the stale sweep),
-                RunHandle (text_stream(), updates(), wait()), RunResult, RunTotals, STREAM_LOOP (an
-                asyncio server's loop its runs' model calls are read on)
+                RunHandle (text_stream(), updates(), wait()), RunResult, RunTotals
     plan        a run's plan (agent version, provider, tools) and the first call's request
     context     the conversation window sent to the model
     loop        execute: model call, tool steps, retries, the end of a run
@@ -19,7 +18,7 @@ Modules, arrows down: lifecycle -> loop -> (plan, tool_steps, writer) -> (contex
 
 from .lifecycle import (active_handle, cancel_run, continue_thread, create_thread, recover_interrupted_runs,
                         retry_last)
-from .workers import MANAGER, STREAM_LOOP, TERMINAL, RunHandle, RunResult, RunTotals
+from .workers import MANAGER, TERMINAL, RunHandle, RunResult, RunTotals
 
 __all__ = ["active_handle", "cancel_run", "continue_thread", "create_thread", "recover_interrupted_runs",
-           "retry_last", "MANAGER", "STREAM_LOOP", "TERMINAL", "RunHandle", "RunResult", "RunTotals"]
+           "retry_last", "MANAGER", "TERMINAL", "RunHandle", "RunResult", "RunTotals"]

@@ -19,7 +19,7 @@ from ..costs.usage import record_model_call
 from ..db import session_scope
 from ..errors import AgentExecutionError, StepLimitReached, WorkbenchError, cause_chain
 from ..models import Message, Run, RunStep, Thread, utcnow
-from ..providers.base import ChatRequest, Completed, LoopStreaming, ModelResponse, StreamReset, TextDelta
+from ..providers.base import ChatRequest, Completed, ModelResponse, StreamReset, TextDelta
 from ..threads.store import append_message
 from .plan import load_plan, prepare_call
 from .tool_steps import call_key, run_tool, skip_repeated
@@ -273,14 +273,10 @@ def _fail_step(open_step: tuple[int, float], error: WorkbenchError, failed_attem
 
 
 def _stream_call(provider, request: ChatRequest, handle: RunHandle, writer: _ReplyWriter) -> ModelResponse:
-    def show(text: str) -> None:
-        writer.add(text)
-        handle.emit(RunUpdate("text", text=text))
-
-    on_loop = LoopStreaming(handle.stream_loop, show) if handle.stream_loop is not None else None
-    for item in provider.stream_chat(request, cancel=handle.cancel_event, on_loop=on_loop):
+    for item in provider.stream_chat(request, cancel=handle.cancel_event):
         if isinstance(item, TextDelta):
-            show(item.text)
+            writer.add(item.text)
+            handle.emit(RunUpdate("text", text=item.text))
         elif isinstance(item, StreamReset):
             writer.reset()
             handle.emit(RunUpdate("reset", data={"reason": item.reason}))

@@ -13,7 +13,6 @@ so queue time stands apart from model time. Budgets and rate limits are checked 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import os
 import queue
 import socket
@@ -32,11 +31,6 @@ from ..models import Run, utcnow
 from ..settings import get_settings
 
 TERMINAL = ("complete", "failed", "cancelled", "interrupted")
-# Set by an asyncio server (the API) around the start of a run: the run's model calls are then
-# read on that event loop, where its reader waits, rather than in the run's thread (a streamed
-# chunk wakes one thread instead of two). The run keeps its thread for everything else.
-STREAM_LOOP: contextvars.ContextVar[asyncio.AbstractEventLoop | None] = contextvars.ContextVar(
-    "STREAM_LOOP", default=None)
 FEED_PACE_S = 0.01  # a reader of a run's feed wakes at most this often while text streams
 
 
@@ -81,10 +75,8 @@ class RunHandle:
         self.lane: str | None = None  # the lane whose slot this run holds, once admitted
         self.prepared: Any = None  # the runtime's plan and first call, made ready at opening
         self.queued_ahead: int | None = None  # while waiting for a slot: runs ahead of it
-        self.stream_loop = STREAM_LOOP.get()  # the event loop its model calls are read on, if any
         self._updates: queue.Queue[RunUpdate] = queue.Queue()
-        # An asyncio reader's: its loop, the event that wakes it, and the loop's thread.
-        self._waker: tuple[asyncio.AbstractEventLoop, asyncio.Event, int] | None = None
+        self._waker: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None  # an asyncio reader's
         self._wake_pending = False
 
     def open(self, run_id: int, first_call_ids: tuple[int, int] | None = None) -> None:
@@ -107,12 +99,8 @@ class RunHandle:
         waker = self._waker
         if waker is not None and not self._wake_pending:
             self._wake_pending = True  # one wake-up per batch, not one per token
-            loop, wake, loop_thread = waker
-            if threading.get_ident() == loop_thread:  # text read on the reader's own loop
-                wake.set()
-                return
             try:
-                loop.call_soon_threadsafe(wake.set)
+                waker[0].call_soon_threadsafe(waker[1].set)
             except RuntimeError:  # the reader's loop is closed: nobody is listening
                 pass
 
@@ -149,7 +137,7 @@ class RunHandle:
         model sending a token every 50 ms) is not delayed, and costs no timer."""
         loop = asyncio.get_running_loop()
         wake = asyncio.Event()
-        self._waker = (loop, wake, threading.get_ident())
+        self._waker = (loop, wake)
         last_text = -FEED_PACE_S  # loop time when text was last handed on
         while True:
             # Reset before looking: whatever is put after this wakes us again.

@@ -24,7 +24,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import runs
 from ..errors import (AccessDenied, ConflictError, InvalidApiKey, NotFound, RetryLater, ValidationError,
                       WorkbenchError)
-from ..providers.clients import close_async_clients
 from ..settings import get_settings
 from ..system import bootstrap
 from . import calls
@@ -245,7 +244,6 @@ async def lifespan(app: FastAPI):
     await blocking(bootstrap.init_app)
     anyio.to_thread.current_default_thread_limiter().total_tokens = THREADPOOL_TOKENS
     yield
-    await close_async_clients()
 
 
 def create_app() -> FastAPI:
@@ -296,8 +294,6 @@ def create_app() -> FastAPI:
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request, key: KeyIdentity = Depends(api_key)):
         call = parse_chat_request(await read_json(request))
-        # The run's model calls are read here, on this loop, where its answer is relayed.
-        runs.STREAM_LOOP.set(asyncio.get_running_loop())
         started = await blocking(calls.start_call, key, call)
         if call.stream:
             return StreamingResponse(_stream(started, call), media_type="text/event-stream",
