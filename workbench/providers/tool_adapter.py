@@ -137,7 +137,14 @@ def _call_text(call: dict[str, Any]) -> tuple[str, str]:
 
 def adapt_messages(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
     """(messages without tool calls or tool messages, whether the conversation ends with
-    tool results). A call becomes the assistant saying "I called name(args)."; its results
+    tool results): see `_adapt`."""
+    adapted, ends_with_results, _ = _adapt(messages)
+    return adapted, ends_with_results
+
+
+def _adapt(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool, bool]:
+    """(messages without tool calls or tool messages, whether the conversation ends with
+    tool results, whether those are all search results). A call becomes the assistant saying "I called name(args)."; its results
     come back in a user message that asks for a reply to the request from them (in `tool`
     messages this model calls again). When the conversation ends with search results
     only, they go into the system turn instead (`grounding`) and it ends with the question."""
@@ -185,26 +192,16 @@ def adapt_messages(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]]
             out.insert(0, {"role": "system", "content": extra})
         batch.clear()
     flush()
-    return out, ends_with_results
+    return out, ends_with_results, ends_with_results and searched_only
 
 
 def adapt_request(request: ChatRequest) -> ChatRequest:
     """The request as the small model should see it (idempotent): after tool results it
     is told to answer (`tool_choice` "none"); an answer from search results is sampled at
     most at FROM_PASSAGES_TEMPERATURE."""
-    messages, had_results = adapt_messages(request.messages)
+    messages, had_results, from_passages = _adapt(request.messages)
     temperature = request.temperature
-    if had_results and _ends_with_search(request.messages) and temperature is not None:
+    if from_passages and temperature is not None:
         temperature = min(temperature, FROM_PASSAGES_TEMPERATURE)
     return replace(request, messages=messages, temperature=temperature,
                    tool_choice="none" if had_results else request.tool_choice)
-
-
-def _ends_with_search(messages: list[dict[str, Any]]) -> bool:
-    """Whether the conversation ends with tool results that are all passages."""
-    tail = []
-    for message in reversed(messages):
-        if message.get("role") != "tool":
-            break
-        tail.append(message)
-    return bool(tail) and all(passages(_text(m.get("content"))) is not None for m in tail)
