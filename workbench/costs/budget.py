@@ -10,10 +10,9 @@ keeps that sum). Whatever changes records behind it drops the row (`forget_spend
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-
-from collections.abc import Iterable
 
 from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -129,7 +128,10 @@ def budget_level(spent: float, budget: float | None) -> str:
 
 def group_budget(s: Session, group: Group, now: datetime | None = None) -> BudgetStatus:
     now = now or utcnow()
-    spent = month_spend(s, group, now)
+    return _status(group, month_spend(s, group, now), now)
+
+
+def _status(group, spent: float, now: datetime) -> BudgetStatus:
     budget = group.monthly_budget_usd
     return BudgetStatus(budget, spent, clock.month_label(now, group.time_zone), budget_level(spent, budget))
 
@@ -148,11 +150,7 @@ def note_spend(s: Session, group_id: int, now: datetime | None = None,
     spent = add_spend(s, group, added_usd, now) if added_usd else None
     if group.monthly_budget_usd is None:
         return None
-    if spent is None:
-        status = group_budget(s, group, now)
-    else:
-        budget = group.monthly_budget_usd
-        status = BudgetStatus(budget, spent, clock.month_label(now, group.time_zone), budget_level(spent, budget))
+    status = group_budget(s, group, now) if spent is None else _status(group, spent, now)
     if status.level in ("warning", "exceeded"):
         already = s.scalar(select(Event.id).where(
             Event.group_id == group_id, Event.type == "budget_warning",

@@ -62,7 +62,6 @@ class UsageRecord(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-
 class GroupSpend(Base):
     """A group's spend in its current calendar month (in its time zone), kept as priced calls
     are recorded, so a budget check reads one row instead of summing the month's usage
@@ -74,6 +73,7 @@ class GroupSpend(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True)
     month_from: Mapped[datetime] = mapped_column(DateTime)  # the month's first instant (naive UTC)
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+
 
 class Price(Base):
     """USD per million tokens, effective from a date. model "*" is the provider's default."""

@@ -116,6 +116,12 @@ async def read_json(request: Request):
 
 # --- answers ---------------------------------------------------------------------------
 
+async def _totals(handle: runs.RunHandle) -> runs.RunTotals:
+    """The usage an answer reports: as the run recorded it at its end (read back only when
+    the run ended without getting there)."""
+    return handle.totals or await blocking(calls.run_totals, handle.run_id)
+
+
 def _usage(totals: runs.RunTotals) -> dict:
     return {"prompt_tokens": totals.input_tokens, "completion_tokens": totals.output_tokens,
             "total_tokens": totals.input_tokens + totals.output_tokens}
@@ -196,7 +202,7 @@ async def _stream(started: calls.StartedCall, call: ChatCall) -> AsyncIterator[b
         else:
             yield chunk({}, "stop")
             if call.include_usage:
-                totals = handle.totals or await blocking(calls.run_totals, handle)
+                totals = await _totals(handle)
                 yield (b"data: " + json.dumps({**base, "choices": [], "usage": _usage(totals)},
                                               separators=(",", ":")).encode() + b"\n\n")
         yield b"data: [DONE]\n\n"
@@ -228,7 +234,7 @@ async def _whole(request: Request, started: calls.StartedCall, call: ChatCall) -
         raise ApiError(502, f"The agent could not answer: {error or 'the run ended ' + str(status)}. "
                             f"The thread and its trace keep what happened (run {handle.run_id}).",
                        "agent_error", f"run_{status}", headers={**headers, **NO_RETRY})
-    totals = handle.totals or await blocking(calls.run_totals, handle)
+    totals = await _totals(handle)
     body = {"id": f"chatcmpl-wb-{handle.run_id}", "object": "chat.completion", "created": int(time.time()),
             **meta, "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text},
                                  "logprobs": None, "finish_reason": "stop"}],

@@ -59,14 +59,12 @@ def start_call(key: KeyIdentity, call: ChatCall) -> StartedCall:
     return StartedCall(agent, thread.id, handle)
 
 
-def run_totals(handle: runs.RunHandle) -> runs.RunTotals:
-    """A finished run's totals over all its model calls (the usage an answer reports): as
-    the run recorded them at its end, or read back when it ended without getting there."""
-    if handle.totals is not None:
-        return handle.totals
+def run_totals(run_id: int) -> runs.RunTotals:
+    """A finished run's totals over all its model calls, read back (for a run that ended
+    without setting `RunHandle.totals`)."""
     with session_scope() as s:
         row = s.execute(select(Run.input_tokens, Run.output_tokens, Run.cost_usd, Run.step_count)
-                        .where(Run.id == handle.run_id)).one()
+                        .where(Run.id == run_id)).one()
         return runs.RunTotals(int(row[0] or 0), int(row[1] or 0), float(row[2] or 0.0), int(row[3] or 0))
 
 
