@@ -2,17 +2,19 @@
 through the real run loop (a fresh workbench in a temp folder, the embedded llama.cpp
 server, the group's knowledge base, real tools).
 
-    python bench/agent_behaviours.py [--set dev|held-out|fresh|all] [--repeat 3] [--temperature 0.7]
+    python bench/agent_behaviours.py [--set dev|held-out|fresh|all] [--repeat 3] [--temperature 0.2]
     python bench/agent_behaviours.py --decision-cost
+    WORKBENCH_LOCAL_MODEL_PATH=other.gguf python bench/agent_behaviours.py  (another model)
 
 Kinds: tool choice, exact arguments, no tool when none is needed, escalation (call_human),
 a grounded answer among distractors, "I do not know" when the knowledge lacks the fact,
 format instructions, memory across turns. Every case runs on one agent with all four
-built-in tools and a plain support-assistant prompt, at the app's default temperature
-(0.7) unless told otherwise. Prints the pass rate per kind and overall, how many cases of
-the tool-choice kinds made the same tool calls in every repetition, the mean seconds per
-case run, and how many replies after a tool call show a tool's name or JSON (the user should
-read what was done, not the call).
+built-in tools and a plain support-assistant prompt, at the temperature a new agent on the
+built-in model starts from (0.2, providers/presets; it was 0.7, the same as every agent's,
+until that was measured here) unless told otherwise. Prints the pass rate per kind and
+overall, how many cases of the tool-choice kinds made the same tool calls in every
+repetition, the mean seconds per case run, and how many replies after a tool call show a
+tool's name or JSON (the user should read what was done, not the call).
 
 The `dev` cases were written first and are the ones the prompts were measured on; the
 `held-out` cases were written after that tuning and never tuned against. The `held-out`
@@ -36,6 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from workbench.providers.presets import BUILTIN_TEMPERATURE
 
 PROMPT = ("You are the support assistant of Nordlicht Home, a company that sells kitchen "
           "appliances. Use search_knowledge for questions about the company, its products and "
@@ -330,7 +334,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--set", choices=("dev", "held-out", "fresh", "all"), default="dev")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--temperature", type=float, default=0.7)
+    parser.add_argument("--temperature", type=float, default=BUILTIN_TEMPERATURE,
+                        help="the agent's temperature (default: a new built-in model agent's)")
     parser.add_argument("--kind", action="append", help="only cases of this kind (repeatable)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every reply")
     parser.add_argument("--decision-cost", action="store_true",
@@ -360,7 +365,10 @@ def main() -> None:
                       f"calls {outcome.calls} reply {outcome.reply[:160]!r} ({took:.1f} s)", flush=True)
         if case.kind in CHOICE_KINDS:
             repeatable[case.kind].append(len({repr(o.calls) for o in outcomes}) == 1)
-    print(f"\n{args.set} set: {len(cases)} cases x {args.repeat}, temperature {args.temperature}")
+    from workbench.providers.builtin_model import model_file
+
+    print(f"\n{args.set} set: {len(cases)} cases x {args.repeat}, temperature {args.temperature}, "
+          f"model {model_file().label}")
     for kind in dict.fromkeys(c.kind for c in cases):
         results = passed[kind]
         line = f"{kind:>16}: {sum(results):3d}/{len(results):<3d} {100 * sum(results) / len(results):5.1f} %"

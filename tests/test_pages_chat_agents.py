@@ -73,7 +73,10 @@ def test_agents_page_creates_an_agent_and_shows_a_field_error(env):
     at.button(key="agent_new").click().run()
     no_exception(at)
     prefix = "ag_new_0"
+    # a new agent starts on the first provider, the built-in model, at its lower temperature
+    assert at.slider(key=f"{prefix}_temperature").value == 0.2
     at.selectbox(key=f"{prefix}_provider").set_value(env.provider.id).run()
+    assert at.slider(key=f"{prefix}_temperature").value == 0.7  # the scripted endpoint's
     # the model picker lists the scripted endpoint's models
     model = at.selectbox(key=f"{prefix}_model_{env.provider.id}_list")
     assert "o3-mini" in model.options
@@ -91,6 +94,7 @@ def test_agents_page_creates_an_agent_and_shows_a_field_error(env):
     no_exception(at)
     created = next(a for a in agents.list_agents(env.person, env.group) if a.name == "Support triage")
     assert (created.config.model, created.config.tools, created.config.max_tool_steps) == ("gpt-4o", ["create_task"], 3)
+    assert created.config.temperature == 0.7
     assert created.config.system_prompt == "You sort support requests."
     assert created.version == 1 and "Version 1" in " ".join(c.value for c in at.caption)
     assert not any("An agent needs a name." in c.value for c in at.caption)

@@ -477,3 +477,20 @@ def test_estimate_tokens():
     short = estimate_tokens("Hello there, how are you?")
     assert 4 <= short <= 10
     assert estimate_tokens("x" * 4000) >= 250, "unsplittable text still counts by length"
+
+
+def test_a_new_agent_starts_at_its_providers_temperature(scripted):
+    """An agent on the built-in model starts cooler (presets.BUILTIN_TEMPERATURE: it answers
+    short facts and formats more reliably there); one on another provider at 0.7; a given
+    temperature is kept, and a later save keeps the agent's own."""
+    from workbench import agents
+    from workbench.providers import service as providers
+
+    local = next(p for p in providers.list_providers(scripted.person_id, scripted.group_id) if p.kind == "local")
+    on_builtin = agents.create_agent(scripted.person_id, scripted.group_id, name="Offline", provider_id=local.id,
+                                     model=local.default_model)
+    assert on_builtin.config.temperature == 0.2
+    assert scripted.make_agent(name="Remote").config.temperature == 0.7
+    assert scripted.make_agent(name="Hot", temperature=1.1).config.temperature == 1.1
+    moved = agents.update_agent(scripted.person_id, on_builtin.id, provider_id=scripted.provider_id, model="gpt-4o")
+    assert moved.config.temperature == 0.2

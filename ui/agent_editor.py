@@ -15,6 +15,7 @@ from workbench import agents
 from workbench.agents.definitions import AgentConfig
 from workbench.errors import ValidationError, WorkbenchError
 from workbench.providers import service as provider_service
+from workbench.providers.presets import BUILTIN_TEMPERATURE, default_temperature
 from workbench.tools.custom import service as custom_tools
 from workbench.tools.registry import builtin_tools
 
@@ -91,6 +92,13 @@ def _delete(person_id: int, agent_id: int, name: str) -> None:
         flash(FLASH, "error", err.user_message)
 
 
+def _new_agent_provider_changed(prefix: str, providers: list) -> None:
+    """A new agent takes the chosen provider's starting temperature (the built-in model's
+    is lower); an existing agent keeps its own."""
+    chosen = next(p for p in providers if p.id == st.session_state[f"{prefix}_provider"])
+    st.session_state[f"{prefix}_temperature"] = default_temperature(chosen)
+
+
 # --- drawing ----------------------------------------------------------------------
 def agent_list(ctx, views: list) -> None:
     item_picker(ctx, views, sel_key=SEL, pick_key=PICK, noun="agent", captions=[_caption(v) for v in views],
@@ -127,7 +135,9 @@ def number_field(name: str, cfg: AgentConfig, prefix: str, disabled: bool) -> No
     key = f"{prefix}_{name}"
     if name == "temperature":
         st.slider("Temperature", 0.0, 2.0, float(cfg.temperature), 0.05, key=key, disabled=disabled,
-                  help="Higher is more varied, lower is more focused.")
+                  help="Higher is more varied, lower is more focused. A new agent on the built-in "
+                       f"model starts at {BUILTIN_TEMPERATURE}: it answers short facts and formats "
+                       "more reliably there.")
     elif name == "max_output_tokens":
         st.number_input("Max output tokens", 1, 200_000, int(cfg.max_output_tokens), key=key,
                         disabled=disabled, help="The longest reply one model call may write.")
@@ -145,7 +155,8 @@ def editor(ctx, view, providers: list) -> None:
     if view is None:
         prefix = f"ag_new_{st.session_state.get('agent_new_n', 0)}"
         first = providers[0]
-        cfg = AgentConfig(name="", provider_id=first.id, model=first.default_model or "")
+        cfg = AgentConfig(name="", provider_id=first.id, model=first.default_model or "",
+                          temperature=default_temperature(first))
         st.subheader("New agent", anchor=False)
     else:
         prefix, cfg = f"ag_{view.id}_v{view.version}", view.config
@@ -181,7 +192,8 @@ def editor(ctx, view, providers: list) -> None:
         ids = [p.id for p in providers]
         chosen = st.selectbox("Provider", ids, index=ids.index(cfg.provider_id) if cfg.provider_id in ids else 0,
                               format_func={p.id: p.name for p in providers}.get, key=f"{prefix}_provider",
-                              disabled=off)
+                              disabled=off, on_change=None if view else _new_agent_provider_changed,
+                              args=None if view else (prefix, providers))
         field_error(err, "provider_id")
         provider = next(p for p in providers if p.id == chosen)
         model_picker(ctx, provider, prefix, cfg.model if chosen == cfg.provider_id else "", off)

@@ -13,6 +13,7 @@ from .. import events
 from ..db import session_scope
 from ..errors import AgentNotFound, ProviderNotFound, ValidationError
 from ..models import AgentVersion, ProviderRecord, Thing, utcnow
+from ..providers.presets import DEFAULT_TEMPERATURE, default_temperature
 from ..tenancy.access import require_access
 from ..tools.custom.catalog import exposed_names
 from ..tools.registry import tool_names
@@ -28,7 +29,7 @@ class AgentConfig:
     model: str
     system_prompt: str = "You are a helpful assistant."
     description: str = ""
-    temperature: float = 0.7
+    temperature: float = DEFAULT_TEMPERATURE  # a built-in model agent's is lower (presets)
     max_output_tokens: int = 1024
     context_messages: int = 20  # how many recent messages are sent with each call
     max_tool_steps: int = 8
@@ -72,7 +73,8 @@ def validate(s: Session, group_id: int, values: dict[str, Any]) -> AgentConfig:
     def number(key, cast, lo, hi, default):
         return checked_number(values, key, errors, lo, hi, default, cast)
 
-    temperature = number("temperature", float, 0.0, 2.0, 0.7)
+    temperature = number("temperature", float, 0.0, 2.0,
+                         default_temperature(provider) if provider else DEFAULT_TEMPERATURE)
     max_out = number("max_output_tokens", int, 1, 200_000, 1024)
     context = number("context_messages", int, 1, 500, 20)
     steps = number("max_tool_steps", int, 1, 50, 8)

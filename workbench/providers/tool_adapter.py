@@ -53,9 +53,9 @@ NOTHING_FOUND = ("{tool} found nothing in the knowledge base about the user's qu
 # bench/agent_behaviours.py's knowledge the passages answering dev questions scored 0.64 to
 # 0.89 for the question itself, the best passage for any other message at most 0.42.
 ANSWERING_SCORE = 0.5
-# An answer from passages (or that none was found) repeats what they say: sampled at the
-# agent's temperature (0.7 by default) the model still invented a CEO's name after "found
-# nothing" in 4 of 6 replies.
+# An answer from passages (or that none was found) repeats what they say: sampled at an
+# agent's 0.7 the model still invented a CEO's name after "found nothing" in 4 of 6 replies
+# (a new agent on the built-in model now starts at 0.2 as well: providers/presets).
 FROM_PASSAGES_TEMPERATURE = 0.2
 
 
