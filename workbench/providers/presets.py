@@ -8,9 +8,9 @@ from typing import Any
 LOCAL_PRESET = "local"
 DEFAULT_TEMPERATURE = 0.7
 # The built-in 0.5B model gets short facts and formats wrong more often when sampled hot:
-# bench/agent_behaviours.py's 56 cases x 3, two runs at each temperature on one commit,
-# passed 143 and 141 of 168 at 0.7, 152 and 151 at 0.2 (format 11 and 10 of 21 -> 15 and
-# 16). Its tool choices are made at temperature 0 either way (providers/tool_decision).
+# bench/agent_behaviours.py's 56 cases x 3, two runs at each temperature with the same
+# behaviour code, passed 143 and 141 of 168 at 0.7, 152 and 151 at 0.2 (format 11 and 10
+# of 21 -> 15 and 16). Its tool choices are made at temperature 0 either way (providers/tool_decision).
 BUILTIN_TEMPERATURE = 0.2
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -83,5 +83,5 @@ def preset_for(key: str | None) -> dict[str, Any]:
 def default_temperature(provider: Any) -> float:
     """The temperature a new agent on `provider` (a record with a preset and a kind) starts
     from: its preset's, else the kind's ("local" is the built-in model's), else 0.7."""
-    preset = PRESETS.get(provider.preset or "") or PRESETS.get(provider.kind) or {}
+    preset = preset_for(provider.preset) or preset_for(provider.kind)
     return preset.get("temperature", DEFAULT_TEMPERATURE)
