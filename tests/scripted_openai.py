@@ -18,7 +18,8 @@ Replies: `text`, `tool_call`, `tool_calls` (with `call`), `error`, `auth_error`,
 answers `default_text`. Set `api_key` to require `Authorization: Bearer <key>` (401
 otherwise) and `chunk_delay` to slow every stream down (per reply with `delay=`).
 `script_for(model, ...)` queues replies for one model (concurrent variants); each recorded
-request has `received_at` and `finished_at` (monotonic) to prove calls overlapped.
+request has `received_at` and `finished_at` (monotonic) to prove calls overlapped
+(`answered_chat_requests()` waits for the handler threads to stamp the latter).
 """
 
 from __future__ import annotations
@@ -282,6 +283,16 @@ class ScriptedOpenAIServer:
     @property
     def chat_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    def answered_chat_requests(self, timeout: float = 5.0) -> list[RecordedRequest]:
+        """The chat requests once each has been fully answered: the client can read the last
+        byte a moment before the handler thread stamps `finished_at`."""
+        deadline = time.monotonic() + timeout
+        while any(r.finished_at is None for r in self.chat_requests):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"a chat request was still being answered after {timeout} s")
+            time.sleep(0.01)
+        return self.chat_requests
 
     @property
     def last_request(self) -> RecordedRequest:

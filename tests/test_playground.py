@@ -42,7 +42,7 @@ def test_three_columns_stream_concurrently_and_reopen(scripted):
     live = start_comparison(scripted.person_id, scripted.group_id, variants, "Which plan fits me?")
     assert sorted(live.handles) == [0, 1, 2]
     live.wait(30)
-    calls = scripted.server.chat_requests
+    calls = scripted.server.answered_chat_requests()
     assert len(calls) == 3
     # every call arrived before any call had finished: the three streamed at the same time
     assert max(c.received_at for c in calls) < min(c.finished_at for c in calls)
@@ -76,7 +76,7 @@ def test_four_columns_run_at_once_in_the_run_pool(scripted):
     live = start_comparison(scripted.person_id, scripted.group_id,
                             [Variant(scripted.agent_id, None, {"model": m}) for m in models], "Go")
     live.wait(20)
-    calls = scripted.server.chat_requests
+    calls = scripted.server.answered_chat_requests()
     assert max(c.received_at for c in calls) < min(c.finished_at for c in calls)
 
 
