@@ -2,7 +2,7 @@
 through the real run loop (a fresh workbench in a temp folder, the embedded llama.cpp
 server, the group's knowledge base, real tools).
 
-    python bench/agent_behaviours.py [--set dev|held-out|fresh|all] [--repeat 3] [--temperature 0.2]
+    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|all] [--repeat 3] [--temperature 0.2]
     python bench/agent_behaviours.py --decision-cost
     WORKBENCH_LOCAL_MODEL_PATH=other.gguf python bench/agent_behaviours.py  (another model)
 
@@ -20,7 +20,9 @@ The `dev` cases were written first and are the ones the prompts were measured on
 `held-out` cases were written after that tuning and never tuned against. The `held-out`
 cases were then measured while the search-first rule and the answer from passages were
 tuned (issue 22's second branch); the `fresh` cases were written after that tuning, with new
-wordings and new facts, and committed before they were first run."""
+wordings and new facts, and committed before they were first run. All three sets were then
+measured while the decision's example turns were chosen (third branch); `fresh-2` was
+written after that, and committed before its first run."""
 
 from __future__ import annotations
 
@@ -249,6 +251,33 @@ FRESH = [
 ]
 
 
+# Written after the decision was shown example turns (issue 22's third branch: a call_human
+# turn, a search turn, answered statements and questions; the log-probability rule removed),
+# committed before their first run; the knowledge above unchanged, its facts not asked before.
+FRESH_2 = [
+    Case("tool choice", ["Could you log a task for the warehouse: count the toasters in stock?"],
+         first_call("create_task")),
+    Case("tool choice", ["Is the Porto office open on Fridays? Please check the knowledge base."],
+         first_call("search_knowledge")),
+    Case("exact arguments", ["New task, high priority: Email the supplier about late deliveries"],
+         first_call("create_task", title="Email the supplier about late deliveries", priority="high")),
+    Case("exact arguments", ["Search the knowledge base for 'store credit'."],
+         first_call("search_knowledge", query="store credit")),
+    Case("no tool", ["What is 6 times 9?"], no_tool_says("54")),
+    Case("no tool", ["What is the past tense of 'run'?"], no_tool_says("ran")),
+    Case("escalation", ["Is there a human I could chat with instead?"], first_call("call_human")),
+    Case("escalation", ["Please pass my case to your supervisor."], first_call("call_human")),
+    Case("grounded", ["When does the Porto office open in the morning?"], grounded("9:00", absent=("8:30",))),
+    Case("grounded", ["Above what order value is standard shipping free?"], grounded("50", absent=("12",))),
+    Case("I do not know", ["What is the phone number of the Porto office?"], does_not_know(r"\d{3}")),
+    Case("I do not know", ["How many technicians does Nordlicht Home employ?"], does_not_know(r"\d")),
+    Case("format", ["Reply with only the number: how many sides does a hexagon have?"], exactly("6")),
+    Case("format", ["Answer with one word: what colour is a ripe banana?"], exactly("yellow")),
+    Case("memory", ["My flight leaves from gate B12.", "Which gate does my flight leave from?"], remembers("B12")),
+    Case("memory", ["My favourite food is lasagne.", "What is my favourite food?"], remembers("lasagne")),
+]
+
+
 def _setup(temperature: float):
     os.environ["WORKBENCH_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-behaviours-")
     os.environ.pop("DATABASE_URL", None)
@@ -332,7 +361,7 @@ def decision_cost(rounds: int = 6) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=("dev", "held-out", "fresh", "all"), default="dev")
+    parser.add_argument("--set", choices=("dev", "held-out", "fresh", "fresh-2", "all"), default="dev")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--temperature", type=float, default=BUILTIN_TEMPERATURE,
                         help="the agent's temperature (default: a new built-in model agent's)")
@@ -343,7 +372,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.decision_cost:
         return decision_cost()
-    cases = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "all": DEV + HELD_OUT + FRESH}[args.set]
+    cases = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2,
+             "all": DEV + HELD_OUT + FRESH + FRESH_2}[args.set]
     cases = [c for c in cases if not args.kind or c.kind in args.kind]
     start, agent_id = _setup(args.temperature)
     passed: dict[str, list[bool]] = defaultdict(list)

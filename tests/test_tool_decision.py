@@ -23,12 +23,11 @@ from workbench.providers.tool_decision import (
     DECISION_SEED,
     MAX_STRING_CHARS,
     RELATED_MATCH,
-    SEARCH_ODDS,
     STRONG_MATCH,
     answer_choice,
     asks_about_the_organisation,
-    choice_probabilities,
     decision_schema,
+    example_turns,
     instruction_names,
     read_decision,
     search_first,
@@ -148,6 +147,24 @@ def test_the_decision_request_is_deterministic_and_lists_the_tools():
     assert with_decision(request) is request  # preparing twice changes nothing
 
 
+def test_the_decision_is_shown_example_turns_for_the_offered_tools_only():
+    messages = [{"role": "user", "content": "Hello"}]
+    everything = with_decision(ChatRequest(model="m", messages=messages, tools=BUILTINS)).decision
+    shown = everything.messages[1:-1]
+    assert [m["role"] for m in shown] == ["user", "assistant"] * len(example_turns(BUILTINS))
+    steps = [json.loads(m["content"]) for m in shown if m["role"] == "assistant"]
+    assert {s["tool"] for s in steps} == {"answer", "search_knowledge", "call_human"}
+    schema = decision_schema(BUILTINS)  # every example is a decision the grammar admits
+    assert all(_valid(schema, step) for step in steps)
+    # offered only create_task: no turn calls a tool it does not have, and the answer is named
+    # as this request names it
+    task_only = [t for t in BUILTINS if t["function"]["name"] == "create_task"]
+    named = [{"type": "function", "function": {"name": "answer", "parameters": {}}}, *task_only]
+    steps = [json.loads(m["content"]) for m in with_decision(ChatRequest(
+        model="m", messages=messages, tools=named)).decision.messages[1:-1] if m["role"] == "assistant"]
+    assert steps and {s["tool"] for s in steps} == {"answer_in_words"}
+
+
 def test_reading_a_decision():
     response_format = with_decision(ChatRequest(model="m", messages=[], tools=BUILTINS)).decision.response_format
     assert read_decision('{"tool": "answer"}', response_format) == []
@@ -179,7 +196,6 @@ def test_a_decision_to_call_a_tool_ends_the_call_with_it(openai_server):
         ("create_task", {"title": "Renew the lease"})]
     [sent] = [r.body for r in openai_server.chat_requests]
     assert sent["temperature"] == 0.0 and sent["seed"] == DECISION_SEED and "tools" not in sent
-    assert sent["logprobs"] is True and sent["top_logprobs"] > 0  # for search_first's odds
     assert sent["response_format"]["json_schema"]["schema"] == decision_schema(BUILTINS)
 
 
@@ -234,28 +250,6 @@ def test_a_strong_match_searches_unless_the_decision_calls_another_tool(openai_s
     assert [c.name for c in response.tool_calls] == ["call_human"]
 
 
-def _tokens(answer_p: float, search_p: float) -> list:
-    """A decision's tokens as the server returns them with top_logprobs."""
-    import math
-    return [('{"', {'{"': 0.0}), ("tool", {"tool": 0.0}), ('":', {'":': 0.0}), (' "', {' "': 0.0}),
-            ("answer", {"answer": math.log(answer_p), "search": math.log(search_p), "call": math.log(0.05),
-                        " answer": math.log(0.01), "task": math.log(0.01)}), ('"}', {'"}': 0.0})]
-
-
-def test_each_choices_probability_is_read_at_the_tool_names_first_token():
-    odds = choice_probabilities(_tokens(0.6, 0.2), {"answer", "search_knowledge", "call_human"})
-    assert odds == pytest.approx({"answer": 0.61, "search_knowledge": 0.2, "call_human": 0.05})
-    assert choice_probabilities(None, {"answer"}) == {}
-
-
-def test_a_decision_to_answer_searches_when_searching_came_close():
-    weak = _asking("Who runs the Berlin office?", RELATED_MATCH - 0.1)
-    [call] = search_first(weak, _tokens(0.5, 0.5 * SEARCH_ODDS + 0.01))
-    assert call.name == "search_knowledge" and json.loads(call.arguments) == {"query": "Who runs the Berlin office?"}
-    assert search_first(weak, _tokens(0.5, 0.5 * SEARCH_ODDS - 0.01)) == []
-    assert weak.decision.top_logprobs  # the decision asks for them
-
-
 SUPPORT = ("You are the support assistant of Acme Bikes, a shop that sells bicycles. Use "
            "search_knowledge for questions about the shop.\nAnswer briefly.")
 
@@ -280,19 +274,17 @@ def test_a_question_about_the_organisation_says_your_or_names_a_name_from_the_in
 
 
 def test_a_decision_to_answer_searches_when_the_question_is_about_the_organisation():
-    unlikely = _tokens(0.9, 0.9 * SEARCH_ODDS - 0.1)
-    [call] = search_first(_asking("How many people work at Acme Bikes?", 0.1, instructions=SUPPORT), unlikely)
+    [call] = search_first(_asking("How many people work at Acme Bikes?", 0.1, instructions=SUPPORT))
     assert json.loads(call.arguments) == {"query": "How many people work at Acme Bikes?"}
-    assert search_first(_asking("What is 7 times 8?", 0.1, instructions=SUPPORT), unlikely) == []
+    assert search_first(_asking("What is 7 times 8?", 0.1, instructions=SUPPORT)) == []
     # without instructions naming it, the name is just a word
-    assert search_first(_asking("How many people work at Acme Bikes?", 0.1), unlikely) == []
+    assert search_first(_asking("How many people work at Acme Bikes?", 0.1)) == []
 
 
 def test_a_decision_to_answer_searches_when_a_passage_is_related_to_the_message():
-    unlikely = _tokens(0.9, 0.9 * SEARCH_ODDS - 0.1)
-    [call] = search_first(_asking("Is there a lift in the Lisbon office?", RELATED_MATCH), unlikely)
+    [call] = search_first(_asking("Is there a lift in the Lisbon office?", RELATED_MATCH))
     assert call.name == "search_knowledge"
-    assert search_first(_asking("Is there a lift in the Lisbon office?", RELATED_MATCH - 0.01), unlikely) == []
+    assert search_first(_asking("Is there a lift in the Lisbon office?", RELATED_MATCH - 0.01)) == []
 
 
 def test_a_failing_look_at_the_knowledge_leaves_the_run_to_decide_alone(wb, openai_server, monkeypatch, caplog):

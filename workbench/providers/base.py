@@ -39,7 +39,6 @@ class ChatRequest:
     tool_choice: str | None = None  # "none": the model must answer (tools stay described)
     response_format: dict[str, Any] | None = None  # e.g. a JSON Schema the reply must match
     seed: int | None = None
-    top_logprobs: int | None = None  # return each token's most likely alternatives (llama.cpp, OpenAI)
     # A constrained call made before this one (the built-in model, see tool_decision): its
     # reply is either tool calls, which end the call, or the choice to answer, which this
     # request then streams.
@@ -84,8 +83,6 @@ class ModelResponse:
     ttft_ms: float | None = None
     failed_attempts: list[Attempt] = field(default_factory=list)
     decision: str | None = None  # the constrained decision's text, when one was made
-    # With `top_logprobs` asked: per token, (token, {alternative: log probability}).
-    token_logprobs: list[tuple[str, dict[str, float]]] | None = None
 
 
 @dataclass

@@ -193,9 +193,9 @@ class OpenAICompatibleProvider(ChatProvider):
                                                show=False)
         if decided.finish_reason == "cancelled":
             return self._cancelled(request, "", started, None, [])
-        # choosing to answer, when the knowledge matches strongly or searching came close: search first
+        # choosing to answer a question about the organisation: search first
         calls = (read_decision(decided.content, request.decision.response_format)
-                 or search_first(request, decided.token_logprobs))
+                 or search_first(request))
         if calls:
             return replace(decided, content="", tool_calls=calls, finish_reason="tool_calls",
                            decision=decided.content)
@@ -221,9 +221,6 @@ class OpenAICompatibleProvider(ChatProvider):
             value = getattr(request, name)
             if value is not None:
                 kwargs[name] = value
-        if request.top_logprobs:
-            kwargs.update(logprobs=True, top_logprobs=request.top_logprobs)
-        token_logprobs: list[tuple[str, dict[str, float]]] = []
         calls: list[dict[str, Any]] = []  # tool calls being assembled, in order
         by_index: dict[int, int] = {}  # streamed `index` -> position in calls
         finish_reason: str | None = None
@@ -250,9 +247,6 @@ class OpenAICompatibleProvider(ChatProvider):
                 if chunk.get("usage") is not None:
                     usage_obj = chunk["usage"]  # last one wins (some servers send it on every chunk)
                 for choice in chunk.get("choices") or []:
-                    for item in (choice.get("logprobs") or {}).get("content") or []:
-                        token_logprobs.append((item["token"], {alt["token"]: alt["logprob"]
-                                                               for alt in item.get("top_logprobs") or []}))
                     delta = choice.get("delta")
                     if delta:
                         content = delta.get("content")
@@ -298,8 +292,7 @@ class OpenAICompatibleProvider(ChatProvider):
         return ModelResponse(
             content=content, tool_calls=tool_calls, finish_reason=finish_reason,
             usage=self._usage(usage_obj, request, content, tool_calls), model=model_name,
-            duration_ms=(time.perf_counter() - started) * 1000, ttft_ms=state.ttft_ms,
-            token_logprobs=token_logprobs if request.top_logprobs else None)
+            duration_ms=(time.perf_counter() - started) * 1000, ttft_ms=state.ttft_ms)
 
     def _usage(self, usage_obj: Any, request: ChatRequest, content: str,
                tool_calls: list[ToolCallRequest]) -> Usage:

@@ -17,35 +17,42 @@ decision made first (`with_decision`):
 
 Both requests are built before anything is sent, so the trace records them as they go.
 
-Searching first: offered search_knowledge, this model seldom chooses it for a question about
-the organisation; it answers from nothing and invents figures. So the run looks at the
-group's knowledge before the call (`ChatRequest.knowledge_probe`, runs.plan): when a passage
-matches the user's message strongly (score >= STRONG_MATCH) and the decision chooses to
-answer, the call made is search_knowledge with the message as its query (`search_first`),
-run and traced like any call; the answer then comes from the passages. The same when the
-decision answered but the model's own likelihood of searching came close: the decision asks
-for the tokens' log probabilities (`top_logprobs`), and at the tool name's first token the
-probability of search_knowledge is at least SEARCH_ODDS times that of answering (a question
-about the organisation that its knowledge does not cover, where inventing is the risk). A
-decision to call another tool (a task, a human) stands.
+Examples: before the conversation the decision is shown a few finished turns (`EXAMPLES`),
+each kept only when its tool is offered: a sum and a general question answered, a statement
+about the user answered, a question about the organisation searched (its query the phrase
+to look up), a request for someone on the staff handed to call_human. Without them this
+model filed "I need a manager to look at my complaint." as a task, asked about its company
+it mostly answered from nothing, and it called a tool on "I live in Tampere."; measured on
+bench/agent_behaviours.py (README). An example that is not balanced moves every choice: with
+the call_human turn alone, questions about prices and phone numbers went to call_human;
+with a search turn and no statement, "I live in Tampere." was searched.
 
-Those odds separate poorly: on questions written to check them (not bench cases), "What is
-your annual revenue?" came to 0.19 and "Who founded your company?" to 0.28, while "Is it
-going to rain tomorrow?" came to 0.43. So two more signs that the message asks about the
-organisation also search first (`asks_about_the_organisation`): a question that says "your"
-(the user asks the agent about its side: your office, your CEO, your policy) or that names
-a name the agent's instructions give (a capitalised word inside a sentence of the system
-prompt: the organisation's or a product's name); and a passage that matches the message
-at least RELATED_MATCH (the knowledge talks about what the message names, although no
-passage answers it). General questions, format instructions and what the user said about
-themselves ("my name is ...") carry neither sign. A search that finds no answering passage
-makes the reply "I do not know" (tool_adapter), the honest reply to such a question."""
+Searching first: a question about the organisation that the model still answers is turned
+into a search. The run looks at the group's knowledge before the call
+(`ChatRequest.knowledge_probe`, runs.plan): when a passage matches the user's message
+strongly (score >= STRONG_MATCH) and the decision chooses to answer, the call made is
+search_knowledge with the message as its query (`search_first`), run and traced like any
+call; the answer then comes from the passages. A decision to call another tool (a task, a
+human) stands. Two more signs that the message asks about the organisation also search first
+(`asks_about_the_organisation`): a question that says "your" (the user asks the agent about
+its side: your office, your CEO, your policy) or that names a name the agent's instructions
+give (a capitalised word inside a sentence of the system prompt: the organisation's or a
+product's name); and a passage that matches the message at least RELATED_MATCH (the
+knowledge talks about what the message names, although no passage answers it). General
+questions, format instructions and what the user said about themselves ("my name is ...")
+carry neither sign. A search that finds no answering passage makes the reply "I do not
+know" (tool_adapter), the honest reply to such a question.
+
+Until the examples, a decision to answer also searched when the model's own odds of
+searching (its log probabilities at the tool name) came close to those of answering. With
+the examples, dev questions that need no search came to 0.3-0.4 of answering, where the
+threshold had been, and every dev question about the organisation was searched by the
+decision or by the signs above; the rule and the log probabilities it read were removed."""
 
 from __future__ import annotations
 
 import copy
 import json
-import math
 import re
 import uuid
 from dataclasses import replace
@@ -61,16 +68,10 @@ DECISION_MAX_TOKENS = 256
 MAX_STRING_CHARS = 300
 SEARCH_KNOWLEDGE = "search_knowledge"
 STRONG_MATCH = ANSWERING_SCORE  # a passage that would be answered from (tool_adapter) matches strongly
-# P(search_knowledge) / P(answer) at the tool name's first token from which a decision to
-# answer searches instead. Measured on the dev cases (decision prompt below): questions about
-# the company that its knowledge does not answer 0.38 to 0.50; general questions, format
-# instructions and questions about the conversation 0.08 to 0.33.
-SEARCH_ODDS = 0.36
 # A passage scoring this much shares the message's subject (an office, a product) without
 # answering it: on the dev and held-out cases messages that need no search scored at most
 # 0.25 against the bench's knowledge, questions about what it names 0.42 and up.
 RELATED_MATCH = 0.35
-TOP_LOGPROBS = 10
 # A question: a question mark, or a question word or a request for facts first.
 QUESTION = re.compile(r"\?\s*$|^\W*(?:what|who|whom|whose|where|when|why|which|how|is|are|do|does|"
                       r"did|can|could|will|would|tell|give|list|show)\b", re.IGNORECASE)
@@ -91,9 +92,16 @@ DECIDE = (
     "{{\"tool\": \"{answer}\"}}.")
 
 
-# Turns shown before the conversation: messages this model would otherwise send to a tool
-# although it can answer them itself (general knowledge, arithmetic, what the user said).
-EXAMPLES = ["What is 9 times 8?"]
+# Turns shown before the conversation, in this order: (message, tool, its arguments), or the
+# tool None for an answer in words. A tool's turn is shown only when the tool is offered.
+EXAMPLES: list[tuple[str, str | None, dict[str, Any] | None]] = [
+    ("What is 9 times 8?", None, None),
+    ("What are your opening hours on Saturdays?", SEARCH_KNOWLEDGE, {"query": "opening hours on Saturdays"}),
+    ("My sister's name is Ana.", None, None),
+    ("Could someone from your staff look into my problem?", "call_human",
+     {"reason": "The user asks for a member of staff to look into their problem."}),
+    ("Which planet is the largest?", None, None),
+]
 
 
 def _function(tool: dict[str, Any]) -> dict[str, Any]:
@@ -155,19 +163,26 @@ def _describe(tool: dict[str, Any]) -> str:
     return line + (f" Arguments: {', '.join(args)}." if args else "")
 
 
+def example_turns(tools: list[dict[str, Any]]) -> list[tuple[str, str | None, dict[str, Any] | None]]:
+    """The EXAMPLES shown for these tools: every answer, and each call of an offered tool."""
+    offered = {_function(t).get("name") for t in tools}
+    return [example for example in EXAMPLES if example[1] is None or example[1] in offered]
+
+
 def decision_request(request: ChatRequest) -> ChatRequest:
     """The constrained call that decides between the request's tools and an answer: the
     instructions and tools in the system turn (the same for every call of an agent, so the
     server's prompt cache holds them), then the conversation."""
     tools = request.tools or []
     decide = DECIDE.format(tools="\n".join(_describe(t) for t in tools), answer=answer_choice(tools))
-    answered = json.dumps({"tool": answer_choice(tools)})
-    examples = [turn for text in EXAMPLES for turn in (
-        {"role": "user", "content": text}, {"role": "assistant", "content": answered})]
+    examples = []
+    for text, tool, arguments in example_turns(tools):
+        step = {"tool": tool, "arguments": arguments} if tool else {"tool": answer_choice(tools)}
+        examples += [{"role": "user", "content": text}, {"role": "assistant", "content": json.dumps(step)}]
     messages = [{"role": "system", "content": decide}, *examples, *request.messages]
     return ChatRequest(
         model=request.model, messages=messages, temperature=0.0, seed=DECISION_SEED,
-        max_tokens=DECISION_MAX_TOKENS, top_logprobs=TOP_LOGPROBS,
+        max_tokens=DECISION_MAX_TOKENS,
         response_format={"type": "json_schema",
                          "json_schema": {"name": "next_step", "schema": decision_schema(tools)}})
 
@@ -202,25 +217,6 @@ def read_decision(text: str, response_format: dict[str, Any] | None) -> list[Too
                             arguments=json.dumps(choice.get("arguments") or {}, ensure_ascii=False))]
 
 
-def choice_probabilities(token_logprobs: list[tuple[str, dict[str, float]]] | None,
-                         choices: set[str]) -> dict[str, float]:
-    """Each choice's probability at the first token of the decision's tool name (the token
-    after `"tool": "`): the alternatives there that start a choice's name, summed. {} when
-    the tokens were not returned."""
-    text = ""
-    for token, alternatives in token_logprobs or []:
-        if re.search(r'"tool"\s*:\s*"$', text):
-            found: dict[str, float] = {}
-            for alternative, logprob in alternatives.items():
-                start = alternative.strip()
-                for choice in choices:
-                    if start and choice.startswith(start):
-                        found[choice] = found.get(choice, 0.0) + math.exp(logprob)
-            return found
-        text += token
-    return {}
-
-
 def instruction_names(instructions: str) -> set[str]:
     """The names the agent's instructions use: capitalised words that do not start a
     sentence or a line."""
@@ -241,11 +237,9 @@ def _instructions(request: ChatRequest) -> str:
     return first.get("content") if first.get("role") == "system" and isinstance(first.get("content"), str) else ""
 
 
-def search_first(request: ChatRequest,
-                 token_logprobs: list[tuple[str, dict[str, float]]] | None = None) -> list[ToolCallRequest]:
+def search_first(request: ChatRequest) -> list[ToolCallRequest]:
     """The call made instead of answering: search_knowledge with the user's message as its
-    query, when the group's knowledge holds a passage matching it strongly, or the decision's
-    likelihood of searching was at least SEARCH_ODDS times that of answering, or the message
+    query, when the group's knowledge holds a passage matching it strongly, or the message
     asks about the organisation (a passage related to it, or `asks_about_the_organisation`).
     [] when search_knowledge is not offered or the knowledge is empty."""
     probe = request.knowledge_probe
@@ -253,11 +247,8 @@ def search_first(request: ChatRequest,
     if probe is None or not probe.matches or SEARCH_KNOWLEDGE not in offered:
         return []
     best = max(score for _, score in probe.matches)
-    answer = answer_choice([{"function": {"name": name}} for name in offered])
-    odds = choice_probabilities(token_logprobs, {answer, SEARCH_KNOWLEDGE})
-    close = odds.get(SEARCH_KNOWLEDGE, 0.0) >= SEARCH_ODDS * odds.get(answer, 1.0)
     about = best >= RELATED_MATCH or asks_about_the_organisation(probe.query, _instructions(request))
-    if not (best >= STRONG_MATCH or close or about):
+    if not (best >= STRONG_MATCH or about):
         return []
     return [ToolCallRequest(id=f"call_{uuid.uuid4().hex[:24]}", name=SEARCH_KNOWLEDGE,
                             arguments=json.dumps({"query": probe.query}, ensure_ascii=False))]

@@ -157,7 +157,7 @@ def record_call(s, plan: RunPlan, request: ChatRequest, seq: int,
 def _constraints(request: ChatRequest) -> dict[str, Any]:
     """What else the call sends, as sent: a tool choice, a response format or seed, and the
     constrained decision made before it (the built-in model's tool choice)."""
-    fields = {name: getattr(request, name) for name in ("tool_choice", "response_format", "seed", "top_logprobs")
+    fields = {name: getattr(request, name) for name in ("tool_choice", "response_format", "seed")
               if getattr(request, name) is not None}
     if request.decision is not None:
         fields["decision"] = {"messages": request.decision.messages,
