@@ -2,7 +2,7 @@
 through the real run loop (a fresh workbench in a temp folder, the embedded llama.cpp
 server, the group's knowledge base, real tools).
 
-    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|all] [--repeat 3] [--temperature 0.2]
+    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|fresh-3|all] [--repeat 3] [--temperature 0.2]
     python bench/agent_behaviours.py --decision-cost
     WORKBENCH_LOCAL_MODEL_PATH=other.gguf python bench/agent_behaviours.py  (another model)
 
@@ -22,7 +22,8 @@ cases were then measured while the search-first rule and the answer from passage
 tuned (issue 22's second branch); the `fresh` cases were written after that tuning, with new
 wordings and new facts, and committed before they were first run. All three sets were then
 measured while the decision's example turns were chosen (third branch); `fresh-2` was
-written after that, and committed before its first run."""
+written after that, and committed before its first run; `fresh-3` (three per kind) after the
+calls of answered turns were left out of what the model is shown."""
 
 from __future__ import annotations
 
@@ -278,6 +279,41 @@ FRESH_2 = [
 ]
 
 
+# Written after the calls of answered turns were left out of what the built-in model is shown
+# (tool_adapter.answered_calls_dropped), committed before their first run: three per kind.
+FRESH_3 = [
+    Case("tool choice", ["Please raise a ticket: the kettle page has a broken image."], first_call("create_task")),
+    Case("tool choice", ["What does your warranty cover on the Toaster Max? Look it up."],
+         first_call("search_knowledge")),
+    Case("tool choice", ["Jot down a task for us: reorder paper towels."], first_call("create_task")),
+    Case("exact arguments", ["Create a task with the title 'Audit the returns shelf' and high priority."],
+         first_call("create_task", title="Audit the returns shelf", priority="high")),
+    Case("exact arguments", ["Search the knowledge base for: express shipping"],
+         first_call("search_knowledge", query="express shipping")),
+    Case("exact arguments", ["Add a medium priority task called Fix the loading dock door"],
+         first_call("create_task", title="Fix the loading dock door", priority="medium")),
+    Case("no tool", ["What is 20 divided by 4?"], no_tool_says("5")),
+    Case("no tool", ["What is the opposite of 'early'?"], no_tool_says("late")),
+    Case("no tool", ["How do you say 'thank you' in French?"], no_tool_says("merci")),
+    Case("escalation", ["Get me someone from customer service, please."], first_call("call_human")),
+    Case("escalation", ["I want to talk to your boss about this."], first_call("call_human")),
+    Case("escalation", ["Can a real human take over this chat?"], first_call("call_human")),
+    Case("grounded", ["Where do visitors sign in at the Lisbon office?"], grounded("reception")),
+    Case("grounded", ["Within how many days must I register a Toaster Max for its warranty?"], grounded("30")),
+    Case("grounded", ["How long is store credit from a return valid?"], grounded("12", absent=("3 years",))),
+    Case("I do not know", ["What is the fax number of your Lisbon office?"], does_not_know()),
+    Case("I do not know", ["Who designed the Kettle Pro?"], does_not_know(r"[A-Z][a-z]+ [A-Z][a-z]+")),
+    Case("I do not know", ["How many stores does Nordlicht Home have in Spain?"], does_not_know(r"\d")),
+    Case("format", ["Reply with only the number: how many wheels does a bicycle have?"], exactly("2")),
+    Case("format", ["Answer with one word: what is the opposite of 'night'?"], exactly("day")),
+    Case("format", ["List the first three months of the year, comma-separated, nothing else."],
+         comma_list("january", "february", "march")),
+    Case("memory", ["My booking reference is QX-4471.", "What is my booking reference?"], remembers("QX-4471")),
+    Case("memory", ["I'm allergic to peanuts.", "What am I allergic to?"], remembers("peanuts")),
+    Case("memory", ["My sister Lena lives in Oslo.", "Where does my sister live?"], remembers("Oslo")),
+]
+
+
 def _setup(temperature: float):
     os.environ["WORKBENCH_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-behaviours-")
     os.environ.pop("DATABASE_URL", None)
@@ -361,7 +397,7 @@ def decision_cost(rounds: int = 6) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=("dev", "held-out", "fresh", "fresh-2", "all"), default="dev")
+    parser.add_argument("--set", choices=("dev", "held-out", "fresh", "fresh-2", "fresh-3", "all"), default="dev")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--temperature", type=float, default=BUILTIN_TEMPERATURE,
                         help="the agent's temperature (default: a new built-in model agent's)")
@@ -372,8 +408,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.decision_cost:
         return decision_cost()
-    cases = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2,
-             "all": DEV + HELD_OUT + FRESH + FRESH_2}[args.set]
+    cases = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
+             "all": DEV + HELD_OUT + FRESH + FRESH_2 + FRESH_3}[args.set]
     cases = [c for c in cases if not args.kind or c.kind in args.kind]
     start, agent_id = _setup(args.temperature)
     passed: dict[str, list[bool]] = defaultdict(list)

@@ -14,7 +14,6 @@ from workbench.providers.tool_adapter import (
     FROM_PASSAGES_TEMPERATURE,
     GROUNDING,
     NOTHING_FOUND,
-    PASSAGES_ASK,
     REPLY_ASK,
     SAY_DONE,
     adapt_messages,
@@ -52,18 +51,25 @@ def test_tool_results_come_back_as_a_user_turn_and_the_model_is_told_to_answer()
     assert request.messages == _turn_with_results()  # the original is not changed
 
 
-def test_earlier_turns_stay_adapted_and_a_new_question_keeps_the_tools():
+def test_the_calls_of_an_answered_turn_are_left_out_and_a_new_question_keeps_the_tools():
     messages = _turn_with_results() + [
         {"role": "assistant", "content": "31 days."},
         {"role": "user", "content": "And sick days?"},
     ]
     adapted, ends_with_results = adapt_messages(messages)
     assert not ends_with_results
-    assert [m["role"] for m in adapted] == ["system", "user", "assistant", "user", "assistant",
-                                            "user", "assistant", "user"]
-    assert not any("tool_calls" in m or m["role"] == "tool" for m in adapted)
-    assert adapted[-1] == {"role": "user", "content": "And sick days?"}
+    assert adapted == [messages[0], messages[1], messages[2], messages[3],
+                       {"role": "assistant", "content": "31 days."}, {"role": "user", "content": "And sick days?"}]
     assert adapt_request(ChatRequest(model="m", messages=messages, tools=TOOLS)).tools == TOOLS
+
+
+def test_calls_left_without_a_reply_stay_as_turns():
+    """A run that failed after its call left no reply: the next question still sees the call."""
+    messages = _turn_with_results() + [{"role": "user", "content": "Hello?"}]
+    adapted, ends_with_results = adapt_messages(messages)
+    assert not ends_with_results
+    assert [m["role"] for m in adapted] == ["system", "user", "assistant", "user", "assistant", "user", "user"]
+    assert adapted[4]["content"] == 'I called search_knowledge({"query": "leave"}).'
 
 
 def test_long_results_are_cut():
@@ -124,16 +130,6 @@ def test_an_action_that_says_what_it_did_is_given_as_the_sentence_to_reply_with(
         messages[-1]["content"] = json.dumps(result)
         adapted, _ = adapt_messages(messages)
         assert adapted[0]["content"] == "Be brief." and adapted[-1]["content"].endswith(REPLY_ASK)
-
-
-def test_passages_of_an_answered_turn_stay_in_their_user_turn():
-    messages = _turn_with_results() + [{"role": "assistant", "content": "31 days."},
-                                       {"role": "user", "content": "And sick days?"}]
-    messages[5]["content"] = json.dumps([{"title": "Leave", "score": 0.2, "text": "31 days."}])
-    adapted, _ = adapt_messages(messages)
-    assert adapted[0] == {"role": "system", "content": "Be brief."}
-    assert adapted[5]["content"] == (
-        f"search_knowledge found these passages:\n[1] Leave: 31 days.\n\n{PASSAGES_ASK}")
 
 
 def test_provider_sends_the_adapted_messages(openai_server):

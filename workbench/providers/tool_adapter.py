@@ -17,8 +17,7 @@ questions with their real search results, 3 replies each at temperature 0.7: num
 passages in a user turn after "I called search_knowledge(...)" with the ask to name the
 title used 3/18 (it names the title instead of answering), the same without naming the title
 9-10/18, the question repeated after the passages 8-10/18, passages in the system turn
-9/18, with the score floor 12/18, and with "reply: I do not know" 14/18. Passages of
-earlier, answered turns stay in their user turn. Later, with every dev and held-out "I do not
+9/18, with the score floor 12/18, and with "reply: I do not know" 14/18. Later, with every dev and held-out "I do not
 know" question searched (5 questions, 6 replies each): "Reply: I do not know" 23/30, the
 sentence to reply with (as for actions, below) 25/30, that and the answer sampled at most at
 FROM_PASSAGES_TEMPERATURE 28/30, with the grounded answers still 30/30.
@@ -29,7 +28,12 @@ user turn, 29 of 45 replies after a call in bench/agent_behaviours.py's tool-cho
 exact-argument and escalation cases repeated the call or its JSON ("I called
 create_task({...})"); given the result's fields in the system turn to phrase from, they echoed
 the fields or the instructions; given the sentence, 0 of 45 did, and the reply is that
-sentence."""
+sentence.
+
+The calls of earlier turns that were answered are left out (`answered_calls_dropped`): the
+reply that followed says what came of them. Shown as "I called name(args)." turns, they
+were copied: in bench/agent_behaviours.py, 3 of 33 replies after a tool call were such a
+line ("I called search_knowledge(...)."), each the reply to a follow-up question."""
 
 from __future__ import annotations
 
@@ -135,6 +139,22 @@ def _call_text(call: dict[str, Any]) -> tuple[str, str]:
     return name, f"I called {name}({fn.get('arguments') or ''})."
 
 
+def answered_calls_dropped(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages without the tool calls and results of turns an assistant reply in words
+    has answered since; calls still waiting for that reply are kept."""
+    kept: list[dict[str, Any]] = []
+    calls: list[dict[str, Any]] = []  # tool calls and results since the last other message
+    for message in messages:
+        if message.get("role") == "tool" or (message.get("role") == "assistant" and message.get("tool_calls")):
+            calls.append(message)
+            continue
+        if not (message.get("role") == "assistant" and _text(message.get("content")).strip()):
+            kept += calls  # not answered in words (a new user turn after a failed run)
+        calls = []
+        kept.append(message)
+    return kept + calls
+
+
 def adapt_messages(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
     """(messages without tool calls or tool messages, whether the conversation ends with
     tool results): see `_adapt`."""
@@ -161,7 +181,7 @@ def _adapt(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool, 
                 result_text(name, result, found) for name, result, found in batch) + "\n\n" + ask})
             batch.clear()
 
-    for message in messages:
+    for message in answered_calls_dropped(messages):
         role = message.get("role")
         if role == "tool":
             name = names.get(message.get("tool_call_id", ""), message.get("name") or "The tool")
