@@ -25,6 +25,7 @@ from workbench.providers.tool_decision import (
     RELATED_MATCH,
     STRONG_MATCH,
     answer_choice,
+    arguments_schema,
     asks_about_the_organisation,
     decision_schema,
     example_turns,
@@ -65,7 +66,8 @@ def test_every_builtin_tool_gets_a_branch_with_its_name_fixed_and_its_arguments(
     for tool, branch in zip(BUILTINS, schema["anyOf"][1:]):
         own = tool["function"]["parameters"]
         held = branch["properties"]["arguments"]
-        assert held["required" if "required" in own else "type"] == own["required" if "required" in own else "type"]
+        choices = [name for name, spec in own["properties"].items() if "enum" in spec]
+        assert set(held.get("required", [])) == set(own.get("required", [])) | set(choices)
         assert set(held["properties"]) == set(own["properties"])
         assert branch["required"] == ["tool", "arguments"] and branch["additionalProperties"] is False
     examples = [{"tool": "answer"},
@@ -82,6 +84,17 @@ def test_every_builtin_tool_gets_a_branch_with_its_name_fixed_and_its_arguments(
                {"tool": "create_task"},
                {"title": "x"}]
     assert not any(_valid(schema, doc) for doc in refused)
+
+
+def test_a_choice_among_a_few_values_is_always_made():
+    """A task's priority is required in the grammar although the tool defaults it."""
+    [create_task] = [t for t in BUILTINS if t["function"]["name"] == "create_task"]
+    assert "priority" not in (create_task["function"]["parameters"].get("required") or [])
+    schema = decision_schema(BUILTINS)
+    assert not _valid(schema, {"tool": "create_task", "arguments": {"title": "Audit the shelf"}})
+    assert _valid(schema, {"tool": "create_task", "arguments": {"title": "Audit the shelf", "priority": "high"}})
+    plain = {"function": {"name": "note", "parameters": {"type": "object", "properties": {"text": {"type": "string"}}}}}
+    assert "required" not in arguments_schema(plain)  # nothing to choose: nothing added
 
 
 def test_strings_are_capped_so_a_call_fits_the_decision_tokens():

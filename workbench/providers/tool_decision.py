@@ -130,13 +130,27 @@ def _bounded(schema: Any) -> Any:
     return bounded
 
 
+def _choices_required(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters with every choice among a few values (an `enum`) required: left
+    optional, this model wrote "It is high priority" into a task's description and left the
+    priority out (bench/agent_behaviours.py, fresh-3). It now always picks one; the value a
+    tool would default to is among them."""
+    properties = params.get("properties")
+    if not isinstance(properties, dict):
+        return params
+    required = list(params.get("required") or [])
+    choices = [name for name, spec in properties.items()
+               if isinstance(spec, dict) and "enum" in spec and name not in required]
+    return {**params, "required": required + choices} if choices else params
+
+
 def arguments_schema(tool: dict[str, Any]) -> dict[str, Any]:
     """A tool's parameters as the decision's grammar holds them (no parameters: `{}`)."""
     params = copy.deepcopy(_function(tool).get("parameters") or {})
     params.setdefault("type", "object")
     if params["type"] == "object" and not params.get("properties"):
         params.setdefault("additionalProperties", False)
-    return _bounded(params)
+    return _bounded(_choices_required(params))
 
 
 def decision_schema(tools: list[dict[str, Any]]) -> dict[str, Any]:
