@@ -12,8 +12,8 @@ format instructions, memory across turns. Every case runs on one agent with all 
 built-in tools and a plain support-assistant prompt, at the temperature a new agent on the
 built-in model starts from (0.2, providers/presets; it was 0.7, the same as every agent's,
 until that was measured here) unless told otherwise. Prints the pass rate per kind and
-overall, how many cases of the tool-choice kinds made the same tool calls in every
-repetition, the mean seconds per case run, and how many replies after a tool call show a
+overall, how many cases of the tool-choice kinds called the same tools in every repetition
+(and the same calls, free-text arguments such as a task's description included), the mean seconds per case run, and how many replies after a tool call show a
 tool's name or JSON (the user should read what was done, not the call).
 
 The `dev` cases were written first and are the ones the prompts were measured on; the
@@ -413,7 +413,8 @@ def main() -> None:
     cases = [c for c in cases if not args.kind or c.kind in args.kind]
     start, agent_id = _setup(args.temperature)
     passed: dict[str, list[bool]] = defaultdict(list)
-    repeatable: dict[str, list[bool]] = defaultdict(list)
+    repeatable: dict[str, list[bool]] = defaultdict(list)  # the same calls, arguments and all
+    same_tools: dict[str, list[bool]] = defaultdict(list)  # the same tools called, in order
     seconds: list[float] = []
     after_calls: list[bool] = []  # per reply after a tool call: does it show the call?
     for case in cases:
@@ -431,6 +432,7 @@ def main() -> None:
                       f"calls {outcome.calls} reply {outcome.reply[:160]!r} ({took:.1f} s)", flush=True)
         if case.kind in CHOICE_KINDS:
             repeatable[case.kind].append(len({repr(o.calls) for o in outcomes}) == 1)
+            same_tools[case.kind].append(len({repr([name for name, _ in o.calls]) for o in outcomes}) == 1)
     from workbench.providers.builtin_model import model_file
 
     print(f"\n{args.set} set: {len(cases)} cases x {args.repeat}, temperature {args.temperature}, "
@@ -439,7 +441,8 @@ def main() -> None:
         results = passed[kind]
         line = f"{kind:>16}: {sum(results):3d}/{len(results):<3d} {100 * sum(results) / len(results):5.1f} %"
         if kind in repeatable:
-            line += f"   same calls every time: {sum(repeatable[kind])}/{len(repeatable[kind])} cases"
+            line += (f"   same tools every time: {sum(same_tools[kind])}/{len(same_tools[kind])} cases,"
+                     f" same calls with arguments: {sum(repeatable[kind])}/{len(repeatable[kind])}")
         print(line)
     every = [ok for results in passed.values() for ok in results]
     print(f"{'overall':>16}: {sum(every):3d}/{len(every):<3d} {100 * sum(every) / len(every):5.1f} %")

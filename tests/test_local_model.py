@@ -127,6 +127,15 @@ def test_agent_answers_a_plain_question_without_a_tool(wb):
     assert "42" in result.reply
 
 
+def test_agent_hands_a_request_for_a_manager_to_a_human(wb):
+    """Before the decision's example turns, this model filed this as a task every time."""
+    agent_id = _agent(wb, ["create_task", "search_knowledge", "call_human"])
+    _, steps = _run(wb, agent_id, "I need a manager to look at my complaint.")
+    assert steps[0][0] == "model_call" and json.loads(steps[0][3]["decision"])["tool"] == "call_human"
+    assert [name for kind, name, *_ in steps if kind == "tool_call"] == ["call_human"]
+    assert tasks.list_tasks(wb.person_id, wb.group_id) == []
+
+
 def test_agent_answers_from_the_knowledge_base(wb):
     kb.add_snippet(wb.person_id, wb.group_id, "Project names",
                    "The internal codename of the 2027 product launch is Marigold Falcon. "

@@ -26,12 +26,15 @@ from workbench.providers.tool_decision import (
     STRONG_MATCH,
     answer_choice,
     arguments_schema,
+    as_the_user_wrote_it,
     asks_about_the_organisation,
+    decided_calls,
     decision_schema,
     example_turns,
     instruction_names,
     read_decision,
     search_first,
+    states_a_fact,
     with_decision,
 )
 from workbench.tools.registry import ToolContext, bind_tools, openai_schemas, tool_names
@@ -333,3 +336,50 @@ def test_a_failing_look_at_the_knowledge_leaves_the_run_to_decide_alone(wb, open
     assert step.kind == "model_call" and "knowledge_probe" not in step.request
     assert "response_format" in step.request["decision"]  # it still decided
     assert any("knowledge before the call failed" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(("value", "message", "kept"), [
+    ("Email Supplier About Late Deliveries", "New task, high priority: Email the supplier about late deliveries",
+     "Email the supplier about late deliveries"),  # case changed and "the" left out
+    ("Fix the login page bug", "Please create a task to fix the login page bug.", "Fix the login page bug"),
+    ("parking permit", "Search the knowledge base for: Parking Permit", "Parking Permit"),
+    ("gate b12", "My flight leaves from Gate B12.", "Gate B12"),
+    ("Renew the lease", "Create a task to renew the office lease.", "Renew the lease"),  # a word added: not the user's
+    ("Fix bug", "Fix the login page bug", "Fix bug"),  # more than small words between
+    ("Water plants", "Water the plants of the lobby", "Water the plants"),
+    ("", "anything", ""),
+])
+def test_a_value_the_user_gave_is_kept_as_they_wrote_it(value, message, kept):
+    assert as_the_user_wrote_it(value, message) == kept
+
+
+@pytest.mark.parametrize(("message", "states"), [
+    ("My flight leaves from gate B12.", True),
+    ("I live in Tampere.", True),
+    ("Hi, my name is Priya.", True),
+    ("I want to know your returns policy.", False),  # asks, although it starts with I
+    ("I need the returns policy", False),
+    ("What is my name?", False),
+    ("Search the knowledge base for: parking permit", False),
+    ("Shipping is slow.", False),  # not about the user: left to the model
+])
+def test_a_message_that_tells_something_about_the_user(message, states):
+    assert states_a_fact(message) is states
+
+
+def test_a_decision_searches_no_statement_and_keeps_the_users_words():
+    def deciding(message):
+        return with_decision(ChatRequest(model="m", messages=[{"role": "user", "content": message}], tools=BUILTINS))
+    assert decided_calls(deciding("My flight leaves from gate B12."),
+                         '{"tool": "search_knowledge", "arguments": {"query": "gate B12"}}') == []
+    [call] = decided_calls(deciding("Where does my flight leave from? Gate b12 I think"),
+                           '{"tool": "search_knowledge", "arguments": {"query": "gate B12"}}')
+    assert json.loads(call.arguments) == {"query": "Gate b12"}
+    [call] = decided_calls(deciding("New task, high priority: Email the supplier about late deliveries"),
+                           '{"tool": "create_task", "arguments": {"title": "Email Supplier About Late '
+                           'Deliveries", "priority": "high"}}')
+    assert json.loads(call.arguments) == {"title": "Email the supplier about late deliveries", "priority": "high"}
+    # a statement may still ask for a task or a person
+    [call] = decided_calls(deciding("My printer is broken."),
+                           '{"tool": "create_task", "arguments": {"title": "Fix the printer", "priority": "low"}}')
+    assert call.name == "create_task"

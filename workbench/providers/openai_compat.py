@@ -24,7 +24,7 @@ from .clients import leased_client
 from .sdk_errors import provider_error
 from .tokens import estimate_messages_tokens, estimate_tokens
 from .tool_adapter import adapt_request
-from .tool_decision import read_decision, search_first, with_decision
+from .tool_decision import decided_calls, search_first, with_decision
 
 # Local servers (Ollama, vLLM, llama.cpp) ignore the key, but the SDK insists on one.
 PLACEHOLDER_API_KEY = "not-needed"
@@ -194,8 +194,7 @@ class OpenAICompatibleProvider(ChatProvider):
         if decided.finish_reason == "cancelled":
             return self._cancelled(request, "", started, None, [])
         # choosing to answer a question about the organisation: search first
-        calls = (read_decision(decided.content, request.decision.response_format)
-                 or search_first(request))
+        calls = decided_calls(request, decided.content) or search_first(request)
         if calls:
             return replace(decided, content="", tool_calls=calls, finish_reason="tool_calls",
                            decision=decided.content)

@@ -76,6 +76,14 @@ RELATED_MATCH = 0.35
 QUESTION = re.compile(r"\?\s*$|^\W*(?:what|who|whom|whose|where|when|why|which|how|is|are|do|does|"
                       r"did|can|could|will|would|tell|give|list|show)\b", re.IGNORECASE)
 YOUR = re.compile(r"\byours?\b", re.IGNORECASE)
+# A message telling something about the user, and the words that make it ask after all.
+STATEMENT = re.compile(r"^\W*(?:i|i'm|i've|i'd|i'll|my|we|we're|our|hi|hello|hey)\b", re.IGNORECASE)
+ASKING = re.compile(r"\b(?:know|tell|search|look|check|find|explain|need|want|wonder|ask|show|give)\b",
+                    re.IGNORECASE)
+WORD = re.compile(r"[\w'-]+")
+# Words the model may drop from a value the user gave (articles and the like), and how many.
+SKIPPABLE = {"the", "a", "an", "to", "of", "for", "our", "my", "your", "this", "that"}
+MAX_SKIPPED = 2
 # A capitalised word after the first word of a sentence: a name (Nordlicht Home, Kettle Pro).
 INNER_NAME = re.compile(r"(?<![.!?:;]\s)(?<=\s)[A-Z][\w-]{2,}")
 
@@ -229,6 +237,72 @@ def read_decision(text: str, response_format: dict[str, Any] | None) -> list[Too
         return []
     return [ToolCallRequest(id=f"call_{uuid.uuid4().hex[:24]}", name=choice["tool"],
                             arguments=json.dumps(choice.get("arguments") or {}, ensure_ascii=False))]
+
+
+def _words(text: str) -> list[tuple[str, int, int]]:
+    """(word folded to lower case, start, end) for each word of `text`."""
+    return [(m.group().lower(), m.start(), m.end()) for m in WORD.finditer(text)]
+
+
+def as_the_user_wrote_it(value: str, message: str) -> str:
+    """`value` as the user's message words it, when the model only changed its case or left
+    out a small word ("Email Supplier About Late Deliveries" for "Email the supplier about
+    late deliveries"): the span of the message that holds its words in order, with at most
+    MAX_SKIPPED SKIPPABLE words between them, its first letter a capital if the model wrote
+    one. Anything else is kept as the model wrote it."""
+    wanted = [w for w, _, _ in _words(value)]
+    if not wanted or len(wanted) != len(value.split()):
+        return value  # punctuation inside words, or no words: leave it
+    said = _words(message)
+    for start in range(len(said)):
+        if said[start][0] != wanted[0]:
+            continue
+        at, skipped = start, 0
+        for word in wanted[1:]:
+            at += 1
+            while at < len(said) and said[at][0] != word and said[at][0] in SKIPPABLE:
+                at, skipped = at + 1, skipped + 1
+            if at >= len(said) or said[at][0] != word:
+                break
+        else:
+            if skipped <= MAX_SKIPPED:
+                span = message[said[start][1]:said[at][2]]
+                # a title the model started with a capital keeps it ("Fix the login page bug")
+                return span[0].upper() + span[1:] if value[0].isupper() else span
+    return value
+
+
+def _last_user_text(request: ChatRequest) -> str:
+    for message in reversed(request.messages):
+        if message.get("role") == "user":
+            content = message.get("content")
+            return content if isinstance(content, str) else ""
+    return ""
+
+
+def states_a_fact(message: str) -> bool:
+    """Whether `message` tells something about the user ("My flight leaves from gate B12.")
+    rather than asking: no question mark, it starts with I, my, we or a greeting, and no
+    word of asking (know, tell, search, look, need ...)."""
+    return not QUESTION.search(message) and bool(STATEMENT.search(message)) and not ASKING.search(message)
+
+
+def decided_calls(request: ChatRequest, text: str) -> list[ToolCallRequest]:
+    """The calls a decision makes (`read_decision`), with each string argument given as the
+    user wrote it (`as_the_user_wrote_it`), and no search for a message that states a fact
+    about the user: searched, "I live in Tampere." got "the knowledge base says nothing about
+    that", and the question about it next was searched as well."""
+    calls = read_decision(text, request.decision.response_format if request.decision else None)
+    message = _last_user_text(request)
+    if [c.name for c in calls] == [SEARCH_KNOWLEDGE] and states_a_fact(message):
+        return []
+    kept = []
+    for call in calls:
+        arguments = json.loads(call.arguments)
+        restored = {key: as_the_user_wrote_it(value, message) if isinstance(value, str) else value
+                    for key, value in arguments.items()}
+        kept.append(replace(call, arguments=json.dumps(restored, ensure_ascii=False)))
+    return kept
 
 
 def instruction_names(instructions: str) -> set[str]:
