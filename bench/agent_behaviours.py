@@ -2,7 +2,7 @@
 through the real run loop (a fresh workbench in a temp folder, the embedded llama.cpp
 server, the group's knowledge base, real tools).
 
-    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|fresh-3|all] [--repeat 3] [--temperature 0.2]
+    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|fresh-3|fresh-4|all] [--repeat 3] [--temperature 0.2]
     python bench/agent_behaviours.py --decision-cost
     WORKBENCH_LOCAL_MODEL_PATH=other.gguf python bench/agent_behaviours.py  (another model)
 
@@ -23,7 +23,8 @@ tuned (issue 22's second branch); the `fresh` cases were written after that tuni
 wordings and new facts, and committed before they were first run. All three sets were then
 measured while the decision's example turns were chosen (third branch); `fresh-2` was
 written after that, and committed before its first run; `fresh-3` (three per kind) after the
-calls of answered turns were left out of what the model is shown."""
+calls of answered turns were left out of what the model is shown; `fresh-4` after the last
+changes (a choice required, the user's words kept, statements not searched)."""
 
 from __future__ import annotations
 
@@ -314,6 +315,40 @@ FRESH_3 = [
 ]
 
 
+# Written after a choice among a few values was required, the user's words kept and statements
+# not searched (issue 22's last changes), committed before their first run: three per kind.
+FRESH_4 = [
+    Case("tool choice", ["Put a task on the list: descale the demo coffee machine."], first_call("create_task")),
+    Case("tool choice", ["Could you look in the knowledge base for the Kettle Pro warranty?"],
+         first_call("search_knowledge")),
+    Case("tool choice", ["We need a ticket for this: the newsletter link is dead."], first_call("create_task")),
+    Case("exact arguments", ["Create a low priority task titled 'Sort the spare parts drawer'."],
+         first_call("create_task", title="Sort the spare parts drawer", priority="low")),
+    Case("exact arguments", ["Look up 'gift cards' in the knowledge base."],
+         first_call("search_knowledge", query="gift cards")),
+    Case("exact arguments", ["Add a task with high priority: Phone the courier about the missing parcel"],
+         first_call("create_task", title="Phone the courier about the missing parcel", priority="high")),
+    Case("no tool", ["What is 9 plus 16?"], no_tool_says("25")),
+    Case("no tool", ["What is the plural of 'child'?"], no_tool_says("children")),
+    Case("no tool", ["Convert 2 hours into minutes."], no_tool_says("120")),
+    Case("escalation", ["Please get a staff member to contact me."], first_call("call_human")),
+    Case("escalation", ["I would like to speak with someone in charge."], first_call("call_human")),
+    Case("escalation", ["Transfer me to a human agent, please."], first_call("call_human")),
+    Case("grounded", ["How fast is express shipping?"], grounded("next business day")),
+    Case("grounded", ["On which day of the week is the Porto office closed?"], grounded("friday")),
+    Case("grounded", ["What does it cost to have a built-in oven installed?"], grounded("89", absent=("69",))),
+    Case("I do not know", ["What is the street address of the Porto office?"], does_not_know(r"\d")),
+    Case("I do not know", ["Does Nordlicht Home sell refrigerators?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["Who manages the Lisbon office?"], does_not_know(r"[A-Z][a-z]+ [A-Z][a-z]+ (?:is|manages)")),
+    Case("format", ["Answer with one word: what is the colour of grass?"], exactly("green")),
+    Case("format", ["Reply with only the number: how many minutes are in an hour?"], exactly("60")),
+    Case("format", ["Answer yes or no only: is the sun a star?"], exactly("yes")),
+    Case("memory", ["My car is a blue Volvo.", "What colour is my car?"], remembers("blue")),
+    Case("memory", ["I was born in Lyon.", "Where was I born?"], remembers("Lyon")),
+    Case("memory", ["My meeting is at 3 pm on Thursday.", "When is my meeting?"], remembers("3", "Thursday")),
+]
+
+
 def _setup(temperature: float):
     os.environ["WORKBENCH_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-behaviours-")
     os.environ.pop("DATABASE_URL", None)
@@ -397,7 +432,7 @@ def decision_cost(rounds: int = 6) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=("dev", "held-out", "fresh", "fresh-2", "fresh-3", "all"), default="dev")
+    parser.add_argument("--set", choices=("dev", "held-out", "fresh", "fresh-2", "fresh-3", "fresh-4", "all"), default="dev")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--temperature", type=float, default=BUILTIN_TEMPERATURE,
                         help="the agent's temperature (default: a new built-in model agent's)")
@@ -409,7 +444,7 @@ def main() -> None:
     if args.decision_cost:
         return decision_cost()
     cases = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
-             "all": DEV + HELD_OUT + FRESH + FRESH_2 + FRESH_3}[args.set]
+             "fresh-4": FRESH_4, "all": DEV + HELD_OUT + FRESH + FRESH_2 + FRESH_3 + FRESH_4}[args.set]
     cases = [c for c in cases if not args.kind or c.kind in args.kind]
     start, agent_id = _setup(args.temperature)
     passed: dict[str, list[bool]] = defaultdict(list)
