@@ -254,6 +254,7 @@ def test_a_strong_knowledge_match_turns_the_choice_to_answer_into_a_search():
     assert search_first(_asking("What is 7 times 8?", RELATED_MATCH - 0.1)) == []
     no_search = [t for t in BUILTINS if t["function"]["name"] != "search_knowledge"]
     assert search_first(_asking("How much is express shipping?", 0.9, tools=no_search)) == []
+    assert search_first(_asking("My express shipping order is late.", 0.9)) == []  # told, not asked
 
 
 def test_a_strong_match_searches_unless_the_decision_calls_another_tool(openai_server):

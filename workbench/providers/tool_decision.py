@@ -43,6 +43,14 @@ questions, format instructions and what the user said about themselves ("my name
 carry neither sign. A search that finds no answering passage makes the reply "I do not
 know" (tool_adapter), the honest reply to such a question.
 
+What the decision calls is then read as the user meant it (`decided_calls`): a string
+argument the model wrote with another case or without a small word the user's message has
+("Email Supplier About Late Deliveries") is given as the user wrote it; a search for a
+message that only tells something about the user ("My flight leaves from gate B12.") is
+dropped, and the model answers (nor is it searched first, below); and an argument that is a choice among a few values (a
+task's priority) is required by the grammar, so the model cannot write it into a description
+and leave it out.
+
 Until the examples, a decision to answer also searched when the model's own odds of
 searching (its log probabilities at the tool name) came close to those of answering. With
 the examples, dev questions that need no search came to 0.3-0.4 of answering, where the
@@ -329,10 +337,12 @@ def search_first(request: ChatRequest) -> list[ToolCallRequest]:
     """The call made instead of answering: search_knowledge with the user's message as its
     query, when the group's knowledge holds a passage matching it strongly, or the message
     asks about the organisation (a passage related to it, or `asks_about_the_organisation`).
-    [] when search_knowledge is not offered or the knowledge is empty."""
+    [] when search_knowledge is not offered, the knowledge is empty, or the message only tells
+    something about the user (`states_a_fact`: "My meeting is at 3 pm on Thursday." matched a
+    passage and was searched, and the question about it next too)."""
     probe = request.knowledge_probe
     offered = decision_tools(request.decision.response_format) if request.decision else set()
-    if probe is None or not probe.matches or SEARCH_KNOWLEDGE not in offered:
+    if probe is None or not probe.matches or SEARCH_KNOWLEDGE not in offered or states_a_fact(probe.query):
         return []
     best = max(score for _, score in probe.matches)
     about = best >= RELATED_MATCH or asks_about_the_organisation(probe.query, _instructions(request))
