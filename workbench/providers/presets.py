@@ -10,7 +10,8 @@ DEFAULT_TEMPERATURE = 0.7
 # The built-in 0.5B model gets short facts and formats wrong more often when sampled hot:
 # bench/agent_behaviours.py's 56 cases x 3, two runs at each temperature with the same
 # behaviour code, passed 143 and 141 of 168 at 0.7, 152 and 151 at 0.2 (format 11 and 10
-# of 21 -> 15 and 16). Its tool choices are made at temperature 0 either way (providers/tool_decision).
+# of 21 -> 15 and 16). Its tool choices are made at temperature 0 either way
+# (providers/tool_decision).
 BUILTIN_TEMPERATURE = 0.2
 
 PRESETS: dict[str, dict[str, Any]] = {

@@ -17,10 +17,11 @@ questions with their real search results, 3 replies each at temperature 0.7: num
 passages in a user turn after "I called search_knowledge(...)" with the ask to name the
 title used 3/18 (it names the title instead of answering), the same without naming the title
 9-10/18, the question repeated after the passages 8-10/18, passages in the system turn
-9/18, with the score floor 12/18, and with "reply: I do not know" 14/18. Later, with every dev and held-out "I do not
-know" question searched (5 questions, 6 replies each): "Reply: I do not know" 23/30, the
-sentence to reply with (as for actions, below) 25/30, that and the answer sampled at most at
-FROM_PASSAGES_TEMPERATURE 28/30, with the grounded answers still 30/30.
+9/18, with the score floor 12/18, and with "reply: I do not know" 14/18. Later, with every
+dev and held-out "I do not know" question searched (5 questions, 6 replies each): "Reply: I
+do not know" 23/30, the sentence to reply with (as for actions, below) 25/30, that and the
+answer sampled at most at FROM_PASSAGES_TEMPERATURE 28/30, with the grounded answers still
+30/30.
 
 Results of actions that carry their own sentence for the user (`RESULT_SUMMARY`: create_task,
 call_human) go into the system turn too, as the sentence to reply with. Given the result in a

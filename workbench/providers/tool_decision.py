@@ -47,9 +47,9 @@ What the decision calls is then read as the user meant it (`decided_calls`): a s
 argument the model wrote with another case or without a small word the user's message has
 ("Email Supplier About Late Deliveries") is given as the user wrote it; a search for a
 message that only tells something about the user ("My flight leaves from gate B12.") is
-dropped, and the model answers (nor is it searched first, below); and an argument that is a choice among a few values (a
-task's priority) is required by the grammar, so the model cannot write it into a description
-and leave it out.
+dropped, and the model answers (nor is it searched first, below); and an argument that is a
+choice among a few values (a task's priority) is required by the grammar, so the model
+cannot write it into a description and leave it out.
 
 Until the examples, a decision to answer also searched when the model's own odds of
 searching (its log probabilities at the tool name) came close to those of answering. With
@@ -233,18 +233,21 @@ def decision_tools(response_format: dict[str, Any] | None) -> set[str]:
     return {b["properties"]["tool"]["const"] for b in branches if "arguments" in b.get("properties", {})}
 
 
-def read_decision(text: str, response_format: dict[str, Any] | None) -> list[ToolCallRequest]:
+def read_decision(text: str, response_format: dict[str, Any] | None, said: str = "") -> list[ToolCallRequest]:
     """The tool call a decision names, or [] for the answer. The grammar made the text
     match the schema in `response_format`; anything else (a reply cut at the token limit)
-    counts as the choice to answer, so the user still gets a reply."""
+    counts as the choice to answer, so the user still gets a reply. Given the user's message
+    (`said`), each string argument is kept as the user wrote it (`as_the_user_wrote_it`)."""
     try:
         choice = json.loads(text)
     except ValueError:
         return []
     if not isinstance(choice, dict) or choice.get("tool") not in decision_tools(response_format):
         return []
+    arguments = {key: as_the_user_wrote_it(value, said) if isinstance(value, str) else value
+                 for key, value in (choice.get("arguments") or {}).items()}
     return [ToolCallRequest(id=f"call_{uuid.uuid4().hex[:24]}", name=choice["tool"],
-                            arguments=json.dumps(choice.get("arguments") or {}, ensure_ascii=False))]
+                            arguments=json.dumps(arguments, ensure_ascii=False))]
 
 
 def _words(text: str) -> list[tuple[str, int, int]]:
@@ -296,21 +299,15 @@ def states_a_fact(message: str) -> bool:
 
 
 def decided_calls(request: ChatRequest, text: str) -> list[ToolCallRequest]:
-    """The calls a decision makes (`read_decision`), with each string argument given as the
-    user wrote it (`as_the_user_wrote_it`), and no search for a message that states a fact
-    about the user: searched, "I live in Tampere." got "the knowledge base says nothing about
-    that", and the question about it next was searched as well."""
-    calls = read_decision(text, request.decision.response_format if request.decision else None)
+    """The calls a decision makes (`read_decision`, string arguments as the user wrote them),
+    and no search for a message that states a fact about the user: searched, "I live in
+    Tampere." got "the knowledge base says nothing about that", and the question about it
+    next was searched as well."""
     message = _last_user_text(request)
+    calls = read_decision(text, request.decision.response_format if request.decision else None, message)
     if [c.name for c in calls] == [SEARCH_KNOWLEDGE] and states_a_fact(message):
         return []
-    kept = []
-    for call in calls:
-        arguments = json.loads(call.arguments)
-        restored = {key: as_the_user_wrote_it(value, message) if isinstance(value, str) else value
-                    for key, value in arguments.items()}
-        kept.append(replace(call, arguments=json.dumps(restored, ensure_ascii=False)))
-    return kept
+    return calls
 
 
 def instruction_names(instructions: str) -> set[str]:
