@@ -238,7 +238,7 @@ def _wait_for_slot(handle: RunHandle, plan, lane: str, ready) -> None:
     """Take a slot of the run's lane, waiting in line if it is full. A wait shows in the
     trace as a `queue` step (seq 0, before the first model call), apart from model time."""
     waited_s = MANAGER.lanes.acquire(handle, lane)
-    if waited_s < 0.001:
+    if not waited_s:
         return
     ready_step_id = ready[1] if ready else None
     if ready is not None and ready_step_id is None:

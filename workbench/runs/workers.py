@@ -237,9 +237,11 @@ class Lanes:
         self._waiting: dict[str, deque[RunHandle]] = {}
 
     def acquire(self, handle: RunHandle, lane: str) -> float:
-        """Wait for a slot of `lane`; returns the seconds waited. Raises QueueCancelled when
-        the run is stopped while waiting."""
+        """Wait for a slot of `lane`; returns the seconds waited in line, 0.0 when a slot was
+        free (a moment spent on the lock itself is no queue). Raises QueueCancelled when the
+        run is stopped while waiting."""
         began = time.perf_counter()
+        waited_in_line = False
         with self._cond:
             line = self._waiting.setdefault(lane, deque())
             line.append(handle)
@@ -251,6 +253,7 @@ class Lanes:
                     if ahead != handle.queued_ahead:
                         handle.queued_ahead = ahead
                         handle.emit(RunUpdate("queued", data={"ahead": ahead, "lane": lane}))
+                    waited_in_line = True
                     self._cond.wait(0.2)  # wakes on a release, or to notice a cancel
             except BaseException:
                 line.remove(handle)
@@ -260,7 +263,7 @@ class Lanes:
             self._holding[lane] = self._holding.get(lane, 0) + 1
             handle.lane, handle.queued_ahead = lane, None
             self._cond.notify_all()  # the next in line may now move up
-        return time.perf_counter() - began
+        return time.perf_counter() - began if waited_in_line else 0.0
 
     def release(self, handle: RunHandle) -> None:
         with self._cond:
