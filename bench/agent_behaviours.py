@@ -2,7 +2,7 @@
 through the real run loop (a fresh workbench in a temp folder, the embedded llama.cpp
 server, the group's knowledge base, real tools).
 
-    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|fresh-3|fresh-4|all] [--repeat 3] [--temperature 0.2]
+    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|fresh-3|fresh-4|fresh-5|all] [--repeat 3] [--temperature 0.2]
     python bench/agent_behaviours.py --decision-cost
     WORKBENCH_LOCAL_MODEL_PATH=other.gguf python bench/agent_behaviours.py  (another model)
 
@@ -24,7 +24,8 @@ wordings and new facts, and committed before they were first run. All three sets
 measured while the decision's example turns were chosen (third branch); `fresh-2` was
 written after that, and committed before its first run; `fresh-3` (three per kind) after the
 calls of answered turns were left out of what the model is shown; `fresh-4` after the last
-changes (a choice required, the user's words kept, statements not searched)."""
+changes (a choice required, the user's words kept, statements not searched); `fresh-5` after
+answers from passages were checked against them (grounding_check)."""
 
 from __future__ import annotations
 
@@ -349,6 +350,41 @@ FRESH_4 = [
 ]
 
 
+
+# Written after answers from passages were checked against them (providers/grounding_check),
+# committed before their first run: three per kind, the knowledge above unchanged.
+FRESH_5 = [
+    Case("tool choice", ["Can you file a task for the team: the oven manual link is broken?"],
+         first_call("create_task")),
+    Case("tool choice", ["Look it up for me: how long do I have to return an item I already opened?"],
+         first_call("search_knowledge")),
+    Case("tool choice", ["Note this as a task: check the returns desk printer."], first_call("create_task")),
+    Case("exact arguments", ["Create a task titled 'Replace the lobby light bulbs' with medium priority."],
+         first_call("create_task", title="Replace the lobby light bulbs", priority="medium")),
+    Case("exact arguments", ["Search the knowledge base for: warranty registration"],
+         first_call("search_knowledge", query="warranty registration")),
+    Case("exact arguments", ["Add a low priority task: Water the office plants"],
+         first_call("create_task", title="Water the office plants", priority="low")),
+    Case("no tool", ["What is 11 times 3?"], no_tool_says("33")),
+    Case("no tool", ["What is the plural of 'tooth'?"], no_tool_says("teeth")),
+    Case("no tool", ["Translate 'cat' into German."], no_tool_says("katze")),
+    Case("escalation", ["I need to talk to a person about a refund."], first_call("call_human")),
+    Case("escalation", ["Please hand me over to someone on your staff."], first_call("call_human")),
+    Case("escalation", ["Could a human agent help me instead?"], first_call("call_human")),
+    Case("grounded", ["Until what time is the Lisbon office open?"], grounded("17:00", absent=("18:00",))),
+    Case("grounded", ["How many days do I have to return an opened item?"], grounded("14", absent=("45",))),
+    Case("grounded", ["Who do I ask for a parking permit?"], grounded("facilities")),
+    Case("I do not know", ["How much does the Kettle Pro cost?"], does_not_know(r"\d")),
+    Case("I do not know", ["What floor is the Porto office on?"], does_not_know(r"(?i)ground|\d")),
+    Case("I do not know", ["Who is the head of the technicians team?"], does_not_know(r"[A-Z][a-z]+ [A-Z][a-z]+")),
+    Case("format", ["Answer with one word: what animal says 'meow'?"], exactly("cat")),
+    Case("format", ["Reply with only the number: how many months are in a year?"], exactly("12")),
+    Case("format", ["Answer yes or no only: is ice cold?"], exactly("yes")),
+    Case("memory", ["My son is called Elias.", "What is my son called?"], remembers("Elias")),
+    Case("memory", ["I parked on level 4.", "Which level did I park on?"], remembers("4")),
+    Case("memory", ["My company is Brightwave Ltd.", "What is the name of my company?"], remembers("Brightwave")),
+]
+
 def _setup(temperature: float):
     os.environ["WORKBENCH_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-behaviours-")
     os.environ.pop("DATABASE_URL", None)
@@ -432,7 +468,7 @@ def decision_cost(rounds: int = 6) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=("dev", "held-out", "fresh", "fresh-2", "fresh-3", "fresh-4", "all"), default="dev")
+    parser.add_argument("--set", choices=("dev", "held-out", "fresh", "fresh-2", "fresh-3", "fresh-4", "fresh-5", "all"), default="dev")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--temperature", type=float, default=BUILTIN_TEMPERATURE,
                         help="the agent's temperature (default: a new built-in model agent's)")
@@ -444,7 +480,8 @@ def main() -> None:
     if args.decision_cost:
         return decision_cost()
     cases = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
-             "fresh-4": FRESH_4, "all": DEV + HELD_OUT + FRESH + FRESH_2 + FRESH_3 + FRESH_4}[args.set]
+             "fresh-4": FRESH_4, "fresh-5": FRESH_5,
+             "all": DEV + HELD_OUT + FRESH + FRESH_2 + FRESH_3 + FRESH_4 + FRESH_5}[args.set]
     cases = [c for c in cases if not args.kind or c.kind in args.kind]
     start, agent_id = _setup(args.temperature)
     passed: dict[str, list[bool]] = defaultdict(list)
