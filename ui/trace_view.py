@@ -118,6 +118,13 @@ def _model_step(step: StepView) -> None:
                    f"{resp.get('model') or step.name}")
         if resp.get("content"):
             st.markdown(resp["content"])
+        replaced = resp.get("replaced")
+        if replaced:
+            terms = ", ".join(f"`{t}`" for t in replaced.get("unsupported") or [])
+            st.warning(f"Replaced: the model's answer named {terms}, which neither the passages nor "
+                       "the user's messages hold (see `checked_against` under Parameters). "
+                       "The model's answer:")
+            st.text(replaced.get("answer") or "")
         if resp.get("tool_calls"):
             st.json(resp["tool_calls"], expanded=2)
         if resp.get("usage"):

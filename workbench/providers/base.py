@@ -44,6 +44,9 @@ class ChatRequest:
     # request then streams.
     decision: ChatRequest | None = None
     knowledge_probe: KnowledgeProbe | None = None
+    # An answer from search results (the built-in model, see grounding_check): the texts it
+    # must take its numbers and names from (the passages, the user's messages). Not sent.
+    sources: list[str] | None = None
 
 
 @dataclass
@@ -83,6 +86,9 @@ class ModelResponse:
     ttft_ms: float | None = None
     failed_attempts: list[Attempt] = field(default_factory=list)
     decision: str | None = None  # the constrained decision's text, when one was made
+    # Set when the answer named what its sources do not hold and was replaced (see
+    # grounding_check): {"answer": the model's answer, "unsupported": [the terms]}.
+    replaced: dict[str, Any] | None = None
 
 
 @dataclass

@@ -23,6 +23,7 @@ from .base import (Attempt, ChatProvider, ChatRequest, Completed, ModelResponse,
 from .clients import leased_client
 from .sdk_errors import provider_error
 from .tokens import estimate_messages_tokens, estimate_tokens
+from .grounding_check import NOT_IN_SOURCES, unsupported_terms
 from .tool_adapter import adapt_request
 from .tool_decision import decided_calls, search_first, with_decision
 
@@ -187,6 +188,8 @@ class OpenAICompatibleProvider(ChatProvider):
         try, the choice to answer streams the request itself."""
         if cancel is not None and cancel.is_set():
             return self._cancelled(request, "", started, None, [])
+        if request.sources is not None:
+            return (yield from self._checked_answer(client, request, cancel, state, started))
         if request.decision is None:
             return (yield from self._stream_pass(client, request, cancel, state, started, show=True))
         decided = yield from self._stream_pass(client, request.decision, cancel, _TryState(), started,
@@ -207,6 +210,23 @@ class OpenAICompatibleProvider(ChatProvider):
             reasoning_tokens=first.reasoning_tokens + second.reasoning_tokens,
             estimated=first.estimated or second.estimated)
         response.decision = decided.content
+        return response
+
+    def _checked_answer(self, client: openai.OpenAI, request: ChatRequest,
+                        cancel: threading.Event | None, state: _TryState,
+                        started: float) -> Iterator[StreamEvent]:
+        """An answer from passages, held back until it is checked against its sources (one
+        sentence: shown whole rather than streamed and then taken back). An answer naming
+        what they do not hold is replaced by NOT_IN_SOURCES."""
+        response = yield from self._stream_pass(client, request, cancel, state, started, show=False)
+        if response.finish_reason == "cancelled":
+            return replace(response, content="")  # never shown, and unchecked
+        unsupported = unsupported_terms(response.content, request.sources or [])
+        if unsupported:
+            response = replace(response, content=NOT_IN_SOURCES,
+                               replaced={"answer": response.content, "unsupported": unsupported})
+        if response.content:
+            yield TextDelta(response.content)
         return response
 
     def _stream_pass(self, client: openai.OpenAI, request: ChatRequest,

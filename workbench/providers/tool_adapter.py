@@ -216,13 +216,28 @@ def _adapt(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool, 
     return out, ends_with_results, ends_with_results and searched_only
 
 
+def answer_sources(messages: list[dict[str, Any]]) -> list[str]:
+    """What an answer from the search results that end `messages` may take its numbers and
+    names from: the passages it is shown (with their titles) and the user's messages."""
+    found: list[dict[str, Any]] = []
+    for message in reversed(messages):
+        if message.get("role") != "tool":
+            break
+        found += passages(_text(message.get("content"))) or []
+    said = [_text(m.get("content")) for m in messages if m.get("role") == "user"]
+    return [f"{item['title']}: {item['text']}" for item in answering(found)] + said
+
+
 def adapt_request(request: ChatRequest) -> ChatRequest:
     """The request as the small model should see it (idempotent): after tool results it
     is told to answer (`tool_choice` "none"); an answer from search results is sampled at
-    most at FROM_PASSAGES_TEMPERATURE."""
+    most at FROM_PASSAGES_TEMPERATURE and checked against its `sources`."""
     messages, had_results, from_passages = _adapt(request.messages)
+    if not from_passages:
+        return replace(request, messages=messages,
+                       tool_choice="none" if had_results else request.tool_choice)
     temperature = request.temperature
-    if from_passages and temperature is not None:
+    if temperature is not None:
         temperature = min(temperature, FROM_PASSAGES_TEMPERATURE)
-    return replace(request, messages=messages, temperature=temperature,
-                   tool_choice="none" if had_results else request.tool_choice)
+    return replace(request, messages=messages, temperature=temperature, tool_choice="none",
+                   sources=answer_sources(request.messages))

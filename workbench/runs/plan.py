@@ -164,6 +164,8 @@ def _constraints(request: ChatRequest) -> dict[str, Any]:
                               "temperature": request.decision.temperature,
                               "max_tokens": request.decision.max_tokens,
                               **_constraints(request.decision)}
+    if request.sources is not None:  # not sent: what the answer is checked against
+        fields["checked_against"] = request.sources
     if request.knowledge_probe is not None:
         fields["knowledge_probe"] = {"query": request.knowledge_probe.query,
                                      "matches": [list(m) for m in request.knowledge_probe.matches],

@@ -1,0 +1,122 @@
+"""The check of an answer from passages (providers/grounding_check.py): its numbers and names
+must come from the passages or the user's messages; the provider replaces one that fails."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.scripted_openai import text
+from workbench.providers.base import ChatRequest, ProviderConfig, StreamReset, TextDelta
+from workbench.providers.grounding_check import NOT_IN_SOURCES, unsupported_terms
+from workbench.providers.openai_compat import OpenAICompatibleProvider
+from workbench.providers.tool_adapter import ANSWERING_SCORE, adapt_request
+
+SOURCES = ["Parking: Staff park in the garage under the Lisbon office; a permit costs 25 euros a month.",
+           "Lisbon office: Open Monday to Friday from 8:30 to 17:00. Visitors sign in at reception.",
+           "How many parking spaces does the garage have?"]
+
+
+@pytest.mark.parametrize("answer, unsupported", [
+    ("A permit costs 25 euros a month.", []),
+    ("The office opens at 8:30 and closes at 17:00, Monday to Friday.", []),
+    ("It opens at 08:30.", []),  # a leading zero changes nothing
+    ("Visitors sign in at the reception of the Lisbon office.", []),
+    ("Lisbon's office is open on Monday.", []),  # a possessive of a known name
+    ("I do not know.", []),
+    (NOT_IN_SOURCES, []),
+    ("There are 10 parking spaces in the garage.", ["10"]),
+    ("The garage has twelve spaces.", ["twelve"]),  # a number word counts as its figure
+    ("One of the staff parks there.", []),  # "one" is left alone: as often a pronoun
+    ("The office is managed by Maria Costa.", ["Maria", "Costa"]),
+    ("The garage is in Lisbon, Portugal.", ["Portugal"]),
+    ("The office is on Lisbon Street.", ["Street"]),  # "street" only in lower case is no name
+    ("It is open on Saturday from 9:00.", ["9", "Saturday"]),
+    ("Maria parks there.", []),  # a sentence's first word is not read as a name
+])
+def test_numbers_and_names_must_come_from_the_sources(answer, unsupported):
+    assert unsupported_terms(answer, SOURCES) == unsupported
+
+
+def _searched(question: str, found: list[dict]) -> list[dict]:
+    return [{"role": "system", "content": "You are the support assistant."},
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": None, "tool_calls": [{
+                "id": "c1", "type": "function",
+                "function": {"name": "search_knowledge", "arguments": json.dumps({"query": question})}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": json.dumps(found)}]
+
+
+PASSAGES = [{"title": "Parking", "score": 0.58, "text": "A parking permit costs 25 euros a month."},
+            {"title": "Shipping", "score": ANSWERING_SCORE - 0.1, "text": "Express costs 12 euros."}]
+
+
+def test_an_answer_from_search_results_is_checked_against_its_passages_and_the_users_words():
+    adapted = adapt_request(ChatRequest(model="m", messages=_searched("How many spaces are there?", PASSAGES)))
+    # the passage the model is shown (the weak one is not), then the user's messages
+    assert adapted.sources == ["Parking: A parking permit costs 25 euros a month.", "How many spaces are there?"]
+    assert adapt_request(adapted) == adapted  # idempotent
+    asked_again = [*_searched("How many spaces are there?", PASSAGES),
+                   {"role": "assistant", "content": "I do not know."}, {"role": "user", "content": "Hi"}]
+    assert adapt_request(ChatRequest(model="m", messages=asked_again)).sources is None  # not an answer from passages
+
+
+def _provider(server) -> OpenAICompatibleProvider:
+    return OpenAICompatibleProvider(ProviderConfig(
+        name="Small", kind="openai_compatible", base_url=server.base_url, adapt_tools=True))
+
+
+def test_an_invented_figure_is_replaced_before_the_user_sees_it(openai_server):
+    openai_server.script(text("There are 40 parking spaces.", chunk_size=3))
+    events = list(_provider(openai_server).stream_chat(
+        ChatRequest(model="m", messages=_searched("How many spaces are there?", PASSAGES))))
+    response = events[-1].response
+    assert [e.text for e in events if isinstance(e, TextDelta)] == [NOT_IN_SOURCES]  # nothing else shown
+    assert not any(isinstance(e, StreamReset) for e in events)
+    assert response.content == NOT_IN_SOURCES
+    assert response.replaced == {"answer": "There are 40 parking spaces.", "unsupported": ["40"]}
+
+
+def test_an_answer_the_passages_back_is_shown_as_the_model_gave_it(openai_server):
+    openai_server.script(text("A permit costs 25 euros a month.", chunk_size=3))
+    events = list(_provider(openai_server).stream_chat(
+        ChatRequest(model="m", messages=_searched("What does a permit cost?", PASSAGES))))
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "A permit costs 25 euros a month."
+    assert events[-1].response.replaced is None
+
+
+def test_the_trace_keeps_the_replaced_answer_and_what_it_was_checked_against(wb, openai_server, monkeypatch):
+    """Through the run loop on the group's built-in provider (its embedded server replaced by
+    the scripted one) and a real search of the group's knowledge."""
+    from sqlalchemy import select
+
+    from workbench import agents, runs
+    from workbench import knowledge as kb
+    from workbench.db import session_scope
+    from workbench.models import Message, ProviderRecord, RunStep
+    from workbench.providers import embedded_server
+
+    monkeypatch.setattr(embedded_server, "base_url", lambda: openai_server.base_url)
+    kb.add_snippet(wb.person_id, wb.group_id, "Parking", "Staff park in the garage; a permit costs 25 euros a month.")
+    with session_scope() as s:
+        provider_id = s.scalar(select(ProviderRecord.id).where(
+            ProviderRecord.group_id == wb.group_id, ProviderRecord.kind == "local"))
+    agent_id = agents.create_agent(wb.person_id, wb.group_id, name="Checked", provider_id=provider_id,
+                                   model="m", tools=["search_knowledge"]).id
+    openai_server.script(text('{"tool": "search_knowledge", "arguments": {"query": "garage parking spaces"}}'),
+                         text("The garage has 40 parking spaces."))
+    thread, _ = runs.create_thread(wb.group_id, agent_id, wb.person_id)
+    result = runs.continue_thread(thread.id, "How many parking spaces does the garage have?", wb.person_id).wait(30)
+    assert result.status == "complete" and result.reply == NOT_IN_SOURCES, result.error
+    with session_scope() as s:
+        answer_step = s.scalars(select(RunStep).where(RunStep.run_id == result.run_id, RunStep.kind == "model_call")
+                                .order_by(RunStep.seq.desc())).first()
+        stored = s.scalars(select(Message.content).where(Message.thread_id == thread.id)
+                           .order_by(Message.seq.desc())).first()
+    assert stored == NOT_IN_SOURCES
+    assert answer_step.response["content"] == NOT_IN_SOURCES
+    assert answer_step.response["replaced"] == {"answer": "The garage has 40 parking spaces.", "unsupported": ["40"]}
+    assert answer_step.request["checked_against"] == [
+        "Parking: Staff park in the garage; a permit costs 25 euros a month.",
+        "How many parking spaces does the garage have?"]

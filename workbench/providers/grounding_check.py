@@ -1,0 +1,60 @@
+"""An answer from passages names only what the passages hold.
+
+Told to answer from search results or say it does not know, the built-in model still fills
+a gap with a likely figure or name when a passage on the same topic lacks the asked fact
+("There are 10 parking spaces in the garage" from a passage about the garage's permits; "in
+Porto, Portugal" for a street address). Such an answer gives itself away: it holds a number
+or a name that none of its sources (the passages, the user's messages) contains. The
+provider checks each answer from passages (`ChatRequest.sources`) with `unsupported_terms`
+and replaces one that fails by NOT_IN_SOURCES; the trace keeps the replaced answer.
+
+Checked: every run of digits ("8:30" is 8 and 30; number words from two to twenty count as
+their digits) and every capitalised word inside a sentence, as written (a sentence's first
+word is capitalised anyway). Not checked: common words, so an answer that rewords the right passage passes, and
+so does a wrong claim made only of the sources' words."""
+
+from __future__ import annotations
+
+import re
+
+NOT_IN_SOURCES = "I do not know; the knowledge base does not say."
+DIGITS = re.compile(r"\d+")
+WORD = re.compile(r"[^\W\d_][\w'-]*")
+# A capitalised word of 3 letters or more that does not open a sentence, a line or a list item.
+NAME = re.compile(r"(?<![.!?:;*•-]\s)(?<=[ \t])[A-Z][^\W\d_][\w-]+")
+NUMBER_WORDS = {word: str(n) for n, word in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
+COUNTED_WORDS = set(NUMBER_WORDS) - {"zero", "one"}  # "one" is as often a pronoun ("one of them")
+
+
+def _numbers(text: str) -> set[str]:
+    """The digit runs of `text`, number words as digits, leading zeros dropped ("09" is 9)."""
+    found = {run.lstrip("0") or "0" for run in DIGITS.findall(text)}
+    found |= {NUMBER_WORDS[w] for w in (m.group().lower() for m in WORD.finditer(text)) if w in NUMBER_WORDS}
+    return found
+
+
+def _words(text: str) -> set[str]:
+    """The words of `text` as written (a name is compared with its capital: "Porto Street" is
+    not backed by "the street address"), a possessive 's dropped."""
+    return {m.group().removesuffix("'s") for m in WORD.finditer(text)}
+
+
+def unsupported_terms(answer: str, sources: list[str]) -> list[str]:
+    """The numbers in `answer` that no source holds, then the names, each once."""
+    if answer.strip() == NOT_IN_SOURCES:
+        return []
+    joined = "\n".join(sources)
+    known_numbers, known_words = _numbers(joined), _words(joined)
+    missing: list[str] = []
+    said_numbers = DIGITS.findall(answer) + [m.group() for m in WORD.finditer(answer)
+                                             if m.group().lower() in COUNTED_WORDS]
+    for said in said_numbers:
+        if (NUMBER_WORDS.get(said.lower()) or said.lstrip("0") or "0") not in known_numbers and said not in missing:
+            missing.append(said)
+    for match in NAME.finditer(answer):
+        word = match.group()
+        if word.removesuffix("'s") not in known_words and word not in missing:
+            missing.append(word)
+    return missing
