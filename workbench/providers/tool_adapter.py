@@ -21,7 +21,8 @@ title used 3/18 (it names the title instead of answering), the same without nami
 dev and held-out "I do not know" question searched (5 questions, 6 replies each): "Reply: I
 do not know" 23/30, the sentence to reply with (as for actions, below) 25/30, that and the
 answer sampled at most at FROM_PASSAGES_TEMPERATURE 28/30, with the grounded answers still
-30/30.
+30/30. Such an answer also carries the texts it may take its figures and names from
+(`ChatRequest.sources`, see grounding_check).
 
 Results of actions that carry their own sentence for the user (`RESULT_SUMMARY`: create_task,
 call_human) go into the system turn too, as the sentence to reply with. Given the result in a
