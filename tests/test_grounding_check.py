@@ -83,7 +83,9 @@ def test_an_answer_the_passages_back_is_shown_as_the_model_gave_it(openai_server
     events = list(_provider(openai_server).stream_chat(
         ChatRequest(model="m", messages=_searched("What does a permit cost?", PASSAGES))))
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "A permit costs 25 euros a month."
-    assert events[-1].response.replaced is None
+    response = events[-1].response
+    assert response.replaced is None
+    assert response.ttft_ms is not None and 0 < response.ttft_ms <= response.duration_ms  # when it was shown
 
 
 def test_the_trace_keeps_the_replaced_answer_and_what_it_was_checked_against(wb, openai_server, monkeypatch):

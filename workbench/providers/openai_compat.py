@@ -226,6 +226,8 @@ class OpenAICompatibleProvider(ChatProvider):
             response = replace(response, content=NOT_IN_SOURCES,
                                replaced={"answer": response.content, "unsupported": unsupported})
         if response.content:
+            # the first token the user sees is the whole answer: that is what they waited for
+            response.ttft_ms = response.duration_ms = (time.perf_counter() - started) * 1000
             yield TextDelta(response.content)
         return response
 
