@@ -114,9 +114,9 @@ def test_the_trace_keeps_the_replaced_answer_and_what_it_was_checked_against(wb,
     with session_scope() as s:
         answer_step = s.scalars(select(RunStep).where(RunStep.run_id == result.run_id, RunStep.kind == "model_call")
                                 .order_by(RunStep.seq.desc())).first()
-        stored = s.scalars(select(Message.content).where(Message.thread_id == thread.id)
+        stored = s.scalars(select(Message).where(Message.thread_id == thread.id)
                            .order_by(Message.seq.desc())).first()
-    assert stored == NOT_IN_SOURCES
+        assert stored.content == NOT_IN_SOURCES and stored.data["unsupported"] == ["40"]  # the chat says so
     assert answer_step.response["content"] == NOT_IN_SOURCES
     assert answer_step.response["replaced"] == {"answer": "The garage has 40 parking spaces.", "unsupported": ["40"]}
     assert answer_step.request["checked_against"] == [

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from tests.scripted_openai import error, text, tool_call
 from workbench import agents, runs, threads
 from workbench.db import session_scope
+from workbench.providers.grounding_check import NOT_IN_SOURCES
 from workbench.providers import service as provider_service
 from workbench.tenancy import groups, people
 from workbench.tools import tasks
@@ -361,6 +362,18 @@ def test_knowledge_search_results_render_as_sources(env):
     sources = [e for e in at.expander if e.label.startswith(("1. ", "2. "))]
     assert [e.label for e in sources] == ["1. refund-policy.md · p. 3 · 0.81", "2. faq.txt · 0.52"]
     assert sources[0].markdown[0].value == "Refunds are paid within 14 days."
+
+
+def test_an_answer_the_grounding_check_replaced_says_so(env):
+    thread, _ = runs.create_thread(env.group, env.agent.id, env.person, title="Parking")
+    with session_scope() as s:
+        row = threads.load_thread(s, env.person, thread.id)
+        threads.append_message(s, row, role="user", content="How many parking spaces are there?")
+        threads.append_message(s, row, role="assistant", run_id=1, content=NOT_IN_SOURCES,
+                               data={"model": "m", "unsupported": ["40"]})
+    at = chat(env, sel_thread=thread.id)
+    assert any("answer named 40, which they do not hold" in c.value for c in at.caption)
+    assert NOT_IN_SOURCES in [m.value for m in at.markdown]
 
 
 def _live_view():

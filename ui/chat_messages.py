@@ -122,6 +122,13 @@ def _usage_line(replies: list) -> str | None:
     return f"{', '.join(models)} · {tokens_in:,} → {tokens_out:,} tokens"
 
 
+def replaced_note(unsupported: list[str]) -> str:
+    """Under an answer the grounding check replaced (providers/grounding_check)."""
+    return (f"🔎 Checked against the passages found: the model's answer named "
+            f"{', '.join(unsupported)}, which they do not hold, so it was replaced. "
+            "The run's trace keeps the model's answer.")
+
+
 def render_assistant_message(msg, *, retry_key: str | None = None) -> bool:
     """One model call's output. True when its Retry button was clicked."""
     if msg.content:
@@ -132,6 +139,9 @@ def render_assistant_message(msg, *, retry_key: str | None = None) -> bool:
         st.error((msg.data or {}).get("error") or "The reply failed.")
     elif msg.status in REPLY_NOTES:
         st.caption(REPLY_NOTES[msg.status])
+    unsupported = (msg.data or {}).get("unsupported")
+    if unsupported:
+        st.caption(replaced_note(unsupported))
     if retry_key:
         return st.button("Retry", key=retry_key, icon=":material/refresh:",
                          help="Run the agent again on your last message.")

@@ -220,7 +220,8 @@ def _close_call(plan, response: ModelResponse, step_id: int, reply_id: int, call
     conn.execute(_CLOSE_REPLY, dict(
         message_key=reply_id, content=response.content, tool_calls=calls or None,
         status="cancelled" if cancelled else "complete",
-        data={"model": cfg.model, "usage": vars(response.usage)}))
+        data={"model": cfg.model, "usage": vars(response.usage),
+              **({"unsupported": response.replaced["unsupported"]} if response.replaced else {})}))
     return rec.cost_usd
 
 
