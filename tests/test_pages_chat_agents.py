@@ -14,8 +14,8 @@ from streamlit.testing.v1 import AppTest
 from tests.scripted_openai import error, text, tool_call
 from workbench import agents, runs, threads
 from workbench.db import session_scope
-from workbench.providers.grounding_check import NOT_IN_SOURCES
 from workbench.providers import service as provider_service
+from workbench.providers.grounding_check import NOT_IN_SOURCES
 from workbench.tenancy import groups, people
 from workbench.tools import tasks
 

@@ -10,8 +10,8 @@ and replaces one that fails by NOT_IN_SOURCES; the trace keeps the replaced answ
 
 Checked: every run of digits ("8:30" is 8 and 30; number words from two to twenty count as
 their digits) and every capitalised word inside a sentence, as written (a sentence's first
-word is capitalised anyway). Not checked: common words, so an answer that rewords the right passage passes, and
-so does a wrong claim made only of the sources' words."""
+word is capitalised anyway). Not checked: common words, so an answer that rewords the right
+passage passes, and so does a wrong claim made only of the sources' words."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ DIGITS = re.compile(r"\d+")
 WORD = re.compile(r"[^\W\d_][\w'-]*")
 # A capitalised word of 3 letters or more that does not open a sentence, a line or a list item.
 NAME = re.compile(r"(?<![.!?:;*•-]\s)(?<=[ \t])[A-Z][^\W\d_][\w-]+")
-NUMBER_WORDS = {word: str(n) for n, word in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
+NUMBER_WORDS = {word: str(n) for n, word in enumerate((
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"))}
 COUNTED_WORDS = set(NUMBER_WORDS) - {"zero", "one"}  # "one" is as often a pronoun ("one of them")
 
 

@@ -21,9 +21,9 @@ from ..settings import get_secret
 from .base import (Attempt, ChatProvider, ChatRequest, Completed, ModelResponse, ProviderConfig, StreamEvent,
                    StreamReset, TextDelta, ToolCallRequest, Usage)
 from .clients import leased_client
+from .grounding_check import NOT_IN_SOURCES, unsupported_terms
 from .sdk_errors import provider_error
 from .tokens import estimate_messages_tokens, estimate_tokens
-from .grounding_check import NOT_IN_SOURCES, unsupported_terms
 from .tool_adapter import adapt_request
 from .tool_decision import decided_calls, search_first, with_decision
 
