@@ -13,7 +13,9 @@ built-in tools and a plain support-assistant prompt, at the temperature a new ag
 built-in model starts from (0.2, providers/presets; it was 0.7, the same as every agent's,
 until that was measured here) unless told otherwise. Prints the pass rate per kind and
 overall, how many cases of the tool-choice kinds called the same tools in every repetition
-(and the same calls, free-text arguments such as a task's description included), the mean seconds per case run, and how many replies after a tool call show a
+(and the same calls, free-text arguments such as a task's description included), how many
+runs of the "no tool" cases called no tool (a wrong answer without a call fails the case but
+counts there), the mean seconds per case run, and how many replies after a tool call show a
 tool's name or JSON (the user should read what was done, not the call).
 
 The `dev` cases were written first and are the ones the prompts were measured on; the
@@ -489,6 +491,7 @@ def main() -> None:
     same_tools: dict[str, list[bool]] = defaultdict(list)  # the same tools called, in order
     seconds: list[float] = []
     after_calls: list[bool] = []  # per reply after a tool call: does it show the call?
+    no_call: list[bool] = []  # per run of a "no tool" case: was no tool called (right or wrong answer)?
     for case in cases:
         outcomes = []
         for _ in range(args.repeat):
@@ -499,6 +502,8 @@ def main() -> None:
             passed[case.kind].append(ok)
             if outcome.calls:
                 after_calls.append(bool(SHOWS_THE_CALL.search(outcome.reply)))
+            if case.kind == "no tool":
+                no_call.append(not outcome.calls)
             if args.verbose or not ok:
                 print(f"  {'pass' if ok else 'FAIL'} {case.kind}: {case.turns[-1]!r} -> "
                       f"calls {outcome.calls} reply {outcome.reply[:160]!r} ({took:.1f} s)", flush=True)
@@ -512,6 +517,8 @@ def main() -> None:
     for kind in dict.fromkeys(c.kind for c in cases):
         results = passed[kind]
         line = f"{kind:>16}: {sum(results):3d}/{len(results):<3d} {100 * sum(results) / len(results):5.1f} %"
+        if kind == "no tool":
+            line += f"   no tool called: {sum(no_call)}/{len(no_call)} runs"
         if kind in repeatable:
             line += (f"   same tools every time: {sum(same_tools[kind])}/{len(same_tools[kind])} cases,"
                      f" same calls with arguments: {sum(repeatable[kind])}/{len(repeatable[kind])}")
