@@ -28,11 +28,15 @@ NUMBER_WORDS = {word: str(n) for n, word in enumerate((
 COUNTED_WORDS = set(NUMBER_WORDS) - {"zero", "one"}  # "one" is as often a pronoun ("one of them")
 
 
+def _figure(said: str) -> str:
+    """A digit run or a number word as the figure it stands for ("09" and "nine" are 9)."""
+    return NUMBER_WORDS.get(said.lower()) or said.lstrip("0") or "0"
+
+
 def _numbers(text: str) -> set[str]:
-    """The digit runs of `text`, number words as digits, leading zeros dropped ("09" is 9)."""
-    found = {run.lstrip("0") or "0" for run in DIGITS.findall(text)}
-    found |= {NUMBER_WORDS[w] for w in (m.group().lower() for m in WORD.finditer(text)) if w in NUMBER_WORDS}
-    return found
+    """The figures of `text`: its digit runs and number words."""
+    words = (m.group() for m in WORD.finditer(text))
+    return {_figure(said) for said in [*DIGITS.findall(text), *(w for w in words if w.lower() in NUMBER_WORDS)]}
 
 
 def _words(text: str) -> set[str]:
@@ -51,7 +55,7 @@ def unsupported_terms(answer: str, sources: list[str]) -> list[str]:
     said_numbers = DIGITS.findall(answer) + [m.group() for m in WORD.finditer(answer)
                                              if m.group().lower() in COUNTED_WORDS]
     for said in said_numbers:
-        if (NUMBER_WORDS.get(said.lower()) or said.lstrip("0") or "0") not in known_numbers and said not in missing:
+        if _figure(said) not in known_numbers and said not in missing:
             missing.append(said)
     for match in NAME.finditer(answer):
         word = match.group()

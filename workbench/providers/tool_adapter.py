@@ -164,9 +164,10 @@ def adapt_messages(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]]
     return adapted, ends_with_results
 
 
-def _adapt(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool, bool]:
+def _adapt(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool, list[dict[str, Any]] | None]:
     """(messages without tool calls or tool messages, whether the conversation ends with
-    tool results, whether those are all search results). A call becomes the assistant saying "I called name(args)."; its results
+    tool results, and when those are all search results their passages, else None). A call
+    becomes the assistant saying "I called name(args)."; its results
     come back in a user message that asks for a reply to the request from them (in `tool`
     messages this model calls again). When the conversation ends with search results
     only, they go into the system turn instead (`grounding`) and it ends with the question."""
@@ -202,6 +203,8 @@ def _adapt(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool, 
     ends_with_results = bool(batch)
     searched_only = all(found is not None for *_, found in batch)
     said = [] if searched_only else [summary(result) for _, result, _ in batch]
+    answered_from = [item for *_, found in batch for item in found or []] if (
+        ends_with_results and searched_only) else None
     if ends_with_results and (searched_only or all(said)):
         out.pop()  # the turn announcing the call: the conversation ends with the user's message
         if searched_only:
@@ -214,17 +217,13 @@ def _adapt(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool, 
             out.insert(0, {"role": "system", "content": extra})
         batch.clear()
     flush()
-    return out, ends_with_results, ends_with_results and searched_only
+    return out, ends_with_results, answered_from
 
 
-def answer_sources(messages: list[dict[str, Any]]) -> list[str]:
-    """What an answer from the search results that end `messages` may take its numbers and
-    names from: the passages it is shown (with their titles) and the user's messages."""
-    found: list[dict[str, Any]] = []
-    for message in reversed(messages):
-        if message.get("role") != "tool":
-            break
-        found += passages(_text(message.get("content"))) or []
+def answer_sources(found: list[dict[str, Any]], messages: list[dict[str, Any]]) -> list[str]:
+    """What an answer from the search results `found` that end `messages` may take its
+    numbers and names from: the passages it is shown (with their titles) and the user's
+    messages."""
     said = [_text(m.get("content")) for m in messages if m.get("role") == "user"]
     return [f"{item['title']}: {item['text']}" for item in answering(found)] + said
 
@@ -233,12 +232,12 @@ def adapt_request(request: ChatRequest) -> ChatRequest:
     """The request as the small model should see it (idempotent): after tool results it
     is told to answer (`tool_choice` "none"); an answer from search results is sampled at
     most at FROM_PASSAGES_TEMPERATURE and checked against its `sources`."""
-    messages, had_results, from_passages = _adapt(request.messages)
-    if not from_passages:
+    messages, had_results, answered_from = _adapt(request.messages)
+    if answered_from is None:
         return replace(request, messages=messages,
                        tool_choice="none" if had_results else request.tool_choice)
     temperature = request.temperature
     if temperature is not None:
         temperature = min(temperature, FROM_PASSAGES_TEMPERATURE)
     return replace(request, messages=messages, temperature=temperature, tool_choice="none",
-                   sources=answer_sources(request.messages))
+                   sources=answer_sources(answered_from, request.messages))
