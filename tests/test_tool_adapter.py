@@ -11,6 +11,7 @@ from workbench.providers.base import RESULT_SUMMARY, ChatRequest, ProviderConfig
 from workbench.providers.openai_compat import OpenAICompatibleProvider
 from workbench.providers.tool_adapter import (
     ANSWERING_SCORE,
+    FOCUS_SENTENCES,
     FROM_PASSAGES_TEMPERATURE,
     GROUNDING,
     NOTHING_FOUND,
@@ -18,6 +19,8 @@ from workbench.providers.tool_adapter import (
     SAY_DONE,
     adapt_messages,
     adapt_request,
+    focused,
+    sentences,
 )
 
 NAMES = {"create_task", "search_knowledge"}
@@ -97,6 +100,52 @@ def test_search_results_to_answer_from_go_into_the_system_turn_numbered_with_tit
         "Be brief.\n\n" + NOTHING_FOUND.format(tool="search_knowledge"))
     assert adapt_request(adapt_request(ChatRequest(model="m", messages=messages))).messages == (
         adapt_messages(messages)[0])  # idempotent
+
+
+POLICIES = [  # one passage per topic, each sentence beside another with other figures
+    {"title": "Shipping", "score": 0.7, "text": "Standard shipping takes 3 to 5 business days and is "
+                                                 "free above 50 euros. Express shipping arrives the next "
+                                                 "business day and costs 12 euros."},
+    {"title": "Returns policy", "score": 0.6, "text": "Unopened items can be returned within 45 days.\n"
+                                                       "Opened items can be returned within 14 days."},
+    {"title": "Gift cards", "score": 0.55, "text": "Gift cards are valid for 3 years. Store credit is valid "
+                                                    "for 12 months."}]
+
+
+def test_sentences_split_at_a_full_stop_before_a_capital_or_a_figure():
+    assert sentences("Open 8:30 to 17:00.  Closed on Fridays! 3 desks? e.g. the lobby") == [
+        "Open 8:30 to 17:00.", "Closed on Fridays!", "3 desks? e.g. the lobby"]
+    assert sentences("") == []
+
+
+def test_an_answer_is_shown_the_sentences_closest_to_the_question_in_the_passages_order():
+    """The real offline embedder: the express sentence, not standard shipping's beside it."""
+    kept = focused("How fast is express shipping?", POLICIES)
+    assert len(kept) == FOCUS_SENTENCES
+    texts = [item["text"] for item in kept]
+    assert "Express shipping arrives the next business day and costs 12 euros." in texts
+    order = [s for item in POLICIES for s in sentences(item["text"])]
+    assert texts == sorted(texts, key=order.index)  # as the passages have them
+    assert all(item["title"] in {p["title"] for p in POLICIES} for item in kept)
+    # no more sentences than are shown, or no question: every sentence, a line each
+    assert focused("How fast is express shipping?", POLICIES[:1]) == [
+        {"title": "Shipping", "text": "Standard shipping takes 3 to 5 business days and is free above 50 euros."},
+        {"title": "Shipping", "text": "Express shipping arrives the next business day and costs 12 euros."}]
+    assert len(focused("", POLICIES)) == 6
+
+
+def test_the_system_turn_holds_the_focused_sentences_and_the_answer_is_checked_against_the_passages():
+    messages = _turn_with_results()
+    messages[3]["content"] = "How long can I return an opened item?"
+    messages[-1]["content"] = json.dumps(POLICIES)
+    adapted = adapt_request(ChatRequest(model="m", messages=messages))
+    system = adapted.messages[0]["content"]
+    assert "Opened items can be returned within 14 days." in system
+    assert system.count("\n[") == FOCUS_SENTENCES  # numbered lines, one per sentence
+    assert "Standard shipping" not in system
+    # the check still knows every answering passage: a figure from one is not an invention
+    assert any("Standard shipping takes 3 to 5" in source for source in adapted.sources)
+    assert adapt_request(adapted) == adapted  # idempotent
 
 
 def test_an_answer_from_search_results_is_sampled_cooler_than_the_agents_temperature():
