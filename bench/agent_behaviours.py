@@ -387,6 +387,43 @@ FRESH_5 = [
     Case("memory", ["My company is Brightwave Ltd.", "What is the name of my company?"], remembers("Brightwave")),
 ]
 
+# Written after the sentence focus of answers from passages (tool_adapter.focused) and
+# committed before their first run.
+FRESH_6 = [
+    Case("tool choice", ["Please log a task for the web team: the contact form does not send."],
+         first_call("create_task")),
+    Case("tool choice", ["Can you check what the knowledge base says about oven installation?"],
+         first_call("search_knowledge")),
+    Case("tool choice", ["I'd like this tracked as a to-do: order new shelf labels."], first_call("create_task")),
+    Case("exact arguments", ["Make a high priority task called 'Fix the broken checkout button'."],
+         first_call("create_task", title="Fix the broken checkout button", priority="high")),
+    Case("exact arguments", ["Search the knowledge base for dishwasher installation"],
+         first_call("search_knowledge", query="dishwasher installation")),
+    Case("exact arguments", ["Create a low priority task: Archive old invoices"],
+         first_call("create_task", title="Archive old invoices", priority="low")),
+    Case("no tool", ["What is 14 divided by 2?"], no_tool_says("7")),
+    Case("no tool", ["Which is the largest ocean on Earth?"], no_tool_says("pacific")),
+    Case("no tool", ["What colour do you get by mixing blue and yellow?"], no_tool_says("green")),
+    Case("escalation", ["I'd rather speak with a real person."], first_call("call_human")),
+    Case("escalation", ["Transfer me to one of your colleagues."], first_call("call_human")),
+    Case("escalation", ["This bot is not helping; put a human on."], first_call("call_human")),
+    Case("grounded", ["What do I get back if I return an unopened item?"], grounded("refund", absent=("14",))),
+    Case("grounded", ["Where do staff park?"], grounded("garage")),
+    Case("grounded", ["On which weekdays is the Lisbon office open?"], grounded("monday", "friday",
+                                                                                absent=("thursday",))),
+    Case("I do not know", ["Does the Toaster Max come in red?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["Which payment methods do you accept?"],
+         does_not_know(r"(?i)visa|mastercard|paypal|cash|card")),
+    Case("I do not know", ["What is the name of your delivery partner?"],
+         does_not_know(r"(?i)dhl|ups|fedex|post|logistics")),
+    Case("format", ["Answer with just the number: what is 5 plus 4?"], exactly("9")),
+    Case("format", ["Reply in one word: what do bees make?"], exactly("honey")),
+    Case("format", ["Answer only yes or no: is fire hot?"], exactly("yes")),
+    Case("memory", ["My train leaves at 07:45.", "When does my train leave?"], remembers("7:45")),
+    Case("memory", ["My manager is called Sofia Berg.", "What is my manager's name?"], remembers("Sofia")),
+    Case("memory", ["I am 34 years old.", "How old am I?"], remembers("34")),
+]
+
 def _setup(temperature: float):
     os.environ["WORKBENCH_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-behaviours-")
     os.environ.pop("DATABASE_URL", None)
@@ -470,7 +507,7 @@ def decision_cost(rounds: int = 6) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=("dev", "held-out", "fresh", "fresh-2", "fresh-3", "fresh-4", "fresh-5", "all"), default="dev")
+    parser.add_argument("--set", choices=("dev", "held-out", "fresh", "fresh-2", "fresh-3", "fresh-4", "fresh-5", "fresh-6", "all"), default="dev")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--temperature", type=float, default=BUILTIN_TEMPERATURE,
                         help="the agent's temperature (default: a new built-in model agent's)")
@@ -482,8 +519,8 @@ def main() -> None:
     if args.decision_cost:
         return decision_cost()
     cases = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
-             "fresh-4": FRESH_4, "fresh-5": FRESH_5,
-             "all": DEV + HELD_OUT + FRESH + FRESH_2 + FRESH_3 + FRESH_4 + FRESH_5}[args.set]
+             "fresh-4": FRESH_4, "fresh-5": FRESH_5, "fresh-6": FRESH_6,
+             "all": DEV + HELD_OUT + FRESH + FRESH_2 + FRESH_3 + FRESH_4 + FRESH_5 + FRESH_6}[args.set]
     cases = [c for c in cases if not args.kind or c.kind in args.kind]
     start, agent_id = _setup(args.temperature)
     passed: dict[str, list[bool]] = defaultdict(list)
