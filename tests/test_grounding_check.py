@@ -29,6 +29,8 @@ SOURCES = ["Parking: Staff park in the garage under the Lisbon office; a permit 
     ("There are 10 parking spaces in the garage.", ["10"]),
     ("The garage has twelve spaces.", ["twelve"]),  # a number word counts as its figure
     ("One of the staff parks there.", []),  # "one" is left alone: as often a pronoun
+    ("The office is on the second floor.", ["second"]),  # an ordinal counts as its figure
+    ("First, sign in at reception on Monday.", []),  # "first" is left alone: an order of steps
     ("The office is managed by Maria Costa.", ["Maria", "Costa"]),
     ("The garage is in Lisbon, Portugal.", ["Portugal"]),
     ("The office is on Lisbon Street.", ["Street"]),  # "street" only in lower case is no name

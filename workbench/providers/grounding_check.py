@@ -8,9 +8,9 @@ or a name that none of its sources (the passages, the user's messages) contains.
 provider checks each answer from passages (`ChatRequest.sources`) with `unsupported_terms`
 and replaces one that fails by NOT_IN_SOURCES; the trace keeps the replaced answer.
 
-Checked: every run of digits ("8:30" is 8 and 30; number words from two to twenty count as
-their digits) and every capitalised word inside a sentence, as written (a sentence's first
-word is capitalised anyway). Not checked: common words, so an answer that rewords the right
+Checked: every run of digits ("8:30" is 8 and 30; number words from two to twenty and
+ordinals from second to twentieth count as their digits) and every capitalised word inside a
+sentence, as written (a sentence's first word is capitalised anyway). Not checked: common words, so an answer that rewords the right
 passage passes, and so does a wrong claim made only of the sources' words."""
 
 from __future__ import annotations
@@ -25,7 +25,13 @@ NAME = re.compile(r"(?<![.!?:;*•-]\s)(?<=[ \t])[A-Z][^\W\d_][\w-]+")
 NUMBER_WORDS = {word: str(n) for n, word in enumerate((
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
     "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"))}
-COUNTED_WORDS = set(NUMBER_WORDS) - {"zero", "one"}  # "one" is as often a pronoun ("one of them")
+# Ordinals stand for their figure too ("on the second floor" is 2, as "2nd floor" is).
+NUMBER_WORDS |= {word: str(n) for n, word in enumerate((
+    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+    "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
+    "eighteenth", "nineteenth", "twentieth"), start=1)}
+# "one" is as often a pronoun ("one of them"), "first" an order of steps ("first, sign in")
+COUNTED_WORDS = set(NUMBER_WORDS) - {"zero", "one", "first"}
 
 
 def _figure(said: str) -> str:
