@@ -35,6 +35,7 @@ from workbench.providers.tool_decision import (
     read_decision,
     search_first,
     states_a_fact,
+    told_earlier,
     with_decision,
 )
 from workbench.tools.registry import ToolContext, bind_tools, openai_schemas, tool_names
@@ -384,3 +385,32 @@ def test_a_decision_searches_no_statement_and_keeps_the_users_words():
     [call] = decided_calls(deciding("My printer is broken."),
                            '{"tool": "create_task", "arguments": {"title": "Fix the printer", "priority": "low"}}')
     assert call.name == "create_task"
+
+
+@pytest.mark.parametrize(("conversation", "told"), [
+    (["My flight leaves from gate B12.", "Which gate does my flight leave from?"], True),
+    (["My train leaves at 07:45.", "Thanks.", "When does my train leave?"], True),
+    (["Hi, my name is Priya.", "What is my name?"], True),
+    (["I live in Tampere.", "Which city do I live in?"], True),
+    (["When does my train leave?"], False),  # nothing told before
+    (["My train leaves at 07:45.", "When does the train to Porto leave?"], False),  # not about the user
+    (["My order 58213 has not arrived.", "How long does delivery of my order take?"], False),  # 1 of 4 words
+    (["My order 58213 has not arrived.", "What is your returns policy for my order?"], False),  # asks "your"
+    (["I want to know your returns policy.", "What is my returns policy?"], False),  # asked, not told
+])
+def test_a_question_about_what_the_user_told_earlier(conversation, told):
+    request = ChatRequest(model="m", messages=[{"role": "user", "content": said} for said in conversation])
+    assert told_earlier(request) is told
+
+
+def test_what_the_user_told_earlier_is_neither_searched_nor_searched_first():
+    told = [{"role": "user", "content": "My train leaves at 07:45."},
+            {"role": "assistant", "content": "Noted."},
+            {"role": "user", "content": "When does my train leave?"}]
+    probe = KnowledgeProbe(query="When does my train leave?", matches=[("Trains", STRONG_MATCH + 0.2)])
+    request = with_decision(ChatRequest(model="m", messages=told, tools=BUILTINS, knowledge_probe=probe))
+    assert decided_calls(request, '{"tool": "search_knowledge", "arguments": {"query": "train"}}') == []
+    assert search_first(request) == []
+    # the same question without the statement before it is searched as decided
+    request = with_decision(ChatRequest(model="m", messages=told[2:], tools=BUILTINS, knowledge_probe=probe))
+    assert [c.name for c in search_first(request)] == ["search_knowledge"]

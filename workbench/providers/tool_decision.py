@@ -89,6 +89,10 @@ STATEMENT = re.compile(r"^\W*(?:i|i'm|i've|i'd|i'll|my|we|we're|our|hi|hello|hey
 ASKING = re.compile(r"\b(?:know|tell|search|look|check|find|explain|need|want|wonder|ask|show|give)\b",
                     re.IGNORECASE)
 WORD = re.compile(r"[\w'-]+")
+FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine)\b", re.IGNORECASE)
+# Words of a question that say nothing of its subject.
+QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "where", "when", "why", "how", "is", "are",
+                  "was", "were", "do", "does", "did", "can", "could", "will", "would", "mine", "again"}
 # Words the model may drop from a value the user gave (articles and the like), and how many.
 SKIPPABLE = {"the", "a", "an", "to", "of", "for", "our", "my", "your", "this", "that"}
 MAX_SKIPPED = 2
@@ -298,14 +302,37 @@ def states_a_fact(message: str) -> bool:
     return not QUESTION.search(message) and bool(STATEMENT.search(message)) and not ASKING.search(message)
 
 
+def _content_words(text: str) -> set[str]:
+    """The words of `text` that carry its subject, folded (a plural's or a verb's -s dropped)."""
+    return {word.removesuffix("s") for word, _, _ in _words(text)
+            if len(word) >= 3 and word not in QUESTION_WORDS and word not in SKIPPABLE}
+
+
+def told_earlier(request: ChatRequest) -> bool:
+    """Whether the last user message asks about what the user told earlier in the
+    conversation: a question in the first person ("When does my train leave?") that does not
+    ask about the organisation, at least half of whose subject words are in one earlier
+    message stating a fact about the user ("My train leaves at 07:45."). The conversation
+    answers it; searched, it got "the knowledge base says nothing about that"."""
+    users = [m.get("content") for m in request.messages if m.get("role") == "user"]
+    users = [m for m in users if isinstance(m, str)]
+    if len(users) < 2 or not QUESTION.search(users[-1]) or not FIRST_PERSON.search(users[-1]):
+        return False
+    if asks_about_the_organisation(users[-1], _instructions(request)):
+        return False
+    asked = _content_words(users[-1])
+    return bool(asked) and any(
+        states_a_fact(said) and 2 * len(asked & _content_words(said)) >= len(asked) for said in users[:-1])
+
+
 def decided_calls(request: ChatRequest, text: str) -> list[ToolCallRequest]:
     """The calls a decision makes (`read_decision`, string arguments as the user wrote them),
-    and no search for a message that states a fact about the user: searched, "I live in
+    and no search for a message that states a fact about the user (searched, "I live in
     Tampere." got "the knowledge base says nothing about that", and the question about it
-    next was searched as well."""
+    next was searched as well) or asks about one told earlier (`told_earlier`)."""
     message = _last_user_text(request)
     calls = read_decision(text, request.decision.response_format if request.decision else None, message)
-    if [c.name for c in calls] == [SEARCH_KNOWLEDGE] and states_a_fact(message):
+    if [c.name for c in calls] == [SEARCH_KNOWLEDGE] and (states_a_fact(message) or told_earlier(request)):
         return []
     return calls
 
@@ -336,10 +363,12 @@ def search_first(request: ChatRequest) -> list[ToolCallRequest]:
     asks about the organisation (a passage related to it, or `asks_about_the_organisation`).
     [] when search_knowledge is not offered, the knowledge is empty, or the message only tells
     something about the user (`states_a_fact`: "My meeting is at 3 pm on Thursday." matched a
-    passage and was searched, and the question about it next too)."""
+    passage and was searched, and the question about it next too) or asks about what they
+    told earlier (`told_earlier`)."""
     probe = request.knowledge_probe
     offered = decision_tools(request.decision.response_format) if request.decision else set()
-    if probe is None or not probe.matches or SEARCH_KNOWLEDGE not in offered or states_a_fact(probe.query):
+    if (probe is None or not probe.matches or SEARCH_KNOWLEDGE not in offered or states_a_fact(probe.query)
+            or told_earlier(request)):
         return []
     best = max(score for _, score in probe.matches)
     about = best >= RELATED_MATCH or asks_about_the_organisation(probe.query, _instructions(request))
