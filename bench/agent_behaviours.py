@@ -424,6 +424,40 @@ FRESH_6 = [
     Case("memory", ["I am 34 years old.", "How old am I?"], remembers("34")),
 ]
 
+# Written after questions about what the user told earlier were no longer searched
+# (tool_decision.told_earlier) and committed before their first run.
+FRESH_7 = [
+    Case("tool choice", ["Put this on the team's task list: replace the broken kettle in the kitchen."],
+         first_call("create_task")),
+    Case("tool choice", ["Look in the knowledge base: do you offer installation for ovens?"],
+         first_call("search_knowledge")),
+    Case("tool choice", ["Please raise a ticket: our invoice emails arrive twice."], first_call("create_task")),
+    Case("exact arguments", ["Create a task named 'Call the tile supplier' with low priority."],
+         first_call("create_task", title="Call the tile supplier", priority="low")),
+    Case("exact arguments", ["Search the knowledge base for 'express shipping cost'"],
+         first_call("search_knowledge", query="express shipping cost")),
+    Case("exact arguments", ["Add a high priority task: Restart the payment server"],
+         first_call("create_task", title="Restart the payment server", priority="high")),
+    Case("no tool", ["What is 6 times 7?"], no_tool_says("42")),
+    Case("no tool", ["What is 100 divided by 4?"], no_tool_says("25")),
+    Case("no tool", ["What is the boiling point of water in Celsius?"], no_tool_says("100")),
+    Case("escalation", ["Please connect me with a human."], first_call("call_human")),
+    Case("escalation", ["I want to complain to a manager."], first_call("call_human")),
+    Case("escalation", ["Is there a person I can chat with instead of a bot?"], first_call("call_human")),
+    Case("grounded", ["Do I get cash back for an opened item?"], grounded("store credit")),
+    Case("grounded", ["How many days does standard shipping take?"], grounded("3", "5", absent=("next",))),
+    Case("grounded", ["How many years of warranty does a Kettle Pro have?"], grounded("2", absent=("3",))),
+    Case("I do not know", ["What are the opening hours of your Madrid store?"], does_not_know(r"\d")),
+    Case("I do not know", ["Does the Kettle Pro have an auto shut-off feature?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["How much does a replacement lid for the Kettle Pro cost?"], does_not_know(r"\d")),
+    Case("format", ["Answer with one word: which season comes after winter?"], exactly("spring")),
+    Case("format", ["Reply with only the number: what is 10 minus 3?"], exactly("7")),
+    Case("format", ["Answer yes or no only: do fish live in water?"], exactly("yes")),
+    Case("memory", ["My seat number is 14C.", "What is my seat number?"], remembers("14C")),
+    Case("memory", ["I drive a red Fiat.", "What car do I drive?"], remembers("Fiat")),
+    Case("memory", ["My appointment is on Tuesday.", "When is my appointment?"], remembers("Tuesday")),
+]
+
 def _setup(temperature: float):
     os.environ["WORKBENCH_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-behaviours-")
     os.environ.pop("DATABASE_URL", None)
@@ -507,7 +541,7 @@ def decision_cost(rounds: int = 6) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=("dev", "held-out", "fresh", "fresh-2", "fresh-3", "fresh-4", "fresh-5", "fresh-6", "all"), default="dev")
+    parser.add_argument("--set", choices=("dev", "held-out", "fresh", "fresh-2", "fresh-3", "fresh-4", "fresh-5", "fresh-6", "fresh-7", "all"), default="dev")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--temperature", type=float, default=BUILTIN_TEMPERATURE,
                         help="the agent's temperature (default: a new built-in model agent's)")
@@ -519,8 +553,8 @@ def main() -> None:
     if args.decision_cost:
         return decision_cost()
     cases = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
-             "fresh-4": FRESH_4, "fresh-5": FRESH_5, "fresh-6": FRESH_6,
-             "all": DEV + HELD_OUT + FRESH + FRESH_2 + FRESH_3 + FRESH_4 + FRESH_5 + FRESH_6}[args.set]
+             "fresh-4": FRESH_4, "fresh-5": FRESH_5, "fresh-6": FRESH_6, "fresh-7": FRESH_7,
+             "all": DEV + HELD_OUT + FRESH + FRESH_2 + FRESH_3 + FRESH_4 + FRESH_5 + FRESH_6 + FRESH_7}[args.set]
     cases = [c for c in cases if not args.kind or c.kind in args.kind]
     start, agent_id = _setup(args.temperature)
     passed: dict[str, list[bool]] = defaultdict(list)
