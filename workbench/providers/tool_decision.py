@@ -47,9 +47,10 @@ What the decision calls is then read as the user meant it (`decided_calls`): a s
 argument the model wrote with another case or without a small word the user's message has
 ("Email Supplier About Late Deliveries") is given as the user wrote it; a search for a
 message that only tells something about the user ("My flight leaves from gate B12.") is
-dropped, and the model answers (nor is it searched first, below); and an argument that is a
-choice among a few values (a task's priority) is required by the grammar, so the model
-cannot write it into a description and leave it out.
+dropped, and the model answers (nor is it searched first, below), as is a search for a
+question about what they told earlier ("Which gate does my flight leave from?",
+`told_earlier`); and an argument that is a choice among a few values (a task's priority) is
+required by the grammar, so the model cannot write it into a description and leave it out.
 
 Until the examples, a decision to answer also searched when the model's own odds of
 searching (its log probabilities at the tool name) came close to those of answering. With
