@@ -14,6 +14,7 @@ from workbench.providers.tool_adapter import (
     FOCUS_SENTENCES,
     FROM_PASSAGES_TEMPERATURE,
     GROUNDING,
+    NOT_ABOUT,
     NOTHING_FOUND,
     REPLY_ASK,
     SAY_DONE,
@@ -21,6 +22,7 @@ from workbench.providers.tool_adapter import (
     adapt_request,
     focused,
     sentences,
+    unknown_names,
 )
 
 NAMES = {"create_task", "search_knowledge"}
@@ -146,6 +148,20 @@ def test_the_system_turn_holds_the_focused_sentences_and_the_answer_is_checked_a
     # the check still knows every answering passage: a figure from one is not an invention
     assert any("Standard shipping takes 3 to 5" in source for source in adapted.sources)
     assert adapt_request(adapted) == adapted  # idempotent
+
+
+def test_passages_that_do_not_mention_a_name_the_question_uses_answer_nothing():
+    """Asked about a Madrid store, the model answered with the Lisbon office's hours."""
+    offices = [{"title": "Lisbon office", "score": 0.6, "text": "Open Monday to Friday from 8:30 to 17:00."}]
+    assert unknown_names("What are the opening hours of your Madrid store?", offices) == ["Madrid"]
+    assert unknown_names("When does the Lisbon office open?", offices) == []
+    assert unknown_names("Is Acme's Lisbon office open on Monday?", offices, "You work for Acme.") == []
+    assert unknown_names("Madrid: when do you open?", offices) == []  # a sentence's first word is no name
+    messages = _turn_with_results()
+    messages[3]["content"] = "Does the Madrid office open on Monday?"
+    messages[-1]["content"] = json.dumps(offices)
+    system = adapt_messages(messages)[0][0]["content"]
+    assert system == "Be brief.\n\n" + NOT_ABOUT.format(tool="search_knowledge", names="Madrid")
 
 
 def test_an_answer_from_search_results_is_sampled_cooler_than_the_agents_temperature():

@@ -27,8 +27,14 @@ and "I do not know" questions of the seven sets, 3 replies each, whole passages 
 96/108 in two runs, the two closest sentences a line 98/108 and 99/108, the three closest
 99/108 (one run); through the whole run loop 104/108 (101/108 before: "How fast is express
 shipping?" was answered from standard shipping's sentence beside it). The answer is asked
-for in one sentence: three are enough for it, not for a list of steps. Such an answer also carries the texts it may take its figures and names
-from (`ChatRequest.sources`, see grounding_check): the whole answering passages.
+for in one sentence: three are enough for it, not for a list of steps. Passages that do not
+mention a name the question uses (a capitalised word inside it that neither they nor the
+agent's instructions hold: `unknown_names`) answer nothing: asked for "the opening hours of
+your Madrid store", the model gave the Lisbon office's, figures the grounding check cannot
+fault; it is told to say the knowledge base says nothing about Madrid (grounded and "I do not
+know" of the nine sets 127 → 131/144, grounded unchanged at 62/72). Such an answer also
+carries the texts it may take its figures and names from (`ChatRequest.sources`, see
+grounding_check): the whole answering passages.
 
 Results of actions that carry their own sentence for the user (`RESULT_SUMMARY`: create_task,
 call_human) go into the system turn too, as the sentence to reply with. Given the result in a
@@ -54,6 +60,7 @@ from typing import Any
 import numpy as np
 
 from .base import RESULT_SUMMARY, ChatRequest
+from .grounding_check import NAME
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +72,10 @@ GROUNDING = ("Passages found by {tool} for the user's question:\n{passages}\nAns
              "sentence from these passages only. If they do not answer the question, reply: "
              "I do not know.")
 SAY_DONE = "Done for the user's last message. Reply with this sentence: {summary}"
+# The passages found are about something else: the model answered "What are the opening
+# hours of your Madrid store?" with the Lisbon office's hours.
+NOT_ABOUT = ("The passages {tool} found do not mention {names}. Reply with this sentence: I do not "
+             "know; the knowledge base says nothing about {names}.")
 NOTHING_FOUND = ("{tool} found nothing in the knowledge base about the user's question. "
                  "Reply with this sentence: I do not know; the knowledge base says nothing about that.")
 # MiniLM cosine score from which a passage counts as answering a message: on
@@ -145,11 +156,24 @@ def focused(question: str, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [parts[i] for i in sorted(int(i) for i in np.argsort(-closeness, kind="stable")[:FOCUS_SENTENCES])]
 
 
-def grounding(name: str, found: list[dict[str, Any]], question: str = "") -> str:
-    """What the system turn adds for an answer from search results to `question`."""
+def unknown_names(question: str, found: list[dict[str, Any]], instructions: str = "") -> list[str]:
+    """The names `question` uses (capitalised words inside a sentence, as the grounding check
+    reads them) that neither the passages `found` nor the agent's instructions hold."""
+    known = "\n".join([instructions, *(f"{item['title']}: {item['text']}" for item in found)])
+    asked = dict.fromkeys(m.group().removesuffix("'s") for m in NAME.finditer(question))
+    return [word for word in asked if not re.search(rf"\b{re.escape(word)}\b", known)]
+
+
+def grounding(name: str, found: list[dict[str, Any]], question: str = "", instructions: str = "") -> str:
+    """What the system turn adds for an answer from search results to `question`: the
+    passages, or that none answers it (none scores enough, or the question names a name that
+    none of them nor the agent's instructions hold)."""
     kept = answering(found)
     if not kept:
         return NOTHING_FOUND.format(tool=name)
+    missing = unknown_names(question, kept, instructions)
+    if missing:
+        return NOT_ABOUT.format(tool=name, names=" and ".join(missing))
     return GROUNDING.format(tool=name, passages=numbered_passages(focused(question, kept)))
 
 
@@ -250,7 +274,8 @@ def _adapt(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool, 
         out.pop()  # the turn announcing the call: the conversation ends with the user's message
         if searched_only:
             question = _text(out[-1].get("content")) if out and out[-1].get("role") == "user" else ""
-            extra = "\n\n".join(grounding(name, found, question) for name, _, found in batch)
+            instructions = _text(out[0].get("content")) if out and out[0].get("role") == "system" else ""
+            extra = "\n\n".join(grounding(name, found, question, instructions) for name, _, found in batch)
         else:  # actions that say what they did: the model is given their sentences to say
             extra = SAY_DONE.format(summary=" ".join(said))
         if out and out[0].get("role") == "system":
