@@ -10,8 +10,9 @@ and replaces one that fails by NOT_IN_SOURCES; the trace keeps the replaced answ
 
 Checked: every run of digits ("8:30" is 8 and 30; number words from two to twenty and
 ordinals from second to twentieth count as their digits) and every capitalised word inside a
-sentence, as written (a sentence's first word is capitalised anyway). Not checked: common words, so an answer that rewords the right
-passage passes, and so does a wrong claim made only of the sources' words."""
+sentence, as written (a sentence's first word is capitalised anyway). Not checked: common
+words, so an answer that rewords the right passage passes, and so does a wrong claim made only
+of the sources' words."""
 
 from __future__ import annotations
 
@@ -51,20 +52,22 @@ def _words(text: str) -> set[str]:
     return {m.group().removesuffix("'s") for m in WORD.finditer(text)}
 
 
+def unbacked_names(text: str, sources: list[str]) -> list[str]:
+    """The names `text` uses (capitalised words inside a sentence), as written and each once,
+    that no source holds (a possessive 's left out of the comparison)."""
+    known = _words("\n".join(sources))
+    return list(dict.fromkeys(m.group() for m in NAME.finditer(text) if m.group().removesuffix("'s") not in known))
+
+
 def unsupported_terms(answer: str, sources: list[str]) -> list[str]:
     """The numbers in `answer` that no source holds, then the names, each once."""
     if answer.strip() == NOT_IN_SOURCES:
         return []
-    joined = "\n".join(sources)
-    known_numbers, known_words = _numbers(joined), _words(joined)
+    known_numbers = _numbers("\n".join(sources))
     missing: list[str] = []
     said_numbers = DIGITS.findall(answer) + [m.group() for m in WORD.finditer(answer)
                                              if m.group().lower() in COUNTED_WORDS]
     for said in said_numbers:
         if _figure(said) not in known_numbers and said not in missing:
             missing.append(said)
-    for match in NAME.finditer(answer):
-        word = match.group()
-        if word.removesuffix("'s") not in known_words and word not in missing:
-            missing.append(word)
-    return missing
+    return missing + unbacked_names(answer, sources)

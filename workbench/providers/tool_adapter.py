@@ -60,7 +60,7 @@ from typing import Any
 import numpy as np
 
 from .base import RESULT_SUMMARY, ChatRequest
-from .grounding_check import NAME
+from .grounding_check import unbacked_names
 
 log = logging.getLogger(__name__)
 
@@ -157,11 +157,10 @@ def focused(question: str, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def unknown_names(question: str, found: list[dict[str, Any]], instructions: str = "") -> list[str]:
-    """The names `question` uses (capitalised words inside a sentence, as the grounding check
-    reads them) that neither the passages `found` nor the agent's instructions hold."""
-    known = "\n".join([instructions, *(f"{item['title']}: {item['text']}" for item in found)])
-    asked = dict.fromkeys(m.group().removesuffix("'s") for m in NAME.finditer(question))
-    return [word for word in asked if not re.search(rf"\b{re.escape(word)}\b", known)]
+    """The names `question` uses (as the grounding check reads them: `unbacked_names`) that
+    neither the passages `found` nor the agent's instructions hold, a possessive 's left out."""
+    known = [instructions, *(f"{item['title']}: {item['text']}" for item in found)]
+    return list(dict.fromkeys(name.removesuffix("'s") for name in unbacked_names(question, known)))
 
 
 def grounding(name: str, found: list[dict[str, Any]], question: str = "", instructions: str = "") -> str:
