@@ -423,6 +423,34 @@ def test_check_connection_nothing_listening():
     with pytest.raises(ProviderUnavailable) as info:
         OpenAICompatibleProvider(cfg).check_connection()
     assert "Cannot reach Nowhere" in info.value.user_message
+    assert info.value.user_message.endswith("(Connection refused).")  # the transport's reason
+
+
+def test_a_server_that_hangs_up_is_named_as_such():
+    """A server that accepts and closes without a response: the message says so, which a
+    refused connection and a timeout would not."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def hang_up() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return  # closed at the end of the test
+            conn.recv(65536)
+            conn.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    cfg = ProviderConfig(name="Closer", kind="openai_compatible", timeout_s=5,
+                         base_url=f"http://127.0.0.1:{listener.getsockname()[1]}/v1")
+    try:
+        with pytest.raises(ProviderUnavailable) as info:
+            OpenAICompatibleProvider(cfg).check_connection()
+    finally:
+        listener.close()
+    assert "(Server disconnected without sending a response)" in info.value.user_message
 
 
 def test_connection_refused_during_chat_is_retried():

@@ -21,6 +21,16 @@ def scrub(message: str, key: str | None) -> str:
     return _KEY_LIKE.sub(lambda m: f"{m.group(1)}-***", message)
 
 
+def transport_reason(exc: BaseException, key: str | None) -> str:
+    """Why a connection failed, from the transport's error under the SDK's ("Connection
+    refused", "Server disconnected without sending a response"), as " (reason)" or ""."""
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and not str(cause) and cause.__cause__ is not None:
+        cause = cause.__cause__  # an empty wrapper: its cause says more
+    text = re.sub(r"^\[Errno \d+\]\s*", "", scrub(str(cause or "").strip(), key)).rstrip(".")
+    return f" ({text[:200]})" if text else ""
+
+
 def _server_message(exc: openai.APIError, key: str | None) -> str:
     body = exc.body
     message = None
@@ -41,7 +51,8 @@ def provider_error(exc: BaseException, config: ProviderConfig, base_url: str, mo
         return ProviderUnavailable(
             f"{name} did not answer within {config.timeout_s:g} s.", cause=exc)
     if isinstance(exc, openai.APIConnectionError):
-        return ProviderUnavailable(f"Cannot reach {name} at {base_url}.", cause=exc)
+        return ProviderUnavailable(f"Cannot reach {name} at {base_url}{transport_reason(exc, key)}.",
+                                   cause=exc)
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         code = (exc.code or "").lower()
