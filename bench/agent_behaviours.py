@@ -2,7 +2,7 @@
 through the real run loop (a fresh workbench in a temp folder, the embedded llama.cpp
 server, the group's knowledge base, real tools).
 
-    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|fresh-3|fresh-4|fresh-5|all] [--repeat 3] [--temperature 0.2]
+    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|...|fresh-8|all] [--repeat 3] [--temperature 0.2]
     python bench/agent_behaviours.py --decision-cost
     WORKBENCH_LOCAL_MODEL_PATH=other.gguf python bench/agent_behaviours.py  (another model)
 
@@ -27,7 +27,10 @@ measured while the decision's example turns were chosen (third branch); `fresh-2
 written after that, and committed before its first run; `fresh-3` (three per kind) after the
 calls of answered turns were left out of what the model is shown; `fresh-4` after the last
 changes (a choice required, the user's words kept, statements not searched); `fresh-5` after
-answers from passages were checked against them (grounding_check)."""
+answers from passages were checked against them (grounding_check); `fresh-6` after the
+answering passages were cut to the sentences closest to the question; `fresh-7` after what
+the user told earlier was no longer searched; `fresh-8` after passages that do not name what
+the question names were made to answer nothing. Each committed before its first run."""
 
 from __future__ import annotations
 
@@ -458,6 +461,44 @@ FRESH_7 = [
     Case("memory", ["My appointment is on Tuesday.", "When is my appointment?"], remembers("Tuesday")),
 ]
 
+# Written after passages that do not name what the question names answer nothing
+# (tool_adapter.unknown_names) and committed before their first run.
+FRESH_8 = [
+    Case("tool choice", ["Log a task for the team: the showroom fridge display flickers."],
+         first_call("create_task")),
+    Case("tool choice", ["Please look up what your knowledge base says about gift cards."],
+         first_call("search_knowledge")),
+    Case("tool choice", ["Can you check the knowledge base for anything on toaster warranties?"],
+         first_call("search_knowledge")),
+    Case("exact arguments", ["Create a medium priority task titled 'Order more packing tape'."],
+         first_call("create_task", title="Order more packing tape", priority="medium")),
+    Case("exact arguments", ["Search the knowledge base for gift card validity"],
+         first_call("search_knowledge", query="gift card validity")),
+    Case("exact arguments", ["Make a low priority task named 'Sort the returns shelf'"],
+         first_call("create_task", title="Sort the returns shelf", priority="low")),
+    Case("no tool", ["How many hours are there in a day?"], no_tool_says("24")),
+    Case("no tool", ["What is 81 divided by 9?"], no_tool_says("9")),
+    Case("no tool", ["Which planet is closest to the sun?"], no_tool_says("mercury")),
+    Case("escalation", ["Can I talk to somebody from your support team, please?"], first_call("call_human")),
+    Case("escalation", ["I need a real human to sort this out."], first_call("call_human")),
+    Case("escalation", ["Let me speak to someone in charge."], first_call("call_human")),
+    Case("grounded", ["How much does it cost to have a dishwasher installed?"], grounded("69", absent=("89",))),
+    Case("grounded", ["For how many months can I use store credit I got for a return?"],
+         grounded("12", absent=("3",))),
+    Case("grounded", ["What time does the Porto office close?"], grounded("18", absent=("17",))),
+    Case("I do not know", ["Do you deliver to Switzerland?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["Do you sell coffee machines?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["How much does installing a fridge cost?"], does_not_know(r"\d")),
+    Case("format", ["Answer with one word: which animal barks?"], exactly("dog")),
+    Case("format", ["Give only the number: how many sides does a triangle have?"], exactly("3")),
+    Case("format", ["Name the three primary colours of light, separated by commas, nothing else."],
+         comma_list("red", "green", "blue")),
+    Case("memory", ["My locker code is 3390.", "What is my locker code?"], remembers("3390")),
+    Case("memory", ["I moved here from Braga last year.", "Where did I move from?"], remembers("Braga")),
+    Case("memory", ["I work night shifts on weekends.", "When do I work night shifts?"], remembers("weekend")),
+]
+
+
 def _setup(temperature: float):
     os.environ["WORKBENCH_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-behaviours-")
     os.environ.pop("DATABASE_URL", None)
@@ -541,7 +582,7 @@ def decision_cost(rounds: int = 6) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=("dev", "held-out", "fresh", "fresh-2", "fresh-3", "fresh-4", "fresh-5", "fresh-6", "fresh-7", "all"), default="dev")
+    parser.add_argument("--set", choices=("dev", "held-out", "fresh", "fresh-2", "fresh-3", "fresh-4", "fresh-5", "fresh-6", "fresh-7", "fresh-8", "all"), default="dev")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--temperature", type=float, default=BUILTIN_TEMPERATURE,
                         help="the agent's temperature (default: a new built-in model agent's)")
@@ -553,8 +594,8 @@ def main() -> None:
     if args.decision_cost:
         return decision_cost()
     cases = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
-             "fresh-4": FRESH_4, "fresh-5": FRESH_5, "fresh-6": FRESH_6, "fresh-7": FRESH_7,
-             "all": DEV + HELD_OUT + FRESH + FRESH_2 + FRESH_3 + FRESH_4 + FRESH_5 + FRESH_6 + FRESH_7}[args.set]
+             "fresh-4": FRESH_4, "fresh-5": FRESH_5, "fresh-6": FRESH_6, "fresh-7": FRESH_7, "fresh-8": FRESH_8,
+             "all": DEV + HELD_OUT + FRESH + FRESH_2 + FRESH_3 + FRESH_4 + FRESH_5 + FRESH_6 + FRESH_7 + FRESH_8}[args.set]
     cases = [c for c in cases if not args.kind or c.kind in args.kind]
     start, agent_id = _setup(args.temperature)
     passed: dict[str, list[bool]] = defaultdict(list)
