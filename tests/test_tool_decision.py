@@ -281,6 +281,11 @@ def test_the_names_in_an_agents_instructions_are_its_capitalised_words_inside_se
     ("How many people work at Acme Bikes?", True),  # a name from the instructions
     ("Where is your workshop?", True),  # asks the agent about its side
     ("Tell me your opening hours", True),
+    ("Do you sell coffee machines?", True),  # what "you" do as a business
+    ("Which payment methods do you accept?", True),
+    ("Do you deliver to Switzerland?", True),
+    ("How do you say 'thank you' in French?", False),  # "you" in general
+    ("What colour do you get by mixing blue and yellow?", False),
     ("What is the capital of Italy?", False),  # general knowledge
     ("What is my name?", False),  # about the user
     ("My bike is from Acme.", False),  # not a question

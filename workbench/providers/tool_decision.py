@@ -35,7 +35,8 @@ search_knowledge with the message as its query (`search_first`), run and traced 
 call; the answer then comes from the passages. A decision to call another tool (a task, a
 human) stands. Two more signs that the message asks about the organisation also search first
 (`asks_about_the_organisation`): a question that says "your" (the user asks the agent about
-its side: your office, your CEO, your policy) or that names a name the agent's instructions
+its side: your office, your CEO, your policy) or asks what "you" sell, offer, deliver,
+accept ... (answered from nothing: "Yes, Nordlicht Home sells coffee machines."), or that names a name the agent's instructions
 give (a capitalised word inside a sentence of the system prompt: the organisation's or a
 product's name); and a passage that matches the message at least RELATED_MATCH (the
 knowledge talks about what the message names, although no passage answers it). General
@@ -85,6 +86,11 @@ RELATED_MATCH = 0.35
 QUESTION = re.compile(r"\?\s*$|^\W*(?:what|who|whom|whose|where|when|why|which|how|is|are|do|does|"
                       r"did|can|could|will|would|tell|give|list|show)\b", re.IGNORECASE)
 YOUR = re.compile(r"\byours?\b", re.IGNORECASE)
+# "you" doing what a business does for its customers ("Do you sell coffee machines?", "Which
+# payment methods do you accept?"): the agent speaks for the organisation. Not "you" in
+# general ("How do you say 'thank you' in French?", "What colour do you get by mixing ...").
+YOU_TRADING = re.compile(r"\byou\s+(?:sell|offer|deliver|ship|accept|charge|stock|carry|provide|"
+                         r"install|repair|rent|hire|employ|refund|exchange|open|close)\b", re.IGNORECASE)
 # A message telling something about the user, and the words that make it ask after all.
 STATEMENT = re.compile(r"^\W*(?:i|i'm|i've|i'd|i'll|my|we|we're|our|hi|hello|hey)\b", re.IGNORECASE)
 ASKING = re.compile(r"\b(?:know|tell|search|look|check|find|explain|need|want|wonder|ask|show|give)\b",
@@ -345,12 +351,13 @@ def instruction_names(instructions: str) -> set[str]:
 
 
 def asks_about_the_organisation(message: str, instructions: str) -> bool:
-    """Whether `message` is a question about the agent's side: it says "your", or it names
-    a name from the agent's instructions (see the module's docstring)."""
+    """Whether `message` is a question about the agent's side: it says "your" or asks what
+    "you" sell, offer, deliver ... (YOU_TRADING), or it names a name from the agent's
+    instructions (see the module's docstring)."""
     if not QUESTION.search(message):
         return False
     named = any(re.search(rf"\b{re.escape(name)}\b", message) for name in instruction_names(instructions))
-    return named or bool(YOUR.search(message))
+    return named or bool(YOUR.search(message) or YOU_TRADING.search(message))
 
 
 def _instructions(request: ChatRequest) -> str:
