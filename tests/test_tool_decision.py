@@ -36,7 +36,9 @@ from workbench.providers.tool_decision import (
     search_first,
     states_a_fact,
     told_earlier,
+    told_statement,
     with_decision,
+    with_told_reminder,
 )
 from workbench.tools.registry import ToolContext, bind_tools, openai_schemas, tool_names
 
@@ -241,6 +243,25 @@ def test_only_the_adapting_provider_makes_a_decision(kind):
     assert (prepared.decision is not None) == (kind == "local")
 
 
+def test_the_built_in_provider_reminds_only_a_new_question_of_what_was_told():
+    from workbench.providers import build_provider
+
+    provider = build_provider(ProviderConfig(name="x", kind="local"))
+    told = [{"role": "user", "content": "My locker code is 3390."}, {"role": "assistant", "content": "Noted."},
+            {"role": "user", "content": "What is my locker code?"}]
+    [system, *_] = provider.prepare(ChatRequest(model="m", messages=told, tools=BUILTINS)).messages
+    assert system["role"] == "system" and "3390" in system["content"]
+    # the reply to a tool's result (here a task made) says what was done, not what was told
+    call = {"id": "c1", "type": "function", "function": {"name": "create_task", "arguments": "{}"}}
+    after_call = [*told, {"role": "assistant", "content": None, "tool_calls": [call]},
+                  {"role": "tool", "tool_call_id": "c1", "content": '{"summary": "I have added the task."}'}]
+    prepared = provider.prepare(ChatRequest(model="m", messages=after_call, tools=BUILTINS))
+    assert not any("3390" in str(m.get("content")) and m["role"] == "system" for m in prepared.messages)
+    # another provider is sent the conversation as it is
+    other = build_provider(ProviderConfig(name="y", kind="openai_compatible", base_url="http://127.0.0.1:9/v1"))
+    assert other.prepare(ChatRequest(model="m", messages=told, tools=BUILTINS)).messages == told
+
+
 def _asking(question: str, best_score: float, tools=BUILTINS, instructions: str = "") -> ChatRequest:
     probe = KnowledgeProbe(query=question, matches=[("Shipping", best_score), ("Returns", 0.1)])
     system = [{"role": "system", "content": instructions}] if instructions else []
@@ -419,3 +440,33 @@ def test_what_the_user_told_earlier_is_neither_searched_nor_searched_first():
     # the same question without the statement before it is searched as decided
     request = with_decision(ChatRequest(model="m", messages=told[2:], tools=BUILTINS, knowledge_probe=probe))
     assert [c.name for c in search_first(request)] == ["search_knowledge"]
+
+
+def test_the_answer_is_reminded_of_what_the_user_told_and_the_decision_is_not():
+    told = [{"role": "system", "content": "You are a support assistant."},
+            {"role": "user", "content": "My locker code is 3390."},
+            {"role": "assistant", "content": "Noted."},
+            {"role": "user", "content": "I moved here from Braga."},
+            {"role": "assistant", "content": "Nice."},
+            {"role": "user", "content": "What is my locker code?"}]
+    assert told_statement(ChatRequest(model="m", messages=told)) == "My locker code is 3390."
+    request = with_told_reminder(with_decision(ChatRequest(model="m", messages=told, tools=BUILTINS)))
+    system = request.messages[0]["content"]
+    assert system.startswith("You are a support assistant.\n\n") and system.endswith(
+        'the user told you: "My locker code is 3390." Answer their last question from what they told you.')
+    assert request.messages[1:] == told[1:]
+    assert request.decision.messages[0]["content"].count("3390") == 0  # the decision is left alone
+    assert with_told_reminder(request) is request  # reminded once
+    # without a system turn, the reminder is one; a question about nothing told is left alone
+    [reminder, *rest] = with_told_reminder(ChatRequest(model="m", messages=told[1:])).messages
+    assert reminder["role"] == "system" and "3390" in reminder["content"] and rest == told[1:]
+    plain = ChatRequest(model="m", messages=[*told[:-1], {"role": "user", "content": "What is 6 times 7?"}])
+    assert with_told_reminder(plain) is plain
+
+
+def test_of_two_statements_the_one_sharing_more_words_is_quoted_and_the_later_on_a_tie():
+    def said(*conversation: str) -> str | None:
+        return told_statement(ChatRequest(model="m", messages=[{"role": "user", "content": c} for c in conversation]))
+    assert said("My train leaves at 07:45.", "My train leaves from platform 4.",
+                "Which platform does my train leave from?") == "My train leaves from platform 4."
+    assert said("My seat is 14C.", "My seat is 15A now.", "What is my seat?") == "My seat is 15A now."

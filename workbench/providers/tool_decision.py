@@ -119,6 +119,9 @@ DECIDE = (
     "{{\"tool\": \"{answer}\"}}.")
 
 
+# What the answer to a question about what the user told earlier is reminded of.
+TOLD_EARLIER = ('Earlier in this conversation the user told you: "{said}" Answer their last '
+                "question from what they told you.")
 # Turns shown before the conversation, in this order: (message, tool, its arguments), or the
 # tool None for an answer in words. A tool's turn is shown only when the tool is offered.
 EXAMPLES: list[tuple[str, str | None, dict[str, Any] | None]] = [
@@ -315,21 +318,49 @@ def _content_words(text: str) -> set[str]:
             if len(word) >= 3 and word not in QUESTION_WORDS and word not in SKIPPABLE}
 
 
-def told_earlier(request: ChatRequest) -> bool:
-    """Whether the last user message asks about what the user told earlier in the
-    conversation: a question in the first person ("When does my train leave?") that does not
-    ask about the organisation, at least half of whose subject words are in one earlier
-    message stating a fact about the user ("My train leaves at 07:45."). The conversation
-    answers it; searched, it got "the knowledge base says nothing about that"."""
+def told_statement(request: ChatRequest) -> str | None:
+    """The earlier message in which the user told what their last message asks about: the
+    last message asks a question in the first person ("When does my train leave?") that does
+    not ask about the organisation, and at least half of its subject words are in one earlier
+    message stating a fact about the user ("My train leaves at 07:45."); of several, the one
+    sharing the most, the latest on a tie. None otherwise."""
     users = [m.get("content") for m in request.messages if m.get("role") == "user"]
     users = [m for m in users if isinstance(m, str)]
     if len(users) < 2 or not QUESTION.search(users[-1]) or not FIRST_PERSON.search(users[-1]):
-        return False
+        return None
     if asks_about_the_organisation(users[-1], _instructions(request)):
-        return False
+        return None
     asked = _content_words(users[-1])
-    return bool(asked) and any(
-        states_a_fact(said) and 2 * len(asked & _content_words(said)) >= len(asked) for said in users[:-1])
+    shared = [(len(asked & _content_words(said)), order, said) for order, said in enumerate(users[:-1])
+              if states_a_fact(said)]
+    best = max(shared, default=None)
+    return best[2] if asked and best is not None and 2 * best[0] >= len(asked) else None
+
+
+def told_earlier(request: ChatRequest) -> bool:
+    """Whether the last user message asks about what the user told earlier in the
+    conversation (`told_statement`). The conversation answers it; searched, it got "the
+    knowledge base says nothing about that"."""
+    return told_statement(request) is not None
+
+
+def with_told_reminder(request: ChatRequest) -> ChatRequest:
+    """`request` with the system turn quoting what the user told earlier that their last
+    message asks about (`told_statement`), for the answer. Asked "What is my locker code?"
+    after "My locker code is 3390.", the model replied "I'm sorry, but I can't assist with
+    that." (README, "Told earlier")."""
+    said = told_statement(request)
+    if said is None:
+        return request
+    reminder = TOLD_EARLIER.format(said=" ".join(said.split()))
+    messages = list(request.messages)
+    if messages and messages[0].get("role") == "system" and isinstance(messages[0].get("content"), str):
+        if reminder in messages[0]["content"]:
+            return request  # prepared already
+        messages[0] = {**messages[0], "content": f"{messages[0]['content']}\n\n{reminder}"}
+    else:
+        messages.insert(0, {"role": "system", "content": reminder})
+    return replace(request, messages=messages)
 
 
 def decided_calls(request: ChatRequest, text: str) -> list[ToolCallRequest]:
