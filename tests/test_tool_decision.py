@@ -20,6 +20,7 @@ from workbench.providers.base import (
 )
 from workbench.providers.openai_compat import OpenAICompatibleProvider
 from workbench.providers.tool_decision import (
+    ACKNOWLEDGE,
     DECISION_SEED,
     MAX_STRING_CHARS,
     RELATED_MATCH,
@@ -37,8 +38,8 @@ from workbench.providers.tool_decision import (
     states_a_fact,
     told_earlier,
     told_statement,
+    with_answer_note,
     with_decision,
-    with_told_reminder,
 )
 from workbench.tools.registry import ToolContext, bind_tools, openai_schemas, tool_names
 
@@ -450,18 +451,27 @@ def test_the_answer_is_reminded_of_what_the_user_told_and_the_decision_is_not():
             {"role": "assistant", "content": "Nice."},
             {"role": "user", "content": "What is my locker code?"}]
     assert told_statement(ChatRequest(model="m", messages=told)) == "My locker code is 3390."
-    request = with_told_reminder(with_decision(ChatRequest(model="m", messages=told, tools=BUILTINS)))
+    request = with_answer_note(with_decision(ChatRequest(model="m", messages=told, tools=BUILTINS)))
     system = request.messages[0]["content"]
     assert system.startswith("You are a support assistant.\n\n") and system.endswith(
         'the user told you: "My locker code is 3390." Answer their last question from what they told you.')
     assert request.messages[1:] == told[1:]
     assert request.decision.messages[0]["content"].count("3390") == 0  # the decision is left alone
-    assert with_told_reminder(request) is request  # reminded once
+    assert with_answer_note(request) is request  # noted once
     # without a system turn, the reminder is one; a question about nothing told is left alone
-    [reminder, *rest] = with_told_reminder(ChatRequest(model="m", messages=told[1:])).messages
+    [reminder, *rest] = with_answer_note(ChatRequest(model="m", messages=told[1:])).messages
     assert reminder["role"] == "system" and "3390" in reminder["content"] and rest == told[1:]
     plain = ChatRequest(model="m", messages=[*told[:-1], {"role": "user", "content": "What is 6 times 7?"}])
-    assert with_told_reminder(plain) is plain
+    assert with_answer_note(plain) is plain
+
+
+def test_a_statement_about_the_user_is_acknowledged():
+    [system, _] = with_answer_note(ChatRequest(model="m", messages=[
+        {"role": "system", "content": "Be brief."}, {"role": "user", "content": "I drive a red Fiat."}])).messages
+    assert system["content"] == f"Be brief.\n\n{ACKNOWLEDGE}"
+    for asking in ("I want to know your returns policy.", "Where is my order?", "Create a task: call Ana."):
+        request = ChatRequest(model="m", messages=[{"role": "user", "content": asking}])
+        assert with_answer_note(request) is request
 
 
 def test_of_two_statements_the_one_sharing_more_words_is_quoted_and_the_later_on_a_tie():

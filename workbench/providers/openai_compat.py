@@ -25,7 +25,7 @@ from .grounding_check import NOT_IN_SOURCES, unsupported_terms
 from .sdk_errors import provider_error
 from .tokens import estimate_messages_tokens, estimate_tokens
 from .tool_adapter import adapt_request
-from .tool_decision import decided_calls, search_first, with_decision, with_told_reminder
+from .tool_decision import decided_calls, search_first, with_answer_note, with_decision
 
 # Local servers (Ollama, vLLM, llama.cpp) ignore the key, but the SDK insists on one.
 PLACEHOLDER_API_KEY = "not-needed"
@@ -136,9 +136,9 @@ class OpenAICompatibleProvider(ChatProvider):
             return request
         prepared = with_decision(adapt_request(request))
         # a new message from the user, not tool results to reply from: the answer (not the
-        # decision) is reminded of what they told earlier that it asks about
+        # decision) is told what it asks about or to acknowledge what it tells
         new_message = bool(request.messages) and request.messages[-1].get("role") == "user"
-        return with_told_reminder(prepared) if new_message else prepared
+        return with_answer_note(prepared) if new_message else prepared
 
     def stream_chat(self, request: ChatRequest,
                     cancel: threading.Event | None = None) -> Iterator[StreamEvent]:

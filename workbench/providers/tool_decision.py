@@ -119,9 +119,13 @@ DECIDE = (
     "{{\"tool\": \"{answer}\"}}.")
 
 
-# What the answer to a question about what the user told earlier is reminded of.
+# Notes for the answer pass (`answer_note`). Told "I drive a red Fiat.", the model replied
+# "I'm sorry, but I can't assist with that." (29 of 108 first replies in the memory cases,
+# 12 with ACKNOWLEDGE), and asked "What car do I drive?" next it repeated that refusal;
+# memory answers called directly went 98 -> 104/108 with both notes (README, "Told earlier").
 TOLD_EARLIER = ('Earlier in this conversation the user told you: "{said}" Answer their last '
                 "question from what they told you.")
+ACKNOWLEDGE = "The user's last message tells you something about them. Acknowledge it in one short sentence."
 # Turns shown before the conversation, in this order: (message, tool, its arguments), or the
 # tool None for an answer in words. A tool's turn is shown only when the tool is offered.
 EXAMPLES: list[tuple[str, str | None, dict[str, Any] | None]] = [
@@ -344,22 +348,28 @@ def told_earlier(request: ChatRequest) -> bool:
     return told_statement(request) is not None
 
 
-def with_told_reminder(request: ChatRequest) -> ChatRequest:
-    """`request` with the system turn quoting what the user told earlier that their last
-    message asks about (`told_statement`), for the answer. Asked "What is my locker code?"
-    after "My locker code is 3390.", the model replied "I'm sorry, but I can't assist with
-    that." (README, "Told earlier")."""
+def answer_note(request: ChatRequest) -> str | None:
+    """What the answer to the user's last message is told about it, or None: the statement
+    it asks about (`told_statement`), or to acknowledge a statement about the user."""
     said = told_statement(request)
-    if said is None:
+    if said is not None:
+        return TOLD_EARLIER.format(said=" ".join(said.split()))
+    return ACKNOWLEDGE if states_a_fact(_last_user_text(request)) else None
+
+
+def with_answer_note(request: ChatRequest) -> ChatRequest:
+    """`request` with its `answer_note` at the end of the system turn (a system turn of its
+    own when there is none)."""
+    note = answer_note(request)
+    if note is None:
         return request
-    reminder = TOLD_EARLIER.format(said=" ".join(said.split()))
     messages = list(request.messages)
     if messages and messages[0].get("role") == "system" and isinstance(messages[0].get("content"), str):
-        if reminder in messages[0]["content"]:
+        if messages[0]["content"].endswith(note):
             return request  # prepared already
-        messages[0] = {**messages[0], "content": f"{messages[0]['content']}\n\n{reminder}"}
+        messages[0] = {**messages[0], "content": f"{messages[0]['content']}\n\n{note}"}
     else:
-        messages.insert(0, {"role": "system", "content": reminder})
+        messages.insert(0, {"role": "system", "content": note})
     return replace(request, messages=messages)
 
 
