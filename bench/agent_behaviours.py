@@ -2,7 +2,7 @@
 through the real run loop (a fresh workbench in a temp folder, the embedded llama.cpp
 server, the group's knowledge base, real tools).
 
-    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|...|fresh-8|all] [--repeat 3] [--temperature 0.2]
+    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|...|fresh-9|all] [--repeat 3] [--temperature 0.2]
     python bench/agent_behaviours.py --decision-cost
     WORKBENCH_LOCAL_MODEL_PATH=other.gguf python bench/agent_behaviours.py  (another model)
 
@@ -30,7 +30,9 @@ changes (a choice required, the user's words kept, statements not searched); `fr
 answers from passages were checked against them (grounding_check); `fresh-6` after the
 answering passages were cut to the sentences closest to the question; `fresh-7` after what
 the user told earlier was no longer searched; `fresh-8` after passages that do not name what
-the question names were made to answer nothing. Each committed before its first run."""
+the question names were made to answer nothing; `fresh-9` after what "you" sell or offer was
+searched first and the answer was told what the user said earlier or to acknowledge it. Each
+committed before its first run."""
 
 from __future__ import annotations
 
@@ -498,6 +500,41 @@ FRESH_8 = [
     Case("memory", ["I work night shifts on weekends.", "When do I work night shifts?"], remembers("weekend")),
 ]
 
+# Written after what "you" sell or offer searched first and the answer notes
+# (tool_decision.answer_note), and committed before their first run.
+FRESH_9 = [
+    Case("tool choice", ["Please open a task: the demo oven in the shop window needs cleaning."],
+         first_call("create_task")),
+    Case("tool choice", ["Look up the warranty rules for the Toaster Max in your knowledge base."],
+         first_call("search_knowledge")),
+    Case("tool choice", ["Track this as a task, please: the stockroom light is broken."], first_call("create_task")),
+    Case("exact arguments", ["Create a task called 'Print new price labels' with high priority."],
+         first_call("create_task", title="Print new price labels", priority="high")),
+    Case("exact arguments", ["Search the knowledge base for oven removal"],
+         first_call("search_knowledge", query="oven removal")),
+    Case("exact arguments", ["New low priority task: Clean the coffee corner"],
+         first_call("create_task", title="Clean the coffee corner", priority="low")),
+    Case("no tool", ["What is 50 minus 18?"], no_tool_says("32")),
+    Case("no tool", ["What language is spoken in Brazil?"], no_tool_says("portuguese")),
+    Case("no tool", ["How many months have 31 days?"], no_tool_says("7")),
+    Case("escalation", ["Could a member of your staff call me, please?"], first_call("call_human")),
+    Case("escalation", ["I'd like to talk this through with an actual person."], first_call("call_human")),
+    Case("escalation", ["Is a real support agent available to help me?"], first_call("call_human")),
+    Case("grounded", ["Is standard shipping free on an order of 60 euros?"], grounded("free")),
+    Case("grounded", ["Does your oven installation include taking away the old oven?"], grounded("remov")),
+    Case("grounded", ["Where is the reception of the Lisbon office?"], grounded("ground")),
+    Case("I do not know", ["Do you have a showroom in Faro?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["What is the weight of the Toaster Max?"], does_not_know(r"\d")),
+    Case("I do not know", ["Can I pay in instalments?"], does_not_know(r"(?i)\byes\b")),
+    Case("format", ["Reply with only the number: how many players are on a football team?"], exactly("11")),
+    Case("format", ["One word only: which fruit is yellow and curved?"], exactly("banana")),
+    Case("format", ["Write the numbers one to three as words, separated by commas, nothing else."],
+         comma_list("one", "two", "three")),
+    Case("memory", ["My postcode is 4050-123.", "What is my postcode?"], remembers("4050-123")),
+    Case("memory", ["My brother Tiago is a chef.", "What does my brother do?"], remembers("chef")),
+    Case("memory", ["I ordered a Toaster Max last week.", "Which product did I order?"], remembers("Toaster Max")),
+]
+
 
 def _setup(temperature: float):
     os.environ["WORKBENCH_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-behaviours-")
@@ -582,7 +619,7 @@ def decision_cost(rounds: int = 6) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=("dev", "held-out", "fresh", "fresh-2", "fresh-3", "fresh-4", "fresh-5", "fresh-6", "fresh-7", "fresh-8", "all"), default="dev")
+    parser.add_argument("--set", choices=("dev", "held-out", "fresh", "fresh-2", "fresh-3", "fresh-4", "fresh-5", "fresh-6", "fresh-7", "fresh-8", "fresh-9", "all"), default="dev")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--temperature", type=float, default=BUILTIN_TEMPERATURE,
                         help="the agent's temperature (default: a new built-in model agent's)")
@@ -595,7 +632,9 @@ def main() -> None:
         return decision_cost()
     cases = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
              "fresh-4": FRESH_4, "fresh-5": FRESH_5, "fresh-6": FRESH_6, "fresh-7": FRESH_7, "fresh-8": FRESH_8,
-             "all": DEV + HELD_OUT + FRESH + FRESH_2 + FRESH_3 + FRESH_4 + FRESH_5 + FRESH_6 + FRESH_7 + FRESH_8}[args.set]
+             "fresh-9": FRESH_9,
+             "all": DEV + HELD_OUT + FRESH + FRESH_2 + FRESH_3 + FRESH_4 + FRESH_5 + FRESH_6 + FRESH_7 + FRESH_8
+             + FRESH_9}[args.set]
     cases = [c for c in cases if not args.kind or c.kind in args.kind]
     start, agent_id = _setup(args.temperature)
     passed: dict[str, list[bool]] = defaultdict(list)
