@@ -158,6 +158,7 @@ def test_agent_answers_from_the_knowledge_base(wb):
     assert [(k, n) for k, n, *_ in steps][:2] == [("model_call", MODEL_ID), ("tool_call", "search_knowledge")]
     probe = steps[0][2]["knowledge_probe"]
     assert probe["matches"][0][0] == "Project names" and probe["matches"][0][1] >= probe["search_first_from_score"]
+    assert {"Marigold", "Falcon", "Tampere", "Copper", "Heron", "Lyon"} <= set(probe["names"])
     assert "marigold" in result.reply.lower(), result.reply
 
 

@@ -32,7 +32,7 @@ from workbench.providers.tool_decision import (
     decided_calls,
     decision_schema,
     example_turns,
-    instruction_names,
+    names_in,
     read_decision,
     search_first,
     states_a_fact,
@@ -295,8 +295,8 @@ SUPPORT = ("You are the support assistant of Acme Bikes, a shop that sells bicyc
 
 
 def test_the_names_in_an_agents_instructions_are_its_capitalised_words_inside_sentences():
-    assert instruction_names(SUPPORT) == {"Acme", "Bikes"}  # not "You", "Use", "Answer"
-    assert instruction_names("") == set()
+    assert names_in(SUPPORT) == {"Acme", "Bikes"}  # not "You", "Use", "Answer"
+    assert names_in("") == set()
 
 
 @pytest.mark.parametrize(("message", "about"), [
@@ -324,6 +324,21 @@ def test_a_decision_to_answer_searches_when_the_question_is_about_the_organisati
     assert search_first(_asking("What is 7 times 8?", 0.1, instructions=SUPPORT)) == []
     # without instructions naming it, the name is just a word
     assert search_first(_asking("How many people work at Acme Bikes?", 0.1)) == []
+
+
+def test_a_decision_to_answer_searches_when_the_question_names_what_the_closest_passages_name():
+    def asking(question: str, names: list[str]) -> ChatRequest:
+        probe = KnowledgeProbe(query=question, matches=[("Warranty", RELATED_MATCH - 0.1)], names=names)
+        return with_decision(ChatRequest(model="m", messages=[{"role": "user", "content": question}],
+                                         tools=BUILTINS, knowledge_probe=probe))
+
+    [call] = search_first(asking("What is the weight of the Toaster Max?", ["Kettle", "Max", "Pro", "Toaster"]))
+    assert call.name == "search_knowledge"
+    assert search_first(asking("What is the weight of the Toaster Max?", [])) == []  # the score alone: no
+    assert search_first(asking("What is the weight of a toaster?", ["Max", "Toaster"])) == []  # as written
+    assert names_in("Warranty.\nEvery Kettle Pro carries a 2-year warranty. The Toaster Max too.") == {
+        "Kettle", "Pro", "Toaster", "Max"}  # "Warranty", "Every" and "The" start a line or a sentence
+    assert names_in("The office is open Monday to Friday, in March and on Saturdays.") == set()
 
 
 def test_a_decision_to_answer_searches_when_a_passage_is_related_to_the_message():

@@ -36,9 +36,11 @@ call; the answer then comes from the passages. A decision to call another tool (
 human) stands. Two more signs that the message asks about the organisation also search first
 (`asks_about_the_organisation`): a question that says "your" (the user asks the agent about
 its side: your office, your CEO, your policy) or asks what "you" sell, offer, deliver,
-accept ... (answered from nothing: "Yes, Nordlicht Home sells coffee machines."), or that names a name the agent's instructions
-give (a capitalised word inside a sentence of the system prompt: the organisation's or a
-product's name); and a passage that matches the message at least RELATED_MATCH (the
+accept ... (answered from nothing: "Yes, Nordlicht Home sells coffee machines."), or that
+names a name the agent's instructions give (a capitalised word inside a sentence of the
+system prompt: the organisation's or a product's name) or one that the passages the probe
+found use ("What is the weight of the Toaster Max?", a product the knowledge names, was
+answered "approximately 1200 grams"); and a passage that matches the message at least RELATED_MATCH (the
 knowledge talks about what the message names, although no passage answers it). General
 questions, format instructions and what the user said about themselves ("my name is ...")
 carry neither sign. A search that finds no answering passage makes the reply "I do not
@@ -66,6 +68,7 @@ import json
 import re
 import uuid
 from dataclasses import replace
+from collections.abc import Iterable
 from typing import Any
 
 from .base import ChatRequest, ToolCallRequest
@@ -105,6 +108,12 @@ SKIPPABLE = {"the", "a", "an", "to", "of", "for", "our", "my", "your", "this", "
 MAX_SKIPPED = 2
 # A capitalised word after the first word of a sentence: a name (Nordlicht Home, Kettle Pro).
 INNER_NAME = re.compile(r"(?<![.!?:;]\s)(?<=\s)[A-Z][\w-]{2,}")
+# Capitalised in English without naming anything of the organisation's: a passage's opening
+# hours ("Monday to Friday") must not make "What day comes after Monday?" a search.
+CALENDAR_WORDS = {day + suffix for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+                                           "Sunday") for suffix in ("", "s")} | {
+    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+    "November", "December"}
 
 DECIDE = (
     "Before each reply you decide its next step: answer in words, or call one tool.\n"
@@ -385,19 +394,22 @@ def decided_calls(request: ChatRequest, text: str) -> list[ToolCallRequest]:
     return calls
 
 
-def instruction_names(instructions: str) -> set[str]:
-    """The names the agent's instructions use: capitalised words that do not start a
-    sentence or a line."""
-    return {name for line in instructions.splitlines() for name in INNER_NAME.findall(line)}
+def names_in(text: str) -> set[str]:
+    """The names `text` uses: capitalised words that do not start a sentence or a line (the
+    agent's instructions: its organisation's and products' names; a passage: the products,
+    places and people it speaks of)."""
+    return {name for line in text.splitlines() for name in INNER_NAME.findall(line)} - CALENDAR_WORDS
 
 
-def asks_about_the_organisation(message: str, instructions: str) -> bool:
+def asks_about_the_organisation(message: str, instructions: str, known_names: Iterable[str] = ()) -> bool:
     """Whether `message` is a question about the agent's side: it says "your" or asks what
     "you" sell, offer, deliver ... (YOU_TRADING), or it names a name from the agent's
-    instructions (see the module's docstring)."""
+    instructions or one of `known_names` (those of the group's passages closest to it: the
+    knowledge probe's) (see the module's docstring)."""
     if not QUESTION.search(message):
         return False
-    named = any(re.search(rf"\b{re.escape(name)}\b", message) for name in instruction_names(instructions))
+    names = names_in(instructions) | set(known_names)
+    named = any(re.search(rf"\b{re.escape(name)}\b", message) for name in names)
     return named or bool(YOUR.search(message) or YOU_TRADING.search(message))
 
 
@@ -420,7 +432,7 @@ def search_first(request: ChatRequest) -> list[ToolCallRequest]:
             or told_earlier(request)):
         return []
     best = max(score for _, score in probe.matches)
-    about = best >= RELATED_MATCH or asks_about_the_organisation(probe.query, _instructions(request))
+    about = best >= RELATED_MATCH or asks_about_the_organisation(probe.query, _instructions(request), probe.names)
     if not (best >= STRONG_MATCH or about):
         return []
     return [ToolCallRequest(id=f"call_{uuid.uuid4().hex[:24]}", name=SEARCH_KNOWLEDGE,

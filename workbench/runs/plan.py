@@ -133,7 +133,10 @@ def knowledge_probe(s, plan: RunPlan, messages: list[dict]) -> KnowledgeProbe | 
     except Exception:  # noqa: BLE001 - a look ahead only; a knowledge store fault must not fail the run
         log.warning("Looking at group %s's knowledge before the call failed", plan.ctx.group_id, exc_info=True)
         return None
-    return KnowledgeProbe(query=query, matches=[(h.title, h.score) for h in hits]) if hits else None
+    if not hits:
+        return None
+    names = sorted({name for h in hits for name in names_in(f"{h.title}.\n{h.text}")})
+    return KnowledgeProbe(query=query, matches=[(h.title, h.score) for h in hits], names=names)
 
 
 def record_call(s, plan: RunPlan, request: ChatRequest, seq: int,
@@ -169,6 +172,7 @@ def _constraints(request: ChatRequest) -> dict[str, Any]:
     if request.knowledge_probe is not None:
         fields["knowledge_probe"] = {"query": request.knowledge_probe.query,
                                      "matches": [list(m) for m in request.knowledge_probe.matches],
+                                     "names": request.knowledge_probe.names,
                                      "search_first_from_score": STRONG_MATCH}
     return fields
 
