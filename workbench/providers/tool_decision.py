@@ -67,8 +67,8 @@ import copy
 import json
 import re
 import uuid
-from dataclasses import replace
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from .base import ChatRequest, ToolCallRequest
