@@ -382,6 +382,38 @@ def test_a_failing_look_at_the_knowledge_leaves_the_run_to_decide_alone(wb, open
     assert any("knowledge before the call failed" in r.getMessage() for r in caplog.records)
 
 
+def test_the_look_at_the_knowledge_names_what_its_passages_name_and_a_question_naming_it_searches(
+        wb, openai_server, monkeypatch):
+    """A passage that names the product asked about, though it scores under RELATED_MATCH
+    (it does not speak of weights), makes the decision to answer a search; the probe in the
+    trace step carries the passages' names."""
+    from sqlalchemy import select
+
+    from workbench import agents, knowledge, runs
+    from workbench.db import session_scope
+    from workbench.models import ProviderRecord, RunStep
+    from workbench.providers import embedded_server
+
+    monkeypatch.setattr(embedded_server, "base_url", lambda: openai_server.base_url)
+    with session_scope() as s:
+        provider_id = s.scalar(select(ProviderRecord.id).where(
+            ProviderRecord.group_id == wb.group_id, ProviderRecord.kind == "local"))
+    agent_id = agents.create_agent(wb.person_id, wb.group_id, name="Looks first", provider_id=provider_id,
+                                   model="m", tools=["search_knowledge"]).id
+    knowledge.add_snippet(wb.person_id, wb.group_id, "Warranty",
+                          "Every Kettle Pro carries a 2-year warranty, and the Toaster Max a 3-year one.")
+    openai_server.script(text('{"tool": "answer"}'), text("I do not know."))
+    thread, _ = runs.create_thread(wb.group_id, agent_id, wb.person_id)
+    result = runs.continue_thread(thread.id, "What is the weight of the Toaster Max?", wb.person_id).wait(30)
+    assert result.status == "complete", result.error
+    with session_scope() as s:
+        steps = s.scalars(select(RunStep).where(RunStep.run_id == result.run_id).order_by(RunStep.seq)).all()
+    probe = steps[0].request["knowledge_probe"]
+    assert probe["matches"][0][0] == "Warranty" and probe["matches"][0][1] < RELATED_MATCH
+    assert probe["names"] == ["Kettle", "Max", "Pro", "Toaster"]
+    assert [(st.kind, st.name) for st in steps][:2] == [("model_call", "m"), ("tool_call", "search_knowledge")]
+
+
 @pytest.mark.parametrize(("value", "message", "kept"), [
     ("Email Supplier About Late Deliveries", "New task, high priority: Email the supplier about late deliveries",
      "Email the supplier about late deliveries"),  # case changed and "the" left out
