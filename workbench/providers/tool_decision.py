@@ -40,8 +40,9 @@ accept ... (answered from nothing: "Yes, Nordlicht Home sells coffee machines.")
 names a name the agent's instructions give (a capitalised word inside a sentence of the
 system prompt: the organisation's or a product's name) or one that the passages the probe
 found use ("What is the weight of the Toaster Max?", a product the knowledge names, was
-answered "approximately 1200 grams"); and a passage that matches the message at least RELATED_MATCH (the
-knowledge talks about what the message names, although no passage answers it). General
+answered "approximately 1200 grams"); and a passage that matches the message at least
+RELATED_MATCH (the knowledge talks about what the message names, although no passage answers
+it). General
 questions, format instructions and what the user said about themselves ("my name is ...")
 carry neither sign. A search that finds no answering passage makes the reply "I do not
 know" (tool_adapter), the honest reply to such a question.
@@ -131,7 +132,7 @@ DECIDE = (
 # Notes for the answer pass (`answer_note`). Told "I drive a red Fiat.", the model replied
 # "I'm sorry, but I can't assist with that." (29 of 108 first replies in the memory cases,
 # 12 with ACKNOWLEDGE), and asked "What car do I drive?" next it repeated that refusal;
-# memory answers called directly went 98 -> 104/108 with both notes (README, "Told earlier").
+# memory answers called directly went 98 -> 104/108 with both notes (README, "Searching first").
 TOLD_EARLIER = ('Earlier in this conversation the user told you: "{said}" Answer their last '
                 "question from what they told you.")
 ACKNOWLEDGE = "The user's last message tells you something about them. Acknowledge it in one short sentence."
