@@ -306,6 +306,10 @@ def test_the_names_in_an_agents_instructions_are_its_capitalised_words_inside_se
     ("Do you sell coffee machines?", True),  # what "you" do as a business
     ("Which payment methods do you accept?", True),
     ("Do you deliver to Switzerland?", True),
+    ("Can I pay in instalments?", True),  # what the user may do as a customer
+    ("How do I return an opened item?", True),
+    ("Can I ask you something?", False),
+    ("How do I make pancakes?", False),
     ("How do you say 'thank you' in French?", False),  # "you" in general
     ("What colour do you get by mixing blue and yellow?", False),
     ("What is the capital of Italy?", False),  # general knowledge

@@ -35,8 +35,9 @@ search_knowledge with the message as its query (`search_first`), run and traced 
 call; the answer then comes from the passages. A decision to call another tool (a task, a
 human) stands. Two more signs that the message asks about the organisation also search first
 (`asks_about_the_organisation`): a question that says "your" (the user asks the agent about
-its side: your office, your CEO, your policy) or asks what "you" sell, offer, deliver,
-accept ... (answered from nothing: "Yes, Nordlicht Home sells coffee machines."), or that
+its side: your office, your CEO, your policy), asks what "you" sell, offer, deliver, accept
+... or what the user may do as a customer ("Can I pay in instalments?"), both answered "Yes"
+from nothing before (`TRADING`), or that
 names a name the agent's instructions give (a capitalised word inside a sentence of the
 system prompt: the organisation's or a product's name) or one that the passages the probe
 found use ("What is the weight of the Toaster Max?", a product the knowledge names, was
@@ -90,11 +91,14 @@ RELATED_MATCH = 0.35
 QUESTION = re.compile(r"\?\s*$|^\W*(?:what|who|whom|whose|where|when|why|which|how|is|are|do|does|"
                       r"did|can|could|will|would|tell|give|list|show)\b", re.IGNORECASE)
 YOUR = re.compile(r"\byours?\b", re.IGNORECASE)
-# "you" doing what a business does for its customers ("Do you sell coffee machines?", "Which
-# payment methods do you accept?"): the agent speaks for the organisation. Not "you" in
-# general ("How do you say 'thank you' in French?", "What colour do you get by mixing ...").
-YOU_TRADING = re.compile(r"\byou\s+(?:sell|offer|deliver|ship|accept|charge|stock|carry|provide|"
-                         r"install|repair|rent|hire|employ|refund|exchange|open|close)\b", re.IGNORECASE)
+# Trading with the organisation: "you" doing what a business does for its customers ("Do you
+# sell coffee machines?", "Which payment methods do you accept?": the agent speaks for it),
+# or the user asking what they may do as its customer ("Can I pay in instalments?"). Not
+# "you" in general ("How do you say 'thank you' in French?", "What colour do you get by ...").
+TRADING = re.compile(r"\byou\s+(?:sell|offer|deliver|ship|accept|charge|stock|carry|provide|install|repair|"
+                     r"rent|hire|employ|refund|exchange|open|close)\b"
+                     r"|\b(?:can|could|may|must|should|do)\s+(?:i|we)\s+(?:pay|return|exchange|cancel|collect|"
+                     r"order|book|buy|rent|park|get\s+a\s+refund)\b", re.IGNORECASE)
 # A message telling something about the user, and the words that make it ask after all.
 STATEMENT = re.compile(r"^\W*(?:i|i'm|i've|i'd|i'll|my|we|we're|our|hi|hello|hey)\b", re.IGNORECASE)
 ASKING = re.compile(r"\b(?:know|tell|search|look|check|find|explain|need|want|wonder|ask|show|give)\b",
@@ -403,15 +407,15 @@ def names_in(text: str) -> set[str]:
 
 
 def asks_about_the_organisation(message: str, instructions: str, known_names: Iterable[str] = ()) -> bool:
-    """Whether `message` is a question about the agent's side: it says "your" or asks what
-    "you" sell, offer, deliver ... (YOU_TRADING), or it names a name from the agent's
-    instructions or one of `known_names` (those of the group's passages closest to it: the
-    knowledge probe's) (see the module's docstring)."""
+    """Whether `message` is a question about the agent's side: it says "your", asks what
+    "you" sell, offer, deliver ... or what the user may do as a customer (TRADING), or it
+    names a name from the agent's instructions or one of `known_names` (those the group's
+    passages closest to it use: the knowledge probe's) (see the module's docstring)."""
     if not QUESTION.search(message):
         return False
     names = names_in(instructions) | set(known_names)
     named = any(re.search(rf"\b{re.escape(name)}\b", message) for name in names)
-    return named or bool(YOUR.search(message) or YOU_TRADING.search(message))
+    return named or bool(YOUR.search(message) or TRADING.search(message))
 
 
 def _instructions(request: ChatRequest) -> str:
