@@ -2,7 +2,7 @@
 through the real run loop (a fresh workbench in a temp folder, the embedded llama.cpp
 server, the group's knowledge base, real tools).
 
-    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|...|fresh-9|all] [--repeat 3] [--temperature 0.2]
+    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|...|fresh-10|all] [--repeat 3] [--temperature 0.2]
     python bench/agent_behaviours.py --decision-cost
     WORKBENCH_LOCAL_MODEL_PATH=other.gguf python bench/agent_behaviours.py  (another model)
 
@@ -31,8 +31,9 @@ answers from passages were checked against them (grounding_check); `fresh-6` aft
 answering passages were cut to the sentences closest to the question; `fresh-7` after what
 the user told earlier was no longer searched; `fresh-8` after passages that do not name what
 the question names were made to answer nothing; `fresh-9` after what "you" sell or offer was
-searched first and the answer was told what the user said earlier or to acknowledge it. Each
-committed before its first run."""
+searched first and the answer was told what the user said earlier or to acknowledge it;
+`fresh-10` after names the closest passages use and what one may do as a customer were made
+signs of a question about the organisation. Each committed before its first run."""
 
 from __future__ import annotations
 
@@ -535,6 +536,41 @@ FRESH_9 = [
     Case("memory", ["I ordered a Toaster Max last week.", "Which product did I order?"], remembers("Toaster Max")),
 ]
 
+# Written after names the closest passages use and what one may do as a customer were made
+# signs of a question about the organisation, and committed before their first run.
+FRESH_10 = [
+    Case("tool choice", ["Add this to the to-do list: reorder kettle descaler for the shop."],
+         first_call("create_task")),
+    Case("tool choice", ["Consult the knowledge base about visitor parking at the Lisbon office."],
+         first_call("search_knowledge")),
+    Case("tool choice", ["File a task: the price on the Kettle Pro shelf tag is wrong."], first_call("create_task")),
+    Case("exact arguments", ["Please create a high priority task named 'Replace the shop door lock'."],
+         first_call("create_task", title="Replace the shop door lock", priority="high")),
+    Case("exact arguments", ["Search the knowledge base for visitor sign-in"],
+         first_call("search_knowledge", query="visitor sign-in")),
+    Case("exact arguments", ["Add a medium priority task: Check the toaster stock"],
+         first_call("create_task", title="Check the toaster stock", priority="medium")),
+    Case("no tool", ["What is 120 divided by 10?"], no_tool_says("12")),
+    Case("no tool", ["What is the largest planet in our solar system?"], no_tool_says("jupiter")),
+    Case("no tool", ["How many seconds are in a minute?"], no_tool_says("60")),
+    Case("escalation", ["Get a human on the line, please."], first_call("call_human")),
+    Case("escalation", ["I would like a person from your company to help me."], first_call("call_human")),
+    Case("escalation", ["Stop the bot, I want a human agent."], first_call("call_human")),
+    Case("grounded", ["How much do you charge to install a dishwasher?"], grounded("69", absent=("89",))),
+    Case("grounded", ["Is the Lisbon office open on Fridays?"], grounded("friday")),
+    Case("grounded", ["How many days after delivery can I still send back an unopened item?"],
+         grounded("45", absent=("14",))),
+    Case("I do not know", ["Do you repair broken toasters?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["Can I collect my order from the Porto office?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["How many people work at the Porto office?"], does_not_know(r"\d")),
+    Case("format", ["Answer in one word: what is the colour of snow?"], exactly("white")),
+    Case("format", ["Reply with only the number: what is 4 times 5?"], exactly("20")),
+    Case("format", ["Answer only yes or no: can birds fly?"], exactly("yes")),
+    Case("memory", ["My account name is greenbird42.", "What is my account name?"], remembers("greenbird42")),
+    Case("memory", ["I have three children.", "How many children do I have?"], remembers("three")),
+    Case("memory", ["My delivery is due on Friday.", "When is my delivery due?"], remembers("Friday")),
+]
+
 
 def _setup(temperature: float):
     os.environ["WORKBENCH_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-behaviours-")
@@ -619,7 +655,7 @@ def decision_cost(rounds: int = 6) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=("dev", "held-out", "fresh", "fresh-2", "fresh-3", "fresh-4", "fresh-5", "fresh-6", "fresh-7", "fresh-8", "fresh-9", "all"), default="dev")
+    parser.add_argument("--set", choices=("dev", "held-out", "fresh", "fresh-2", "fresh-3", "fresh-4", "fresh-5", "fresh-6", "fresh-7", "fresh-8", "fresh-9", "fresh-10", "all"), default="dev")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--temperature", type=float, default=BUILTIN_TEMPERATURE,
                         help="the agent's temperature (default: a new built-in model agent's)")
@@ -632,9 +668,9 @@ def main() -> None:
         return decision_cost()
     cases = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
              "fresh-4": FRESH_4, "fresh-5": FRESH_5, "fresh-6": FRESH_6, "fresh-7": FRESH_7, "fresh-8": FRESH_8,
-             "fresh-9": FRESH_9,
+             "fresh-9": FRESH_9, "fresh-10": FRESH_10,
              "all": DEV + HELD_OUT + FRESH + FRESH_2 + FRESH_3 + FRESH_4 + FRESH_5 + FRESH_6 + FRESH_7 + FRESH_8
-             + FRESH_9}[args.set]
+             + FRESH_9 + FRESH_10}[args.set]
     cases = [c for c in cases if not args.kind or c.kind in args.kind]
     start, agent_id = _setup(args.temperature)
     passed: dict[str, list[bool]] = defaultdict(list)
