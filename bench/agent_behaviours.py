@@ -431,7 +431,7 @@ FRESH_6 = [
 ]
 
 # Written after questions about what the user told earlier were no longer searched
-# (tool_decision.told_earlier) and committed before their first run.
+# (message_reading.told_earlier) and committed before their first run.
 FRESH_7 = [
     Case("tool choice", ["Put this on the team's task list: replace the broken kettle in the kitchen."],
          first_call("create_task")),
@@ -502,7 +502,7 @@ FRESH_8 = [
 ]
 
 # Written after what "you" sell or offer searched first and the answer notes
-# (tool_decision.answer_note), and committed before their first run.
+# (message_reading.answer_note), and committed before their first run.
 FRESH_9 = [
     Case("tool choice", ["Please open a task: the demo oven in the shop window needs cleaning."],
          first_call("create_task")),

@@ -1,7 +1,8 @@
 """The built-in model's constrained tool decision (providers/tool_decision.py): the JSON
 Schema the server's grammar enforces (one branch per tool, its name fixed, its arguments its
 own schema; one branch to answer), the decision request, and the provider's two passes
-against the scripted server. The real model under it: tests/test_local_model.py."""
+against the scripted server, and the reading of messages it searches by
+(providers/message_reading.py). The real model under it: tests/test_local_model.py."""
 
 from __future__ import annotations
 
@@ -18,9 +19,17 @@ from workbench.providers.base import (
     ProviderConfig,
     TextDelta,
 )
+from workbench.providers.message_reading import (
+    ACKNOWLEDGE,
+    asks_about_the_organisation,
+    names_in,
+    states_a_fact,
+    told_earlier,
+    told_statement,
+    with_answer_note,
+)
 from workbench.providers.openai_compat import OpenAICompatibleProvider
 from workbench.providers.tool_decision import (
-    ACKNOWLEDGE,
     DECISION_SEED,
     MAX_STRING_CHARS,
     RELATED_MATCH,
@@ -28,17 +37,11 @@ from workbench.providers.tool_decision import (
     answer_choice,
     arguments_schema,
     as_the_user_wrote_it,
-    asks_about_the_organisation,
     decided_calls,
     decision_schema,
     example_turns,
-    names_in,
     read_decision,
     search_first,
-    states_a_fact,
-    told_earlier,
-    told_statement,
-    with_answer_note,
     with_decision,
 )
 from workbench.tools.registry import ToolContext, bind_tools, openai_schemas, tool_names
@@ -351,36 +354,43 @@ def test_a_decision_to_answer_searches_when_a_passage_is_related_to_the_message(
     assert search_first(_asking("Is there a lift in the Lisbon office?", RELATED_MATCH - 0.01)) == []
 
 
-def test_a_failing_look_at_the_knowledge_leaves_the_run_to_decide_alone(wb, openai_server, monkeypatch, caplog):
-    """The run's look at its group's knowledge before the call (runs.plan.knowledge_probe)
-    is only a look ahead: when the knowledge store fails, the run still decides and answers,
-    its trace step carries no probe, and the failure is logged."""
+def _run_on_scripted_server(wb, openai_server, monkeypatch, message: str):
+    """One run of a search_knowledge agent on the group's built-in provider, its embedded
+    server replaced by the scripted one: (the result, its trace steps in order)."""
     from sqlalchemy import select
 
-    from workbench import agents, knowledge, runs
+    from workbench import agents, runs
     from workbench.db import session_scope
     from workbench.models import ProviderRecord, RunStep
     from workbench.providers import embedded_server
 
-    # The group's built-in provider, its embedded server replaced by the scripted one.
     monkeypatch.setattr(embedded_server, "base_url", lambda: openai_server.base_url)
     with session_scope() as s:
         provider_id = s.scalar(select(ProviderRecord.id).where(
             ProviderRecord.group_id == wb.group_id, ProviderRecord.kind == "local"))
     agent_id = agents.create_agent(wb.person_id, wb.group_id, name="Looks first", provider_id=provider_id,
                                    model="m", tools=["search_knowledge"]).id
+    thread, _ = runs.create_thread(wb.group_id, agent_id, wb.person_id)
+    result = runs.continue_thread(thread.id, message, wb.person_id).wait(30)
+    with session_scope() as s:
+        steps = s.scalars(select(RunStep).where(RunStep.run_id == result.run_id).order_by(RunStep.seq)).all()
+    return result, steps
+
+
+def test_a_failing_look_at_the_knowledge_leaves_the_run_to_decide_alone(wb, openai_server, monkeypatch, caplog):
+    """The run's look at its group's knowledge before the call (runs.plan.knowledge_probe)
+    is only a look ahead: when the knowledge store fails, the run still decides and answers,
+    its trace step carries no probe, and the failure is logged."""
+    from workbench import knowledge
 
     def store_down(*_args, **_kwargs):
         raise ConnectionError("the Chroma server is down")
 
     monkeypatch.setattr(knowledge, "closest_passages", store_down)
     openai_server.script(text('{"tool": "answer"}'), text("Answered anyway."))
-    thread, _ = runs.create_thread(wb.group_id, agent_id, wb.person_id)
     with caplog.at_level("WARNING"):
-        result = runs.continue_thread(thread.id, "What is our refund window?", wb.person_id).wait(30)
+        result, [step] = _run_on_scripted_server(wb, openai_server, monkeypatch, "What is our refund window?")
     assert result.status == "complete" and result.reply == "Answered anyway.", result.error
-    with session_scope() as s:
-        [step] = s.scalars(select(RunStep).where(RunStep.run_id == result.run_id)).all()
     assert step.kind == "model_call" and "knowledge_probe" not in step.request
     assert "response_format" in step.request["decision"]  # it still decided
     assert any("knowledge before the call failed" in r.getMessage() for r in caplog.records)
@@ -391,27 +401,13 @@ def test_the_look_at_the_knowledge_names_what_its_passages_name_and_a_question_n
     """A passage that names the product asked about, though it scores under RELATED_MATCH
     (it does not speak of weights), makes the decision to answer a search; the probe in the
     trace step carries the passages' names."""
-    from sqlalchemy import select
+    from workbench import knowledge
 
-    from workbench import agents, knowledge, runs
-    from workbench.db import session_scope
-    from workbench.models import ProviderRecord, RunStep
-    from workbench.providers import embedded_server
-
-    monkeypatch.setattr(embedded_server, "base_url", lambda: openai_server.base_url)
-    with session_scope() as s:
-        provider_id = s.scalar(select(ProviderRecord.id).where(
-            ProviderRecord.group_id == wb.group_id, ProviderRecord.kind == "local"))
-    agent_id = agents.create_agent(wb.person_id, wb.group_id, name="Looks first", provider_id=provider_id,
-                                   model="m", tools=["search_knowledge"]).id
     knowledge.add_snippet(wb.person_id, wb.group_id, "Warranty",
                           "Every Kettle Pro carries a 2-year warranty, and the Toaster Max a 3-year one.")
     openai_server.script(text('{"tool": "answer"}'), text("I do not know."))
-    thread, _ = runs.create_thread(wb.group_id, agent_id, wb.person_id)
-    result = runs.continue_thread(thread.id, "What is the weight of the Toaster Max?", wb.person_id).wait(30)
+    result, steps = _run_on_scripted_server(wb, openai_server, monkeypatch, "What is the weight of the Toaster Max?")
     assert result.status == "complete", result.error
-    with session_scope() as s:
-        steps = s.scalars(select(RunStep).where(RunStep.run_id == result.run_id).order_by(RunStep.seq)).all()
     probe = steps[0].request["knowledge_probe"]
     assert probe["matches"][0][0] == "Warranty" and probe["matches"][0][1] < RELATED_MATCH
     assert probe["names"] == ["Kettle", "Max", "Pro", "Toaster"]

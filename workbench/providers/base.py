@@ -27,7 +27,7 @@ class KnowledgeProbe:
 
     query: str  # the user's message, as searched
     matches: list[tuple[str, float]]  # (title, score), best first
-    names: list[str] = field(default_factory=list)  # the names the passages use (tool_decision.names_in)
+    names: list[str] = field(default_factory=list)  # the names the passages use (message_reading.names_in)
 
 
 @dataclass

@@ -25,7 +25,8 @@ from .grounding_check import NOT_IN_SOURCES, unsupported_terms
 from .sdk_errors import provider_error
 from .tokens import estimate_messages_tokens, estimate_tokens
 from .tool_adapter import adapt_request
-from .tool_decision import decided_calls, search_first, with_answer_note, with_decision
+from .message_reading import with_answer_note
+from .tool_decision import decided_calls, search_first, with_decision
 
 # Local servers (Ollama, vLLM, llama.cpp) ignore the key, but the SDK insists on one.
 PLACEHOLDER_API_KEY = "not-needed"

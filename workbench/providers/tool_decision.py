@@ -34,19 +34,12 @@ strongly (score >= STRONG_MATCH) and the decision chooses to answer, the call ma
 search_knowledge with the message as its query (`search_first`), run and traced like any
 call; the answer then comes from the passages. A decision to call another tool (a task, a
 human) stands. Two more signs that the message asks about the organisation also search first
-(`asks_about_the_organisation`): a question that says "your" (the user asks the agent about
-its side: your office, your CEO, your policy), asks what "you" sell, offer, deliver, accept
-... or what the user may do as a customer ("Can I pay in instalments?"), both answered "Yes"
-from nothing before (`TRADING`), or that
-names a name the agent's instructions give (a capitalised word inside a sentence of the
-system prompt: the organisation's or a product's name) or one that the passages the probe
-found use ("What is the weight of the Toaster Max?", a product the knowledge names, was
-answered "approximately 1200 grams"); and a passage that matches the message at least
-RELATED_MATCH (the knowledge talks about what the message names, although no passage answers
-it). General
-questions, format instructions and what the user said about themselves ("my name is ...")
-carry neither sign. A search that finds no answering passage makes the reply "I do not
-know" (tool_adapter), the honest reply to such a question.
+(message_reading.asks_about_the_organisation: it says "your", asks what "you" sell or what
+the user may do as a customer, or names a name of the agent's instructions or of the
+passages the probe found); and a passage that matches the message at least RELATED_MATCH
+(the knowledge talks about what the message names, although no passage answers it). A search
+that finds no answering passage makes the reply "I do not know" (tool_adapter), the honest
+reply to such a question.
 
 What the decision calls is then read as the user meant it (`decided_calls`): a string
 argument the model wrote with another case or without a small word the user's message has
@@ -54,7 +47,7 @@ argument the model wrote with another case or without a small word the user's me
 message that only tells something about the user ("My flight leaves from gate B12.") is
 dropped, and the model answers (nor is it searched first, below), as is a search for a
 question about what they told earlier ("Which gate does my flight leave from?",
-`told_earlier`); and an argument that is a choice among a few values (a task's priority) is
+message_reading.told_earlier); and an argument that is a choice among a few values (a task's priority) is
 required by the grammar, so the model cannot write it into a description and leave it out.
 
 Until the examples, a decision to answer also searched when the model's own odds of
@@ -67,13 +60,20 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import uuid
-from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
 from .base import ChatRequest, ToolCallRequest
+from .message_reading import (
+    SKIPPABLE,
+    asks_about_the_organisation,
+    instructions_of,
+    last_user_text,
+    states_a_fact,
+    told_earlier,
+    words,
+)
 from .tool_adapter import ANSWERING_SCORE
 
 ANSWER = "answer"
@@ -87,38 +87,8 @@ STRONG_MATCH = ANSWERING_SCORE  # a passage that would be answered from (tool_ad
 # answering it: on the dev and held-out cases messages that need no search scored at most
 # 0.25 against the bench's knowledge, questions about what it names 0.42 and up.
 RELATED_MATCH = 0.35
-# A question: a question mark, or a question word or a request for facts first.
-QUESTION = re.compile(r"\?\s*$|^\W*(?:what|who|whom|whose|where|when|why|which|how|is|are|do|does|"
-                      r"did|can|could|will|would|tell|give|list|show)\b", re.IGNORECASE)
-YOUR = re.compile(r"\byours?\b", re.IGNORECASE)
-# Trading with the organisation: "you" doing what a business does for its customers ("Do you
-# sell coffee machines?", "Which payment methods do you accept?": the agent speaks for it),
-# or the user asking what they may do as its customer ("Can I pay in instalments?"). Not
-# "you" in general ("How do you say 'thank you' in French?", "What colour do you get by ...").
-TRADING = re.compile(r"\byou\s+(?:sell|offer|deliver|ship|accept|charge|stock|carry|provide|install|repair|"
-                     r"rent|hire|employ|refund|exchange|open|close)\b"
-                     r"|\b(?:can|could|may|must|should|do)\s+(?:i|we)\s+(?:pay|return|exchange|cancel|collect|"
-                     r"order|book|buy|rent|park|get\s+a\s+refund)\b", re.IGNORECASE)
-# A message telling something about the user, and the words that make it ask after all.
-STATEMENT = re.compile(r"^\W*(?:i|i'm|i've|i'd|i'll|my|we|we're|our|hi|hello|hey)\b", re.IGNORECASE)
-ASKING = re.compile(r"\b(?:know|tell|search|look|check|find|explain|need|want|wonder|ask|show|give)\b",
-                    re.IGNORECASE)
-WORD = re.compile(r"[\w'-]+")
-FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine)\b", re.IGNORECASE)
-# Words of a question that say nothing of its subject.
-QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "where", "when", "why", "how", "is", "are",
-                  "was", "were", "do", "does", "did", "can", "could", "will", "would", "mine", "again"}
-# Words the model may drop from a value the user gave (articles and the like), and how many.
-SKIPPABLE = {"the", "a", "an", "to", "of", "for", "our", "my", "your", "this", "that"}
+# How many SKIPPABLE words the model may drop from a value the user gave.
 MAX_SKIPPED = 2
-# A capitalised word after the first word of a sentence: a name (Nordlicht Home, Kettle Pro).
-INNER_NAME = re.compile(r"(?<![.!?:;]\s)(?<=\s)[A-Z][\w-]{2,}")
-# Capitalised in English without naming anything of the organisation's: a passage's opening
-# hours ("Monday to Friday") must not make "What day comes after Monday?" a search.
-CALENDAR_WORDS = {day + suffix for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
-                                           "Sunday") for suffix in ("", "s")} | {
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-    "November", "December"}
 
 DECIDE = (
     "Before each reply you decide its next step: answer in words, or call one tool.\n"
@@ -133,13 +103,6 @@ DECIDE = (
     "{{\"tool\": \"{answer}\"}}.")
 
 
-# Notes for the answer pass (`answer_note`). Told "I drive a red Fiat.", the model replied
-# "I'm sorry, but I can't assist with that." (29 of 108 first replies in the memory cases,
-# 12 with ACKNOWLEDGE), and asked "What car do I drive?" next it repeated that refusal;
-# memory answers called directly went 98 -> 104/108 with both notes (README, "Searching first").
-TOLD_EARLIER = ('Earlier in this conversation the user told you: "{said}" Answer their last '
-                "question from what they told you.")
-ACKNOWLEDGE = "The user's last message tells you something about them. Acknowledge it in one short sentence."
 # Turns shown before the conversation, in this order: (message, tool, its arguments), or the
 # tool None for an answer in words. A tool's turn is shown only when the tool is offered.
 EXAMPLES: list[tuple[str, str | None, dict[str, Any] | None]] = [
@@ -282,21 +245,16 @@ def read_decision(text: str, response_format: dict[str, Any] | None, said: str =
                             arguments=json.dumps(arguments, ensure_ascii=False))]
 
 
-def _words(text: str) -> list[tuple[str, int, int]]:
-    """(word folded to lower case, start, end) for each word of `text`."""
-    return [(m.group().lower(), m.start(), m.end()) for m in WORD.finditer(text)]
-
-
 def as_the_user_wrote_it(value: str, message: str) -> str:
     """`value` as the user's message words it, when the model only changed its case or left
     out a small word ("Email Supplier About Late Deliveries" for "Email the supplier about
     late deliveries"): the span of the message that holds its words in order, with at most
     MAX_SKIPPED SKIPPABLE words between them, its first letter a capital if the model wrote
     one. Anything else is kept as the model wrote it."""
-    wanted = [w for w, _, _ in _words(value)]
+    wanted = [w for w, _, _ in words(value)]
     if not wanted or len(wanted) != len(value.split()):
         return value  # punctuation inside words, or no words: leave it
-    said = _words(message)
+    said = words(message)
     for start in range(len(said)):
         if said[start][0] != wanted[0]:
             continue
@@ -315,112 +273,16 @@ def as_the_user_wrote_it(value: str, message: str) -> str:
     return value
 
 
-def _last_user_text(request: ChatRequest) -> str:
-    for message in reversed(request.messages):
-        if message.get("role") == "user":
-            content = message.get("content")
-            return content if isinstance(content, str) else ""
-    return ""
-
-
-def states_a_fact(message: str) -> bool:
-    """Whether `message` tells something about the user ("My flight leaves from gate B12.")
-    rather than asking: no question mark, it starts with I, my, we or a greeting, and no
-    word of asking (know, tell, search, look, need ...)."""
-    return not QUESTION.search(message) and bool(STATEMENT.search(message)) and not ASKING.search(message)
-
-
-def _content_words(text: str) -> set[str]:
-    """The words of `text` that carry its subject, folded (a plural's or a verb's -s dropped)."""
-    return {word.removesuffix("s") for word, _, _ in _words(text)
-            if len(word) >= 3 and word not in QUESTION_WORDS and word not in SKIPPABLE}
-
-
-def told_statement(request: ChatRequest) -> str | None:
-    """The earlier message in which the user told what their last message asks about: the
-    last message asks a question in the first person ("When does my train leave?") that does
-    not ask about the organisation, and at least half of its subject words are in one earlier
-    message stating a fact about the user ("My train leaves at 07:45."); of several, the one
-    sharing the most, the latest on a tie. None otherwise."""
-    users = [m.get("content") for m in request.messages if m.get("role") == "user"]
-    users = [m for m in users if isinstance(m, str)]
-    if len(users) < 2 or not QUESTION.search(users[-1]) or not FIRST_PERSON.search(users[-1]):
-        return None
-    if asks_about_the_organisation(users[-1], _instructions(request)):
-        return None
-    asked = _content_words(users[-1])
-    shared = [(len(asked & _content_words(said)), order, said) for order, said in enumerate(users[:-1])
-              if states_a_fact(said)]
-    best = max(shared, default=None)
-    return best[2] if asked and best is not None and 2 * best[0] >= len(asked) else None
-
-
-def told_earlier(request: ChatRequest) -> bool:
-    """Whether the last user message asks about what the user told earlier in the
-    conversation (`told_statement`). The conversation answers it; searched, it got "the
-    knowledge base says nothing about that"."""
-    return told_statement(request) is not None
-
-
-def answer_note(request: ChatRequest) -> str | None:
-    """What the answer to the user's last message is told about it, or None: the statement
-    it asks about (`told_statement`), or to acknowledge a statement about the user."""
-    said = told_statement(request)
-    if said is not None:
-        return TOLD_EARLIER.format(said=" ".join(said.split()))
-    return ACKNOWLEDGE if states_a_fact(_last_user_text(request)) else None
-
-
-def with_answer_note(request: ChatRequest) -> ChatRequest:
-    """`request` with its `answer_note` at the end of the system turn (a system turn of its
-    own when there is none)."""
-    note = answer_note(request)
-    if note is None:
-        return request
-    messages = list(request.messages)
-    if messages and messages[0].get("role") == "system" and isinstance(messages[0].get("content"), str):
-        if messages[0]["content"].endswith(note):
-            return request  # prepared already
-        messages[0] = {**messages[0], "content": f"{messages[0]['content']}\n\n{note}"}
-    else:
-        messages.insert(0, {"role": "system", "content": note})
-    return replace(request, messages=messages)
-
-
 def decided_calls(request: ChatRequest, text: str) -> list[ToolCallRequest]:
     """The calls a decision makes (`read_decision`, string arguments as the user wrote them),
     and no search for a message that states a fact about the user (searched, "I live in
     Tampere." got "the knowledge base says nothing about that", and the question about it
     next was searched as well) or asks about one told earlier (`told_earlier`)."""
-    message = _last_user_text(request)
+    message = last_user_text(request)
     calls = read_decision(text, request.decision.response_format if request.decision else None, message)
     if [c.name for c in calls] == [SEARCH_KNOWLEDGE] and (states_a_fact(message) or told_earlier(request)):
         return []
     return calls
-
-
-def names_in(text: str) -> set[str]:
-    """The names `text` uses: capitalised words that do not start a sentence or a line (the
-    agent's instructions: its organisation's and products' names; a passage: the products,
-    places and people it speaks of)."""
-    return {name for line in text.splitlines() for name in INNER_NAME.findall(line)} - CALENDAR_WORDS
-
-
-def asks_about_the_organisation(message: str, instructions: str, known_names: Iterable[str] = ()) -> bool:
-    """Whether `message` is a question about the agent's side: it says "your", asks what
-    "you" sell, offer, deliver ... or what the user may do as a customer (TRADING), or it
-    names a name from the agent's instructions or one of `known_names` (those the group's
-    passages closest to it use: the knowledge probe's) (see the module's docstring)."""
-    if not QUESTION.search(message):
-        return False
-    names = names_in(instructions) | set(known_names)
-    named = any(re.search(rf"\b{re.escape(name)}\b", message) for name in names)
-    return named or bool(YOUR.search(message) or TRADING.search(message))
-
-
-def _instructions(request: ChatRequest) -> str:
-    first = request.messages[0] if request.messages else {}
-    return first.get("content") if first.get("role") == "system" and isinstance(first.get("content"), str) else ""
 
 
 def search_first(request: ChatRequest) -> list[ToolCallRequest]:
@@ -437,7 +299,7 @@ def search_first(request: ChatRequest) -> list[ToolCallRequest]:
             or told_earlier(request)):
         return []
     best = max(score for _, score in probe.matches)
-    about = best >= RELATED_MATCH or asks_about_the_organisation(probe.query, _instructions(request), probe.names)
+    about = best >= RELATED_MATCH or asks_about_the_organisation(probe.query, instructions_of(request), probe.names)
     if not (best >= STRONG_MATCH or about):
         return []
     return [ToolCallRequest(id=f"call_{uuid.uuid4().hex[:24]}", name=SEARCH_KNOWLEDGE,

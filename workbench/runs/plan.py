@@ -17,7 +17,8 @@ from ..db import insert_row, session_scope
 from ..models import AgentVersion, Run, RunStep, Thread
 from ..providers import build_provider, config_from_record
 from ..providers.base import ChatRequest, KnowledgeProbe
-from ..providers.tool_decision import STRONG_MATCH, names_in
+from ..providers.message_reading import names_in
+from ..providers.tool_decision import STRONG_MATCH
 from ..settings import get_settings
 from ..threads.store import append_message
 from ..tools.custom.runner import bind_custom_tools
