@@ -7,7 +7,7 @@ import threading
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.scripted_openai import text
 from workbench import clock, runs
@@ -226,6 +226,34 @@ def test_tpm_counts_tokens_of_the_last_minute(priced):
         rec.created_at = utcnow() - timedelta(seconds=58.0)  # ~2 s to go: see the rpm test
     assert runs.continue_thread(_new_thread(priced), "tokens", pid).wait(10).status == "complete"
     assert [e.data["outcome"] for e in _events(gid, "rate_limited")] == ["refused", "waited"]
+
+
+def test_a_wait_for_the_admission_lock_is_not_counted_twice(priced):
+    """A start that waits a while for the admission lock (another transaction writing to
+    the group) measures the window's time to free from when it got the lock: it waits for
+    the window and runs, where reading the clock before the lock made it refuse."""
+    gid, pid = priced.group_id, priced.person_id
+    _set(gid, tpm_limit=1000)
+    thread_id = _new_thread(priced)
+    with session_scope() as s:  # the window frees in 2.5 s, the lock in 2 s
+        s.add(UsageRecord(group_id=gid, provider="openai", model="gpt-4o-mini", input_tokens=1200,
+                          output_tokens=300, created_at=utcnow() - timedelta(seconds=57.5)))
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_group_row():
+        with session_scope() as s:
+            s.execute(update(Group).where(Group.id == gid).values(plan=Group.plan))
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_the_group_row)
+    holder.start()
+    assert holding.wait(10)
+    threading.Timer(2.0, release.set).start()
+    handle = runs.continue_thread(thread_id, "after the lock", pid)
+    holder.join(10)
+    assert handle.wait(10).status == "complete"
+    assert [e.data["outcome"] for e in _events(gid, "rate_limited")] in (["waited"], [])
 
 
 def test_a_burst_of_concurrent_starts_never_overshoots_rpm(priced, monkeypatch):

@@ -197,7 +197,16 @@ def check_run_allowed(s: Session, group_id: int, *, person_id: int | None = None
         # NO KEY UPDATE: rows that merely reference the group (a refusal event written
         # from another connection) are not blocked by it.
         s.execute(select(Group.id).where(Group.id == group_id).with_for_update(key_share=True))
-    now = utcnow()
+    if not postgres and (group.rpm_limit or group.tpm_limit):
+        # SQLite locks the whole database: count under its write lock, or another process
+        # may admit between our count and our insert. A transaction that has written (a
+        # start that opened its thread) holds it already.
+        conn = s.connection()
+        if not conn.connection.dbapi_connection.in_transaction:
+            conn.execute(_TAKE_WRITE_LOCK, {"group_id": group_id})
+    # Now is read after the locks: a window's time to free is measured from it against the
+    # monotonic deadline, so a second spent waiting for a lock must not count twice.
+    now, now_monotonic = utcnow(), time.monotonic()
     budget = group_budget(s, group, now) if group.monthly_budget_usd is not None else None
     if budget is not None and budget.level == "exceeded":
         _record_refusal("budget_exceeded", group_id, person_id, {
@@ -206,13 +215,6 @@ def check_run_allowed(s: Session, group_id: int, *, person_id: int | None = None
         tz = group.time_zone or clock.UTC_NAME
         raise BudgetExceeded(budget.message, retry_after_s=(clock.next_month_start(now, tz) - now)
                              .total_seconds())
-    if not postgres and (group.rpm_limit or group.tpm_limit):
-        # SQLite locks the whole database: count under its write lock, or another process
-        # may admit between our count and our insert. A transaction that has written (a
-        # start that opened its thread) holds it already.
-        conn = s.connection()
-        if not conn.connection.dbapi_connection.in_transaction:
-            conn.execute(_TAKE_WRITE_LOCK, {"group_id": group_id})
     state = _rate_state(s, group, now)
     if state.over is None:
         if waited:
@@ -221,7 +223,7 @@ def check_run_allowed(s: Session, group_id: int, *, person_id: int | None = None
                           data={"outcome": "waited", "waited_s": round(waited, 2)})
         return
     retry_after = state.retry_after_s + 0.05  # clock granularity
-    if time.monotonic() + retry_after <= wait_until:
+    if now_monotonic + retry_after <= wait_until:
         raise WindowWait(retry_after)  # the caller's rollback lets go of any lock first
     _record_refusal("rate_limited", group_id, person_id, {
         "outcome": "refused", "limit": state.over,
