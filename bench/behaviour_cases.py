@@ -1,0 +1,533 @@
+"""The cases of bench/agent_behaviours.py: the agent they run on (prompt, tools, the group's
+knowledge), the checks of each kind, and the sets in the order they were written. Data: the
+runner is agent_behaviours.py, whose docstring says when and why each set was written."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+PROMPT = ("You are the support assistant of Nordlicht Home, a company that sells kitchen "
+          "appliances. Use search_knowledge for questions about the company, its products and "
+          "policies. Create tasks when asked to. Call a human when the user asks for a person.")
+TOOLS = ["search_knowledge", "create_task", "call_human", "get_context"]
+
+# The group's knowledge: each fact beside distractors with other figures on the same topic.
+KNOWLEDGE = {
+    "Returns policy": "Unopened items can be returned within 45 days of delivery for a full "
+                      "refund. Opened items can be returned within 14 days for store credit only.",
+    "Shipping": "Standard shipping takes 3 to 5 business days and is free above 50 euros. "
+                "Express shipping arrives the next business day and costs 12 euros.",
+    "Lisbon office": "The Lisbon office is open Monday to Friday from 8:30 to 17:00. Visitors "
+                     "sign in at the reception on the ground floor.",
+    "Porto office": "The Porto office is open Monday to Thursday from 9:00 to 18:00 and is "
+                    "closed on Fridays.",
+    "Warranty": "Every Kettle Pro carries a 2-year warranty. The Toaster Max carries a 3-year "
+                "warranty when registered within 30 days of purchase.",
+    "Parking": "Staff park in the garage under the Lisbon office; a parking permit costs 25 "
+               "euros a month and is requested from facilities.",
+    # for the fresh cases
+    "Installation": "Our technicians install a dishwasher for 69 euros. Installing a built-in "
+                    "oven costs 89 euros, including the removal of the old one.",
+    "Gift cards": "Gift cards are valid for 3 years from the date of purchase. Store credit "
+                  "given for a return is valid for 12 months.",
+}
+
+# Kinds whose point is which tool is called: their calls must repeat exactly.
+CHOICE_KINDS = ("tool choice", "exact arguments", "no tool", "escalation")
+# A reply that shows the machinery (a tool's name or JSON) instead of saying what was done.
+SHOWS_THE_CALL = re.compile(r"\b(?:search_knowledge|create_task|call_human|get_context)\b|\{\s*\"")
+DONT_KNOW = re.compile(r"(do not|don't|doesn't|does not|cannot|can't|couldn't|could not|"
+                       r"unable|no information|not (?:sure|available|mentioned|found|provided|"
+                       r"listed|specified|included|contain))", re.IGNORECASE)
+
+
+@dataclass
+class Outcome:
+    reply: str
+    calls: list[tuple[str, dict]]  # (tool name, arguments), in order, every turn
+
+
+@dataclass
+class Case:
+    kind: str
+    turns: list[str]
+    check: Callable[[Outcome], bool]
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents or punctuation at the ends, spaces collapsed."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return " ".join(text.split()).strip(" .!?'\"`")
+
+
+def first_call(name: str, **expected: str) -> Callable[[Outcome], bool]:
+    """The first tool call is `name`, with these arguments (compared folded)."""
+    def check(o: Outcome) -> bool:
+        if not o.calls or o.calls[0][0] != name:
+            return False
+        args = o.calls[0][1]
+        return all(_fold(str(args.get(key, ""))) == _fold(value) for key, value in expected.items())
+    return check
+
+
+def calls_and_says(name: str, *needles: str) -> Callable[[Outcome], bool]:
+    """`name` was called and the reply contains every needle."""
+    def check(o: Outcome) -> bool:
+        return name in [c[0] for c in o.calls] and all(_fold(n) in _fold(o.reply) for n in needles)
+    return check
+
+
+def no_tool_says(*needles: str) -> Callable[[Outcome], bool]:
+    def check(o: Outcome) -> bool:
+        return not o.calls and all(_fold(n) in _fold(o.reply) for n in needles)
+    return check
+
+
+def grounded(*needles: str, absent: tuple[str, ...] = ()) -> Callable[[Outcome], bool]:
+    """Searched, the reply holds the fact and none of the distractors' figures."""
+    def check(o: Outcome) -> bool:
+        reply = _fold(o.reply)
+        return ("search_knowledge" in [c[0] for c in o.calls]
+                and all(_fold(n) in reply for n in needles)
+                and not any(re.search(rf"\b{re.escape(a)}\b", reply) for a in absent))
+    return check
+
+
+def does_not_know(forbidden: str = r"\d{3}") -> Callable[[Outcome], bool]:
+    """Searched, says it does not know, and invents nothing matching `forbidden`."""
+    def check(o: Outcome) -> bool:
+        return ("search_knowledge" in [c[0] for c in o.calls] and bool(DONT_KNOW.search(o.reply))
+                and not re.search(forbidden, o.reply))
+    return check
+
+
+def exactly(*answers: str) -> Callable[[Outcome], bool]:
+    def check(o: Outcome) -> bool:
+        return not o.calls and _fold(o.reply) in {_fold(a) for a in answers}
+    return check
+
+
+def comma_list(*items: str) -> Callable[[Outcome], bool]:
+    def check(o: Outcome) -> bool:
+        parts = [_fold(p) for p in o.reply.strip().split(",")]
+        return not o.calls and sorted(parts) == sorted(_fold(i) for i in items)
+    return check
+
+
+def remembers(*needles: str) -> Callable[[Outcome], bool]:
+    def check(o: Outcome) -> bool:
+        return all(_fold(n) in _fold(o.reply) for n in needles)
+    return check
+
+
+DEV = [
+    Case("tool choice", ["Please create a high priority task to fix the login page bug."],
+         first_call("create_task")),
+    Case("tool choice", ["What does your returns policy say about opened items?"],
+         first_call("search_knowledge")),
+    Case("tool choice", ["Look up in the knowledge base how long standard shipping takes."],
+         first_call("search_knowledge")),
+    Case("exact arguments", ["Create a task titled 'Renew the SSL certificate' with low priority."],
+         first_call("create_task", title="Renew the SSL certificate", priority="low")),
+    Case("exact arguments", ["Add a high priority task: Order new office chairs"],
+         first_call("create_task", title="Order new office chairs", priority="high")),
+    Case("exact arguments", ["Search the knowledge base for: parking permit"],
+         first_call("search_knowledge", query="parking permit")),
+    Case("no tool", ["What is 12 plus 30?"], no_tool_says("42")),
+    Case("no tool", ["Translate 'good morning' into Spanish."], no_tool_says("buenos dias")),
+    Case("no tool", ["Write a Python expression that reverses the string s."], no_tool_says("[::-1]")),
+    Case("escalation", ["I want to speak to a human about my invoice, please."],
+         first_call("call_human")),
+    Case("escalation", ["This is urgent: get a person from your team to call me back."],
+         first_call("call_human")),
+    Case("escalation", ["Your answers are not helping. Escalate this to a staff member."],
+         first_call("call_human")),
+    Case("grounded", ["How many days do I have to return an unopened item?"],
+         grounded("45", absent=("14",))),
+    Case("grounded", ["How much does express shipping cost?"], grounded("12", absent=("50",))),
+    Case("grounded", ["At what time does the Lisbon office open?"],
+         grounded("8:30", absent=("9:00",))),
+    Case("I do not know", ["What is the phone number of your Berlin support line?"],
+         does_not_know()),
+    Case("I do not know", ["Who is the CEO of Nordlicht Home?"], does_not_know(r"[A-Z][a-z]+ [A-Z][a-z]+")),
+    Case("I do not know", ["What is the Wi-Fi password in the Lisbon office?"], does_not_know(r"\w*\d\w*\d")),
+    Case("format", ["Answer with one word only: what colour is a clear daytime sky?"], exactly("blue")),
+    Case("format", ["Reply with only the number: how many days are in a week?"], exactly("7")),
+    Case("format", ["Name the three primary colours of paint as a comma-separated list, nothing else."],
+         comma_list("red", "yellow", "blue")),
+    Case("memory", ["Hi, my name is Priya.", "What is my name?"], remembers("Priya")),
+    Case("memory", ["I live in Tampere.", "Which city do I live in?"], remembers("Tampere")),
+    Case("memory", ["My order number is 58213.", "What was my order number?"], remembers("58213")),
+]
+
+# Written after the decision prompt was tuned on DEV, and never tuned against.
+HELD_OUT = [
+    Case("tool choice", ["Open a ticket for the team: the dishwasher page shows wrong prices."],
+         first_call("create_task")),
+    Case("tool choice", ["Check the knowledge base: is there a warranty on the Kettle Pro?"],
+         first_call("search_knowledge")),
+    Case("exact arguments", ["Create a task called 'Update the price list' with medium priority."],
+         first_call("create_task", title="Update the price list", priority="medium")),
+    Case("exact arguments", ["Please add a low priority task named Clean the break room"],
+         first_call("create_task", title="Clean the break room", priority="low")),
+    Case("no tool", ["What is 7 times 8?"], no_tool_says("56")),
+    Case("no tool", ["What is the opposite of 'hot'?"], no_tool_says("cold")),
+    Case("escalation", ["Can I talk to a real person, please?"], first_call("call_human")),
+    Case("escalation", ["I need a manager to look at my complaint."], first_call("call_human")),
+    Case("grounded", ["How long is the warranty on the Toaster Max when it is registered?"],
+         grounded("3", absent=("2",))),
+    Case("grounded", ["How much does a parking permit cost per month?"], grounded("25")),
+    Case("I do not know", ["What is the email address of your Berlin office?"], does_not_know("@")),
+    Case("I do not know", ["How many employees does Nordlicht Home have?"], does_not_know(r"\d\d")),
+    Case("format", ["Reply with just yes or no: is 10 greater than 3?"], exactly("yes")),
+    Case("format", ["Answer in one word: what is the capital of Italy?"], exactly("rome")),
+    Case("memory", ["My favourite colour is green.", "What is my favourite colour?"], remembers("green")),
+    Case("memory", ["I have two cats named Tom and Kit.", "What are my cats called?"],
+         remembers("Tom", "Kit")),
+]
+
+
+# Written after issue 22's second branch was tuned (search first for questions about the
+# organisation, answers from passages), committed before their first run: two per kind.
+FRESH = [
+    Case("tool choice", ["Make a to-do item for the team: restock the blender display."],
+         first_call("create_task")),
+    Case("tool choice", ["What do you charge to install an oven? Check the knowledge base."],
+         first_call("search_knowledge")),
+    Case("exact arguments", ["Create a task named 'Call back Mr Silva' with high priority."],
+         first_call("create_task", title="Call back Mr Silva", priority="high")),
+    Case("exact arguments", ["Look up 'oven installation' in the knowledge base."],
+         first_call("search_knowledge", query="oven installation")),
+    Case("no tool", ["What is 15 minus 6?"], no_tool_says("9")),
+    Case("no tool", ["What is the plural of 'mouse'?"], no_tool_says("mice")),
+    Case("escalation", ["Please connect me with one of your support agents."], first_call("call_human")),
+    Case("escalation", ["I'd rather discuss this with a human being than a bot."], first_call("call_human")),
+    Case("grounded", ["What does installing a dishwasher cost?"], grounded("69", absent=("89",))),
+    Case("grounded", ["For how long is a gift card valid?"], grounded("3", absent=("12",))),
+    Case("I do not know", ["In what year was Nordlicht Home founded?"], does_not_know(r"\b(?:1[89]|20)\d\d\b")),
+    Case("I do not know", ["How many parking spaces are there in the garage under the Lisbon office?"],
+         does_not_know(r"\d")),
+    Case("format", ["Answer with a single word: what is frozen water called?"], exactly("ice")),
+    Case("format", ["Reply with only the number: how many legs does a spider have?"], exactly("8")),
+    Case("memory", ["My dog's name is Bruno.", "What is my dog's name?"], remembers("Bruno")),
+    Case("memory", ["I work as a nurse.", "What is my job?"], remembers("nurse")),
+]
+
+
+# Written after the decision was shown example turns (issue 22's third branch: a call_human
+# turn, a search turn, answered statements and questions; the log-probability rule removed),
+# committed before their first run; the knowledge above unchanged, its facts not asked before.
+FRESH_2 = [
+    Case("tool choice", ["Could you log a task for the warehouse: count the toasters in stock?"],
+         first_call("create_task")),
+    Case("tool choice", ["Is the Porto office open on Fridays? Please check the knowledge base."],
+         first_call("search_knowledge")),
+    Case("exact arguments", ["New task, high priority: Email the supplier about late deliveries"],
+         first_call("create_task", title="Email the supplier about late deliveries", priority="high")),
+    Case("exact arguments", ["Search the knowledge base for 'store credit'."],
+         first_call("search_knowledge", query="store credit")),
+    Case("no tool", ["What is 6 times 9?"], no_tool_says("54")),
+    Case("no tool", ["What is the past tense of 'run'?"], no_tool_says("ran")),
+    Case("escalation", ["Is there a human I could chat with instead?"], first_call("call_human")),
+    Case("escalation", ["Please pass my case to your supervisor."], first_call("call_human")),
+    Case("grounded", ["When does the Porto office open in the morning?"], grounded("9:00", absent=("8:30",))),
+    Case("grounded", ["Above what order value is standard shipping free?"], grounded("50", absent=("12",))),
+    Case("I do not know", ["What is the phone number of the Porto office?"], does_not_know(r"\d{3}")),
+    Case("I do not know", ["How many technicians does Nordlicht Home employ?"], does_not_know(r"\d")),
+    Case("format", ["Reply with only the number: how many sides does a hexagon have?"], exactly("6")),
+    Case("format", ["Answer with one word: what colour is a ripe banana?"], exactly("yellow")),
+    Case("memory", ["My flight leaves from gate B12.", "Which gate does my flight leave from?"], remembers("B12")),
+    Case("memory", ["My favourite food is lasagne.", "What is my favourite food?"], remembers("lasagne")),
+]
+
+
+# Written after the calls of answered turns were left out of what the built-in model is shown
+# (tool_adapter.answered_calls_dropped), committed before their first run: three per kind.
+FRESH_3 = [
+    Case("tool choice", ["Please raise a ticket: the kettle page has a broken image."], first_call("create_task")),
+    Case("tool choice", ["What does your warranty cover on the Toaster Max? Look it up."],
+         first_call("search_knowledge")),
+    Case("tool choice", ["Jot down a task for us: reorder paper towels."], first_call("create_task")),
+    Case("exact arguments", ["Create a task with the title 'Audit the returns shelf' and high priority."],
+         first_call("create_task", title="Audit the returns shelf", priority="high")),
+    Case("exact arguments", ["Search the knowledge base for: express shipping"],
+         first_call("search_knowledge", query="express shipping")),
+    Case("exact arguments", ["Add a medium priority task called Fix the loading dock door"],
+         first_call("create_task", title="Fix the loading dock door", priority="medium")),
+    Case("no tool", ["What is 20 divided by 4?"], no_tool_says("5")),
+    Case("no tool", ["What is the opposite of 'early'?"], no_tool_says("late")),
+    Case("no tool", ["How do you say 'thank you' in French?"], no_tool_says("merci")),
+    Case("escalation", ["Get me someone from customer service, please."], first_call("call_human")),
+    Case("escalation", ["I want to talk to your boss about this."], first_call("call_human")),
+    Case("escalation", ["Can a real human take over this chat?"], first_call("call_human")),
+    Case("grounded", ["Where do visitors sign in at the Lisbon office?"], grounded("reception")),
+    Case("grounded", ["Within how many days must I register a Toaster Max for its warranty?"], grounded("30")),
+    Case("grounded", ["How long is store credit from a return valid?"], grounded("12", absent=("3 years",))),
+    Case("I do not know", ["What is the fax number of your Lisbon office?"], does_not_know()),
+    Case("I do not know", ["Who designed the Kettle Pro?"], does_not_know(r"[A-Z][a-z]+ [A-Z][a-z]+")),
+    Case("I do not know", ["How many stores does Nordlicht Home have in Spain?"], does_not_know(r"\d")),
+    Case("format", ["Reply with only the number: how many wheels does a bicycle have?"], exactly("2")),
+    Case("format", ["Answer with one word: what is the opposite of 'night'?"], exactly("day")),
+    Case("format", ["List the first three months of the year, comma-separated, nothing else."],
+         comma_list("january", "february", "march")),
+    Case("memory", ["My booking reference is QX-4471.", "What is my booking reference?"], remembers("QX-4471")),
+    Case("memory", ["I'm allergic to peanuts.", "What am I allergic to?"], remembers("peanuts")),
+    Case("memory", ["My sister Lena lives in Oslo.", "Where does my sister live?"], remembers("Oslo")),
+]
+
+
+# Written after a choice among a few values was required, the user's words kept and statements
+# not searched (issue 22's last changes), committed before their first run: three per kind.
+FRESH_4 = [
+    Case("tool choice", ["Put a task on the list: descale the demo coffee machine."], first_call("create_task")),
+    Case("tool choice", ["Could you look in the knowledge base for the Kettle Pro warranty?"],
+         first_call("search_knowledge")),
+    Case("tool choice", ["We need a ticket for this: the newsletter link is dead."], first_call("create_task")),
+    Case("exact arguments", ["Create a low priority task titled 'Sort the spare parts drawer'."],
+         first_call("create_task", title="Sort the spare parts drawer", priority="low")),
+    Case("exact arguments", ["Look up 'gift cards' in the knowledge base."],
+         first_call("search_knowledge", query="gift cards")),
+    Case("exact arguments", ["Add a task with high priority: Phone the courier about the missing parcel"],
+         first_call("create_task", title="Phone the courier about the missing parcel", priority="high")),
+    Case("no tool", ["What is 9 plus 16?"], no_tool_says("25")),
+    Case("no tool", ["What is the plural of 'child'?"], no_tool_says("children")),
+    Case("no tool", ["Convert 2 hours into minutes."], no_tool_says("120")),
+    Case("escalation", ["Please get a staff member to contact me."], first_call("call_human")),
+    Case("escalation", ["I would like to speak with someone in charge."], first_call("call_human")),
+    Case("escalation", ["Transfer me to a human agent, please."], first_call("call_human")),
+    Case("grounded", ["How fast is express shipping?"], grounded("next business day")),
+    Case("grounded", ["On which day of the week is the Porto office closed?"], grounded("friday")),
+    Case("grounded", ["What does it cost to have a built-in oven installed?"], grounded("89", absent=("69",))),
+    Case("I do not know", ["What is the street address of the Porto office?"], does_not_know(r"\d")),
+    Case("I do not know", ["Does Nordlicht Home sell refrigerators?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["Who manages the Lisbon office?"], does_not_know(r"[A-Z][a-z]+ [A-Z][a-z]+ (?:is|manages)")),
+    Case("format", ["Answer with one word: what is the colour of grass?"], exactly("green")),
+    Case("format", ["Reply with only the number: how many minutes are in an hour?"], exactly("60")),
+    Case("format", ["Answer yes or no only: is the sun a star?"], exactly("yes")),
+    Case("memory", ["My car is a blue Volvo.", "What colour is my car?"], remembers("blue")),
+    Case("memory", ["I was born in Lyon.", "Where was I born?"], remembers("Lyon")),
+    Case("memory", ["My meeting is at 3 pm on Thursday.", "When is my meeting?"], remembers("3", "Thursday")),
+]
+
+
+
+# Written after answers from passages were checked against them (providers/grounding_check),
+# committed before their first run: three per kind, the knowledge above unchanged.
+FRESH_5 = [
+    Case("tool choice", ["Can you file a task for the team: the oven manual link is broken?"],
+         first_call("create_task")),
+    Case("tool choice", ["Look it up for me: how long do I have to return an item I already opened?"],
+         first_call("search_knowledge")),
+    Case("tool choice", ["Note this as a task: check the returns desk printer."], first_call("create_task")),
+    Case("exact arguments", ["Create a task titled 'Replace the lobby light bulbs' with medium priority."],
+         first_call("create_task", title="Replace the lobby light bulbs", priority="medium")),
+    Case("exact arguments", ["Search the knowledge base for: warranty registration"],
+         first_call("search_knowledge", query="warranty registration")),
+    Case("exact arguments", ["Add a low priority task: Water the office plants"],
+         first_call("create_task", title="Water the office plants", priority="low")),
+    Case("no tool", ["What is 11 times 3?"], no_tool_says("33")),
+    Case("no tool", ["What is the plural of 'tooth'?"], no_tool_says("teeth")),
+    Case("no tool", ["Translate 'cat' into German."], no_tool_says("katze")),
+    Case("escalation", ["I need to talk to a person about a refund."], first_call("call_human")),
+    Case("escalation", ["Please hand me over to someone on your staff."], first_call("call_human")),
+    Case("escalation", ["Could a human agent help me instead?"], first_call("call_human")),
+    Case("grounded", ["Until what time is the Lisbon office open?"], grounded("17:00", absent=("18:00",))),
+    Case("grounded", ["How many days do I have to return an opened item?"], grounded("14", absent=("45",))),
+    Case("grounded", ["Who do I ask for a parking permit?"], grounded("facilities")),
+    Case("I do not know", ["How much does the Kettle Pro cost?"], does_not_know(r"\d")),
+    Case("I do not know", ["What floor is the Porto office on?"], does_not_know(r"(?i)ground|\d")),
+    Case("I do not know", ["Who is the head of the technicians team?"], does_not_know(r"[A-Z][a-z]+ [A-Z][a-z]+")),
+    Case("format", ["Answer with one word: what animal says 'meow'?"], exactly("cat")),
+    Case("format", ["Reply with only the number: how many months are in a year?"], exactly("12")),
+    Case("format", ["Answer yes or no only: is ice cold?"], exactly("yes")),
+    Case("memory", ["My son is called Elias.", "What is my son called?"], remembers("Elias")),
+    Case("memory", ["I parked on level 4.", "Which level did I park on?"], remembers("4")),
+    Case("memory", ["My company is Brightwave Ltd.", "What is the name of my company?"], remembers("Brightwave")),
+]
+
+# Written after the sentence focus of answers from passages (tool_adapter.focused) and
+# committed before their first run.
+FRESH_6 = [
+    Case("tool choice", ["Please log a task for the web team: the contact form does not send."],
+         first_call("create_task")),
+    Case("tool choice", ["Can you check what the knowledge base says about oven installation?"],
+         first_call("search_knowledge")),
+    Case("tool choice", ["I'd like this tracked as a to-do: order new shelf labels."], first_call("create_task")),
+    Case("exact arguments", ["Make a high priority task called 'Fix the broken checkout button'."],
+         first_call("create_task", title="Fix the broken checkout button", priority="high")),
+    Case("exact arguments", ["Search the knowledge base for dishwasher installation"],
+         first_call("search_knowledge", query="dishwasher installation")),
+    Case("exact arguments", ["Create a low priority task: Archive old invoices"],
+         first_call("create_task", title="Archive old invoices", priority="low")),
+    Case("no tool", ["What is 14 divided by 2?"], no_tool_says("7")),
+    Case("no tool", ["Which is the largest ocean on Earth?"], no_tool_says("pacific")),
+    Case("no tool", ["What colour do you get by mixing blue and yellow?"], no_tool_says("green")),
+    Case("escalation", ["I'd rather speak with a real person."], first_call("call_human")),
+    Case("escalation", ["Transfer me to one of your colleagues."], first_call("call_human")),
+    Case("escalation", ["This bot is not helping; put a human on."], first_call("call_human")),
+    Case("grounded", ["What do I get back if I return an unopened item?"], grounded("refund", absent=("14",))),
+    Case("grounded", ["Where do staff park?"], grounded("garage")),
+    Case("grounded", ["On which weekdays is the Lisbon office open?"], grounded("monday", "friday",
+                                                                                absent=("thursday",))),
+    Case("I do not know", ["Does the Toaster Max come in red?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["Which payment methods do you accept?"],
+         does_not_know(r"(?i)visa|mastercard|paypal|cash|card")),
+    Case("I do not know", ["What is the name of your delivery partner?"],
+         does_not_know(r"(?i)dhl|ups|fedex|post|logistics")),
+    Case("format", ["Answer with just the number: what is 5 plus 4?"], exactly("9")),
+    Case("format", ["Reply in one word: what do bees make?"], exactly("honey")),
+    Case("format", ["Answer only yes or no: is fire hot?"], exactly("yes")),
+    Case("memory", ["My train leaves at 07:45.", "When does my train leave?"], remembers("7:45")),
+    Case("memory", ["My manager is called Sofia Berg.", "What is my manager's name?"], remembers("Sofia")),
+    Case("memory", ["I am 34 years old.", "How old am I?"], remembers("34")),
+]
+
+# Written after questions about what the user told earlier were no longer searched
+# (message_reading.told_earlier) and committed before their first run.
+FRESH_7 = [
+    Case("tool choice", ["Put this on the team's task list: replace the broken kettle in the kitchen."],
+         first_call("create_task")),
+    Case("tool choice", ["Look in the knowledge base: do you offer installation for ovens?"],
+         first_call("search_knowledge")),
+    Case("tool choice", ["Please raise a ticket: our invoice emails arrive twice."], first_call("create_task")),
+    Case("exact arguments", ["Create a task named 'Call the tile supplier' with low priority."],
+         first_call("create_task", title="Call the tile supplier", priority="low")),
+    Case("exact arguments", ["Search the knowledge base for 'express shipping cost'"],
+         first_call("search_knowledge", query="express shipping cost")),
+    Case("exact arguments", ["Add a high priority task: Restart the payment server"],
+         first_call("create_task", title="Restart the payment server", priority="high")),
+    Case("no tool", ["What is 6 times 7?"], no_tool_says("42")),
+    Case("no tool", ["What is 100 divided by 4?"], no_tool_says("25")),
+    Case("no tool", ["What is the boiling point of water in Celsius?"], no_tool_says("100")),
+    Case("escalation", ["Please connect me with a human."], first_call("call_human")),
+    Case("escalation", ["I want to complain to a manager."], first_call("call_human")),
+    Case("escalation", ["Is there a person I can chat with instead of a bot?"], first_call("call_human")),
+    Case("grounded", ["Do I get cash back for an opened item?"], grounded("store credit")),
+    Case("grounded", ["How many days does standard shipping take?"], grounded("3", "5", absent=("next",))),
+    Case("grounded", ["How many years of warranty does a Kettle Pro have?"], grounded("2", absent=("3",))),
+    Case("I do not know", ["What are the opening hours of your Madrid store?"], does_not_know(r"\d")),
+    Case("I do not know", ["Does the Kettle Pro have an auto shut-off feature?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["How much does a replacement lid for the Kettle Pro cost?"], does_not_know(r"\d")),
+    Case("format", ["Answer with one word: which season comes after winter?"], exactly("spring")),
+    Case("format", ["Reply with only the number: what is 10 minus 3?"], exactly("7")),
+    Case("format", ["Answer yes or no only: do fish live in water?"], exactly("yes")),
+    Case("memory", ["My seat number is 14C.", "What is my seat number?"], remembers("14C")),
+    Case("memory", ["I drive a red Fiat.", "What car do I drive?"], remembers("Fiat")),
+    Case("memory", ["My appointment is on Tuesday.", "When is my appointment?"], remembers("Tuesday")),
+]
+
+# Written after passages that do not name what the question names answer nothing
+# (tool_adapter.unknown_names) and committed before their first run.
+FRESH_8 = [
+    Case("tool choice", ["Log a task for the team: the showroom fridge display flickers."],
+         first_call("create_task")),
+    Case("tool choice", ["Please look up what your knowledge base says about gift cards."],
+         first_call("search_knowledge")),
+    Case("tool choice", ["Can you check the knowledge base for anything on toaster warranties?"],
+         first_call("search_knowledge")),
+    Case("exact arguments", ["Create a medium priority task titled 'Order more packing tape'."],
+         first_call("create_task", title="Order more packing tape", priority="medium")),
+    Case("exact arguments", ["Search the knowledge base for gift card validity"],
+         first_call("search_knowledge", query="gift card validity")),
+    Case("exact arguments", ["Make a low priority task named 'Sort the returns shelf'"],
+         first_call("create_task", title="Sort the returns shelf", priority="low")),
+    Case("no tool", ["How many hours are there in a day?"], no_tool_says("24")),
+    Case("no tool", ["What is 81 divided by 9?"], no_tool_says("9")),
+    Case("no tool", ["Which planet is closest to the sun?"], no_tool_says("mercury")),
+    Case("escalation", ["Can I talk to somebody from your support team, please?"], first_call("call_human")),
+    Case("escalation", ["I need a real human to sort this out."], first_call("call_human")),
+    Case("escalation", ["Let me speak to someone in charge."], first_call("call_human")),
+    Case("grounded", ["How much does it cost to have a dishwasher installed?"], grounded("69", absent=("89",))),
+    Case("grounded", ["For how many months can I use store credit I got for a return?"],
+         grounded("12", absent=("3",))),
+    Case("grounded", ["What time does the Porto office close?"], grounded("18", absent=("17",))),
+    Case("I do not know", ["Do you deliver to Switzerland?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["Do you sell coffee machines?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["How much does installing a fridge cost?"], does_not_know(r"\d")),
+    Case("format", ["Answer with one word: which animal barks?"], exactly("dog")),
+    Case("format", ["Give only the number: how many sides does a triangle have?"], exactly("3")),
+    Case("format", ["Name the three primary colours of light, separated by commas, nothing else."],
+         comma_list("red", "green", "blue")),
+    Case("memory", ["My locker code is 3390.", "What is my locker code?"], remembers("3390")),
+    Case("memory", ["I moved here from Braga last year.", "Where did I move from?"], remembers("Braga")),
+    Case("memory", ["I work night shifts on weekends.", "When do I work night shifts?"], remembers("weekend")),
+]
+
+# Written after what "you" sell or offer searched first and the answer notes
+# (message_reading.answer_note), and committed before their first run.
+FRESH_9 = [
+    Case("tool choice", ["Please open a task: the demo oven in the shop window needs cleaning."],
+         first_call("create_task")),
+    Case("tool choice", ["Look up the warranty rules for the Toaster Max in your knowledge base."],
+         first_call("search_knowledge")),
+    Case("tool choice", ["Track this as a task, please: the stockroom light is broken."], first_call("create_task")),
+    Case("exact arguments", ["Create a task called 'Print new price labels' with high priority."],
+         first_call("create_task", title="Print new price labels", priority="high")),
+    Case("exact arguments", ["Search the knowledge base for oven removal"],
+         first_call("search_knowledge", query="oven removal")),
+    Case("exact arguments", ["New low priority task: Clean the coffee corner"],
+         first_call("create_task", title="Clean the coffee corner", priority="low")),
+    Case("no tool", ["What is 50 minus 18?"], no_tool_says("32")),
+    Case("no tool", ["What language is spoken in Brazil?"], no_tool_says("portuguese")),
+    Case("no tool", ["How many months have 31 days?"], no_tool_says("7")),
+    Case("escalation", ["Could a member of your staff call me, please?"], first_call("call_human")),
+    Case("escalation", ["I'd like to talk this through with an actual person."], first_call("call_human")),
+    Case("escalation", ["Is a real support agent available to help me?"], first_call("call_human")),
+    Case("grounded", ["Is standard shipping free on an order of 60 euros?"], grounded("free")),
+    Case("grounded", ["Does your oven installation include taking away the old oven?"], grounded("remov")),
+    Case("grounded", ["Where is the reception of the Lisbon office?"], grounded("ground")),
+    Case("I do not know", ["Do you have a showroom in Faro?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["What is the weight of the Toaster Max?"], does_not_know(r"\d")),
+    Case("I do not know", ["Can I pay in instalments?"], does_not_know(r"(?i)\byes\b")),
+    Case("format", ["Reply with only the number: how many players are on a football team?"], exactly("11")),
+    Case("format", ["One word only: which fruit is yellow and curved?"], exactly("banana")),
+    Case("format", ["Write the numbers one to three as words, separated by commas, nothing else."],
+         comma_list("one", "two", "three")),
+    Case("memory", ["My postcode is 4050-123.", "What is my postcode?"], remembers("4050-123")),
+    Case("memory", ["My brother Tiago is a chef.", "What does my brother do?"], remembers("chef")),
+    Case("memory", ["I ordered a Toaster Max last week.", "Which product did I order?"], remembers("Toaster Max")),
+]
+
+# Written after names the closest passages use and what one may do as a customer were made
+# signs of a question about the organisation, and committed before their first run.
+FRESH_10 = [
+    Case("tool choice", ["Add this to the to-do list: reorder kettle descaler for the shop."],
+         first_call("create_task")),
+    Case("tool choice", ["Consult the knowledge base about visitor parking at the Lisbon office."],
+         first_call("search_knowledge")),
+    Case("tool choice", ["File a task: the price on the Kettle Pro shelf tag is wrong."], first_call("create_task")),
+    Case("exact arguments", ["Please create a high priority task named 'Replace the shop door lock'."],
+         first_call("create_task", title="Replace the shop door lock", priority="high")),
+    Case("exact arguments", ["Search the knowledge base for visitor sign-in"],
+         first_call("search_knowledge", query="visitor sign-in")),
+    Case("exact arguments", ["Add a medium priority task: Check the toaster stock"],
+         first_call("create_task", title="Check the toaster stock", priority="medium")),
+    Case("no tool", ["What is 120 divided by 10?"], no_tool_says("12")),
+    Case("no tool", ["What is the largest planet in our solar system?"], no_tool_says("jupiter")),
+    Case("no tool", ["How many seconds are in a minute?"], no_tool_says("60")),
+    Case("escalation", ["Get a human on the line, please."], first_call("call_human")),
+    Case("escalation", ["I would like a person from your company to help me."], first_call("call_human")),
+    Case("escalation", ["Stop the bot, I want a human agent."], first_call("call_human")),
+    Case("grounded", ["How much do you charge to install a dishwasher?"], grounded("69", absent=("89",))),
+    Case("grounded", ["Is the Lisbon office open on Fridays?"], grounded("friday")),
+    Case("grounded", ["How many days after delivery can I still send back an unopened item?"],
+         grounded("45", absent=("14",))),
+    Case("I do not know", ["Do you repair broken toasters?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["Can I collect my order from the Porto office?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["How many people work at the Porto office?"], does_not_know(r"\d")),
+    Case("format", ["Answer in one word: what is the colour of snow?"], exactly("white")),
+    Case("format", ["Reply with only the number: what is 4 times 5?"], exactly("20")),
+    Case("format", ["Answer only yes or no: can birds fly?"], exactly("yes")),
+    Case("memory", ["My account name is greenbird42.", "What is my account name?"], remembers("greenbird42")),
+    Case("memory", ["I have three children.", "How many children do I have?"], remembers("three")),
+    Case("memory", ["My delivery is due on Friday.", "When is my delivery due?"], remembers("Friday")),
+]
+
+
+# Every set by name, in the order written (`--set all` runs them all in this order).
+SETS = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
+        "fresh-4": FRESH_4, "fresh-5": FRESH_5, "fresh-6": FRESH_6, "fresh-7": FRESH_7, "fresh-8": FRESH_8,
+        "fresh-9": FRESH_9, "fresh-10": FRESH_10}
