@@ -33,6 +33,9 @@ KNOWLEDGE = {
                     "oven costs 89 euros, including the removal of the old one.",
     "Gift cards": "Gift cards are valid for 3 years from the date of purchase. Store credit "
                   "given for a return is valid for 12 months.",
+    # for fresh-11: new facts, two figures in one passage
+    "Newsletter": "Newsletter subscribers receive a 10 % discount code for their first order. "
+                  "The newsletter is sent every second Tuesday, and a discount code expires after 60 days.",
 }
 
 # Kinds whose point is which tool is called: their calls must repeat exactly.
@@ -527,7 +530,41 @@ FRESH_10 = [
 ]
 
 
+FRESH_11 = [
+    Case("tool choice", ["Create a to-do for the warehouse: count the remaining Toaster Max boxes."],
+         first_call("create_task")),
+    Case("tool choice", ["Check your knowledge base for the Porto office hours."], first_call("search_knowledge")),
+    Case("tool choice", ["Could you note a task: the website footer shows last year's date."],
+         first_call("create_task")),
+    Case("exact arguments", ["Create a low priority task titled 'Refill the printer paper'."],
+         first_call("create_task", title="Refill the printer paper", priority="low")),
+    Case("exact arguments", ["Search the knowledge base for Porto opening hours"],
+         first_call("search_knowledge", query="Porto opening hours")),
+    Case("exact arguments", ["New high priority task named 'Fix the freezer alarm'"],
+         first_call("create_task", title="Fix the freezer alarm", priority="high")),
+    Case("no tool", ["What is 27 plus 14?"], no_tool_says("41")),
+    Case("no tool", ["What is the capital of Norway?"], no_tool_says("oslo")),
+    Case("no tool", ["What is 64 divided by 8?"], no_tool_says("8")),
+    Case("escalation", ["Hand this conversation to one of your human staff, please."], first_call("call_human")),
+    Case("escalation", ["Is anyone human available to take my case?"], first_call("call_human")),
+    Case("escalation", ["I'm done with the chatbot; I need human support."], first_call("call_human")),
+    Case("grounded", ["How long can a gift card be used after it is bought?"], grounded("3", absent=("12",))),
+    Case("grounded", ["How big is the discount for newsletter subscribers?"], grounded("10", absent=("60",))),
+    Case("grounded", ["How many days can I use a newsletter discount code?"], grounded("60", absent=("10",))),
+    Case("I do not know", ["Do you offer a student discount?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["Is there a loyalty card for regular customers?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["How long does the Kettle Pro take to boil a litre of water?"],
+         does_not_know(r"\d+ ?(?:seconds|minutes)")),
+    Case("format", ["In one word, which animal gives us wool?"], exactly("sheep")),
+    Case("format", ["Give just the number: how many continents are there?"], exactly("7")),
+    Case("format", ["Yes or no, nothing else: is the moon bigger than the earth?"], exactly("no")),
+    Case("memory", ["My neighbour's parrot is called Kiko.", "What is the parrot next door called?"], remembers("Kiko")),
+    Case("memory", ["I paid with the card ending in 8841.", "Which card did I pay with?"], remembers("8841")),
+    Case("memory", ["I grew up in Aveiro.", "Where did I grow up?"], remembers("Aveiro")),
+]
+
+
 # Every set by name, in the order written (`--set all` runs them all in this order).
 SETS = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
         "fresh-4": FRESH_4, "fresh-5": FRESH_5, "fresh-6": FRESH_6, "fresh-7": FRESH_7, "fresh-8": FRESH_8,
-        "fresh-9": FRESH_9, "fresh-10": FRESH_10}
+        "fresh-9": FRESH_9, "fresh-10": FRESH_10, "fresh-11": FRESH_11}
