@@ -423,6 +423,10 @@ def test_the_look_at_the_knowledge_names_what_its_passages_name_and_a_question_n
     ("Renew the lease", "Create a task to renew the office lease.", "Renew the lease"),  # a word added: not the user's
     ("Fix bug", "Fix the login page bug", "Fix bug"),  # more than small words between
     ("Water plants", "Water the plants of the lobby", "Water the plants"),
+    # the user's words in another order, a linking word added: the user's order
+    ("opening hours in Porto", "Search the knowledge base for Porto opening hours", "Porto opening hours"),
+    ("Freezer alarm fix", "New task: fix the freezer alarm now", "Fix the freezer alarm"),
+    ("hours in Lisbon", "Search the knowledge base for Porto opening hours", "hours in Lisbon"),  # not the user's
     ("", "anything", ""),
 ])
 def test_a_value_the_user_gave_is_kept_as_they_wrote_it(value, message, kept):

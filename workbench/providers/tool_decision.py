@@ -89,6 +89,10 @@ STRONG_MATCH = ANSWERING_SCORE  # a passage that would be answered from (tool_ad
 RELATED_MATCH = 0.35
 # How many SKIPPABLE words the model may drop from a value the user gave.
 MAX_SKIPPED = 2
+# Words the model adds when it puts the user's words in another order, following the
+# decision's example query ("opening hours on Saturdays"): "opening hours in Porto" for
+# "Search the knowledge base for Porto opening hours".
+LINKING = SKIPPABLE | {"in", "on", "at", "about", "from", "with", "by"}
 
 DECIDE = (
     "Before each reply you decide its next step: answer in words, or call one tool.\n"
@@ -250,10 +254,21 @@ def as_the_user_wrote_it(value: str, message: str) -> str:
     out a small word ("Email Supplier About Late Deliveries" for "Email the supplier about
     late deliveries"): the span of the message that holds its words in order, with at most
     MAX_SKIPPED SKIPPABLE words between them, its first letter a capital if the model wrote
-    one. Anything else is kept as the model wrote it."""
+    one; or the user's words in another order (`reordered_span`). Anything else is kept as the
+    model wrote it."""
     wanted = [w for w, _, _ in words(value)]
     if not wanted or len(wanted) != len(value.split()):
         return value  # punctuation inside words, or no words: leave it
+    span = in_order_span(wanted, message) or reordered_span(value, message)
+    if span is None:
+        return value
+    # a title the model started with a capital keeps it ("Fix the login page bug")
+    return span[0].upper() + span[1:] if value[0].isupper() else span
+
+
+def in_order_span(wanted: list[str], message: str) -> str | None:
+    """The span of `message` that holds the words `wanted` in order, with at most MAX_SKIPPED
+    SKIPPABLE words between them, or None."""
     said = words(message)
     for start in range(len(said)):
         if said[start][0] != wanted[0]:
@@ -267,10 +282,30 @@ def as_the_user_wrote_it(value: str, message: str) -> str:
                 break
         else:
             if skipped <= MAX_SKIPPED:
-                span = message[said[start][1]:said[at][2]]
-                # a title the model started with a capital keeps it ("Fix the login page bug")
-                return span[0].upper() + span[1:] if value[0].isupper() else span
-    return value
+                return message[said[start][1]:said[at][2]]
+    return None
+
+
+def reordered_span(value: str, message: str) -> str | None:
+    """The span of `message` that holds the same words as `value` in another order, `value`
+    adding or leaving out only LINKING words ("opening hours in Porto" for "... for Porto
+    opening hours"), or None. Two words at least: one word is found in order."""
+    wanted = sorted(w for w, _, _ in words(value) if w not in LINKING)
+    if len(wanted) < 2:
+        return None
+    said = words(message)
+    for start in range(len(said)):
+        if said[start][0] in LINKING:
+            continue
+        for end in range(start + len(wanted) - 1, len(said)):
+            if said[end][0] in LINKING:
+                continue
+            held = sorted(w for w, _, _ in said[start:end + 1] if w not in LINKING)
+            if held == wanted and end - start + 1 - len(held) <= MAX_SKIPPED:
+                return message[said[start][1]:said[end][2]]
+            if len(held) >= len(wanted):
+                break
+    return None
 
 
 def decided_calls(request: ChatRequest, text: str) -> list[ToolCallRequest]:
