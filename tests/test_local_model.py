@@ -127,6 +127,16 @@ def test_agent_answers_a_plain_question_without_a_tool(wb):
     assert "42" in result.reply
 
 
+def test_agent_answers_in_the_form_asked_for(wb):
+    """Without the grammar this model replied "No, nothing else." to this message."""
+    agent_id = _agent(wb, ["create_task", "search_knowledge", "call_human"])
+    result, steps = _run(wb, agent_id, "Yes or no, nothing else: is the moon bigger than the earth?")
+    assert [kind for kind, *_ in steps] == ["model_call"] and "grammar" in steps[0][2]
+    assert result.reply.strip() in ("Yes", "Yes.", "No", "No.")
+    result, _ = _run(wb, agent_id, "Give just the number: how many legs does a spider have?")
+    assert result.reply.strip().rstrip(".").isdigit()
+
+
 def test_agent_hands_a_request_for_a_manager_to_a_human(wb):
     """Before the decision's example turns, this model filed this as a task every time."""
     agent_id = _agent(wb, ["create_task", "search_knowledge", "call_human"])

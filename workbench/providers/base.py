@@ -40,6 +40,7 @@ class ChatRequest:
     tool_choice: str | None = None  # "none": the model must answer (tools stay described)
     response_format: dict[str, Any] | None = None  # e.g. a JSON Schema the reply must match
     seed: int | None = None
+    grammar: str | None = None  # llama.cpp's GBNF the reply must match (see answer_forms)
     # A constrained call made before this one (the built-in model, see tool_decision): its
     # reply is either tool calls, which end the call, or the choice to answer, which this
     # request then streams.

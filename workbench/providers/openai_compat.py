@@ -25,6 +25,7 @@ from .grounding_check import NOT_IN_SOURCES, unsupported_terms
 from .sdk_errors import provider_error
 from .tokens import estimate_messages_tokens, estimate_tokens
 from .tool_adapter import adapt_request
+from .answer_forms import with_answer_form
 from .message_reading import with_answer_note
 from .tool_decision import decided_calls, search_first, with_decision
 
@@ -137,9 +138,10 @@ class OpenAICompatibleProvider(ChatProvider):
             return request
         prepared = with_decision(adapt_request(request))
         # a new message from the user, not tool results to reply from: the answer (not the
-        # decision) is told what it asks about or to acknowledge what it tells
+        # decision) is told what it asks about or to acknowledge what it tells, and held to
+        # the short form it asks for
         new_message = bool(request.messages) and request.messages[-1].get("role") == "user"
-        return with_answer_note(prepared) if new_message else prepared
+        return with_answer_form(with_answer_note(prepared)) if new_message else prepared
 
     def stream_chat(self, request: ChatRequest,
                     cancel: threading.Event | None = None) -> Iterator[StreamEvent]:
@@ -245,7 +247,7 @@ class OpenAICompatibleProvider(ChatProvider):
         its ModelResponse (finish_reason "cancelled" when stopped)."""
         kwargs: dict[str, Any] = {"model": request.model, "messages": request.messages,
                                   "stream": True, "stream_options": {"include_usage": True}}
-        for name in ("tools", "tool_choice", "temperature", "max_tokens", "response_format", "seed"):
+        for name in ("tools", "tool_choice", "temperature", "max_tokens", "response_format", "seed", "grammar"):
             value = getattr(request, name)
             if value is not None:
                 kwargs[name] = value

@@ -159,9 +159,9 @@ def record_call(s, plan: RunPlan, request: ChatRequest, seq: int,
 
 
 def _constraints(request: ChatRequest) -> dict[str, Any]:
-    """What else the call sends, as sent: a tool choice, a response format or seed, and the
+    """What else the call sends, as sent: a tool choice, a response format, grammar or seed, and the
     constrained decision made before it (the built-in model's tool choice)."""
-    fields = {name: getattr(request, name) for name in ("tool_choice", "response_format", "seed")
+    fields = {name: getattr(request, name) for name in ("tool_choice", "response_format", "seed", "grammar")
               if getattr(request, name) is not None}
     if request.decision is not None:
         fields["decision"] = {"messages": request.decision.messages,
