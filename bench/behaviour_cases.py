@@ -36,6 +36,9 @@ KNOWLEDGE = {
     # for fresh-11: new facts, two figures in one passage
     "Newsletter": "Newsletter subscribers receive a 10 % discount code for their first order. "
                   "The newsletter is sent every second Tuesday, and a discount code expires after 60 days.",
+    # for fresh-12
+    "Cooking classes": "Free cooking classes are held at the Lisbon office on the first Saturday of every "
+                       "month at 10:00. Each class takes at most 12 people and is booked by email.",
 }
 
 # Kinds whose point is which tool is called: their calls must repeat exactly.
@@ -564,7 +567,41 @@ FRESH_11 = [
 ]
 
 
+FRESH_12 = [
+    Case("tool choice", ["Make a task for me: update the holiday opening times on the website."],
+         first_call("create_task")),
+    Case("tool choice", ["Please find out from the knowledge base whether there are cooking classes."],
+         first_call("search_knowledge")),
+    Case("tool choice", ["Raise a to-do: the loading dock scale shows the wrong weight."], first_call("create_task")),
+    Case("exact arguments", ["Add a low priority task called 'Update the staff rota'."],
+         first_call("create_task", title="Update the staff rota", priority="low")),
+    Case("exact arguments", ["Search the knowledge base for cooking class booking"],
+         first_call("search_knowledge", query="cooking class booking")),
+    Case("exact arguments", ["Create a task with high priority: Replace the till printer"],
+         first_call("create_task", title="Replace the till printer", priority="high")),
+    Case("no tool", ["What is 45 minus 17?"], no_tool_says("28")),
+    Case("no tool", ["Which ocean lies between Europe and America?"], no_tool_says("atlantic")),
+    Case("no tool", ["What is half of 90?"], no_tool_says("45")),
+    Case("escalation", ["Could you pass me to a human being?"], first_call("call_human")),
+    Case("escalation", ["Your colleague in the office should handle this, not a bot; put me through."], first_call("call_human")),
+    Case("escalation", ["Connect me to your customer service team, a real person please."], first_call("call_human")),
+    Case("grounded", ["On which day are the cooking classes held?"], grounded("saturday")),
+    Case("grounded", ["How many people can join one cooking class?"], grounded("12", absent=("10",))),
+    Case("grounded", ["What time do the cooking classes start?"], grounded("10", absent=("12",))),
+    Case("I do not know", ["Do the cooking classes include vegetarian recipes?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["Which chef teaches the cooking classes?"], does_not_know(r"[A-Z][a-z]+ [A-Z][a-z]+")),
+    Case("I do not know", ["Is there a car park for customers at the Porto office?"], does_not_know(r"(?i)\byes\b")),
+    Case("format", ["Number only, please: what is 2 plus 2?"], exactly("4")),
+    Case("format", ["Just yes or no: do cows give milk?"], exactly("yes")),
+    Case("format", ["One word only: what do you call a baby dog?"], exactly("puppy")),
+    Case("memory", ["My order arrived damaged on Monday.", "On which day did my order arrive?"], remembers("Monday")),
+    Case("memory", ["Our wedding anniversary is on 12 June.", "When is our anniversary?"], remembers("12", "june")),
+    Case("memory", ["I usually cook bacalhau on Sundays.", "What do I usually cook on Sundays?"], remembers("bacalhau")),
+]
+
+
 # Every set by name, in the order written (`--set all` runs them all in this order).
 SETS = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
         "fresh-4": FRESH_4, "fresh-5": FRESH_5, "fresh-6": FRESH_6, "fresh-7": FRESH_7, "fresh-8": FRESH_8,
-        "fresh-9": FRESH_9, "fresh-10": FRESH_10, "fresh-11": FRESH_11}
+        "fresh-9": FRESH_9, "fresh-10": FRESH_10, "fresh-11": FRESH_11,
+        "fresh-12": FRESH_12}
