@@ -470,6 +470,8 @@ def test_a_decision_searches_no_statement_and_keeps_the_users_words():
     (["My train leaves at 07:45.", "Thanks.", "When does my train leave?"], True),
     (["Hi, my name is Priya.", "What is my name?"], True),
     (["I live in Tampere.", "Which city do I live in?"], True),
+    (["My order arrived damaged on Monday.", "On which day did my order arrive?"], True),  # another tense
+    (["Our wedding anniversary is on 12 June.", "When is our anniversary?"], True),  # we, not I
     (["When does my train leave?"], False),  # nothing told before
     (["My train leaves at 07:45.", "When does the train to Porto leave?"], False),  # not about the user
     (["My order 58213 has not arrived.", "How long does delivery of my order take?"], False),  # 1 of 4 words

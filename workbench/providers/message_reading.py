@@ -45,7 +45,7 @@ STATEMENT = re.compile(r"^\W*(?:i|i'm|i've|i'd|i'll|my|we|we're|our|hi|hello|hey
 ASKING = re.compile(r"\b(?:know|tell|search|look|check|find|explain|need|want|wonder|ask|show|give)\b",
                     re.IGNORECASE)
 WORD = re.compile(r"[\w'-]+")
-FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine)\b", re.IGNORECASE)
+FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine|we|us|our|ours)\b", re.IGNORECASE)  # as STATEMENT
 # Words of a question that say nothing of its subject.
 QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "where", "when", "why", "how", "is", "are",
                   "was", "were", "do", "does", "did", "can", "could", "will", "would", "mine", "again"}
@@ -96,9 +96,23 @@ def states_a_fact(message: str) -> bool:
     return not QUESTION.search(message) and bool(STATEMENT.search(message)) and not ASKING.search(message)
 
 
+# Endings dropped to compare words, longest first: "arrived" and "arrive", "leaves" and "leave".
+ENDINGS = ("ing", "ed", "es", "s", "e")
+
+
+def stem(word: str) -> str:
+    """`word` without one of its ENDINGS when at least three letters are left: a told
+    statement and the question about it often differ in tense ("My order arrived damaged on
+    Monday." and "On which day did my order arrive?")."""
+    for ending in ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[:-len(ending)]
+    return word
+
+
 def content_words(text: str) -> set[str]:
-    """The words of `text` that carry its subject, folded (a plural's or a verb's -s dropped)."""
-    return {word.removesuffix("s") for word, _, _ in words(text)
+    """The words of `text` that carry its subject, folded (`stem`)."""
+    return {stem(word) for word, _, _ in words(text)
             if len(word) >= 3 and word not in QUESTION_WORDS and word not in SKIPPABLE}
 
 
