@@ -118,6 +118,9 @@ def _model_step(step: StepView) -> None:
                    f"{resp.get('model') or step.name}")
         if resp.get("content"):
             st.markdown(resp["content"])
+        if req.get("grammar"):
+            st.caption(f"Held to the short form the user asked for: the server's grammar admitted nothing "
+                       f"else, at temperature {req.get('temperature')} (see `grammar` under Parameters).")
         replaced = resp.get("replaced")
         if replaced:
             terms = ", ".join(f"`{t}`" for t in replaced.get("unsupported") or [])
