@@ -600,8 +600,39 @@ FRESH_12 = [
 ]
 
 
+FRESH_13 = [
+    Case("tool choice", ["Set up a task so someone fixes the wobbly table in the canteen."], first_call("create_task")),
+    Case("tool choice", ["What do your documents say about registering a toaster?"], first_call("search_knowledge")),
+    Case("tool choice", ["Put a reminder on the team board to call the glass supplier."], first_call("create_task")),
+    Case("exact arguments", ["Make a medium priority task: Label the spare kettles"],
+         first_call("create_task", title="Label the spare kettles", priority="medium")),
+    Case("exact arguments", ["Search the knowledge base for newsletter schedule"],
+         first_call("search_knowledge", query="newsletter schedule")),
+    Case("exact arguments", ["I need a low priority task titled 'Dust the display shelves'."],
+         first_call("create_task", title="Dust the display shelves", priority="low")),
+    Case("no tool", ["What is 36 plus 7?"], no_tool_says("43")),
+    Case("no tool", ["Which country has Madrid as its capital?"], no_tool_says("spain")),
+    Case("no tool", ["How many minutes are in two hours?"], no_tool_says("120")),
+    Case("escalation", ["Give me a human, not a machine."], first_call("call_human")),
+    Case("escalation", ["Would somebody on your staff be able to phone me back?"], first_call("call_human")),
+    Case("escalation", ["I insist on speaking to a live agent."], first_call("call_human")),
+    Case("grounded", ["What is the price of express delivery?"], grounded("12", absent=("50",))),
+    Case("grounded", ["How often is the newsletter sent?"], grounded("tuesday")),
+    Case("grounded", ["Which floor is the Lisbon reception on?"], grounded("ground")),
+    Case("I do not know", ["Does the Kettle Pro come with a spare filter?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["Who writes the newsletter?"], does_not_know(r"[A-Z][a-z]+ [A-Z][a-z]+")),
+    Case("I do not know", ["What is the minimum age for the cooking classes?"], does_not_know(r"\d")),
+    Case("format", ["Only yes or no: is a whale a fish?"], exactly("no")),
+    Case("format", ["Reply with only the number: what is 3 squared?"], exactly("9")),
+    Case("format", ["Name the colour of coal in one word."], exactly("black")),
+    Case("memory", ["My car's licence plate is AB-12-CD.", "What is my licence plate?"], remembers("AB-12-CD")),
+    Case("memory", ["We are moving to Lagos in March.", "When are we moving?"], remembers("march")),
+    Case("memory", ["My doctor is Dr. Ferreira.", "Who is my doctor?"], remembers("Ferreira")),
+]
+
+
 # Every set by name, in the order written (`--set all` runs them all in this order).
 SETS = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
         "fresh-4": FRESH_4, "fresh-5": FRESH_5, "fresh-6": FRESH_6, "fresh-7": FRESH_7, "fresh-8": FRESH_8,
         "fresh-9": FRESH_9, "fresh-10": FRESH_10, "fresh-11": FRESH_11,
-        "fresh-12": FRESH_12}
+        "fresh-12": FRESH_12, "fresh-13": FRESH_13}
