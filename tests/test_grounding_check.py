@@ -36,9 +36,34 @@ SOURCES = ["Parking: Staff park in the garage under the Lisbon office; a permit 
     ("The office is on Lisbon Street.", ["Street"]),  # "street" only in lower case is no name
     ("It is open on Saturday from 9:00.", ["9", "Saturday"]),
     ("Maria parks there.", []),  # a sentence's first word is not read as a name
+    # a figure with a unit: held with that unit where the sources give it units
+    ("A permit costs 25 euros.", []),
+    ("A permit costs 25 days.", ["25 days"]),
+    ("A permit costs 25 euro a month.", []),  # the singular: the same unit
+    ("The garage takes 25 cars.", []),  # a word that is no unit is not compared
 ])
 def test_numbers_and_names_must_come_from_the_sources(answer, unsupported):
     assert unsupported_terms(answer, SOURCES) == unsupported
+
+
+CLASSES = ["Cooking classes: Each class takes at most 12 people. Gift cards are valid for 3 years.",
+           "Warranty: Every Kettle Pro carries a 2-year warranty; register within 30 days.",
+           "Newsletter: subscribers get a 10 % discount, sent every second Tuesday; codes expire after 60 days.",
+           "Shipping takes 3 to 5 business days."]
+
+
+@pytest.mark.parametrize("answer, unsupported", [
+    ("The minimum age for the cooking classes is 12 years.", ["12 years"]),  # the people were 12
+    ("At most twelve people take a class.", []),
+    ("The warranty lasts 2 years.", []),  # "2-year" is 2 years
+    ("Register within 30 months.", ["30 months"]),
+    ("The discount is 10%.", []), ("The discount is 10 percent.", []),  # the same unit, spelled otherwise
+    ("The discount lasts 10 days.", ["10 days"]),
+    ("Shipping takes 5 days.", []),  # "5 business days": a figure with no unit read is not compared
+    ("Gift cards are valid for 3 years and shipping takes 3 to 5 days.", []),  # 3 is held with years
+])
+def test_a_figure_must_keep_the_unit_the_sources_give_it(answer, unsupported):
+    assert unsupported_terms(answer, CLASSES) == unsupported
 
 
 def _searched(question: str, found: list[dict]) -> list[dict]:

@@ -10,9 +10,12 @@ and replaces one that fails by NOT_IN_SOURCES; the trace keeps the replaced answ
 
 Checked: every run of digits ("8:30" is 8 and 30; number words from two to twenty and
 ordinals from second to twentieth count as their digits) and every capitalised word inside a
-sentence, as written (a sentence's first word is capitalised anyway). Not checked: common
-words, so an answer that rewords the right passage passes, and so does a wrong claim made only
-of the sources' words."""
+sentence, as written (a sentence's first word is capitalised anyway). A figure given with a
+unit (`UNITS`: time, money, people, weights and measures) must be held with that unit where
+the sources give it with units at all: asked "What is the minimum age for the cooking
+classes?", the model answered "12 years" from "Each class takes at most 12 people". Not
+checked: common words, so an answer that rewords the right passage passes, and so does a
+wrong claim made only of the sources' words."""
 
 from __future__ import annotations
 
@@ -33,6 +36,19 @@ NUMBER_WORDS |= {word: str(n) for n, word in enumerate((
     "eighteenth", "nineteenth", "twentieth"), start=1)}
 # "one" is as often a pronoun ("one of them"), "first" an order of steps ("first, sign in")
 COUNTED_WORDS = set(NUMBER_WORDS) - {"zero", "one", "first"}
+# What a figure counts, each spelling as one unit (a plural's -s is dropped before the lookup).
+UNITS = {unit: name for name, spellings in {
+    "second": ("second", "sec"), "minute": ("minute", "min"), "hour": ("hour", "hr"), "day": ("day",),
+    "week": ("week",), "month": ("month",), "year": ("year", "yr"),
+    "euro": ("euro", "eur", "€"), "dollar": ("dollar", "usd", "$"), "cent": ("cent",),
+    "percent": ("percent", "per cent", "%"), "people": ("people", "person", "guest", "participant"),
+    "gram": ("gram", "g"), "kilogram": ("kilogram", "kilo", "kg"), "litre": ("litre", "liter", "l"),
+    "metre": ("metre", "meter", "m"), "kilometre": ("kilometre", "kilometer", "km"),
+    "centimetre": ("centimetre", "centimeter", "cm"),
+}.items() for unit in spellings}
+# A figure (digits or a number word), then what it counts: a word or a sign after a space or
+# a hyphen ("45 days", "3-year", "10 %", "10%").
+FIGURE_AND_UNIT = re.compile(r"(?<![\w:.,])(\d+|[^\W\d_]+)(?:[ \t]*-[ \t]*|[ \t]+|(?=[%€$]))(per cent|[^\W\d_]+|[%€$])")
 
 
 def _figure(said: str) -> str:
@@ -59,8 +75,28 @@ def unbacked_names(text: str, sources: list[str]) -> list[str]:
     return list(dict.fromkeys(m.group() for m in NAME.finditer(text) if m.group().removesuffix("'s") not in known))
 
 
+def _unit(word: str) -> str | None:
+    word = word.lower()
+    return UNITS.get(word) or UNITS.get(word.removesuffix("s"))
+
+
+def figures_with_units(text: str) -> list[tuple[str, str, str]]:
+    """(the figure, its unit, the words as written) for each figure of `text` followed by a
+    unit ("45 days" is ("45", "day", "45 days"))."""
+    found = []
+    for m in FIGURE_AND_UNIT.finditer(text):
+        said, after = m.group(1), m.group(2)
+        if not (said.isdigit() or said.lower() in NUMBER_WORDS):
+            continue
+        unit = _unit(after)
+        if unit is not None:
+            found.append((_figure(said), unit, m.group()))
+    return found
+
+
 def unsupported_terms(answer: str, sources: list[str]) -> list[str]:
-    """The numbers in `answer` that no source holds, then the names, each once."""
+    """The numbers in `answer` that no source holds, then figures the sources give only with
+    other units (as written: "12 years"), then the names, each once."""
     if answer.strip() == NOT_IN_SOURCES:
         return []
     known_numbers = _numbers("\n".join(sources))
@@ -70,4 +106,10 @@ def unsupported_terms(answer: str, sources: list[str]) -> list[str]:
     for said in said_numbers:
         if _figure(said) not in known_numbers and said not in missing:
             missing.append(said)
+    held: dict[str, set[str]] = {}  # figure -> the units the sources give it with
+    for figure, unit, _ in figures_with_units("\n".join(sources)):
+        held.setdefault(figure, set()).add(unit)
+    for figure, unit, as_written in figures_with_units(answer):
+        if held.get(figure) and unit not in held[figure] and as_written not in missing:
+            missing.append(as_written)
     return missing + unbacked_names(answer, sources)
