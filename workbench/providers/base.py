@@ -30,6 +30,12 @@ class KnowledgeProbe:
     names: list[str] = field(default_factory=list)  # the names the passages use (message_reading.names_in)
 
 
+# The fields of a ChatRequest that constrain the reply, sent as they are when set (by the
+# provider) and recorded as sent (in the trace step, runs.plan): one list, so a new one is
+# both sent and shown.
+CONSTRAINT_FIELDS = ("tool_choice", "response_format", "seed", "grammar")
+
+
 @dataclass
 class ChatRequest:
     model: str

@@ -99,7 +99,8 @@ def unsupported_terms(answer: str, sources: list[str]) -> list[str]:
     other units (as written: "12 years"), then the names, each once."""
     if answer.strip() == NOT_IN_SOURCES:
         return []
-    known_numbers = _numbers("\n".join(sources))
+    source_text = "\n".join(sources)
+    known_numbers = _numbers(source_text)
     missing: list[str] = []
     said_numbers = DIGITS.findall(answer) + [m.group() for m in WORD.finditer(answer)
                                              if m.group().lower() in COUNTED_WORDS]
@@ -107,7 +108,7 @@ def unsupported_terms(answer: str, sources: list[str]) -> list[str]:
         if _figure(said) not in known_numbers and said not in missing:
             missing.append(said)
     held: dict[str, set[str]] = {}  # figure -> the units the sources give it with
-    for figure, unit, _ in figures_with_units("\n".join(sources)):
+    for figure, unit, _ in figures_with_units(source_text):
         held.setdefault(figure, set()).add(unit)
     for figure, unit, as_written in figures_with_units(answer):
         if held.get(figure) and unit not in held[figure] and as_written not in missing:

@@ -18,8 +18,8 @@ import openai
 
 from ..errors import MissingApiKey, ProviderBadResponse, ProviderError, ProviderUnavailable
 from ..settings import get_secret
-from .base import (Attempt, ChatProvider, ChatRequest, Completed, ModelResponse, ProviderConfig, StreamEvent,
-                   StreamReset, TextDelta, ToolCallRequest, Usage)
+from .base import (CONSTRAINT_FIELDS, Attempt, ChatProvider, ChatRequest, Completed, ModelResponse, ProviderConfig,
+                   StreamEvent, StreamReset, TextDelta, ToolCallRequest, Usage)
 from .clients import leased_client
 from .grounding_check import NOT_IN_SOURCES, unsupported_terms
 from .sdk_errors import provider_error
@@ -247,7 +247,7 @@ class OpenAICompatibleProvider(ChatProvider):
         its ModelResponse (finish_reason "cancelled" when stopped)."""
         kwargs: dict[str, Any] = {"model": request.model, "messages": request.messages,
                                   "stream": True, "stream_options": {"include_usage": True}}
-        for name in ("tools", "tool_choice", "temperature", "max_tokens", "response_format", "seed", "grammar"):
+        for name in ("tools", "temperature", "max_tokens", *CONSTRAINT_FIELDS):
             value = getattr(request, name)
             if value is not None:
                 kwargs[name] = value

@@ -16,7 +16,7 @@ from ..agents.definitions import AgentConfig, provider_for
 from ..db import insert_row, session_scope
 from ..models import AgentVersion, Run, RunStep, Thread
 from ..providers import build_provider, config_from_record
-from ..providers.base import ChatRequest, KnowledgeProbe
+from ..providers.base import CONSTRAINT_FIELDS, ChatRequest, KnowledgeProbe
 from ..providers.message_reading import names_in
 from ..providers.tool_decision import STRONG_MATCH
 from ..settings import get_settings
@@ -159,10 +159,10 @@ def record_call(s, plan: RunPlan, request: ChatRequest, seq: int,
 
 
 def _constraints(request: ChatRequest) -> dict[str, Any]:
-    """What else the call sends, as sent: a tool choice, a response format, grammar or seed, and the
-    constrained decision made before it (the built-in model's tool choice)."""
-    fields = {name: getattr(request, name) for name in ("tool_choice", "response_format", "seed", "grammar")
-              if getattr(request, name) is not None}
+    """What else the call sends, as sent (CONSTRAINT_FIELDS: a tool choice, a response format,
+    seed or grammar), and the constrained decision made before it (the built-in model's tool
+    choice)."""
+    fields = {name: getattr(request, name) for name in CONSTRAINT_FIELDS if getattr(request, name) is not None}
     if request.decision is not None:
         fields["decision"] = {"messages": request.decision.messages,
                               "temperature": request.decision.temperature,
