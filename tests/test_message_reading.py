@@ -13,6 +13,7 @@ from workbench.providers.message_reading import (
     asks_about_the_organisation,
     names_in,
     states_a_fact,
+    subject_words,
     told_earlier,
     told_statement,
     with_answer_note,
@@ -34,6 +35,7 @@ def test_the_names_in_an_agents_instructions_are_its_capitalised_words_inside_se
     ("Do you sell coffee machines?", True),  # what "you" do as a business
     ("Which payment methods do you accept?", True),
     ("Do you deliver to Switzerland?", True),
+    ("Do you have a showroom in Faro?", True),  # what it has
     ("Can I pay in instalments?", True),  # what the user may do as a customer
     ("How do I return an opened item?", True),
     ("Can I ask you something?", False),
@@ -48,6 +50,13 @@ def test_the_names_in_an_agents_instructions_are_its_capitalised_words_inside_se
 ])
 def test_a_question_about_the_organisation_says_your_or_names_a_name_from_the_instructions(message, about):
     assert asks_about_the_organisation(message, SUPPORT) is about
+
+
+def test_the_subject_words_of_a_message_leave_out_words_that_name_no_subject():
+    assert subject_words("Which ocean lies between Europe and America?") == {"ocean", "lie", "between",
+                                                                              "europ", "america"}
+    assert subject_words("Answer with one word only: what do bees make?") == {"bee", "mak"}
+    assert subject_words("How many days do I have to return an opened item?") == {"day", "return", "open", "item"}
 
 
 @pytest.mark.parametrize(("message", "states"), [

@@ -40,6 +40,7 @@ from workbench.providers.tool_decision import (
     example_turns,
     read_decision,
     search_first,
+    unrelated_to_the_knowledge,
     with_decision,
 )
 from workbench.tools.registry import ToolContext, bind_tools, openai_schemas, tool_names
@@ -320,6 +321,52 @@ def test_a_decision_to_answer_searches_when_a_passage_is_related_to_the_message(
     assert search_first(_asking("Is there a lift in the Lisbon office?", RELATED_MATCH - 0.01)) == []
 
 
+def _searched(question: str, best_score: float, words: list[str], instructions: str = SUPPORT) -> ChatRequest:
+    """`question` with a knowledge probe whose passages score `best_score` and use `words`."""
+    probe = KnowledgeProbe(query=question, matches=[("Shipping", best_score), ("Returns", 0.05)],
+                           words=words)
+    return with_decision(ChatRequest(model="m", messages=[{"role": "system", "content": instructions},
+                                                          {"role": "user", "content": question}],
+                                     tools=BUILTINS, knowledge_probe=probe))
+
+
+SEARCHED = '{"tool": "search_knowledge", "arguments": {"query": "capital of Spain"}}'
+PASSAGE_WORDS = ["business", "day", "delivery", "euro", "expres", "fre", "shipp", "standard"]
+
+
+def test_a_search_for_a_question_nothing_relates_to_the_knowledge_is_answered_instead():
+    general = _searched("Which country has Madrid as its capital?", 0.2, PASSAGE_WORDS)
+    assert unrelated_to_the_knowledge(general)
+    assert decided_calls(general, SEARCHED) == []
+    # words of no subject shared with a passage ("and") do not relate it
+    assert unrelated_to_the_knowledge(_searched("Which ocean lies between Europe and America?", 0.16,
+                                                [*PASSAGE_WORDS, "and"]))
+    # a call to another tool stands
+    task = '{"tool": "create_task", "arguments": {"title": "Look up Madrid", "priority": "low"}}'
+    assert [c.name for c in decided_calls(general, task)] == ["create_task"]
+
+
+@pytest.mark.parametrize("question, best_score, words", [
+    ("How long does express delivery take?", 0.2, PASSAGE_WORDS),  # a subject word shared
+    ("Which country has Madrid as its capital?", RELATED_MATCH, PASSAGE_WORDS),  # a related passage
+    ("Do you have a showroom in Faro?", 0.27, PASSAGE_WORDS),  # asks what the organisation has
+    ("What is your phone number?", 0.1, PASSAGE_WORDS),  # "your"
+    ("How many people work at Acme Bikes?", 0.1, PASSAGE_WORDS),  # a name of the instructions
+    ("Search the knowledge base for Madrid.", 0.1, PASSAGE_WORDS),  # asked to search
+])
+def test_a_search_the_decision_makes_stands_when_something_points_to_the_organisation(question, best_score, words):
+    request = _searched(question, best_score, words)
+    assert not unrelated_to_the_knowledge(request)
+    assert [c.name for c in decided_calls(request, SEARCHED)] == ["search_knowledge"]
+
+
+def test_without_a_look_at_the_knowledge_a_search_the_decision_makes_stands():
+    request = with_decision(ChatRequest(model="m", messages=[{"role": "user", "content": "Capital of Spain?"}],
+                                        tools=BUILTINS))
+    assert not unrelated_to_the_knowledge(request)
+    assert [c.name for c in decided_calls(request, SEARCHED)] == ["search_knowledge"]
+
+
 def _run_on_scripted_server(wb, openai_server, monkeypatch, message: str):
     """One run of a search_knowledge agent on the group's built-in provider, its embedded
     server replaced by the scripted one: (the result, its trace steps in order)."""
@@ -377,6 +424,7 @@ def test_the_look_at_the_knowledge_names_what_its_passages_name_and_a_question_n
     probe = steps[0].request["knowledge_probe"]
     assert probe["matches"][0][0] == "Warranty" and probe["matches"][0][1] < RELATED_MATCH
     assert probe["names"] == ["Kettle", "Max", "Pro", "Toaster"]
+    assert {"kettl", "toaster", "warranty"} <= set(probe["words"])  # what the passages speak of
     assert [(st.kind, st.name) for st in steps][:2] == [("model_call", "m"), ("tool_call", "search_knowledge")]
 
 

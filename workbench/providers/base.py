@@ -28,6 +28,7 @@ class KnowledgeProbe:
     query: str  # the user's message, as searched
     matches: list[tuple[str, float]]  # (title, score), best first
     names: list[str] = field(default_factory=list)  # the names the passages use (message_reading.names_in)
+    words: list[str] = field(default_factory=list)  # the passages' subject words (message_reading.subject_words)
 
 
 # The fields of a ChatRequest that constrain the reply, sent as they are when set (by the

@@ -37,7 +37,7 @@ YOUR = re.compile(r"\byours?\b", re.IGNORECASE)
 # or the user asking what they may do as its customer ("Can I pay in instalments?"). Not
 # "you" in general ("How do you say 'thank you' in French?", "What colour do you get by ...").
 TRADING = re.compile(r"\byou\s+(?:sell|offer|deliver|ship|accept|charge|stock|carry|provide|install|repair|"
-                     r"rent|hire|employ|refund|exchange|open|close)\b"
+                     r"rent|hire|employ|refund|exchange|open|close|have)\b"
                      r"|\b(?:can|could|may|must|should|do)\s+(?:i|we)\s+(?:pay|return|exchange|cancel|collect|"
                      r"order|book|buy|rent|park|get\s+a\s+refund)\b", re.IGNORECASE)
 # A message telling something about the user, and the words that make it ask after all.
@@ -49,6 +49,15 @@ FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine|we|us|our|ours)\b", re.IGNORECASE)
 # Words of a question that say nothing of its subject.
 QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "where", "when", "why", "how", "is", "are",
                   "was", "were", "do", "does", "did", "can", "could", "will", "would", "mine", "again"}
+# Words of three letters and more that say nothing of a subject: shared with a passage, they
+# do not make a message about it ("Which ocean lies between Europe and America?").
+FUNCTION_WORDS = {"and", "but", "nor", "not", "for", "from", "with", "into", "onto", "than", "then", "there",
+                  "their", "they", "them", "these", "those", "have", "has", "had", "all", "any", "some", "one",
+                  "only", "just", "also", "very", "much", "many", "more", "most", "each", "every", "other",
+                  "after", "before", "about", "its", "it's", "should", "please", "answer", "reply", "word",
+                  "words", "nothing", "else", "give", "tell", "number"}
+# A message asking to search: its words say what to look for even when no passage has them.
+ASKS_TO_SEARCH = re.compile(r"\b(?:knowledge|search|look\s+up|documents?|docs|policy|policies)\b", re.IGNORECASE)
 # Small words: the model may drop them from a value the user gave (tool_decision); they say
 # nothing of a message's subject.
 SKIPPABLE = {"the", "a", "an", "to", "of", "for", "our", "my", "your", "this", "that"}
@@ -114,6 +123,12 @@ def content_words(text: str) -> set[str]:
     """The words of `text` that carry its subject, folded (`stem`)."""
     return {stem(word) for word, _, _ in words(text)
             if len(word) >= 3 and word not in QUESTION_WORDS and word not in SKIPPABLE}
+
+
+def subject_words(text: str) -> set[str]:
+    """`content_words` without FUNCTION_WORDS: what a message and a passage must share to
+    speak of the same thing."""
+    return content_words(text) - {stem(word) for word in FUNCTION_WORDS}
 
 
 def told_statement(request: ChatRequest) -> str | None:
@@ -184,3 +199,4 @@ def asks_about_the_organisation(message: str, instructions: str, known_names: It
     names = names_in(instructions) | set(known_names)
     named = any(re.search(rf"\b{re.escape(name)}\b", message) for name in names)
     return named or bool(YOUR.search(message) or TRADING.search(message))
+

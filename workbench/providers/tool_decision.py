@@ -41,6 +41,13 @@ passages the probe found); and a passage that matches the message at least RELAT
 that finds no answering passage makes the reply "I do not know" (tool_adapter), the honest
 reply to such a question.
 
+Not searching: a search the decision chooses is dropped, and the model answers from what it
+knows, when nothing points the message to the organisation or its knowledge
+(`unrelated_to_the_knowledge`: no passage scores RELATED_MATCH or shares a word of its
+subject, none of the signs above, no ask to search). Both models searched general questions
+("Which country has Madrid as its capital?", "how many continents") and then said they did
+not know.
+
 What the decision calls is then read as the user meant it (`decided_calls`): a string
 argument the model wrote with another case or without a small word the user's message has
 ("Email Supplier About Late Deliveries") is given as the user wrote it; a search for a
@@ -66,11 +73,13 @@ from typing import Any
 
 from .base import ChatRequest, ToolCallRequest
 from .message_reading import (
+    ASKS_TO_SEARCH,
     SKIPPABLE,
     asks_about_the_organisation,
     instructions_of,
     last_user_text,
     states_a_fact,
+    subject_words,
     told_earlier,
     words,
 )
@@ -308,14 +317,34 @@ def reordered_span(value: str, message: str) -> str | None:
     return None
 
 
+def unrelated_to_the_knowledge(request: ChatRequest) -> bool:
+    """Whether nothing points the user's last message to the organisation or its knowledge:
+    no passage of the group's closest to it (the knowledge probe) scores RELATED_MATCH or
+    more or shares a word of its subject (`subject_words`), it does not ask about the agent's
+    side (`asks_about_the_organisation`) and does not ask to search. The decision searched
+    "Which country has Madrid as its capital?" (0.20, nothing shared) and the reply was "I do
+    not know". False without a probe: no knowledge, or not looked at."""
+    probe = request.knowledge_probe
+    message = last_user_text(request)
+    if probe is None or not probe.matches or ASKS_TO_SEARCH.search(message):
+        return False
+    if max(score for _, score in probe.matches) >= RELATED_MATCH:
+        return False
+    if asks_about_the_organisation(message, instructions_of(request), probe.names):
+        return False
+    return not subject_words(message) & set(probe.words)
+
+
 def decided_calls(request: ChatRequest, text: str) -> list[ToolCallRequest]:
     """The calls a decision makes (`read_decision`, string arguments as the user wrote them),
     and no search for a message that states a fact about the user (searched, "I live in
     Tampere." got "the knowledge base says nothing about that", and the question about it
-    next was searched as well) or asks about one told earlier (`told_earlier`)."""
+    next was searched as well), asks about one told earlier (`told_earlier`), or that nothing
+    relates to the organisation or its knowledge (`unrelated_to_the_knowledge`)."""
     message = last_user_text(request)
     calls = read_decision(text, request.decision.response_format if request.decision else None, message)
-    if [c.name for c in calls] == [SEARCH_KNOWLEDGE] and (states_a_fact(message) or told_earlier(request)):
+    if [c.name for c in calls] == [SEARCH_KNOWLEDGE] and (
+            states_a_fact(message) or told_earlier(request) or unrelated_to_the_knowledge(request)):
         return []
     return calls
 

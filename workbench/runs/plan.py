@@ -17,7 +17,7 @@ from ..db import insert_row, session_scope
 from ..models import AgentVersion, Run, RunStep, Thread
 from ..providers import build_provider, config_from_record
 from ..providers.base import CONSTRAINT_FIELDS, ChatRequest, KnowledgeProbe
-from ..providers.message_reading import names_in
+from ..providers.message_reading import names_in, subject_words
 from ..providers.tool_decision import STRONG_MATCH
 from ..settings import get_settings
 from ..threads.store import append_message
@@ -137,7 +137,8 @@ def knowledge_probe(s, plan: RunPlan, messages: list[dict]) -> KnowledgeProbe | 
     if not hits:
         return None
     names = sorted({name for h in hits for name in names_in(f"{h.title}.\n{h.text}")})
-    return KnowledgeProbe(query=query, matches=[(h.title, h.score) for h in hits], names=names)
+    subjects = sorted(set().union(*(subject_words(f"{h.title}. {h.text}") for h in hits)))
+    return KnowledgeProbe(query=query, matches=[(h.title, h.score) for h in hits], names=names, words=subjects)
 
 
 def record_call(s, plan: RunPlan, request: ChatRequest, seq: int,
@@ -174,6 +175,7 @@ def _constraints(request: ChatRequest) -> dict[str, Any]:
         fields["knowledge_probe"] = {"query": request.knowledge_probe.query,
                                      "matches": [list(m) for m in request.knowledge_probe.matches],
                                      "names": request.knowledge_probe.names,
+                                     "words": request.knowledge_probe.words,
                                      "search_first_from_score": STRONG_MATCH}
     return fields
 
