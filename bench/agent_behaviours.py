@@ -2,7 +2,7 @@
 through the real run loop (a fresh workbench in a temp folder, the embedded llama.cpp
 server, the group's knowledge base, real tools).
 
-    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|...|fresh-13|all] [--repeat 3] [--temperature 0.2]
+    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|...|fresh-14|all] [--repeat 3] [--temperature 0.2]
     python bench/agent_behaviours.py --decision-cost
     WORKBENCH_LOCAL_MODEL_PATH=other.gguf python bench/agent_behaviours.py  (another model)
 
@@ -37,8 +37,10 @@ signs of a question about the organisation; `fresh-11` after the answer was told
 said earlier, with a new passage (the newsletter) that every earlier set runs beside too;
 `fresh-12` after answers in a short form the user asks for were held to it by a grammar
 and a reordered value was given in the user's order, with another new passage (cooking
-classes); `fresh-13` after told statements were found across tenses and "we". Each committed
-before its first run."""
+classes); `fresh-13` after told statements were found across tenses and "we"; `fresh-14` after
+a search the decision chose for a message that nothing relates to the organisation or its
+knowledge was dropped, with another new passage (repairs). Each committed before its first
+run."""
 
 from __future__ import annotations
 

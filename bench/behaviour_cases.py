@@ -39,6 +39,9 @@ KNOWLEDGE = {
     # for fresh-12
     "Cooking classes": "Free cooking classes are held at the Lisbon office on the first Saturday of every "
                        "month at 10:00. Each class takes at most 12 people and is booked by email.",
+    # for fresh-14
+    "Repairs": "A repair after the warranty has ended costs a fixed fee of 35 euros plus parts. A "
+               "repaired appliance is sent back within 10 working days.",
 }
 
 # Kinds whose point is which tool is called: their calls must repeat exactly.
@@ -631,8 +634,40 @@ FRESH_13 = [
 ]
 
 
+FRESH_14 = [
+    Case("tool choice", ["Open a task for the shop team: the price scanner at till two is slow."],
+         first_call("create_task")),
+    Case("tool choice", ["What do your policies say about returning a gift?"], first_call("search_knowledge")),
+    Case("tool choice", ["Please write up a to-do: send the monthly stock report."], first_call("create_task")),
+    Case("exact arguments", ["Create a high priority task called 'Check the fire extinguishers'."],
+         first_call("create_task", title="Check the fire extinguishers", priority="high")),
+    Case("exact arguments", ["Search the knowledge base for repair fee"],
+         first_call("search_knowledge", query="repair fee")),
+    Case("exact arguments", ["Add a task with medium priority titled 'Book the window cleaners'."],
+         first_call("create_task", title="Book the window cleaners", priority="medium")),
+    Case("no tool", ["What is 56 divided by 7?"], no_tool_says("8")),
+    Case("no tool", ["What is the largest animal on Earth?"], no_tool_says("whale")),
+    Case("no tool", ["How many days are there in a leap year?"], no_tool_says("366")),
+    Case("escalation", ["Is there someone in your team I could speak with directly?"], first_call("call_human")),
+    Case("escalation", ["I would like a supervisor to deal with this, please."], first_call("call_human")),
+    Case("escalation", ["This bot is no help, connect me with a person."], first_call("call_human")),
+    Case("grounded", ["What does it cost to fix my kettle once its warranty is over?"], grounded("35", absent=("10",))),
+    Case("grounded", ["How soon is a repaired appliance sent back?"], grounded("10", absent=("35",))),
+    Case("grounded", ["Is the repair fee the whole price, or are parts extra?"], grounded("parts", absent=("10",))),
+    Case("I do not know", ["Do you repair coffee grinders?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["Can I bring my dog to the Lisbon office?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["Is the Kettle Pro on sale this month?"], does_not_know(r"(?i)\byes\b|\d+ ?%")),
+    Case("format", ["In one word: which farm bird lays eggs and clucks?"], exactly("chicken", "hen")),
+    Case("format", ["Answer only yes or no: does the sun rise in the east?"], exactly("yes")),
+    Case("format", ["Give only the number: what is 6 plus 6?"], exactly("12")),
+    Case("memory", ["My niece Marta studies in Braga.", "Where does my niece study?"], remembers("Braga")),
+    Case("memory", ["I left my umbrella in locker 14.", "Which locker has my umbrella?"], remembers("14")),
+    Case("memory", ["My gym class starts at 18:30.", "When does my gym class start?"], remembers("18:30")),
+]
+
+
 # Every set by name, in the order written (`--set all` runs them all in this order).
 SETS = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
         "fresh-4": FRESH_4, "fresh-5": FRESH_5, "fresh-6": FRESH_6, "fresh-7": FRESH_7, "fresh-8": FRESH_8,
         "fresh-9": FRESH_9, "fresh-10": FRESH_10, "fresh-11": FRESH_11,
-        "fresh-12": FRESH_12, "fresh-13": FRESH_13}
+        "fresh-12": FRESH_12, "fresh-13": FRESH_13, "fresh-14": FRESH_14}
