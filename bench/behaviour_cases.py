@@ -42,6 +42,9 @@ KNOWLEDGE = {
     # for fresh-14
     "Repairs": "A repair after the warranty has ended costs a fixed fee of 35 euros plus parts. A "
                "repaired appliance is sent back within 10 working days.",
+    # for fresh-15
+    "Showroom": "The showroom at the Lisbon office displays every oven we sell. A free demonstration "
+                "is given there every Wednesday at 15:00 and lasts 45 minutes.",
 }
 
 # Kinds whose point is which tool is called: their calls must repeat exactly.
@@ -578,8 +581,8 @@ FRESH_12 = [
     Case("tool choice", ["Raise a to-do: the loading dock scale shows the wrong weight."], first_call("create_task")),
     Case("exact arguments", ["Add a low priority task called 'Update the staff rota'."],
          first_call("create_task", title="Update the staff rota", priority="low")),
-    Case("exact arguments", ["Search the knowledge base for cooking class booking"],
-         first_call("search_knowledge", query="cooking class booking")),
+    Case("exact arguments", ["Search the knowledge base for Wednesday oven demo"],
+         first_call("search_knowledge", query="Wednesday oven demo")),
     Case("exact arguments", ["Create a task with high priority: Replace the till printer"],
          first_call("create_task", title="Replace the till printer", priority="high")),
     Case("no tool", ["What is 45 minus 17?"], no_tool_says("28")),
@@ -666,8 +669,40 @@ FRESH_14 = [
 ]
 
 
+FRESH_15 = [
+    Case("tool choice", ["Could you put down a task: the delivery van needs new tyres."], first_call("create_task")),
+    Case("tool choice", ["What do your guidelines say about store credit?"], first_call("search_knowledge")),
+    Case("tool choice", ["Add an item to the task list: water the plants at reception."], first_call("create_task")),
+    Case("exact arguments", ["Create a task titled 'Test the backup generator' with medium priority."],
+         first_call("create_task", title="Test the backup generator", priority="medium")),
+    Case("exact arguments", ["Search the knowledge base for Wednesday oven demo"],
+         first_call("search_knowledge", query="Wednesday oven demo")),
+    Case("exact arguments", ["New low priority task: Sort the lost and found box"],
+         first_call("create_task", title="Sort the lost and found box", priority="low")),
+    Case("no tool", ["What is 17 times 4?"], no_tool_says("68")),
+    Case("no tool", ["Which gas do plants take in from the air?"], no_tool_says("carbon dioxide")),
+    Case("no tool", ["How many legs does an insect have?"], no_tool_says("6")),
+    Case("escalation", ["May I speak with a member of your support staff?"], first_call("call_human")),
+    Case("escalation", ["Pass this conversation to a human agent, please."], first_call("call_human")),
+    Case("escalation", ["I need to talk to someone real about a damaged delivery."], first_call("call_human")),
+    Case("grounded", ["On which day of the week are the showroom demonstrations?"], grounded("wednesday")),
+    Case("grounded", ["How long does a demonstration in the showroom last?"], grounded("45", absent=("15",))),
+    Case("grounded", ["How are places in a cooking class reserved?"], grounded("email")),
+    Case("I do not know", ["Do you deliver on Sundays?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["How many watts does the Kettle Pro use?"], does_not_know(r"\d{3,}")),
+    Case("I do not know", ["Is there a cancellation fee for a cooking class?"], does_not_know(r"(?i)\d|\byes\b")),
+    Case("format", ["Answer with one word: what colour are most leaves in summer?"], exactly("green")),
+    Case("format", ["Reply with just yes or no: is 2 an even number?"], exactly("yes")),
+    Case("format", ["Reply with only the number: how many hours are in two days?"], exactly("48")),
+    Case("memory", ["My flat is number 27.", "What is my flat number?"], remembers("27")),
+    Case("memory", ["My train ticket cost 42 euros.", "How much did my train ticket cost?"], remembers("42")),
+    Case("memory", ["Our cat is called Miso.", "What is our cat called?"], remembers("Miso")),
+]
+
+
 # Every set by name, in the order written (`--set all` runs them all in this order).
 SETS = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
         "fresh-4": FRESH_4, "fresh-5": FRESH_5, "fresh-6": FRESH_6, "fresh-7": FRESH_7, "fresh-8": FRESH_8,
         "fresh-9": FRESH_9, "fresh-10": FRESH_10, "fresh-11": FRESH_11,
-        "fresh-12": FRESH_12, "fresh-13": FRESH_13, "fresh-14": FRESH_14}
+        "fresh-12": FRESH_12, "fresh-13": FRESH_13, "fresh-14": FRESH_14,
+        "fresh-15": FRESH_15}
