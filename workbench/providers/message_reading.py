@@ -56,6 +56,10 @@ FUNCTION_WORDS = {"and", "but", "nor", "not", "for", "from", "with", "into", "on
                   "only", "just", "also", "very", "much", "many", "more", "most", "each", "every", "other",
                   "after", "before", "about", "its", "it's", "should", "please", "answer", "reply", "word",
                   "words", "nothing", "else", "give", "tell", "number"}
+# Units of time: every kind of question counts days or hours ("How many hours are there in a
+# day?"), so sharing one with a passage (shipping takes "business days") does not relate them.
+TIME_UNITS = {"second", "seconds", "minute", "minutes", "hour", "hours", "day", "days", "week", "weeks",
+              "month", "months", "year", "years"}
 # A message asking to search: its words say what to look for even when no passage has them.
 ASKS_TO_SEARCH = re.compile(r"\b(?:knowledge|search|look\s+up|documents?|docs|policy|policies)\b", re.IGNORECASE)
 # Small words: the model may drop them from a value the user gave (tool_decision); they say
@@ -126,9 +130,9 @@ def content_words(text: str) -> set[str]:
 
 
 def subject_words(text: str) -> set[str]:
-    """`content_words` without FUNCTION_WORDS: what a message and a passage must share to
-    speak of the same thing."""
-    return content_words(text) - {stem(word) for word in FUNCTION_WORDS}
+    """`content_words` without FUNCTION_WORDS and TIME_UNITS: what a message and a passage
+    must share to speak of the same thing."""
+    return content_words(text) - {stem(word) for word in FUNCTION_WORDS | TIME_UNITS}
 
 
 def told_statement(request: ChatRequest) -> str | None:
