@@ -120,11 +120,14 @@ def test_agent_creates_the_task_asked_for_with_exact_arguments(wb):
 
 
 def test_agent_answers_a_plain_question_without_a_tool(wb):
+    """Left to itself this model answered "17 times 4 is 76.": the answer is handed the sum's
+    result (providers/arithmetic)."""
     agent_id = _agent(wb, ["create_task", "search_knowledge", "call_human"])
-    result, steps = _run(wb, agent_id, "What is 12 plus 30?")
+    result, steps = _run(wb, agent_id, "What is 17 times 4?")
     assert [kind for kind, *_ in steps] == ["model_call"]
     assert json.loads(steps[0][3]["decision"]) == {"tool": "answer"}
-    assert "42" in result.reply
+    assert "17 times 4 = 68" in steps[0][2]["messages"][0]["content"]  # as sent, in the trace
+    assert "68" in result.reply and "76" not in result.reply
 
 
 def test_agent_answers_in_the_form_asked_for(wb):

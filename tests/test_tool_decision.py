@@ -496,5 +496,5 @@ def test_the_answer_is_reminded_of_what_the_user_told_and_the_decision_is_not():
     # without a system turn, the reminder is one; a question about nothing told is left alone
     [reminder, *rest] = with_answer_note(ChatRequest(model="m", messages=told[1:])).messages
     assert reminder["role"] == "system" and "3390" in reminder["content"] and rest == told[1:]
-    plain = ChatRequest(model="m", messages=[*told[:-1], {"role": "user", "content": "What is 6 times 7?"}])
+    plain = ChatRequest(model="m", messages=[*told[:-1], {"role": "user", "content": "What is the capital of Peru?"}])
     assert with_answer_note(plain) is plain

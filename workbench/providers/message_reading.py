@@ -18,7 +18,8 @@ question about one told earlier (`told_statement`: "Which gate does my flight le
 are answered from the conversation, not searched. The answer to such a question is given
 the statement it asks about, and the answer to a statement is asked to acknowledge it
 (`answer_note`): told "I drive a red Fiat.", the model replied "I'm sorry, but I can't assist
-with that." and repeated the refusal when asked "What car do I drive?"."""
+with that." and repeated the refusal when asked "What car do I drive?". A sum the message asks
+for is handed to the answer worked out (arithmetic.worked_sum)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 
+from .arithmetic import worked_sum
 from .base import ChatRequest
 
 # A question: a question mark, or a question word or a request for facts first.
@@ -163,11 +165,16 @@ def told_earlier(request: ChatRequest) -> bool:
 
 def answer_note(request: ChatRequest) -> str | None:
     """What the answer to the user's last message is told about it, or None: the statement
-    it asks about (`told_statement`), or to acknowledge a statement about the user."""
+    it asks about (`told_statement`), or to acknowledge a statement about the user; and the
+    result of a sum it asks for (arithmetic.worked_sum)."""
+    message = last_user_text(request)
     said = told_statement(request)
     if said is not None:
-        return TOLD_EARLIER.format(said=" ".join(said.split()))
-    return ACKNOWLEDGE if states_a_fact(last_user_text(request)) else None
+        about = TOLD_EARLIER.format(said=" ".join(said.split()))
+    else:
+        about = ACKNOWLEDGE if states_a_fact(message) else None
+    notes = [note for note in (about, worked_sum(message)) if note]
+    return " ".join(notes) or None
 
 
 def with_answer_note(request: ChatRequest) -> ChatRequest:
