@@ -13,7 +13,9 @@ from workbench.providers.tool_adapter import (
     ANSWERING_SCORE,
     FOCUS_SENTENCES,
     FROM_PASSAGES_TEMPERATURE,
+    CLEAR_MATCH,
     GROUNDING,
+    GROUNDING_CLEAR,
     NOT_ABOUT,
     NOTHING_FOUND,
     REPLY_ASK,
@@ -102,6 +104,11 @@ def test_search_results_to_answer_from_go_into_the_system_turn_numbered_with_tit
         "Be brief.\n\n" + NOTHING_FOUND.format(tool="search_knowledge"))
     assert adapt_request(adapt_request(ChatRequest(model="m", messages=messages))).messages == (
         adapt_messages(messages)[0])  # idempotent
+    # a passage matching as clearly as answering ones do: "I do not know" is not offered
+    hits[0]["score"] = CLEAR_MATCH
+    messages[-1]["content"] = json.dumps(hits)
+    assert adapt_messages(messages)[0][0]["content"] == "Be brief.\n\n" + GROUNDING_CLEAR.format(
+        tool="search_knowledge", passages="[1] Returns policy: Unopened items: 45 days.")
 
 
 POLICIES = [  # one passage per topic, each sentence beside another with other figures

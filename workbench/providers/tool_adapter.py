@@ -9,7 +9,8 @@ no tools, so the model answers. Whether to call a tool at all is tool_decision's
 
 Search results (a JSON list of passages with titles and scores) that the model is about to
 answer from go into the system turn, numbered with their titles, with the ask to answer in
-one sentence from them only or reply "I do not know"; the turn announcing the call is left
+one sentence from them only or reply "I do not know" (not offered when a passage matches as
+clearly as those answering the dev questions: CLEAR_MATCH); the turn announcing the call is left
 out, so the conversation ends with the user's question. Passages scoring under
 ANSWERING_SCORE are left out; none left, the model is told nothing was found and to say it
 does not know. Measured on bench/agent_behaviours.py's dev grounded and "I do not know"
@@ -71,6 +72,11 @@ PASSAGES_ASK = ("Answer my message above from these passages only. If they do no
 GROUNDING = ("Passages found by {tool} for the user's question:\n{passages}\nAnswer in one "
              "sentence from these passages only. If they do not answer the question, reply: "
              "I do not know.")
+# For a passage that matches the question as clearly as those that answer (CLEAR_MATCH): with
+# "I do not know" offered, the model took it for "How much do you charge to install a
+# dishwasher?" beside "Our technicians install a dishwasher for 69 euros."
+GROUNDING_CLEAR = ("Passages found by {tool} for the user's question:\n{passages}\nAnswer in one "
+                   "sentence from these passages only.")
 SAY_DONE = "Done for the user's last message. Reply with this sentence: {summary}"
 # The passages found are about something else: the model answered "What are the opening
 # hours of your Madrid store?" with the Lisbon office's hours.
@@ -82,6 +88,12 @@ NOTHING_FOUND = ("{tool} found nothing in the knowledge base about the user's qu
 # bench/agent_behaviours.py's knowledge the passages answering dev questions scored 0.64 to
 # 0.89 for the question itself, the best passage for any other message at most 0.42.
 ANSWERING_SCORE = 0.5
+# From this score a passage matches as clearly as those that answered the dev questions (0.64
+# to 0.89): the answer is not offered "I do not know" (GROUNDING_CLEAR). On the 96 grounded and
+# "I do not know" questions of the sixteen sets, called directly, 3 replies each: grounded
+# 103 -> 113/144, "I do not know" 133 -> 134/144 (the grounding check still replaces a figure
+# or name the passages do not hold).
+CLEAR_MATCH = 0.64
 # An answer from passages (or that none was found) repeats what they say: sampled at an
 # agent's 0.7 the model still invented a CEO's name after "found nothing" in 4 of 6 replies
 # (a new agent on the built-in model now starts at 0.2 as well: providers/presets).
@@ -173,7 +185,9 @@ def grounding(name: str, found: list[dict[str, Any]], question: str = "", instru
     missing = unknown_names(question, kept, instructions)
     if missing:
         return NOT_ABOUT.format(tool=name, names=" and ".join(missing))
-    return GROUNDING.format(tool=name, passages=numbered_passages(focused(question, kept)))
+    scores = [item["score"] for item in kept if isinstance(item.get("score"), (int, float))]
+    ask = GROUNDING_CLEAR if scores and max(scores) >= CLEAR_MATCH else GROUNDING
+    return ask.format(tool=name, passages=numbered_passages(focused(question, kept)))
 
 
 def summary(result: str) -> str | None:
