@@ -2,7 +2,7 @@
 through the real run loop (a fresh workbench in a temp folder, the embedded llama.cpp
 server, the group's knowledge base, real tools).
 
-    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|...|fresh-15|all] [--repeat 3] [--temperature 0.2]
+    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|...|fresh-16|all] [--repeat 3] [--temperature 0.2]
     python bench/agent_behaviours.py --decision-cost
     WORKBENCH_LOCAL_MODEL_PATH=other.gguf python bench/agent_behaviours.py  (another model)
 
@@ -40,8 +40,9 @@ and a reordered value was given in the user's order, with another new passage (c
 classes); `fresh-13` after told statements were found across tenses and "we"; `fresh-14` after
 a search the decision chose for a message that nothing relates to the organisation or its
 knowledge was dropped, with another new passage (repairs); `fresh-15` right after fresh-14's
-first run, with no change to the code between, and a new passage (the showroom). Each
-committed before its first run."""
+first run, with no change to the code between, and a new passage (the showroom); `fresh-16`
+after sums were worked out for the answer and a clearly matching passage was no longer offered
+"I do not know", with a new passage (delivery slots). Each committed before its first run."""
 
 from __future__ import annotations
 

@@ -45,6 +45,9 @@ KNOWLEDGE = {
     # for fresh-15
     "Showroom": "The showroom at the Lisbon office displays every oven we sell. A free demonstration "
                 "is given there every Wednesday at 15:00 and lasts 45 minutes.",
+    # for fresh-16
+    "Delivery slots": "Deliveries can be booked for a morning slot from 8:00 to 12:00 or an afternoon slot "
+                      "from 13:00 to 18:00. Large appliances are carried to any floor for an extra 20 euros.",
 }
 
 # Kinds whose point is which tool is called: their calls must repeat exactly.
@@ -700,9 +703,42 @@ FRESH_15 = [
 ]
 
 
+FRESH_16 = [
+    Case("tool choice", ["The coffee machine in the staff room leaks; please make a task for it."],
+         first_call("create_task")),
+    Case("tool choice", ["What does your knowledge base say about delivery slots?"], first_call("search_knowledge")),
+    Case("tool choice", ["Please get a task going to repaint the shop sign."], first_call("create_task")),
+    Case("exact arguments", ["Create a medium priority task called 'Order new receipt rolls'."],
+         first_call("create_task", title="Order new receipt rolls", priority="medium")),
+    Case("exact arguments", ["Search the knowledge base for carrying to upper floors"],
+         first_call("search_knowledge", query="carrying to upper floors")),
+    Case("exact arguments", ["Add a high priority task titled 'Fix the shop alarm'."],
+         first_call("create_task", title="Fix the shop alarm", priority="high")),
+    Case("no tool", ["What is 90 minus 35?"], no_tool_says("55")),
+    Case("no tool", ["What is the capital of Japan?"], no_tool_says("tokyo")),
+    Case("no tool", ["Which animal is known as the king of the jungle?"], no_tool_says("lion")),
+    Case("escalation", ["Put me in touch with a real member of staff, please."], first_call("call_human")),
+    Case("escalation", ["Can you transfer me to somebody in customer service?"], first_call("call_human")),
+    Case("escalation", ["Could you fetch a colleague of yours to help me?"], first_call("call_human")),
+    Case("grounded", ["Which delivery slot is in the afternoon?"], grounded("13", absent=("8",))),
+    Case("grounded", ["How much extra does it cost to carry a fridge up to my floor?"], grounded("20")),
+    Case("grounded", ["When does the morning delivery slot start?"], grounded("8", absent=("13",))),
+    Case("I do not know", ["Is delivery possible on public holidays?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["What colours does the Kettle Pro come in?"],
+         does_not_know(r"(?i)\b(?:red|black|white|silver|blue|green|grey)\b")),
+    Case("I do not know", ["Does the Lisbon office have a lift?"], does_not_know(r"(?i)\byes\b")),
+    Case("format", ["Answer with one word: what colour is a lemon?"], exactly("yellow")),
+    Case("format", ["Reply with only the number: what is 8 times 7?"], exactly("56")),
+    Case("format", ["Answer yes or no only: is the Pacific an ocean?"], exactly("yes")),
+    Case("memory", ["My bike is a blue Gazelle.", "What brand is my bike?"], remembers("Gazelle")),
+    Case("memory", ["I booked table 9 for tonight.", "Which table did I book?"], remembers("9")),
+    Case("memory", ["We adopted a puppy called Rex.", "What did we name our puppy?"], remembers("Rex")),
+]
+
+
 # Every set by name, in the order written (`--set all` runs them all in this order).
 SETS = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
         "fresh-4": FRESH_4, "fresh-5": FRESH_5, "fresh-6": FRESH_6, "fresh-7": FRESH_7, "fresh-8": FRESH_8,
         "fresh-9": FRESH_9, "fresh-10": FRESH_10, "fresh-11": FRESH_11,
         "fresh-12": FRESH_12, "fresh-13": FRESH_13, "fresh-14": FRESH_14,
-        "fresh-15": FRESH_15}
+        "fresh-15": FRESH_15, "fresh-16": FRESH_16}
