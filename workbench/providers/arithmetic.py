@@ -3,7 +3,8 @@
 Qwen2.5-Coder-0.5B gets small sums wrong with confidence: "What is 17 times 4?" got "17
 times 4 is 76." three times in three, and "Number only, please: what is 2 plus 2?" held to a
 number came out "20". A sum written in the message ("17 times 4", "3 squared", "half of 90",
-"15 % of 80", "(2 + 3) * 4") is read here, computed with exact fractions, and the answer pass
+"15 % of 80", "(2 + 3) * 4") is read here (its operators as symbols, then Python's own parser,
+`ast`), computed with exact fractions, and the answer pass
 is given the result in its system turn (`worked_sum`, message_reading.answer_note), so the
 model phrases an answer it is handed rather than computes one. Only numbers written as digits
 and the operators below; a message with no whole sum in it gets nothing. Other providers'
@@ -11,6 +12,8 @@ models are not given it."""
 
 from __future__ import annotations
 
+import ast
+import operator
 import re
 from fractions import Fraction
 
@@ -53,62 +56,25 @@ def _operator(text: str) -> str:
     raise ValueError(text)
 
 
-def _tokens(text: str) -> list[Fraction | str]:
-    tokens: list[Fraction | str] = []
-    position = 0
-    text = text.strip()
-    while position < len(text):
-        match = TOKEN.match(text, position)
-        if match is None or match.end() == position:
-            raise ValueError(text[position:])
-        number, operator, bracket = match.groups()
-        tokens.append(_number(number) if number else _operator(operator) if operator else bracket)
-        position = match.end()
-    return tokens
+def _expression(written: str) -> str:
+    """The sum as Python writes it: "(2 plus 3) times 4" -> "(2 + 3) * 4"."""
+    def symbol(match: re.Match[str]) -> str:
+        number, written_operator, bracket = match.groups()
+        return number.replace(",", "") if number else f" {_operator(written_operator)} " if written_operator else bracket
+    return TOKEN.sub(symbol, written).strip()
 
 
-def _evaluate(tokens: list[Fraction | str]) -> Fraction:
-    """The value of `tokens` with the usual precedence: brackets, then * and /, then + and -."""
-    position = 0
+# The arithmetic of a parsed sum, on exact fractions.
+BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
 
-    def operand() -> Fraction:
-        nonlocal position
-        token = tokens[position]
-        position += 1
-        if token == "(":
-            value = expression()
-            if position >= len(tokens) or tokens[position] != ")":
-                raise ValueError("unclosed bracket")
-            position += 1
-            return value
-        if isinstance(token, Fraction):
-            return token
-        raise ValueError(token)
 
-    def term() -> Fraction:
-        nonlocal position
-        value = operand()
-        while position < len(tokens) and tokens[position] in ("*", "/"):
-            operator = tokens[position]
-            position += 1
-            right = operand()
-            value = value * right if operator == "*" else value / right  # ZeroDivisionError: no sum
-        return value
-
-    def expression() -> Fraction:
-        nonlocal position
-        value = term()
-        while position < len(tokens) and tokens[position] in ("+", "-"):
-            operator = tokens[position]
-            position += 1
-            right = term()
-            value = value + right if operator == "+" else value - right
-        return value
-
-    value = expression()
-    if position != len(tokens):
-        raise ValueError("left over")
-    return value
+def _value(node: ast.AST) -> Fraction:
+    """The value of a sum Python's parser read (numbers, + - * /, brackets), else ValueError."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return Fraction(str(node.value))
+    if isinstance(node, ast.BinOp) and type(node.op) in BINARY:
+        return BINARY[type(node.op)](_value(node.left), _value(node.right))  # ZeroDivisionError: no sum
+    raise ValueError(ast.dump(node))
 
 
 def shown(value: Fraction) -> str:
@@ -137,6 +103,7 @@ def worked_sum(message: str) -> str | None:
         written = SUM.search(message)
         if written is None:
             return None
-        return WORKED.format(sum=" ".join(written.group(0).split()), result=shown(_evaluate(_tokens(written.group(0)))))
-    except (ValueError, ZeroDivisionError, IndexError):
+        value = _value(ast.parse(_expression(written.group(0)), mode="eval").body)
+        return WORKED.format(sum=" ".join(written.group(0).split()), result=shown(value))
+    except (ValueError, SyntaxError, ZeroDivisionError):
         return None

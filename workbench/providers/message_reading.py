@@ -210,4 +210,3 @@ def asks_about_the_organisation(message: str, instructions: str, known_names: It
     names = names_in(instructions) | set(known_names)
     named = any(re.search(rf"\b{re.escape(name)}\b", message) for name in names)
     return named or bool(YOUR.search(message) or TRADING.search(message))
-
