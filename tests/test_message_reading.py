@@ -58,6 +58,7 @@ def test_the_subject_words_of_a_message_leave_out_words_that_name_no_subject():
     assert subject_words("Answer with one word only: what do bees make?") == {"bee", "mak"}
     assert subject_words("How many days do I have to return an opened item?") == {"return", "open", "item"}
     assert subject_words("How many hours are there in a day?") == set()
+    assert subject_words("What is 27 plus 14?") == set()
 
 
 @pytest.mark.parametrize(("message", "states"), [

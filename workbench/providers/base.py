@@ -28,7 +28,8 @@ class KnowledgeProbe:
     query: str  # the user's message, as searched
     matches: list[tuple[str, float]]  # (title, score), best first
     names: list[str] = field(default_factory=list)  # the names the passages use (message_reading.names_in)
-    words: list[str] = field(default_factory=list)  # the passages' subject words (message_reading.subject_words)
+    # the subject words of a few more passages (runs.plan.PROBE_WORDS_FROM; message_reading.subject_words)
+    words: list[str] = field(default_factory=list)
 
 
 # The fields of a ChatRequest that constrain the reply, sent as they are when set (by the

@@ -52,12 +52,13 @@ FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine|we|us|our|ours)\b", re.IGNORECASE)
 QUESTION_WORDS = {"what", "which", "who", "whom", "whose", "where", "when", "why", "how", "is", "are",
                   "was", "were", "do", "does", "did", "can", "could", "will", "would", "mine", "again"}
 # Words of three letters and more that say nothing of a subject: shared with a passage, they
-# do not make a message about it ("Which ocean lies between Europe and America?").
+# do not make a message about it ("Which ocean lies between Europe and America?"; "What is 27
+# plus 14?" beside "35 euros plus parts").
 FUNCTION_WORDS = {"and", "but", "nor", "not", "for", "from", "with", "into", "onto", "than", "then", "there",
                   "their", "they", "them", "these", "those", "have", "has", "had", "all", "any", "some", "one",
                   "only", "just", "also", "very", "much", "many", "more", "most", "each", "every", "other",
                   "after", "before", "about", "its", "it's", "should", "please", "answer", "reply", "word",
-                  "words", "nothing", "else", "give", "tell", "number"}
+                  "words", "nothing", "else", "give", "tell", "number", "plus", "minus", "times", "divided"}
 # Units of time: every kind of question counts days or hours ("How many hours are there in a
 # day?"), so sharing one with a passage (shipping takes "business days") does not relate them.
 TIME_UNITS = {"second", "seconds", "minute", "minutes", "hour", "hours", "day", "days", "week", "weeks",

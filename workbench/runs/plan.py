@@ -116,6 +116,13 @@ def build_request(s, plan: RunPlan, pending_user: str | None = None,
         knowledge_probe=None if answer_only else knowledge_probe(s, plan, messages)))
 
 
+# The probe's matches and names come from the closest passages; the subject words that relate a
+# message to the knowledge from a few more: among the three closest to "Who is the head of the
+# technicians team?" (all under 0.1) none spoke of technicians, and the question went unsearched.
+PROBE_MATCHES = 3
+PROBE_WORDS_FROM = 5
+
+
 def knowledge_probe(s, plan: RunPlan, messages: list[dict]) -> KnowledgeProbe | None:
     """For a model whose tool choice is a constrained decision (the built-in one, see
     providers/tool_decision) with search_knowledge, on a new user message: the group's
@@ -130,15 +137,16 @@ def knowledge_probe(s, plan: RunPlan, messages: list[dict]) -> KnowledgeProbe | 
 
     query = messages[-1]["content"]
     try:
-        hits = closest_passages(s, plan.ctx.group_id, query)
+        hits = closest_passages(s, plan.ctx.group_id, query, k=PROBE_WORDS_FROM)
     except Exception:  # noqa: BLE001 - a look ahead only; a knowledge store fault must not fail the run
         log.warning("Looking at group %s's knowledge before the call failed", plan.ctx.group_id, exc_info=True)
         return None
     if not hits:
         return None
-    names = sorted({name for h in hits for name in names_in(f"{h.title}.\n{h.text}")})
+    closest = hits[:PROBE_MATCHES]
+    names = sorted({name for h in closest for name in names_in(f"{h.title}.\n{h.text}")})
     subjects = sorted(set().union(*(subject_words(f"{h.title}. {h.text}") for h in hits)))
-    return KnowledgeProbe(query=query, matches=[(h.title, h.score) for h in hits], names=names, words=subjects)
+    return KnowledgeProbe(query=query, matches=[(h.title, h.score) for h in closest], names=names, words=subjects)
 
 
 def record_call(s, plan: RunPlan, request: ChatRequest, seq: int,
