@@ -90,7 +90,7 @@ NOTHING_FOUND = ("{tool} found nothing in the knowledge base about the user's qu
 ANSWERING_SCORE = 0.5
 # From this score a passage matches as clearly as those that answered the dev questions (0.64
 # to 0.89): the answer is not offered "I do not know" (GROUNDING_CLEAR). On the 96 grounded and
-# "I do not know" questions of the sixteen sets, called directly, 3 replies each: grounded
+# "I do not know" questions of the seventeen sets then written, called directly, 3 replies each: grounded
 # 103 -> 113/144, "I do not know" 133 -> 134/144 (the grounding check still replaces a figure
 # or name the passages do not hold).
 CLEAR_MATCH = 0.64
