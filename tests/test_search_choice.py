@@ -120,6 +120,17 @@ def test_a_search_the_decision_makes_stands_when_something_points_to_the_organis
     assert [c.name for c in decided_calls(request, SEARCHED)] == ["search_knowledge"]
 
 
+def test_the_provider_answers_instead_and_says_why_the_search_was_not_made(openai_server):
+    openai_server.script(text(SEARCHED), text("Spain."))
+    request = _searched("Which country has Madrid as its capital?", 0.2, PASSAGE_WORDS)
+    response = list(_provider(openai_server).stream_chat(request))[-1].response
+    assert response.tool_calls == [] and response.content == "Spain."
+    assert response.decision == SEARCHED
+    assert response.decision_set_aside == "nothing relates the message to the organisation or its knowledge"
+    openai_server.script(text('{"tool": "answer"}'), text("Spain."))  # nothing set aside
+    assert list(_provider(openai_server).stream_chat(request))[-1].response.decision_set_aside is None
+
+
 def test_without_a_look_at_the_knowledge_a_search_the_decision_makes_stands():
     request = with_decision(ChatRequest(model="m", messages=[{"role": "user", "content": "Capital of Spain?"}],
                                         tools=BUILTINS))
@@ -186,3 +197,18 @@ def test_the_look_at_the_knowledge_names_what_its_passages_name_and_a_question_n
     assert probe["names"] == ["Kettle", "Max", "Pro", "Toaster"]
     assert {"kettl", "toaster", "warranty"} <= set(probe["words"])  # what the passages speak of
     assert [(st.kind, st.name) for st in steps][:2] == [("model_call", "m"), ("tool_call", "search_knowledge")]
+
+
+def test_the_trace_step_says_why_a_search_the_decision_chose_was_not_made(wb, openai_server, monkeypatch):
+    from workbench import knowledge
+
+    knowledge.add_snippet(wb.person_id, wb.group_id, "Shipping",
+                          "Standard shipping takes 3 to 5 business days and is free above 50 euros.")
+    openai_server.script(text(SEARCHED), text("Spain."))
+    result, steps = _run_on_scripted_server(wb, openai_server, monkeypatch, "Which country has Madrid as its capital?")
+    assert result.status == "complete" and result.reply == "Spain."
+    assert [st.kind for st in steps] == ["model_call"]  # no search
+    assert steps[0].response["decision"] == SEARCHED
+    assert steps[0].response["decision_set_aside"] == (
+        "nothing relates the message to the organisation or its knowledge")
+    assert "capital" not in steps[0].request["knowledge_probe"]["words"]

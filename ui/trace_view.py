@@ -118,6 +118,9 @@ def _model_step(step: StepView) -> None:
                    f"{resp.get('model') or step.name}")
         if resp.get("content"):
             st.markdown(resp["content"])
+        if resp.get("decision_set_aside"):
+            st.caption(f"The decision chose to search (`{resp.get('decision')}`); the search was not made, "
+                       f"because {resp['decision_set_aside']}, and the model answered.")
         if req.get("grammar"):
             st.caption(f"Held to the short form the user asked for: the server's grammar admitted nothing "
                        f"else, at temperature {req.get('temperature')} (see `grammar` under Parameters).")

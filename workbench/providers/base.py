@@ -96,6 +96,7 @@ class ModelResponse:
     ttft_ms: float | None = None
     failed_attempts: list[Attempt] = field(default_factory=list)
     decision: str | None = None  # the constrained decision's text, when one was made
+    decision_set_aside: str | None = None  # why the search it chose was not made (tool_decision)
     # Set when the answer named what its sources do not hold and was replaced (see
     # grounding_check): {"answer": the model's answer, "unsupported": [the terms]}.
     replaced: dict[str, Any] | None = None

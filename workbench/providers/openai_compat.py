@@ -27,7 +27,7 @@ from .tokens import estimate_messages_tokens, estimate_tokens
 from .tool_adapter import adapt_request
 from .answer_forms import with_answer_form
 from .message_reading import with_answer_note
-from .tool_decision import decided_calls, search_first, with_decision
+from .tool_decision import decided_calls, read_decision, search_first, search_set_aside, with_decision
 
 # Local servers (Ollama, vLLM, llama.cpp) ignore the key, but the SDK insists on one.
 PLACEHOLDER_API_KEY = "not-needed"
@@ -219,6 +219,8 @@ class OpenAICompatibleProvider(ChatProvider):
             reasoning_tokens=first.reasoning_tokens + second.reasoning_tokens,
             estimated=first.estimated or second.estimated)
         response.decision = decided.content
+        if read_decision(decided.content, request.decision.response_format):  # a call it did not make
+            response.decision_set_aside = search_set_aside(request)
         return response
 
     def _checked_answer(self, client: openai.OpenAI, request: ChatRequest,

@@ -343,10 +343,21 @@ def decided_calls(request: ChatRequest, text: str) -> list[ToolCallRequest]:
     relates to the organisation or its knowledge (`unrelated_to_the_knowledge`)."""
     message = last_user_text(request)
     calls = read_decision(text, request.decision.response_format if request.decision else None, message)
-    if [c.name for c in calls] == [SEARCH_KNOWLEDGE] and (
-            states_a_fact(message) or told_earlier(request) or unrelated_to_the_knowledge(request)):
+    if [c.name for c in calls] == [SEARCH_KNOWLEDGE] and search_set_aside(request):
         return []
     return calls
+
+
+def search_set_aside(request: ChatRequest) -> str | None:
+    """Why a search the decision chooses for the user's last message is not made (shown in
+    the trace step), or None when it is made."""
+    if states_a_fact(last_user_text(request)):
+        return "the message tells something about the user"
+    if told_earlier(request):
+        return "the message asks about what the user told earlier in the conversation"
+    if unrelated_to_the_knowledge(request):
+        return "nothing relates the message to the organisation or its knowledge"
+    return None
 
 
 def search_first(request: ChatRequest) -> list[ToolCallRequest]:
