@@ -97,13 +97,14 @@ PASSAGE_WORDS = ["business", "day", "delivery", "euro", "expres", "fre", "shipp"
 def test_a_search_for_a_question_nothing_relates_to_the_knowledge_is_answered_instead():
     general = _searched("Which country has Madrid as its capital?", 0.2, PASSAGE_WORDS)
     assert unrelated_to_the_knowledge(general)
-    assert decided_calls(general, SEARCHED) == []
+    assert decided_calls(general, SEARCHED) == (
+        [], "nothing relates the message to the organisation or its knowledge")
     # words of no subject shared with a passage ("and") do not relate it
     assert unrelated_to_the_knowledge(_searched("Which ocean lies between Europe and America?", 0.16,
                                                 [*PASSAGE_WORDS, "and"]))
     # a call to another tool stands
     task = '{"tool": "create_task", "arguments": {"title": "Look up Madrid", "priority": "low"}}'
-    assert [c.name for c in decided_calls(general, task)] == ["create_task"]
+    assert [c.name for c in decided_calls(general, task)[0]] == ["create_task"]
 
 
 @pytest.mark.parametrize("question, best_score, words", [
@@ -117,7 +118,8 @@ def test_a_search_for_a_question_nothing_relates_to_the_knowledge_is_answered_in
 def test_a_search_the_decision_makes_stands_when_something_points_to_the_organisation(question, best_score, words):
     request = _searched(question, best_score, words)
     assert not unrelated_to_the_knowledge(request)
-    assert [c.name for c in decided_calls(request, SEARCHED)] == ["search_knowledge"]
+    assert decided_calls(request, SEARCHED)[1] is None
+    assert [c.name for c in decided_calls(request, SEARCHED)[0]] == ["search_knowledge"]
 
 
 def test_the_provider_answers_instead_and_says_why_the_search_was_not_made(openai_server):
@@ -135,7 +137,8 @@ def test_without_a_look_at_the_knowledge_a_search_the_decision_makes_stands():
     request = with_decision(ChatRequest(model="m", messages=[{"role": "user", "content": "Capital of Spain?"}],
                                         tools=BUILTINS))
     assert not unrelated_to_the_knowledge(request)
-    assert [c.name for c in decided_calls(request, SEARCHED)] == ["search_knowledge"]
+    assert decided_calls(request, SEARCHED)[1] is None
+    assert [c.name for c in decided_calls(request, SEARCHED)[0]] == ["search_knowledge"]
 
 
 def _run_on_scripted_server(wb, openai_server, monkeypatch, message: str):

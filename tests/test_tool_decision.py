@@ -285,18 +285,20 @@ def test_a_decision_searches_no_statement_and_keeps_the_users_words():
     def deciding(message):
         return with_decision(ChatRequest(model="m", messages=[{"role": "user", "content": message}], tools=BUILTINS))
     assert decided_calls(deciding("My flight leaves from gate B12."),
-                         '{"tool": "search_knowledge", "arguments": {"query": "gate B12"}}') == []
-    [call] = decided_calls(deciding("Where does my flight leave from? Gate b12 I think"),
-                           '{"tool": "search_knowledge", "arguments": {"query": "gate B12"}}')
+                         '{"tool": "search_knowledge", "arguments": {"query": "gate B12"}}') == (
+        [], "the message tells something about the user")
+    [call], _ = decided_calls(deciding("Where does my flight leave from? Gate b12 I think"),
+                              '{"tool": "search_knowledge", "arguments": {"query": "gate B12"}}')
     assert json.loads(call.arguments) == {"query": "Gate b12"}
-    [call] = decided_calls(deciding("New task, high priority: Email the supplier about late deliveries"),
-                           '{"tool": "create_task", "arguments": {"title": "Email Supplier About Late '
-                           'Deliveries", "priority": "high"}}')
+    [call], _ = decided_calls(deciding("New task, high priority: Email the supplier about late deliveries"),
+                              '{"tool": "create_task", "arguments": {"title": "Email Supplier About Late '
+                              'Deliveries", "priority": "high"}}')
     assert json.loads(call.arguments) == {"title": "Email the supplier about late deliveries", "priority": "high"}
     # a statement may still ask for a task or a person
-    [call] = decided_calls(deciding("My printer is broken."),
-                           '{"tool": "create_task", "arguments": {"title": "Fix the printer", "priority": "low"}}')
-    assert call.name == "create_task"
+    [call], set_aside = decided_calls(deciding("My printer is broken."),
+                                      '{"tool": "create_task", "arguments": {"title": "Fix the printer", '
+                                      '"priority": "low"}}')
+    assert call.name == "create_task" and set_aside is None
 
 
 def test_what_the_user_told_earlier_is_neither_searched_nor_searched_first():
@@ -305,7 +307,8 @@ def test_what_the_user_told_earlier_is_neither_searched_nor_searched_first():
             {"role": "user", "content": "When does my train leave?"}]
     probe = KnowledgeProbe(query="When does my train leave?", matches=[("Trains", STRONG_MATCH + 0.2)])
     request = with_decision(ChatRequest(model="m", messages=told, tools=BUILTINS, knowledge_probe=probe))
-    assert decided_calls(request, '{"tool": "search_knowledge", "arguments": {"query": "train"}}') == []
+    assert decided_calls(request, '{"tool": "search_knowledge", "arguments": {"query": "train"}}') == (
+        [], "the message asks about what the user told earlier in the conversation")
     assert search_first(request) == []
     # the same question without the statement before it is searched as decided
     request = with_decision(ChatRequest(model="m", messages=told[2:], tools=BUILTINS, knowledge_probe=probe))

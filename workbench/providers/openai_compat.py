@@ -27,7 +27,7 @@ from .tokens import estimate_messages_tokens, estimate_tokens
 from .tool_adapter import adapt_request
 from .answer_forms import with_answer_form
 from .message_reading import with_answer_note
-from .tool_decision import decided_calls, read_decision, search_first, search_set_aside, with_decision
+from .tool_decision import decided_calls, search_first, with_decision
 
 # Local servers (Ollama, vLLM, llama.cpp) ignore the key, but the SDK insists on one.
 PLACEHOLDER_API_KEY = "not-needed"
@@ -206,7 +206,8 @@ class OpenAICompatibleProvider(ChatProvider):
         if decided.finish_reason == "cancelled":
             return self._cancelled(request, "", started, None, [])
         # choosing to answer a question about the organisation: search first
-        calls = decided_calls(request, decided.content) or search_first(request)
+        calls, set_aside = decided_calls(request, decided.content)
+        calls = calls or search_first(request)
         if calls:
             return replace(decided, content="", tool_calls=calls, finish_reason="tool_calls",
                            decision=decided.content)
@@ -218,9 +219,7 @@ class OpenAICompatibleProvider(ChatProvider):
             cached_input_tokens=first.cached_input_tokens + second.cached_input_tokens,
             reasoning_tokens=first.reasoning_tokens + second.reasoning_tokens,
             estimated=first.estimated or second.estimated)
-        response.decision = decided.content
-        if read_decision(decided.content, request.decision.response_format):  # a call it did not make
-            response.decision_set_aside = search_set_aside(request)
+        response.decision, response.decision_set_aside = decided.content, set_aside
         return response
 
     def _checked_answer(self, client: openai.OpenAI, request: ChatRequest,

@@ -335,17 +335,17 @@ def unrelated_to_the_knowledge(request: ChatRequest) -> bool:
     return not subject_words(message) & set(probe.words)
 
 
-def decided_calls(request: ChatRequest, text: str) -> list[ToolCallRequest]:
+def decided_calls(request: ChatRequest, text: str) -> tuple[list[ToolCallRequest], str | None]:
     """The calls a decision makes (`read_decision`, string arguments as the user wrote them),
-    and no search for a message that states a fact about the user (searched, "I live in
-    Tampere." got "the knowledge base says nothing about that", and the question about it
-    next was searched as well), asks about one told earlier (`told_earlier`), or that nothing
-    relates to the organisation or its knowledge (`unrelated_to_the_knowledge`)."""
+    and why a search it chose is not made (`search_set_aside`, else None): no search for a
+    message that states a fact about the user (searched, "I live in Tampere." got "the
+    knowledge base says nothing about that", and the question about it next was searched as
+    well), asks about one told earlier (`told_earlier`), or that nothing relates to the
+    organisation or its knowledge (`unrelated_to_the_knowledge`)."""
     message = last_user_text(request)
     calls = read_decision(text, request.decision.response_format if request.decision else None, message)
-    if [c.name for c in calls] == [SEARCH_KNOWLEDGE] and search_set_aside(request):
-        return []
-    return calls
+    set_aside = search_set_aside(request) if [c.name for c in calls] == [SEARCH_KNOWLEDGE] else None
+    return ([], set_aside) if set_aside else (calls, None)
 
 
 def search_set_aside(request: ChatRequest) -> str | None:
