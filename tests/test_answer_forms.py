@@ -9,10 +9,15 @@ import pytest
 from tests.scripted_openai import text
 from workbench.providers.answer_forms import (
     FORM_TEMPERATURE,
+    FULL_ANSWER_NOTE,
+    PLAIN_ANSWER_TOKENS,
+    answer_choices,
     answer_form,
+    choice_grammar,
+    plain_question,
     with_answer_form,
 )
-from workbench.providers.base import ChatRequest, Completed, ProviderConfig
+from workbench.providers.base import ChatRequest, Completed, ProviderConfig, TextDelta
 from workbench.providers.openai_compat import OpenAICompatibleProvider
 
 TASK_TOOL = [{"type": "function", "function": {
@@ -69,12 +74,12 @@ def test_the_provider_holds_the_answer_to_a_new_message_not_the_decision_nor_a_r
     assert plain.prepare(ChatRequest(model="m", messages=asked)).grammar is None  # other providers: as asked
 
 
-def test_the_grammar_is_sent_with_the_answer_and_recorded_in_the_trace(wb, openai_server, monkeypatch):
+def _short_answer_agent(wb, openai_server, monkeypatch):
     from sqlalchemy import select
 
     from workbench import agents, runs
     from workbench.db import session_scope
-    from workbench.models import ProviderRecord, RunStep
+    from workbench.models import ProviderRecord
     from workbench.providers import embedded_server
 
     monkeypatch.setattr(embedded_server, "base_url", lambda: openai_server.base_url)
@@ -83,26 +88,106 @@ def test_the_grammar_is_sent_with_the_answer_and_recorded_in_the_trace(wb, opena
             ProviderRecord.group_id == wb.group_id, ProviderRecord.kind == "local"))
     agent_id = agents.create_agent(wb.person_id, wb.group_id, name="Short answers", provider_id=provider_id,
                                    model="m", temperature=0.6, tools=["create_task"]).id
-    thread, _ = runs.create_thread(wb.group_id, agent_id, wb.person_id)
-    openai_server.script(text('{"tool": "answer"}'), text("Yes."))
-    result = runs.continue_thread(thread.id, "Answer only yes or no: is ice cold?", wb.person_id).wait(30)
-    assert result.status == "complete" and result.reply == "Yes.", result.error
-    decision, answer = (r.body for r in openai_server.requests)
-    assert "grammar" not in decision and decision["temperature"] == 0.0
-    assert answer["grammar"] == answer_form("Answer only yes or no")[1] and answer["temperature"] == 0.0
+    return runs.create_thread(wb.group_id, agent_id, wb.person_id)[0]
+
+
+def _step(run_id: int):
+    from sqlalchemy import select
+
+    from workbench.db import session_scope
+    from workbench.models import RunStep
+
     with session_scope() as s:
-        [step] = s.scalars(select(RunStep).where(RunStep.run_id == result.run_id)).all()
-    assert step.request["grammar"] == answer["grammar"] and step.request["temperature"] == 0.0
-    assert "grammar" not in step.request["decision"]
+        [step] = s.scalars(select(RunStep).where(RunStep.run_id == run_id)).all()
+        return step.request, step.response
+
+
+def test_the_question_is_answered_in_full_then_held_to_the_form_and_both_are_traced(wb, openai_server,
+                                                                                     monkeypatch):
+    from workbench import runs
+
+    thread = _short_answer_agent(wb, openai_server, monkeypatch)
+    openai_server.script(text('{"tool": "answer"}'), text("Yes, ice is cold."), text("Yes"))
+    result = runs.continue_thread(thread.id, "Answer only yes or no: is ice cold?", wb.person_id).wait(30)
+    assert result.status == "complete" and result.reply == "Yes", result.error
+    decision, plain, held = (r.body for r in openai_server.requests)
+    assert "grammar" not in decision and decision["temperature"] == 0.0
+    # the full answer: the question without its form, greedy, no grammar
+    assert plain["messages"][-1]["content"] == "Is ice cold?" and "grammar" not in plain
+    assert plain["temperature"] == 0.0 and plain["max_tokens"] == PLAIN_ANSWER_TOKENS
+    # the form, filled from it: the user's own message, the full answer in the system turn
+    assert held["grammar"] == answer_form("Answer only yes or no")[1] and held["temperature"] == 0.0
+    assert held["messages"][-1]["content"] == "Answer only yes or no: is ice cold?"
+    assert held["messages"][0]["content"].endswith(FULL_ANSWER_NOTE.format(answer="Yes, ice is cold."))
+    request, response = _step(result.run_id)
+    assert request["grammar"] == held["grammar"] and request["temperature"] == 0.0
+    assert request["plain_answer"]["messages"] == plain["messages"] and "grammar" not in request["decision"]
+    assert response["full_answer"] == "Yes, ice is cold." and response["form_choices"] == []
+    assert response["usage"]["output_tokens"] > 3  # the three calls' tokens, all of them
+
+
+def test_a_full_answer_offering_one_choice_is_the_reply_without_another_call(wb, openai_server, monkeypatch):
+    from workbench import runs
+
+    thread = _short_answer_agent(wb, openai_server, monkeypatch)
+    openai_server.script(text('{"tool": "answer"}'), text("A spider has eight legs."))
+    result = runs.continue_thread(thread.id, "Reply with only the number: how many legs does a spider have?",
+                                  wb.person_id).wait(30)
+    assert result.status == "complete" and result.reply == "8", result.error
+    assert len(openai_server.requests) == 2
+    assert _step(result.run_id)[1]["form_choices"] == ["8"]
+
+
+def test_several_choices_are_picked_by_a_call_held_to_them(wb, openai_server, monkeypatch):
+    from workbench import runs
+
+    thread = _short_answer_agent(wb, openai_server, monkeypatch)
+    openai_server.script(text('{"tool": "answer"}'), text("Most leaves are green, some yellow."), text("green"))
+    result = runs.continue_thread(thread.id, "Answer with one word: what colour are leaves?", wb.person_id).wait(30)
+    assert result.status == "complete" and result.reply == "green", result.error
+    assert openai_server.requests[-1].body["grammar"] == choice_grammar(["green", "yellow"])
+
+
+@pytest.mark.parametrize(("message", "plain"), [
+    ("Answer with one word: what colour is a lemon?", "What colour is a lemon?"),
+    ("Name the colour of coal in one word.", "Name the colour of coal."),
+    ("Yes or no, nothing else: is the moon bigger than the earth?", "Is the moon bigger than the earth?"),
+    ("Number only, please: what is 2 plus 2?", "What is 2 plus 2?"),
+    ("How many legs does a spider have? The number only.", "How many legs does a spider have?"),
+    ("In one word, which animal gives us wool?", "Which animal gives us wool?"),
+    ("What is the capital of France?", "What is the capital of France?"),  # no form: as it is
+])
+def test_the_question_without_its_form(message, plain):
+    assert plain_question(message) == plain
+
+
+@pytest.mark.parametrize(("form", "full", "question", "choices"), [
+    ("one word", "A baby dog is called a puppy.", "What do you call a baby dog?", ["puppy"]),
+    ("one word", 'Frozen water is called "ice water."', "What is frozen water called?", ["ice"]),
+    ("one word", "The leaves are typically green or yellow.", "What colour are leaves?", ["green", "yellow"]),
+    ("one word", "The capital is Rome.", "What is the capital of Italy?", ["rome"]),
+    ("a number", "A triangle has three sides.", "How many sides does a triangle have?", ["3"]),
+    ("a number", "5 plus 4 equals 9.", "What is 5 plus 4?", ["9"]),
+    ("a number", "There are 2.5 litres, or 3 at most.", "How much?", ["2.5", "3"]),
+    ("a number", "I do not know.", "How many?", []),
+    ("yes or no", "Yes, ice is cold.", "Is ice cold?", []),  # the form's own grammar
+])
+def test_what_a_full_answer_offers_to_fill_the_form(form, full, question, choices):
+    assert answer_choices(form, full, question) == choices
+
+
+def test_the_choice_grammar_admits_exactly_the_choices():
+    assert choice_grammar(["green", "it's"]) == 'root ::= ("green" | "it\'s") "."?'.replace("\\'", "'")
 
 
 def test_an_answer_streams_through_the_grammar_field(openai_server):
     """The field goes out as llama.cpp names it, beside the OpenAI fields, and the stream
     comes back as usual."""
-    openai_server.script(text("42"))
+    openai_server.script(text("Six times seven is forty-two."), text("42"))  # no digits: the form's grammar
     provider = OpenAICompatibleProvider(ProviderConfig(name="Built-in", kind="local", base_url=openai_server.base_url,
                                                        adapt_tools=True))
     events = list(provider.stream_chat(ChatRequest(model="m", messages=[
         {"role": "user", "content": "Reply with only the number: 6 times 7?"}])))
     assert isinstance(events[-1], Completed) and events[-1].response.content == "42"
-    assert openai_server.requests[0].body["grammar"].startswith("root ::= \"-\"?")
+    assert [e.text for e in events if isinstance(e, TextDelta)] == ["42"]  # the full answer is not shown
+    assert openai_server.requests[1].body["grammar"].startswith("root ::= \"-\"?")

@@ -138,6 +138,11 @@ def test_agent_answers_in_the_form_asked_for(wb):
     assert result.reply.strip() in ("Yes", "Yes.", "No", "No.")
     result, _ = _run(wb, agent_id, "Give just the number: how many legs does a spider have?")
     assert result.reply.strip().rstrip(".").isdigit()
+    # Held to one word from the start it wrote "Nestled." (the first word of "Nestled in the
+    # leaves of bees, they produce honey"): the word comes from the question answered in full.
+    result, steps = _run(wb, agent_id, "Reply in one word: what do bees make?")
+    assert result.reply.strip(" .").lower() == "honey"
+    assert "honey" in steps[0][3]["full_answer"].lower() and "honey" in steps[0][3]["form_choices"]
 
 
 def test_agent_hands_a_request_for_a_manager_to_a_human(wb):

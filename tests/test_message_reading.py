@@ -59,6 +59,8 @@ def test_the_subject_words_of_a_message_leave_out_words_that_name_no_subject():
     assert subject_words("How many days do I have to return an opened item?") == {"return", "open", "item"}
     assert subject_words("How many hours are there in a day?") == set()
     assert subject_words("What is 27 plus 14?") == set()
+    # numbers written out: "first" is in "their first order" too
+    assert subject_words("List the first three months of the year, comma-separated.") == {"list", "comma-separat"}
 
 
 @pytest.mark.parametrize(("message", "states"), [

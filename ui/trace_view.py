@@ -98,6 +98,16 @@ def render_error(kind: str | None, message: str | None, chain: list | None) -> N
                      hide_index=True, width="stretch")
 
 
+def _filled_form(full_answer: str, choices: list[str]) -> str:
+    """How a short form the user asked for was filled (providers/answer_forms)."""
+    asked = (f'Asked first without the short form (`plain_answer` under Parameters), the model answered: '
+             f'"{full_answer}". ')
+    if len(choices) == 1:
+        return asked + f"The reply is the one choice that answer offered: `{choices[0]}`."
+    held = ("a choice among " + ", ".join(f"`{c}`" for c in choices)) if choices else "the form's own grammar"
+    return asked + f"A second call, given that answer, was held to {held}."
+
+
 def _model_step(step: StepView) -> None:
     req, resp = step.request, step.response
     cols = st.columns(5)
@@ -121,7 +131,9 @@ def _model_step(step: StepView) -> None:
         if resp.get("decision_set_aside"):
             st.caption(f"The decision chose to search (`{resp.get('decision')}`); the search was not made, "
                        f"because {resp['decision_set_aside']}, and the model answered.")
-        if req.get("grammar"):
+        if resp.get("full_answer") is not None:
+            st.caption(_filled_form(resp["full_answer"], resp.get("form_choices") or []))
+        elif req.get("grammar"):
             st.caption(f"Held to the short form the user asked for: the server's grammar admitted nothing "
                        f"else, at temperature {req.get('temperature')} (see `grammar` under Parameters).")
         replaced = resp.get("replaced")

@@ -53,6 +53,10 @@ class ChatRequest:
     # reply is either tool calls, which end the call, or the choice to answer, which this
     # request then streams.
     decision: ChatRequest | None = None
+    # A hidden call made before this one (the built-in model, see answer_forms): the user's
+    # question without the short form it asks for, answered in full; this request's reply
+    # is then that answer held to the form.
+    plain_answer: ChatRequest | None = None
     knowledge_probe: KnowledgeProbe | None = None
     # An answer from search results (the built-in model, see grounding_check): the texts it
     # must take its numbers and names from (the passages, the user's messages). Not sent.
@@ -97,6 +101,10 @@ class ModelResponse:
     failed_attempts: list[Attempt] = field(default_factory=list)
     decision: str | None = None  # the constrained decision's text, when one was made
     decision_set_aside: str | None = None  # why the search it chose was not made (tool_decision)
+    # A short form filled from the question answered in full first (answer_forms): that
+    # answer, and the words or numbers it offered to fill the form with.
+    full_answer: str | None = None
+    form_choices: list[str] | None = None
     # Set when the answer named what its sources do not hold and was replaced (see
     # grounding_check): {"answer": the model's answer, "unsupported": [the terms]}.
     replaced: dict[str, Any] | None = None

@@ -63,6 +63,12 @@ FUNCTION_WORDS = {"and", "but", "nor", "not", "for", "from", "with", "into", "on
 # day?"), so sharing one with a passage (shipping takes "business days") does not relate them.
 TIME_UNITS = {"second", "seconds", "minute", "minutes", "hour", "hours", "day", "days", "week", "weeks",
               "month", "months", "year", "years"}
+# Numbers written out, and the first ones in order: "List the first three months of the year"
+# shares "first" with "their first order" and is not about it.
+NUMBER_WORDS = {word: str(value) for value, word in enumerate((
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"))}
+ORDINALS = {"first", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"}
 # A message asking to search: its words say what to look for even when no passage has them.
 ASKS_TO_SEARCH = re.compile(r"\b(?:knowledge|search|look\s+up|documents?|docs|policy|policies)\b", re.IGNORECASE)
 # Small words: the model may drop them from a value the user gave (tool_decision); they say
@@ -133,9 +139,9 @@ def content_words(text: str) -> set[str]:
 
 
 def subject_words(text: str) -> set[str]:
-    """`content_words` without FUNCTION_WORDS and TIME_UNITS: what a message and a passage
-    must share to speak of the same thing."""
-    return content_words(text) - {stem(word) for word in FUNCTION_WORDS | TIME_UNITS}
+    """`content_words` without FUNCTION_WORDS, TIME_UNITS and numbers written out: what a
+    message and a passage must share to speak of the same thing."""
+    return content_words(text) - {stem(word) for word in FUNCTION_WORDS | TIME_UNITS | set(NUMBER_WORDS) | ORDINALS}
 
 
 def told_statement(request: ChatRequest) -> str | None:
@@ -182,8 +188,12 @@ def with_answer_note(request: ChatRequest) -> ChatRequest:
     """`request` with its `answer_note` at the end of the system turn (a system turn of its
     own when there is none)."""
     note = answer_note(request)
-    if note is None:
-        return request
+    return request if note is None else with_system_note(request, note)
+
+
+def with_system_note(request: ChatRequest, note: str) -> ChatRequest:
+    """`request` with `note` at the end of its system turn (a system turn of its own when
+    there is none); unchanged when the note is there already."""
     messages = list(request.messages)
     if messages and messages[0].get("role") == "system" and isinstance(messages[0].get("content"), str):
         if messages[0]["content"].endswith(note):

@@ -11,23 +11,23 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import openai
 
 from ..errors import MissingApiKey, ProviderBadResponse, ProviderError, ProviderUnavailable
 from ..settings import get_secret
+from .answer_forms import with_answer_form
 from .base import (CONSTRAINT_FIELDS, Attempt, ChatProvider, ChatRequest, Completed, ModelResponse, ProviderConfig,
                    StreamEvent, StreamReset, TextDelta, ToolCallRequest, Usage)
 from .clients import leased_client
-from .grounding_check import NOT_IN_SOURCES, unsupported_terms
+from .message_reading import with_answer_note
+from .reply_passes import reply
 from .sdk_errors import provider_error
 from .tokens import estimate_messages_tokens, estimate_tokens
 from .tool_adapter import adapt_request
-from .answer_forms import with_answer_form
-from .message_reading import with_answer_note
-from .tool_decision import decided_calls, search_first, with_decision
+from .tool_decision import with_decision
 
 # Local servers (Ollama, vLLM, llama.cpp) ignore the key, but the SDK insists on one.
 PLACEHOLDER_API_KEY = "not-needed"
@@ -192,54 +192,16 @@ class OpenAICompatibleProvider(ChatProvider):
                  cancel: threading.Event | None, state: _TryState,
                  started: float) -> Iterator[StreamEvent]:
         """One try of the call. Yields TextDeltas and returns the ModelResponse (the
-        retry loop wraps it in Completed). Raises ProviderError on failure. A request with
-        a `decision` makes that constrained call first (not shown): a tool call ends the
-        try, the choice to answer streams the request itself."""
+        retry loop wraps it in Completed). Raises ProviderError on failure. A request for
+        the built-in model may take several calls (reply_passes); only shown ones use the
+        try's state."""
         if cancel is not None and cancel.is_set():
             return self._cancelled(request, "", started, None, [])
-        if request.sources is not None:
-            return (yield from self._checked_answer(client, request, cancel, state, started))
-        if request.decision is None:
-            return (yield from self._stream_pass(client, request, cancel, state, started, show=True))
-        decided = yield from self._stream_pass(client, request.decision, cancel, _TryState(), started,
-                                               show=False)
-        if decided.finish_reason == "cancelled":
-            return self._cancelled(request, "", started, None, [])
-        # choosing to answer a question about the organisation: search first
-        calls, set_aside = decided_calls(request, decided.content)
-        calls = calls or search_first(request)
-        if calls:
-            return replace(decided, content="", tool_calls=calls, finish_reason="tool_calls",
-                           decision=decided.content)
-        response = yield from self._stream_pass(client, request, cancel, state, started, show=True)
-        first, second = decided.usage, response.usage
-        response.usage = Usage(
-            input_tokens=first.input_tokens + second.input_tokens,
-            output_tokens=first.output_tokens + second.output_tokens,
-            cached_input_tokens=first.cached_input_tokens + second.cached_input_tokens,
-            reasoning_tokens=first.reasoning_tokens + second.reasoning_tokens,
-            estimated=first.estimated or second.estimated)
-        response.decision, response.decision_set_aside = decided.content, set_aside
-        return response
 
-    def _checked_answer(self, client: openai.OpenAI, request: ChatRequest,
-                        cancel: threading.Event | None, state: _TryState,
-                        started: float) -> Iterator[StreamEvent]:
-        """An answer from passages, held back until it is checked against its sources (one
-        sentence: shown whole rather than streamed and then taken back). An answer naming
-        what they do not hold is replaced by NOT_IN_SOURCES."""
-        response = yield from self._stream_pass(client, request, cancel, state, started, show=False)
-        if response.finish_reason == "cancelled":
-            return replace(response, content="")  # never shown, and unchecked
-        unsupported = unsupported_terms(response.content, request.sources or [])
-        if unsupported:
-            response = replace(response, content=NOT_IN_SOURCES,
-                               replaced={"answer": response.content, "unsupported": unsupported})
-        if response.content:
-            # the first token the user sees is the whole answer: that is what they waited for
-            response.ttft_ms = response.duration_ms = (time.perf_counter() - started) * 1000
-            yield TextDelta(response.content)
-        return response
+        def call(one: ChatRequest, show: bool):
+            return self._stream_pass(client, one, cancel, state if show else _TryState(), started, show)
+
+        return (yield from reply(call, request, started))
 
     def _stream_pass(self, client: openai.OpenAI, request: ChatRequest,
                      cancel: threading.Event | None, state: _TryState, started: float,

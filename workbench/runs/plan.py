@@ -169,14 +169,18 @@ def record_call(s, plan: RunPlan, request: ChatRequest, seq: int,
 
 def _constraints(request: ChatRequest) -> dict[str, Any]:
     """What else the call sends, as sent (CONSTRAINT_FIELDS: a tool choice, a response format,
-    seed or grammar), and the constrained decision made before it (the built-in model's tool
-    choice)."""
+    seed or grammar), and the calls made before it: the built-in model's constrained tool
+    choice, its full answer to a question asked for in a short form."""
     fields = {name: getattr(request, name) for name in CONSTRAINT_FIELDS if getattr(request, name) is not None}
     if request.decision is not None:
         fields["decision"] = {"messages": request.decision.messages,
                               "temperature": request.decision.temperature,
                               "max_tokens": request.decision.max_tokens,
                               **_constraints(request.decision)}
+    if request.plain_answer is not None:  # the question answered in full before its short form
+        fields["plain_answer"] = {"messages": request.plain_answer.messages,
+                                  "temperature": request.plain_answer.temperature,
+                                  "max_tokens": request.plain_answer.max_tokens}
     if request.sources is not None:  # not sent: what the answer is checked against
         fields["checked_against"] = request.sources
     if request.knowledge_probe is not None:
