@@ -45,6 +45,10 @@ KNOWLEDGE = {
     # for fresh-15
     "Showroom": "The showroom at the Lisbon office displays every oven we sell. A free demonstration "
                 "is given there every Wednesday at 15:00 and lasts 45 minutes.",
+    # for fresh-17
+    "Old appliances": "When we deliver a new appliance, we take the old one away for recycling for 15 euros. "
+                      "Small electrical items such as kettles can be dropped off free of charge at the Porto "
+                      "office on weekdays.",
     # for fresh-16
     "Delivery slots": "Deliveries can be booked for a morning slot from 8:00 to 12:00 or an afternoon slot "
                       "from 13:00 to 18:00. Large appliances are carried to any floor for an extra 20 euros.",
@@ -736,9 +740,45 @@ FRESH_16 = [
 ]
 
 
+FRESH_17 = [
+    Case("tool choice", ["The card reader at the till keeps freezing; could you log a task for it?"],
+         first_call("create_task")),
+    Case("tool choice", ["What does the knowledge base say about recycling old appliances?"],
+         first_call("search_knowledge")),
+    Case("tool choice", ["Please open a task to clean the front windows."], first_call("create_task")),
+    Case("exact arguments", ["Create a low priority task titled 'Water the office plants'."],
+         first_call("create_task", title="Water the office plants", priority="low")),
+    Case("exact arguments", ["Search the knowledge base for: dropping off small electrical items"],
+         first_call("search_knowledge", query="dropping off small electrical items")),
+    Case("exact arguments", ["Add a medium priority task called 'Book the fire safety check'."],
+         first_call("create_task", title="Book the fire safety check", priority="medium")),
+    Case("no tool", ["What is 144 divided by 12?"], no_tool_says("12")),
+    Case("no tool", ["Name the capital city of Canada."], no_tool_says("ottawa")),
+    Case("no tool", ["Which planet is known as the Red Planet?"], no_tool_says("mars")),
+    Case("escalation", ["Have somebody from support ring me back, please."],
+         first_call("call_human")),
+    Case("escalation", ["Let me talk with one of your staff instead of a bot."], first_call("call_human")),
+    Case("escalation", ["Is a supervisor available to speak with me?"], first_call("call_human")),
+    Case("grounded", ["How much does it cost to have my old appliance taken away?"], grounded("15")),
+    Case("grounded", ["Where can I drop off an old kettle?"], grounded("porto")),
+    Case("grounded", ["On which days can small electrical items be dropped off?"], grounded("weekday")),
+    Case("I do not know", ["How much do you pay as a trade-in for my old oven?"], does_not_know(r"\d")),
+    Case("I do not know", ["Which email address should complaints go to?"], does_not_know(r"@")),
+    Case("I do not know", ["Is the Toaster Max safe to put in a dishwasher?"], does_not_know(r"(?i)\byes\b")),
+    Case("format", ["Tell me in one word: which animal moos?"], exactly("cow")),
+    Case("format", ["Just the number, please: what is 9 plus 8?"], exactly("17")),
+    Case("format", ["Yes or no only: do penguins lay eggs?"], exactly("yes")),
+    Case("memory", ["My gym membership number is 88317.", "What is my gym membership number?"],
+         remembers("88317")),
+    Case("memory", ["Our dog is a beagle named Toby.", "What breed is our dog?"], remembers("beagle")),
+    Case("memory", ["My dentist appointment is at 16:30.", "What time is my dentist appointment?"],
+         remembers("16:30")),
+]
+
+
 # Every set by name, in the order written (`--set all` runs them all in this order).
 SETS = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
         "fresh-4": FRESH_4, "fresh-5": FRESH_5, "fresh-6": FRESH_6, "fresh-7": FRESH_7, "fresh-8": FRESH_8,
         "fresh-9": FRESH_9, "fresh-10": FRESH_10, "fresh-11": FRESH_11,
         "fresh-12": FRESH_12, "fresh-13": FRESH_13, "fresh-14": FRESH_14,
-        "fresh-15": FRESH_15, "fresh-16": FRESH_16}
+        "fresh-15": FRESH_15, "fresh-16": FRESH_16, "fresh-17": FRESH_17}
