@@ -128,6 +128,9 @@ def _model_step(step: StepView) -> None:
                    f"{resp.get('model') or step.name}")
         if resp.get("content"):
             st.markdown(resp["content"])
+        if resp.get("decision_replaced"):
+            st.caption(f"The decision chose `{resp.get('decision')}`; a human was called instead, because "
+                       f"{resp['decision_replaced']}.")
         if resp.get("decision_set_aside"):
             st.caption(f"The decision chose to search (`{resp.get('decision')}`); the search was not made, "
                        f"because {resp['decision_set_aside']}, and the model answered.")

@@ -101,6 +101,7 @@ class ModelResponse:
     failed_attempts: list[Attempt] = field(default_factory=list)
     decision: str | None = None  # the constrained decision's text, when one was made
     decision_set_aside: str | None = None  # why the search it chose was not made (tool_decision)
+    decision_replaced: str | None = None  # why a human was called instead of its choice (hand_over)
     # A short form filled from the question answered in full first (answer_forms): that
     # answer, and the words or numbers it offered to fill the form with.
     full_answer: str | None = None

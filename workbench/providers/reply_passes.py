@@ -1,6 +1,6 @@
 """The calls one reply of the built-in model takes (ProviderConfig.adapt_tools), each a streamed
 call of its provider (`Call`, openai_compat): a constrained decision first (tool_decision),
-then its tool calls or the answer; an answer from passages held back until it is checked
+then its tool calls (or a human's, for a request for a person: hand_over) or the answer; an answer from passages held back until it is checked
 against them (grounding_check); a short form the user asked for, filled from the question
 answered in full first (answer_forms). A request that asks for none of these is one call."""
 
@@ -13,6 +13,7 @@ from dataclasses import replace
 from .answer_forms import form_choices, held_request, said_choice
 from .base import ChatRequest, ModelResponse, StreamEvent, TextDelta, Usage
 from .grounding_check import NOT_IN_SOURCES, unsupported_terms
+from .hand_over import HANDED_OVER, handed_over
 from .tool_decision import decided_calls, search_first
 
 # One streamed call: (request, whether its text is shown to the user) -> its response.
@@ -30,12 +31,14 @@ def reply(call: Call, request: ChatRequest, started: float) -> Passes:
     decided = yield from call(request.decision, False)
     if decided.finish_reason == "cancelled":
         return replace(decided, content="")
-    # choosing to answer a question about the organisation: search first
     calls, set_aside = decided_calls(request, decided.content)
-    calls = calls or search_first(request)
+    # a request for a person goes to a human; choosing to answer a question about the
+    # organisation searches first
+    to_a_human = handed_over(request, calls)
+    calls = to_a_human or calls or search_first(request)
     if calls:
         return replace(decided, content="", tool_calls=calls, finish_reason="tool_calls",
-                       decision=decided.content)
+                       decision=decided.content, decision_replaced=HANDED_OVER if to_a_human else None)
     response = yield from answer(call, request, started)
     response.usage = added(decided.usage, response.usage)
     response.decision, response.decision_set_aside = decided.content, set_aside

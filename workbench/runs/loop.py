@@ -218,6 +218,8 @@ def _close_call(plan, response: ModelResponse, step_id: int, reply_id: int, call
                   **({"decision": response.decision} if response.decision is not None else {}),
                   **({"decision_set_aside": response.decision_set_aside}
                      if response.decision_set_aside is not None else {}),
+                  **({"decision_replaced": response.decision_replaced}
+                     if response.decision_replaced is not None else {}),
                   **({"full_answer": response.full_answer, "form_choices": response.form_choices}
                      if response.full_answer is not None else {}),
                   **({"replaced": response.replaced} if response.replaced is not None else {})}))
