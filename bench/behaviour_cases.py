@@ -49,6 +49,9 @@ KNOWLEDGE = {
     "Old appliances": "When we deliver a new appliance, we take the old one away for recycling for 15 euros. "
                       "Small electrical items such as kettles can be dropped off free of charge at the Porto "
                       "office on weekdays.",
+    # for fresh-18
+    "Price match": "We match a lower price for the same model from any shop in Portugal within 14 days of "
+                   "your purchase. Send proof of the lower price, such as a receipt or a link, to our support team.",
     # for fresh-16
     "Delivery slots": "Deliveries can be booked for a morning slot from 8:00 to 12:00 or an afternoon slot "
                       "from 13:00 to 18:00. Large appliances are carried to any floor for an extra 20 euros.",
@@ -776,9 +779,42 @@ FRESH_17 = [
 ]
 
 
+FRESH_18 = [
+    Case("tool choice", ["Our printer in the back office is out of toner; please raise a task."],
+         first_call("create_task")),
+    Case("tool choice", ["Check your knowledge base about price matching."], first_call("search_knowledge")),
+    Case("tool choice", ["Make a ticket: the entrance door squeaks."], first_call("create_task")),
+    Case("exact arguments", ["Create a high priority task titled 'Replace the broken shelf'."],
+         first_call("create_task", title="Replace the broken shelf", priority="high")),
+    Case("exact arguments", ["Search the knowledge base for: proof of a lower price"],
+         first_call("search_knowledge", query="proof of a lower price")),
+    Case("exact arguments", ["Add a low priority task named 'Sort the lost property box'."],
+         first_call("create_task", title="Sort the lost property box", priority="low")),
+    Case("no tool", ["What is 15 plus 28?"], no_tool_says("43")),
+    Case("no tool", ["In which city is the Eiffel Tower?"], no_tool_says("paris")),
+    Case("no tool", ["Who wrote Romeo and Juliet?"], no_tool_says("shakespeare")),
+    Case("escalation", ["Would one of your colleagues be free to ring me?"], first_call("call_human")),
+    Case("escalation", ["Get one of your managers on the phone for me."], first_call("call_human")),
+    Case("escalation", ["I want a real person, now."], first_call("call_human")),
+    Case("grounded", ["How many days after buying can I ask for a price match?"], grounded("14")),
+    Case("grounded", ["What proof do I need to send for a price match?"], grounded("receipt")),
+    Case("grounded", ["Which shops' prices do you match?"], grounded("portugal")),
+    Case("I do not know", ["What is the VAT number of Nordlicht Home?"], does_not_know(r"\d{4}")),
+    Case("I do not know", ["How many vans does your delivery team have?"], does_not_know(r"\d")),
+    Case("I do not know", ["Does the Toaster Max have a defrost setting?"], does_not_know(r"(?i)\byes\b")),
+    Case("format", ["Answer in a single word: what is the opposite of hot?"], exactly("cold")),
+    Case("format", ["Give only the number: how many legs does a cat have?"], exactly("4")),
+    Case("format", ["Answer only yes or no: is Paris in France?"], exactly("yes")),
+    Case("memory", ["My phone number ends in 7731.", "What does my phone number end in?"], remembers("7731")),
+    Case("memory", ["I'm staying at the Hotel Aurora.", "Which hotel am I staying at?"], remembers("aurora")),
+    Case("memory", ["My niece is called Ingrid.", "What is my niece called?"], remembers("ingrid")),
+]
+
+
 # Every set by name, in the order written (`--set all` runs them all in this order).
 SETS = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
         "fresh-4": FRESH_4, "fresh-5": FRESH_5, "fresh-6": FRESH_6, "fresh-7": FRESH_7, "fresh-8": FRESH_8,
         "fresh-9": FRESH_9, "fresh-10": FRESH_10, "fresh-11": FRESH_11,
         "fresh-12": FRESH_12, "fresh-13": FRESH_13, "fresh-14": FRESH_14,
-        "fresh-15": FRESH_15, "fresh-16": FRESH_16, "fresh-17": FRESH_17}
+        "fresh-15": FRESH_15, "fresh-16": FRESH_16, "fresh-17": FRESH_17,
+        "fresh-18": FRESH_18}
