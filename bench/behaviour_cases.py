@@ -85,6 +85,19 @@ def _fold(text: str) -> str:
     return " ".join(text.split()).strip(" .!?'\"`")
 
 
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty")
+
+
+def _says(reply: str, needle: str) -> bool:
+    """`needle` is in `reply` (folded); a small number also written out ("six legs" for 6)."""
+    folded = _fold(reply)
+    if _fold(needle) in folded:
+        return True
+    return needle.isdigit() and int(needle) < len(NUMBER_WORDS) and bool(
+        re.search(rf"\b{NUMBER_WORDS[int(needle)]}\b", folded))
+
+
 def first_call(name: str, **expected: str) -> Callable[[Outcome], bool]:
     """The first tool call is `name`, with these arguments (compared folded)."""
     def check(o: Outcome) -> bool:
@@ -98,13 +111,13 @@ def first_call(name: str, **expected: str) -> Callable[[Outcome], bool]:
 def calls_and_says(name: str, *needles: str) -> Callable[[Outcome], bool]:
     """`name` was called and the reply contains every needle."""
     def check(o: Outcome) -> bool:
-        return name in [c[0] for c in o.calls] and all(_fold(n) in _fold(o.reply) for n in needles)
+        return name in [c[0] for c in o.calls] and all(_says(o.reply, n) for n in needles)
     return check
 
 
 def no_tool_says(*needles: str) -> Callable[[Outcome], bool]:
     def check(o: Outcome) -> bool:
-        return not o.calls and all(_fold(n) in _fold(o.reply) for n in needles)
+        return not o.calls and all(_says(o.reply, n) for n in needles)
     return check
 
 
@@ -113,7 +126,7 @@ def grounded(*needles: str, absent: tuple[str, ...] = ()) -> Callable[[Outcome],
     def check(o: Outcome) -> bool:
         reply = _fold(o.reply)
         return ("search_knowledge" in [c[0] for c in o.calls]
-                and all(_fold(n) in reply for n in needles)
+                and all(_says(o.reply, n) for n in needles)
                 and not any(re.search(rf"\b{re.escape(a)}\b", reply) for a in absent))
     return check
 
@@ -141,7 +154,7 @@ def comma_list(*items: str) -> Callable[[Outcome], bool]:
 
 def remembers(*needles: str) -> Callable[[Outcome], bool]:
     def check(o: Outcome) -> bool:
-        return all(_fold(n) in _fold(o.reply) for n in needles)
+        return all(_says(o.reply, n) for n in needles)
     return check
 
 

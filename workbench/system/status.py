@@ -19,7 +19,7 @@ from ..db import get_engine, session_scope
 from ..errors import WorkbenchError
 from ..knowledge import store
 from ..providers import embedded_server
-from ..providers.builtin_model import FILE_NAME, cache_dir, describe_configured
+from ..providers.builtin_model import ModelFileRefused, cache_dir, describe_configured, pinned
 from ..providers.service import list_providers
 from ..settings import get_secret, get_settings
 from ..tenancy.access import require_access
@@ -74,7 +74,10 @@ def builtin_model(actor_id: int, group_id: int) -> ModelStatus:
     with session_scope() as s:
         require_access(s, actor_id, group_id)
     own = get_settings().local_model_path
-    path = Path(own).expanduser() if own else cache_dir() / FILE_NAME
+    try:
+        path = Path(own).expanduser() if own else cache_dir() / pinned().file_name
+    except ModelFileRefused as err:  # WORKBENCH_BUILTIN_MODEL names no pinned model
+        return ModelStatus(str(err), "", None, "not available")
     size = path.stat().st_size if path.is_file() else None
     running = embedded_server.running()
     if running is not None:
