@@ -11,7 +11,12 @@ import pytest
 
 from workbench import settings
 from workbench.providers import builtin_model
-from workbench.providers.builtin_model import DEFAULT_MODEL, PINNED, ModelFileRefused, PinnedModel
+from workbench.providers.builtin_model import (
+    DEFAULT_MODEL,
+    PINNED,
+    ModelFileRefused,
+    PinnedModel,
+)
 from workbench.system import status
 
 

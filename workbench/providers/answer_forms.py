@@ -85,12 +85,14 @@ def answer_form(message: str) -> tuple[str, str] | None:
 
 def with_answer_form(request: ChatRequest) -> ChatRequest:
     """`request` held to the form the user's last message asks for (`answer_form`): its
-    grammar, greedy decoding. Unchanged when no form is asked for or the request has tools
-    (its decision has a grammar of its own; the answer after it is the request itself)."""
-    form = answer_form(last_user_text(request))
+    grammar, greedy decoding, and its question without the form to be answered in full
+    first (`plain_answer`, see reply_passes). Unchanged when no form is asked for or the
+    request has tools (its decision has a grammar of its own; the answer after it is the
+    request itself)."""
+    message = last_user_text(request)
+    form = answer_form(message)
     if form is None or request.tools or request.response_format is not None:
         return request
-    message = last_user_text(request)
     messages = list(request.messages)
     last = max(i for i, m in enumerate(messages) if m.get("role") == "user")
     messages[last] = {**messages[last], "content": plain_question(message)}
