@@ -120,6 +120,8 @@ def test_agent_creates_the_task_asked_for_with_exact_arguments(wb):
     assert 'Reply with this sentence: I have added the task "Renew the office lease"' in (
         second["messages"][0]["content"])
     assert "lease" in result.reply.lower() and "create_task" not in result.reply and "{" not in result.reply
+    assert result.reply.startswith('I have added the task "Renew the office lease"')  # held to it
+    assert second["grammar"].startswith('root ::= "I have added the task')
 
 
 def test_agent_answers_a_plain_question_without_a_tool(wb):

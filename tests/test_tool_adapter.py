@@ -23,6 +23,7 @@ from workbench.providers.tool_adapter import (
     adapt_messages,
     adapt_request,
     focused,
+    said_grammar,
     sentences,
     unknown_names,
 )
@@ -197,6 +198,10 @@ def test_an_action_that_says_what_it_did_is_given_as_the_sentence_to_reply_with(
     assert adapted[1:] == [{"role": "user", "content": "Old question"},
                            {"role": "assistant", "content": "Old answer"},
                            {"role": "user", "content": "What does the handbook say about leave?"}]
+    # and the reply is held to that sentence, greedily (the model answered around it)
+    held = adapt_request(ChatRequest(model="m", messages=messages, temperature=0.7))
+    assert held.grammar == said_grammar('I have added the task "Leave".') == 'root ::= "I have added the task \\"Leave\\"."'
+    assert held.temperature == 0.0 and held.tool_choice == "none" and adapt_request(held) == held
     # A result without a sentence (or a blank one) comes back in a user turn, as before.
     for result in ({"task_id": 7}, {"task_id": 7, RESULT_SUMMARY: "  "}):
         messages[-1]["content"] = json.dumps(result)

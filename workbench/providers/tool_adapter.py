@@ -42,8 +42,10 @@ call_human) go into the system turn too, as the sentence to reply with. Given th
 user turn, 29 of 45 replies after a call in bench/agent_behaviours.py's tool-choice,
 exact-argument and escalation cases repeated the call or its JSON ("I called
 create_task({...})"); given the result's fields in the system turn to phrase from, they echoed
-the fields or the instructions; given the sentence, 0 of 45 did, and the reply is that
-sentence.
+the fields or the instructions; given the sentence, 0 of 45 did. The reply is held to that
+sentence by a grammar (`said_grammar`, greedy): given it, the model still answered "Is a
+supervisor available to speak with me?", after calling a human, with "Yes, a supervisor is
+available to speak with me.".
 
 The calls of earlier turns that were answered are left out (`answered_calls_dropped`): the
 reply that followed says what came of them. Shown as "I called name(args)." turns, they
@@ -238,13 +240,15 @@ def answered_calls_dropped(messages: list[dict[str, Any]]) -> list[dict[str, Any
 def adapt_messages(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
     """(messages without tool calls or tool messages, whether the conversation ends with
     tool results): see `_adapt`."""
-    adapted, ends_with_results, _ = _adapt(messages)
+    adapted, ends_with_results, _, _ = _adapt(messages)
     return adapted, ends_with_results
 
 
-def _adapt(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool, list[dict[str, Any]] | None]:
+def _adapt(messages: list[dict[str, Any]]
+           ) -> tuple[list[dict[str, Any]], bool, list[dict[str, Any]] | None, str | None]:
     """(messages without tool calls or tool messages, whether the conversation ends with
-    tool results, and when those are all search results their passages, else None). A call
+    tool results, when those are all search results their passages, else None, and when
+    they are all actions that say what they did their sentences, else None). A call
     becomes the assistant saying "I called name(args)."; its results
     come back in a user message that asks for a reply to the request from them (in `tool`
     messages this model calls again). When the conversation ends with search results
@@ -283,6 +287,7 @@ def _adapt(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool, 
     said = [] if searched_only else [summary(result) for _, result, _ in batch]
     answered_from = [item for *_, found in batch for item in found or []] if (
         ends_with_results and searched_only) else None
+    to_say = " ".join(said) if ends_with_results and not searched_only and all(said) else None
     if ends_with_results and (searched_only or all(said)):
         out.pop()  # the turn announcing the call: the conversation ends with the user's message
         if searched_only:
@@ -297,7 +302,12 @@ def _adapt(messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool, 
             out.insert(0, {"role": "system", "content": extra})
         batch.clear()
     flush()
-    return out, ends_with_results, answered_from
+    return out, ends_with_results, answered_from, to_say
+
+
+def said_grammar(sentence: str) -> str:
+    """A GBNF grammar that admits exactly `sentence`."""
+    return f"root ::= {json.dumps(sentence)}"
 
 
 def answer_sources(found: list[dict[str, Any]], messages: list[dict[str, Any]]) -> list[str]:
@@ -310,9 +320,13 @@ def answer_sources(found: list[dict[str, Any]], messages: list[dict[str, Any]]) 
 
 def adapt_request(request: ChatRequest) -> ChatRequest:
     """The request as the small model should see it (idempotent): after tool results it
-    is told to answer (`tool_choice` "none"); an answer from search results is sampled at
+    is told to answer (`tool_choice` "none"); after actions that say what they did, held to
+    their sentences (`said_grammar`, greedy); an answer from search results is sampled at
     most at FROM_PASSAGES_TEMPERATURE and checked against its `sources`."""
-    messages, had_results, answered_from = _adapt(request.messages)
+    messages, had_results, answered_from, to_say = _adapt(request.messages)
+    if to_say is not None:
+        return replace(request, messages=messages, tool_choice="none", grammar=said_grammar(to_say),
+                       temperature=0.0)
     if answered_from is None:
         return replace(request, messages=messages,
                        tool_choice="none" if had_results else request.tool_choice)
