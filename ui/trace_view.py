@@ -137,8 +137,9 @@ def _model_step(step: StepView) -> None:
         if resp.get("full_answer") is not None:
             st.caption(_filled_form(resp["full_answer"], resp.get("form_choices") or []))
         elif req.get("grammar"):
-            st.caption(f"Held to the short form the user asked for: the server's grammar admitted nothing "
-                       f"else, at temperature {req.get('temperature')} (see `grammar` under Parameters).")
+            st.caption(f"Held by the server's grammar, at temperature {req.get('temperature')}: it admitted "
+                       "nothing but the short form the user asked for, or the sentence an action gave to reply "
+                       "with (see `grammar` under Parameters).")
         replaced = resp.get("replaced")
         if replaced:
             terms = ", ".join(f"`{t}`" for t in replaced.get("unsupported") or [])
