@@ -202,6 +202,30 @@ def wb(data_dir):
 
 
 @pytest.fixture()
+def builtin_on_scripted(wb, openai_server, monkeypatch):
+    """The group's built-in provider with its embedded server replaced by the scripted one.
+    Gives thread_with(tools, **agent fields): a new thread with a new agent on it, model "m"."""
+    from sqlalchemy import select
+
+    from workbench import agents, runs
+    from workbench.db import session_scope
+    from workbench.models import ProviderRecord
+    from workbench.providers import embedded_server
+
+    monkeypatch.setattr(embedded_server, "base_url", lambda: openai_server.base_url)
+    with session_scope() as s:
+        provider_id = s.scalar(select(ProviderRecord.id).where(
+            ProviderRecord.group_id == wb.group_id, ProviderRecord.kind == "local"))
+
+    def thread_with(tools: list[str], **fields):
+        agent = agents.create_agent(wb.person_id, wb.group_id, provider_id=provider_id, model="m", tools=tools,
+                                    **{"name": "Built-in", **fields})
+        return runs.create_thread(wb.group_id, agent.id, wb.person_id)[0]
+
+    return thread_with
+
+
+@pytest.fixture()
 def scripted(wb, openai_server, monkeypatch):
     """A provider on the scripted server and an agent using it, with quick retries.
     Yields a namespace: person_id, group_id, provider_id, agent_id, server, make_agent()."""

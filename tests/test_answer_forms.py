@@ -74,21 +74,8 @@ def test_the_provider_holds_the_answer_to_a_new_message_not_the_decision_nor_a_r
     assert plain.prepare(ChatRequest(model="m", messages=asked)).grammar is None  # other providers: as asked
 
 
-def _short_answer_agent(wb, openai_server, monkeypatch):
-    from sqlalchemy import select
-
-    from workbench import agents, runs
-    from workbench.db import session_scope
-    from workbench.models import ProviderRecord
-    from workbench.providers import embedded_server
-
-    monkeypatch.setattr(embedded_server, "base_url", lambda: openai_server.base_url)
-    with session_scope() as s:
-        provider_id = s.scalar(select(ProviderRecord.id).where(
-            ProviderRecord.group_id == wb.group_id, ProviderRecord.kind == "local"))
-    agent_id = agents.create_agent(wb.person_id, wb.group_id, name="Short answers", provider_id=provider_id,
-                                   model="m", temperature=0.6, tools=["create_task"]).id
-    return runs.create_thread(wb.group_id, agent_id, wb.person_id)[0]
+def _short_answer_thread(builtin_on_scripted):
+    return builtin_on_scripted(["create_task"], name="Short answers", temperature=0.6)
 
 
 def _step(run_id: int):
@@ -103,10 +90,10 @@ def _step(run_id: int):
 
 
 def test_the_question_is_answered_in_full_then_held_to_the_form_and_both_are_traced(wb, openai_server,
-                                                                                     monkeypatch):
+                                                                                     builtin_on_scripted):
     from workbench import runs
 
-    thread = _short_answer_agent(wb, openai_server, monkeypatch)
+    thread = _short_answer_thread(builtin_on_scripted)
     openai_server.script(text('{"tool": "answer"}'), text("Yes, ice is cold."), text("Yes"))
     result = runs.continue_thread(thread.id, "Answer only yes or no: is ice cold?", wb.person_id).wait(30)
     assert result.status == "complete" and result.reply == "Yes", result.error
@@ -126,10 +113,11 @@ def test_the_question_is_answered_in_full_then_held_to_the_form_and_both_are_tra
     assert response["usage"]["output_tokens"] > 3  # the three calls' tokens, all of them
 
 
-def test_a_full_answer_offering_one_choice_is_the_reply_without_another_call(wb, openai_server, monkeypatch):
+def test_a_full_answer_offering_one_choice_is_the_reply_without_another_call(wb, openai_server,
+                                                                            builtin_on_scripted):
     from workbench import runs
 
-    thread = _short_answer_agent(wb, openai_server, monkeypatch)
+    thread = _short_answer_thread(builtin_on_scripted)
     openai_server.script(text('{"tool": "answer"}'), text("A spider has eight legs."))
     result = runs.continue_thread(thread.id, "Reply with only the number: how many legs does a spider have?",
                                   wb.person_id).wait(30)
@@ -138,10 +126,10 @@ def test_a_full_answer_offering_one_choice_is_the_reply_without_another_call(wb,
     assert _step(result.run_id)[1]["form_choices"] == ["8"]
 
 
-def test_several_choices_are_picked_by_a_call_held_to_them(wb, openai_server, monkeypatch):
+def test_several_choices_are_picked_by_a_call_held_to_them(wb, openai_server, builtin_on_scripted):
     from workbench import runs
 
-    thread = _short_answer_agent(wb, openai_server, monkeypatch)
+    thread = _short_answer_thread(builtin_on_scripted)
     openai_server.script(text('{"tool": "answer"}'), text("Most leaves are green, some yellow."), text("green"))
     result = runs.continue_thread(thread.id, "Answer with one word: what colour are leaves?", wb.person_id).wait(30)
     assert result.status == "complete" and result.reply == "green", result.error

@@ -115,27 +115,20 @@ def test_an_answer_the_passages_back_is_shown_as_the_model_gave_it(openai_server
     assert response.ttft_ms is not None and 0 < response.ttft_ms <= response.duration_ms  # when it was shown
 
 
-def test_the_trace_keeps_the_replaced_answer_and_what_it_was_checked_against(wb, openai_server, monkeypatch):
+def test_the_trace_keeps_the_replaced_answer_and_what_it_was_checked_against(wb, openai_server, builtin_on_scripted):
     """Through the run loop on the group's built-in provider (its embedded server replaced by
     the scripted one) and a real search of the group's knowledge."""
     from sqlalchemy import select
 
-    from workbench import agents, runs
     from workbench import knowledge as kb
+    from workbench import runs
     from workbench.db import session_scope
-    from workbench.models import Message, ProviderRecord, RunStep
-    from workbench.providers import embedded_server
+    from workbench.models import Message, RunStep
 
-    monkeypatch.setattr(embedded_server, "base_url", lambda: openai_server.base_url)
     kb.add_snippet(wb.person_id, wb.group_id, "Parking", "Staff park in the garage; a permit costs 25 euros a month.")
-    with session_scope() as s:
-        provider_id = s.scalar(select(ProviderRecord.id).where(
-            ProviderRecord.group_id == wb.group_id, ProviderRecord.kind == "local"))
-    agent_id = agents.create_agent(wb.person_id, wb.group_id, name="Checked", provider_id=provider_id,
-                                   model="m", tools=["search_knowledge"]).id
+    thread = builtin_on_scripted(["search_knowledge"], name="Checked")
     openai_server.script(text('{"tool": "search_knowledge", "arguments": {"query": "garage parking spaces"}}'),
                          text("The garage has 40 parking spaces."))
-    thread, _ = runs.create_thread(wb.group_id, agent_id, wb.person_id)
     result = runs.continue_thread(thread.id, "How many parking spaces does the garage have?", wb.person_id).wait(30)
     assert result.status == "complete" and result.reply == NOT_IN_SOURCES, result.error
     with session_scope() as s:

@@ -62,21 +62,14 @@ def test_the_provider_calls_a_human_when_the_decision_answered(openai_server):
     assert len(openai_server.chat_requests) == 1  # no answer pass
 
 
-def test_a_run_hands_the_request_over_and_the_trace_says_why(wb, openai_server, monkeypatch):
+def test_a_run_hands_the_request_over_and_the_trace_says_why(wb, openai_server, builtin_on_scripted):
     from sqlalchemy import select
 
-    from workbench import agents, runs
+    from workbench import runs
     from workbench.db import session_scope
-    from workbench.models import Connection, ProviderRecord, RunStep, Thing
-    from workbench.providers import embedded_server
+    from workbench.models import Connection, RunStep, Thing
 
-    monkeypatch.setattr(embedded_server, "base_url", lambda: openai_server.base_url)
-    with session_scope() as s:
-        provider_id = s.scalar(select(ProviderRecord.id).where(
-            ProviderRecord.group_id == wb.group_id, ProviderRecord.kind == "local"))
-    agent_id = agents.create_agent(wb.person_id, wb.group_id, name="Support", provider_id=provider_id,
-                                   model="m", tools=["call_human", "create_task"]).id
-    thread, _ = runs.create_thread(wb.group_id, agent_id, wb.person_id)
+    thread = builtin_on_scripted(["call_human", "create_task"], name="Support")
     openai_server.script(text('{"tool": "create_task", "arguments": {"title": "Human takeover"}}'),
                          text("I have asked a person from the team to join."))
     result = runs.continue_thread(thread.id, "Can a real human take over this chat?", wb.person_id).wait(30)

@@ -141,30 +141,24 @@ def test_without_a_look_at_the_knowledge_a_search_the_decision_makes_stands():
     assert [c.name for c in decided_calls(request, SEARCHED)[0]] == ["search_knowledge"]
 
 
-def _run_on_scripted_server(wb, openai_server, monkeypatch, message: str):
+def _run_on_scripted_server(wb, builtin_on_scripted, message: str):
     """One run of a search_knowledge agent on the group's built-in provider, its embedded
     server replaced by the scripted one: (the result, its trace steps in order)."""
     from sqlalchemy import select
 
-    from workbench import agents, runs
+    from workbench import runs
     from workbench.db import session_scope
-    from workbench.models import ProviderRecord, RunStep
-    from workbench.providers import embedded_server
+    from workbench.models import RunStep
 
-    monkeypatch.setattr(embedded_server, "base_url", lambda: openai_server.base_url)
-    with session_scope() as s:
-        provider_id = s.scalar(select(ProviderRecord.id).where(
-            ProviderRecord.group_id == wb.group_id, ProviderRecord.kind == "local"))
-    agent_id = agents.create_agent(wb.person_id, wb.group_id, name="Looks first", provider_id=provider_id,
-                                   model="m", tools=["search_knowledge"]).id
-    thread, _ = runs.create_thread(wb.group_id, agent_id, wb.person_id)
+    thread = builtin_on_scripted(["search_knowledge"], name="Looks first")
     result = runs.continue_thread(thread.id, message, wb.person_id).wait(30)
     with session_scope() as s:
         steps = s.scalars(select(RunStep).where(RunStep.run_id == result.run_id).order_by(RunStep.seq)).all()
     return result, steps
 
 
-def test_a_failing_look_at_the_knowledge_leaves_the_run_to_decide_alone(wb, openai_server, monkeypatch, caplog):
+def test_a_failing_look_at_the_knowledge_leaves_the_run_to_decide_alone(wb, openai_server, monkeypatch, caplog,
+                                                                        builtin_on_scripted):
     """The run's look at its group's knowledge before the call (runs.plan.knowledge_probe)
     is only a look ahead: when the knowledge store fails, the run still decides and answers,
     its trace step carries no probe, and the failure is logged."""
@@ -176,7 +170,7 @@ def test_a_failing_look_at_the_knowledge_leaves_the_run_to_decide_alone(wb, open
     monkeypatch.setattr(knowledge, "closest_passages", store_down)
     openai_server.script(text('{"tool": "answer"}'), text("Answered anyway."))
     with caplog.at_level("WARNING"):
-        result, [step] = _run_on_scripted_server(wb, openai_server, monkeypatch, "What is our refund window?")
+        result, [step] = _run_on_scripted_server(wb, builtin_on_scripted, "What is our refund window?")
     assert result.status == "complete" and result.reply == "Answered anyway.", result.error
     assert step.kind == "model_call" and "knowledge_probe" not in step.request
     assert "response_format" in step.request["decision"]  # it still decided
@@ -184,7 +178,7 @@ def test_a_failing_look_at_the_knowledge_leaves_the_run_to_decide_alone(wb, open
 
 
 def test_the_look_at_the_knowledge_names_what_its_passages_name_and_a_question_naming_it_searches(
-        wb, openai_server, monkeypatch):
+        wb, openai_server, builtin_on_scripted):
     """A passage that names the product asked about, though it scores under RELATED_MATCH
     (it does not speak of weights), makes the decision to answer a search; the probe in the
     trace step carries the passages' names."""
@@ -193,7 +187,7 @@ def test_the_look_at_the_knowledge_names_what_its_passages_name_and_a_question_n
     knowledge.add_snippet(wb.person_id, wb.group_id, "Warranty",
                           "Every Kettle Pro carries a 2-year warranty, and the Toaster Max a 3-year one.")
     openai_server.script(text('{"tool": "answer"}'), text("I do not know."))
-    result, steps = _run_on_scripted_server(wb, openai_server, monkeypatch, "What is the weight of the Toaster Max?")
+    result, steps = _run_on_scripted_server(wb, builtin_on_scripted, "What is the weight of the Toaster Max?")
     assert result.status == "complete", result.error
     probe = steps[0].request["knowledge_probe"]
     assert probe["matches"][0][0] == "Warranty" and probe["matches"][0][1] < RELATED_MATCH
@@ -202,13 +196,13 @@ def test_the_look_at_the_knowledge_names_what_its_passages_name_and_a_question_n
     assert [(st.kind, st.name) for st in steps][:2] == [("model_call", "m"), ("tool_call", "search_knowledge")]
 
 
-def test_the_trace_step_says_why_a_search_the_decision_chose_was_not_made(wb, openai_server, monkeypatch):
+def test_the_trace_step_says_why_a_search_the_decision_chose_was_not_made(wb, openai_server, builtin_on_scripted):
     from workbench import knowledge
 
     knowledge.add_snippet(wb.person_id, wb.group_id, "Shipping",
                           "Standard shipping takes 3 to 5 business days and is free above 50 euros.")
     openai_server.script(text(SEARCHED), text("Spain."))
-    result, steps = _run_on_scripted_server(wb, openai_server, monkeypatch, "Which country has Madrid as its capital?")
+    result, steps = _run_on_scripted_server(wb, builtin_on_scripted, "Which country has Madrid as its capital?")
     assert result.status == "complete" and result.reply == "Spain."
     assert [st.kind for st in steps] == ["model_call"]  # no search
     assert steps[0].response["decision"] == SEARCHED
