@@ -19,7 +19,7 @@ import uuid
 
 from .base import ChatRequest, ToolCallRequest
 from .message_reading import last_user_text
-from .tool_decision import decision_tools
+from .tool_decision import offered_tools
 
 CALL_HUMAN = "call_human"
 PERSON = re.compile(r"\b(?:humans?|person|someone|somebody|anyone|anybody|staff|agents?|representatives?|"
@@ -39,8 +39,7 @@ def handed_over(request: ChatRequest, calls: list[ToolCallRequest]) -> list[Tool
     offered and the decision chose something else (`calls`: its calls, [] to answer); else
     None, and the decision stands."""
     message = last_user_text(request)
-    offered = decision_tools(request.decision.response_format) if request.decision else set()
-    if CALL_HUMAN not in offered or CALL_HUMAN in [c.name for c in calls] or not asks_for_a_person(message):
+    if CALL_HUMAN not in offered_tools(request) or CALL_HUMAN in [c.name for c in calls] or not asks_for_a_person(message):
         return None
     reason = f'The user asks for a person: "{" ".join(message.split())}"'
     return [ToolCallRequest(id=f"call_{uuid.uuid4().hex[:24]}", name=CALL_HUMAN,

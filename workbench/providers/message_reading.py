@@ -138,10 +138,14 @@ def content_words(text: str) -> set[str]:
             if len(word) >= 3 and word not in QUESTION_WORDS and word not in SKIPPABLE}
 
 
+# The stems of the words that name no subject (`subject_words`), worked out once.
+NO_SUBJECT = frozenset(stem(word) for word in FUNCTION_WORDS | TIME_UNITS | set(NUMBER_WORDS) | ORDINALS)
+
+
 def subject_words(text: str) -> set[str]:
     """`content_words` without FUNCTION_WORDS, TIME_UNITS and numbers written out: what a
     message and a passage must share to speak of the same thing."""
-    return content_words(text) - {stem(word) for word in FUNCTION_WORDS | TIME_UNITS | set(NUMBER_WORDS) | ORDINALS}
+    return content_words(text) - NO_SUBJECT
 
 
 def told_statement(request: ChatRequest) -> str | None:

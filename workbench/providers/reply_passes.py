@@ -1,8 +1,9 @@
 """The calls one reply of the built-in model takes (ProviderConfig.adapt_tools), each a streamed
 call of its provider (`Call`, openai_compat): a constrained decision first (tool_decision),
-then its tool calls (or a human's, for a request for a person: hand_over) or the answer; an answer from passages held back until it is checked
-against them (grounding_check); a short form the user asked for, filled from the question
-answered in full first (answer_forms). A request that asks for none of these is one call."""
+then its tool calls (or a human's, for a request for a person: hand_over) or the answer; an
+answer from passages held back until it is checked against them (grounding_check); a short
+form the user asked for, filled from the question answered in full first (answer_forms). A
+request that asks for none of these is one call."""
 
 from __future__ import annotations
 

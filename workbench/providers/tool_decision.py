@@ -241,6 +241,11 @@ def decision_tools(response_format: dict[str, Any] | None) -> set[str]:
     return {b["properties"]["tool"]["const"] for b in branches if "arguments" in b.get("properties", {})}
 
 
+def offered_tools(request: ChatRequest) -> set[str]:
+    """The tools `request`'s decision may call (none without a decision)."""
+    return decision_tools(request.decision.response_format) if request.decision else set()
+
+
 def read_decision(text: str, response_format: dict[str, Any] | None, said: str = "") -> list[ToolCallRequest]:
     """The tool call a decision names, or [] for the answer. The grammar made the text
     match the schema in `response_format`; anything else (a reply cut at the token limit)
@@ -369,7 +374,7 @@ def search_first(request: ChatRequest) -> list[ToolCallRequest]:
     passage and was searched, and the question about it next too) or asks about what they
     told earlier (`told_earlier`)."""
     probe = request.knowledge_probe
-    offered = decision_tools(request.decision.response_format) if request.decision else set()
+    offered = offered_tools(request)
     if (probe is None or not probe.matches or SEARCH_KNOWLEDGE not in offered or states_a_fact(probe.query)
             or told_earlier(request)):
         return []
