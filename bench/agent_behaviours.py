@@ -2,7 +2,7 @@
 through the real run loop (a fresh workbench in a temp folder, the embedded llama.cpp
 server, the group's knowledge base, real tools).
 
-    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|...|fresh-18|all] [--repeat 3] [--temperature 0.2]
+    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|...|fresh-20|all] [--repeat 3] [--temperature 0.2]
     python bench/agent_behaviours.py --decision-cost
     WORKBENCH_LOCAL_MODEL_PATH=other.gguf python bench/agent_behaviours.py  (another model)
 
@@ -44,8 +44,9 @@ first run, with no change to the code between, and a new passage (the showroom);
 after sums were worked out for the answer and a clearly matching passage was no longer offered
 "I do not know", with a new passage (delivery slots); `fresh-17` after short forms were filled
 from the question answered in full first, with a new passage (old appliances); `fresh-18` after
-a request for a person was handed to call_human, with a new passage (price match). Each
-committed before its first run."""
+a request for a person was handed to call_human, with a new passage (price match); `fresh-19`
+and `fresh-20` before the 1.5B became the default, each with a new passage (spare parts, the
+loyalty club), and first run on both models. Each committed before its first run."""
 
 from __future__ import annotations
 

@@ -52,6 +52,12 @@ KNOWLEDGE = {
     # for fresh-18
     "Price match": "We match a lower price for the same model from any shop in Portugal within 14 days of "
                    "your purchase. Send proof of the lower price, such as a receipt or a link, to our support team.",
+    # for fresh-19
+    "Spare parts": "Spare parts for any appliance sold in the last 8 years can be ordered by phone from our parts "
+                   "desk. Filters and seals ship free of charge; other parts cost 6 euros to ship.",
+    # for fresh-20
+    "Loyalty club": "Members of the Nordlicht Club earn 2 points for every euro they spend. 500 points can be "
+                    "exchanged for a 10 euro voucher at the checkout.",
     # for fresh-16
     "Delivery slots": "Deliveries can be booked for a morning slot from 8:00 to 12:00 or an afternoon slot "
                       "from 13:00 to 18:00. Large appliances are carried to any floor for an extra 20 euros.",
@@ -824,10 +830,74 @@ FRESH_18 = [
 ]
 
 
+FRESH_19 = [
+    Case("tool choice", ["The fridge in the staff kitchen smells bad; file a task to get it cleaned."],
+         first_call("create_task")),
+    Case("tool choice", ["Do you have anything written about ordering spare parts?"], first_call("search_knowledge")),
+    Case("tool choice", ["Log a ticket: the lift to the second floor is stuck."], first_call("create_task")),
+    Case("exact arguments", ["Please make me a task, medium priority, with the title 'Print new name badges'."],
+         first_call("create_task", title="Print new name badges", priority="medium")),
+    Case("exact arguments", ["Search the knowledge base for: replacement seals"],
+         first_call("search_knowledge", query="replacement seals")),
+    Case("exact arguments", ["New task, high priority: 'Fix the dripping tap'."],
+         first_call("create_task", title="Fix the dripping tap", priority="high")),
+    Case("no tool", ["What do you get when you multiply 13 by 7?"], no_tool_says("91")),
+    Case("no tool", ["Which metal is liquid at room temperature?"], no_tool_says("mercury")),
+    Case("no tool", ["Who painted the Mona Lisa?"], no_tool_says("leonardo")),
+    Case("escalation", ["I'd rather deal with a person than a chatbot."], first_call("call_human")),
+    Case("escalation", ["Please put me through to your customer service team."], first_call("call_human")),
+    Case("escalation", ["Can an employee of yours phone me about this?"], first_call("call_human")),
+    Case("grounded", ["For how many years after a sale can I still order spare parts?"], grounded("8")),
+    Case("grounded", ["Do I pay shipping for a replacement filter?"], grounded("free")),
+    Case("grounded", ["How do I order a spare part?"], grounded("phone")),
+    Case("I do not know", ["How loud is the Toaster Max in decibels?"], does_not_know(r"\d")),
+    Case("I do not know", ["Do you ship orders to Brazil?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["Is the Toaster Max available in stainless steel?"], does_not_know(r"(?i)\byes\b")),
+    Case("format", ["In a single word, what is a young cat called?"], exactly("kitten")),
+    Case("format", ["Give me only the number: how many strings does a standard guitar have?"], exactly("6")),
+    Case("format", ["Yes or no only: does ice float on water?"], exactly("yes")),
+    Case("memory", ["My locker number is 412.", "What is my locker number?"], remembers("412")),
+    Case("memory", ["My aunt runs a bakery in Cork.", "What kind of shop does my aunt run?"], remembers("bakery")),
+    Case("memory", ["My favourite tea is rooibos.", "Which tea do I like best?"], remembers("rooibos")),
+]
+
+
+FRESH_20 = [
+    Case("tool choice", ["The heating in the warehouse has broken down, please create a task."],
+         first_call("create_task")),
+    Case("tool choice", ["What do your documents say about the loyalty club?"], first_call("search_knowledge")),
+    Case("tool choice", ["Could you note a to-do for us to renew the domain name?"], first_call("create_task")),
+    Case("exact arguments", ["Set up a task with low priority, titled 'Restock the paper towels'."],
+         first_call("create_task", title="Restock the paper towels", priority="low")),
+    Case("exact arguments", ["Search the knowledge base for: exchanging loyalty points"],
+         first_call("search_knowledge", query="exchanging loyalty points")),
+    Case("exact arguments", ["Add a high priority task named 'Repair the alarm system'."],
+         first_call("create_task", title="Repair the alarm system", priority="high")),
+    Case("no tool", ["What is 250 minus 75?"], no_tool_says("175")),
+    Case("no tool", ["At how many degrees Celsius does water boil at sea level?"], no_tool_says("100")),
+    Case("no tool", ["Who was the first person to walk on the Moon?"], no_tool_says("armstrong")),
+    Case("escalation", ["Your bot is useless; I demand a supervisor."], first_call("call_human")),
+    Case("escalation", ["Can a member of your team phone me tomorrow?"], first_call("call_human")),
+    Case("escalation", ["I'd like a human operator on the line."], first_call("call_human")),
+    Case("grounded", ["How many points do I need for a voucher?"], grounded("500")),
+    Case("grounded", ["What is a loyalty voucher worth?"], grounded("10")),
+    Case("grounded", ["How many loyalty points do I get for each euro I spend?"], grounded("2")),
+    Case("I do not know", ["Do loyalty points expire?"], does_not_know(r"(?i)\byes\b|\d+ (?:day|week|month|year)")),
+    Case("I do not know", ["How many chargers for electric cars are in the staff garage?"], does_not_know(r"\d")),
+    Case("I do not know", ["Can I pay for my order with PayPal?"], does_not_know(r"(?i)\byes\b")),
+    Case("format", ["One word: what is the opposite of early?"], exactly("late")),
+    Case("format", ["Only the number, please: how many zeros are in one thousand?"], exactly("3")),
+    Case("format", ["Yes or no: can penguins fly?"], exactly("no")),
+    Case("memory", ["My cousin plays the cello.", "Which instrument does my cousin play?"], remembers("cello")),
+    Case("memory", ["My grandmother turns 90 on Sunday.", "How old will my grandmother be on Sunday?"], remembers("90")),
+    Case("memory", ["My ticket number is ZT-3380.", "What's my ticket number?"], remembers("ZT-3380")),
+]
+
+
 # Every set by name, in the order written (`--set all` runs them all in this order).
 SETS = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
         "fresh-4": FRESH_4, "fresh-5": FRESH_5, "fresh-6": FRESH_6, "fresh-7": FRESH_7, "fresh-8": FRESH_8,
         "fresh-9": FRESH_9, "fresh-10": FRESH_10, "fresh-11": FRESH_11,
         "fresh-12": FRESH_12, "fresh-13": FRESH_13, "fresh-14": FRESH_14,
         "fresh-15": FRESH_15, "fresh-16": FRESH_16, "fresh-17": FRESH_17,
-        "fresh-18": FRESH_18}
+        "fresh-18": FRESH_18, "fresh-19": FRESH_19, "fresh-20": FRESH_20}
