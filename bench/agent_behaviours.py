@@ -85,7 +85,7 @@ def _setup(temperature: float):
     from workbench.db import session_scope
     from workbench.models import ProviderRecord
     from workbench.providers import embedded_server
-    from workbench.providers.builtin_model import MODEL_ID
+    from workbench.providers.builtin_model import model_id
     from workbench.system import bootstrap
 
     start = bootstrap.init_app()
@@ -97,7 +97,7 @@ def _setup(temperature: float):
         provider_id = s.scalar(select(ProviderRecord.id).where(
             ProviderRecord.group_id == start.group_id, ProviderRecord.kind == "local"))
     agent = agents.create_agent(start.person_id, start.group_id, name="Support", provider_id=provider_id,
-                                model=MODEL_ID, system_prompt=PROMPT, temperature=temperature,
+                                model=model_id(), system_prompt=PROMPT, temperature=temperature,
                                 max_output_tokens=160, tools=TOOLS)
     embedded_server.ensure_started()
     return start, agent.id
@@ -130,7 +130,7 @@ def decision_cost(rounds: int = 6) -> None:
     of each question keeps either call from finding the other's prompt in the cache."""
     from workbench.providers import build_provider, embedded_server
     from workbench.providers.base import ChatRequest, ProviderConfig
-    from workbench.providers.builtin_model import MODEL_ID
+    from workbench.providers.builtin_model import model_id
     from workbench.tools.registry import ToolContext, bind_tools, openai_schemas
 
     embedded_server.ensure_started()
@@ -140,7 +140,7 @@ def decision_cost(rounds: int = 6) -> None:
                  "Name a colour of the rainbow.", "What is the square root of 81?", "Say hello in Italian."]
 
     def first_token_s(question: str, tools) -> tuple[float, object]:
-        request = ChatRequest(model=MODEL_ID, temperature=0.7, max_tokens=24, tools=tools, messages=[
+        request = ChatRequest(model=model_id(), temperature=0.7, max_tokens=24, tools=tools, messages=[
             {"role": "system", "content": PROMPT}, {"role": "user", "content": question}])
         response = list(provider.stream_chat(request))[-1].response  # the stream ends with Completed
         return response.ttft_ms / 1000, response

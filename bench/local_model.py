@@ -72,7 +72,7 @@ def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 8
     from workbench.providers import build_provider, embedded_server
     from workbench.providers.base import ProviderConfig
-    from workbench.providers.builtin_model import MODEL_ID
+    from workbench.providers.builtin_model import model_id
 
     t0 = time.perf_counter()
     running = embedded_server.ensure_started()
@@ -81,13 +81,13 @@ def main() -> None:
           f"tokens, {running.threads} threads")
     provider = build_provider(ProviderConfig(name="Built-in", kind="local"))
     server = embedded_server._server  # the same loaded model, called without HTTP
-    via_workbench(provider, MODEL_ID, 10_001)  # warm both paths once
-    direct(server, MODEL_ID, 10_001)
+    via_workbench(provider, model_id(), 10_001)  # warm both paths once
+    direct(server, model_id(), 10_001)
     results: dict[str, list[tuple[float, float, int]]] = {"workbench": [], "direct": []}
     for r in range(rounds):
         order = [("workbench", via_workbench, provider), ("direct", direct, server)]
         for name, fn, target in order if r % 2 == 0 else order[::-1]:
-            results[name].append(fn(target, MODEL_ID, r))
+            results[name].append(fn(target, model_id(), r))
     med = {name: (statistics.median(x[0] for x in rows) * 1000,
                   statistics.median(x[1] for x in rows),
                   statistics.median(x[2] for x in rows)) for name, rows in results.items()}

@@ -1,4 +1,4 @@
-"""The built-in model (Qwen2.5-Coder-0.5B on the embedded llama.cpp server, for real) calls
+"""The built-in model (Qwen2.5-Coder-1.5B on the embedded llama.cpp server, for real) calls
 a group's mock tool through the run loop: the call and its result are in the trace, and
 the reply uses the result. Temperature 0."""
 
@@ -10,7 +10,7 @@ from sqlalchemy import select
 from workbench import agents, runs
 from workbench.db import session_scope
 from workbench.models import ProviderRecord, RunStep
-from workbench.providers.builtin_model import MODEL_ID
+from workbench.providers.builtin_model import model_id
 from workbench.providers.tool_decision import decision_tools
 from workbench.tools.custom import service
 
@@ -27,7 +27,7 @@ def test_the_builtin_model_calls_a_mock_tool(wb):
         provider_id = s.scalar(select(ProviderRecord.id).where(ProviderRecord.group_id == wb.group_id,
                                                               ProviderRecord.kind == "local"))
     agent = agents.create_agent(wb.person_id, wb.group_id, name="Local weather", provider_id=provider_id,
-                                model=MODEL_ID, temperature=0.0, max_output_tokens=120, max_tool_steps=3,
+                                model=model_id(), temperature=0.0, max_output_tokens=120, max_tool_steps=3,
                                 system_prompt="You are a helpful assistant. Use get_weather for weather questions.",
                                 tools=["get_weather"])
     thread, _ = runs.create_thread(wb.group_id, agent.id, wb.person_id)

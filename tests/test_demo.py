@@ -27,6 +27,7 @@ from workbench.demo import GENERATED_PROVIDER, build_demo, find_demo_group
 from workbench.demo.remove import _group_tables
 from workbench.knowledge import store
 from workbench.models import AgentVersion, Group, Run, RunStep, Thing, Thread, UsageRecord
+from workbench.providers import service as provider_service
 from workbench.system import bootstrap, workspace
 from workbench.tools import tasks
 
@@ -85,7 +86,7 @@ def _any_agent(person, group_id):
         from workbench.models import ProviderRecord
 
         provider = s.scalar(select(ProviderRecord).where(ProviderRecord.group_id == group_id))
-        provider_id, model = provider.id, provider.default_model
+        provider_id, model = provider.id, provider_service.starting_model(provider)
     return agents.create_agent(person, group_id, name="Other agent", provider_id=provider_id, model=model).id
 
 

@@ -1,4 +1,4 @@
-"""The built-in model (Qwen2.5-Coder-0.5B-Instruct on the embedded llama.cpp server) for
+"""The built-in model (Qwen2.5-Coder-1.5B-Instruct by default, on the embedded llama.cpp server) for
 real: the file is hash-checked, it answers, it uses tools through the real run loop, and
 it serves two chats at once. Temperature 0 throughout, for repeatable answers."""
 
@@ -18,12 +18,12 @@ from workbench.db import session_scope
 from workbench.models import ProviderRecord, RunStep
 from workbench.providers import build_provider, builtin_model, embedded_server
 from workbench.providers.base import ChatRequest, Completed, ProviderConfig, TextDelta
-from workbench.providers.builtin_model import DEFAULT_MODEL, MODEL_ID, PINNED, ModelFileRefused
+from workbench.providers.builtin_model import DEFAULT_MODEL, PINNED, ModelFileRefused, model_id
 from workbench.tools import tasks
 
 pytestmark = pytest.mark.slow
 
-CONFIG = ProviderConfig(name="Built-in", kind="local", default_model=MODEL_ID)
+CONFIG = ProviderConfig(name="Built-in", kind="local", default_model=model_id())
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +34,7 @@ def _fresh_settings():
 
 def _ask(question: str, max_tokens: int = 40, **request) -> tuple[list, object]:
     events = list(build_provider(CONFIG).stream_chat(ChatRequest(
-        model=MODEL_ID, messages=[{"role": "user", "content": question}], temperature=0.0,
+        model=model_id(), messages=[{"role": "user", "content": question}], temperature=0.0,
         max_tokens=max_tokens, **request)))
     assert isinstance(events[-1], Completed)
     return events, events[-1].response
@@ -79,7 +79,7 @@ def test_answers_a_factual_question():
     running = embedded_server.running()
     assert running is not None and running.url.startswith("http://127.0.0.1:")
     assert running.file.builtin and running.slots >= 2 and running.slot_context >= 4096
-    assert MODEL_ID in build_provider(CONFIG).check_connection()
+    assert model_id() in build_provider(CONFIG).check_connection()
 
 
 def _agent(wb, tools: list[str], prompt: str = "You are a helpful assistant.") -> int:
@@ -87,7 +87,7 @@ def _agent(wb, tools: list[str], prompt: str = "You are a helpful assistant.") -
         provider_id = s.scalar(select(ProviderRecord.id).where(
             ProviderRecord.group_id == wb.group_id, ProviderRecord.kind == "local"))
     return agents.create_agent(wb.person_id, wb.group_id, name=f"Local {'+'.join(tools)}",
-                               provider_id=provider_id, model=MODEL_ID, system_prompt=prompt,
+                               provider_id=provider_id, model=model_id(), system_prompt=prompt,
                                temperature=0.0, max_output_tokens=60, tools=tools,
                                max_tool_steps=3).id
 
@@ -178,7 +178,7 @@ def test_agent_answers_from_the_knowledge_base(wb):
     # Not told to search: a strongly matching passage makes the run search first, traced
     # as a real call, and the decision's look at the knowledge is in the trace.
     result, steps = _run(wb, agent_id, "What is the codename of the 2027 product launch?")
-    assert [(k, n) for k, n, *_ in steps][:2] == [("model_call", MODEL_ID), ("tool_call", "search_knowledge")]
+    assert [(k, n) for k, n, *_ in steps][:2] == [("model_call", model_id()), ("tool_call", "search_knowledge")]
     probe = steps[0][2]["knowledge_probe"]
     assert probe["matches"][0][0] == "Project names" and probe["matches"][0][1] >= probe["search_first_from_score"]
     assert {"Marigold", "Falcon", "Tampere", "Copper", "Heron", "Lyon"} <= set(probe["names"])
@@ -221,7 +221,7 @@ def test_a_cancelled_reply_stops_early():
     cancel = threading.Event()
     events = []
     for event in build_provider(CONFIG).stream_chat(ChatRequest(
-            model=MODEL_ID, messages=[{"role": "user", "content": "Tell a long story."}],
+            model=model_id(), messages=[{"role": "user", "content": "Tell a long story."}],
             temperature=0.0, max_tokens=200), cancel=cancel):
         events.append(event)
         if isinstance(event, TextDelta):
@@ -262,7 +262,7 @@ def test_shutdown_does_not_wait_for_replies_in_flight():
 
     def chat() -> None:
         for event in build_provider(CONFIG).stream_chat(ChatRequest(
-                model=MODEL_ID, messages=[{"role": "user", "content": "Tell a long story."}],
+                model=model_id(), messages=[{"role": "user", "content": "Tell a long story."}],
                 temperature=0.0, max_tokens=400)):
             if isinstance(event, TextDelta):
                 first.set()

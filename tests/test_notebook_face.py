@@ -108,7 +108,7 @@ def test_ids_of_another_of_the_persons_groups_are_not_found_here(world):
     other = workspace.create_group(world.a.owner, "Also mine").id
     provider = providers.list_providers(world.a.owner, other)[0]
     agent = agents.create_agent(world.a.owner, other, name="Elsewhere", provider_id=provider.id,
-                                model=provider.default_model)
+                                model=providers.starting_model(provider))
     thread = threads.open_thread(other, agent.id, world.a.owner, "Elsewhere")
     with pytest.raises(NotFound, match="connect\\(group="):
         world.wb.messages(thread.id)

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from tests.scripted_openai import error, text, tool_call
 from workbench import agents, runs, threads
 from workbench.db import session_scope
+from workbench.providers import builtin_model
 from workbench.providers import service as provider_service
 from workbench.providers.grounding_check import NOT_IN_SOURCES
 from workbench.tenancy import groups, people
@@ -157,7 +158,8 @@ def test_viewer_sees_agents_read_only(env):
 def test_providers_tab_adds_from_a_preset_and_tests_the_connection(env, monkeypatch):
     at = open_page("agents.py", env.person, env.group)
     # the built-in provider says which model file it runs (without loading it)
-    assert any("Model file: Qwen2.5-Coder-0.5B-Instruct" in c.value for c in at.caption)
+    assert any(f"Model file: {builtin_model.pinned().name}" in c.value for c in at.caption)
+    assert any(f"runs `{builtin_model.model_id()}`" in c.value for c in at.caption)
     at.button(key=f"prov_test_{env.provider.id}").click().run()
     assert any("Connected to Scripted: 3 models" in s.value for s in at.success)
     at.selectbox(key="prov_add_preset").set_value("ollama").run()

@@ -10,6 +10,7 @@ from workbench.cli.commands import main
 from workbench.db import session_scope
 from workbench.models import ProviderRecord
 from workbench.playground import compare_replay, get_comparison
+from workbench.providers import service as provider_service
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +20,7 @@ def _builtin_agent(wb, **values):
     demo = agents.get_agent(wb.person_id, wb.agent_id).config
     with session_scope() as s:
         provider = s.get(ProviderRecord, demo.provider_id)
-        model = provider.default_model or demo.model
+        model = provider_service.starting_model(provider) or demo.model
     return agents.create_agent(wb.person_id, wb.group_id, name=values.pop("name", "Built-in tester"),
                                provider_id=demo.provider_id, model=model,
                                max_output_tokens=24, temperature=0.0, **values)

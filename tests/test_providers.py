@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import sys
 import threading
 
@@ -473,12 +474,14 @@ def test_presets_and_build_provider_do_not_load_xllamacpp():
     provider = build_provider(ProviderConfig(name="x", kind="openai_compatible",
                                              base_url="http://127.0.0.1:9/v1"))
     assert isinstance(provider, OpenAICompatibleProvider)
-    from workbench.providers import embedded_server
-
     local = build_provider(ProviderConfig(name="b", kind="local"))
     assert isinstance(local, OpenAICompatibleProvider) and local.config.adapt_tools
-    if embedded_server.running() is None:  # building starts nothing: the first call does
-        assert "xllamacpp" not in sys.modules
+    # Building starts nothing: the first call does. In a fresh interpreter, as an earlier test
+    # in this process may have run the model.
+    probe = ("import sys; from workbench.providers import ProviderConfig, build_provider; "
+             "build_provider(ProviderConfig(name='b', kind='local')); print('xllamacpp' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
 
 
 def test_config_from_record():
@@ -492,9 +495,9 @@ def test_config_from_record():
     assert cfg.api_key_name == "OPENAI_API_KEY" and cfg.kind == "openai_compatible"
     local = config_from_record(ProviderRecord(group_id=1, name="Built-in", kind="local",
                                               preset="local"))
-    from workbench.providers.builtin_model import MODEL_ID
+    from workbench.providers.builtin_model import model_id
 
-    assert local.default_model == MODEL_ID and local.base_url is None
+    assert local.default_model == model_id() and local.base_url is None
     built = build_provider(local)
     assert isinstance(built, OpenAICompatibleProvider) and built.config.adapt_tools
     assert not build_provider(cfg).config.adapt_tools  # only the built-in model adapts
@@ -516,7 +519,7 @@ def test_a_new_agent_starts_at_its_providers_temperature(scripted):
 
     local = next(p for p in providers.list_providers(scripted.person_id, scripted.group_id) if p.kind == "local")
     on_builtin = agents.create_agent(scripted.person_id, scripted.group_id, name="Offline", provider_id=local.id,
-                                     model=local.default_model)
+                                     model=providers.starting_model(local))
     assert on_builtin.config.temperature == 0.2
     assert scripted.make_agent(name="Remote").config.temperature == 0.7
     assert scripted.make_agent(name="Hot", temperature=1.1).config.temperature == 1.1

@@ -115,7 +115,7 @@ def model_picker(ctx, provider, prefix: str, current: str, disabled: bool) -> No
     """The provider's model list when it offers one (typing another id is allowed), else a
     free text field. The default is the agent's model, else the provider's default."""
     models, problem = provider_models(ctx.person_id, provider.id, provider.base_url, provider.api_key_name)
-    default = current or provider.default_model or ""
+    default = current or provider_service.starting_model(provider) or ""
     if models:
         key = f"{prefix}_model_{provider.id}_list"
         options = models + ([default] if default and default not in models else [])
@@ -155,7 +155,7 @@ def editor(ctx, view, providers: list) -> None:
     if view is None:
         prefix = f"ag_new_{st.session_state.get('agent_new_n', 0)}"
         first = providers[0]
-        cfg = AgentConfig(name="", provider_id=first.id, model=first.default_model or "",
+        cfg = AgentConfig(name="", provider_id=first.id, model=provider_service.starting_model(first) or "",
                           temperature=default_temperature(first))
         st.subheader("New agent", anchor=False)
     else:

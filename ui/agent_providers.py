@@ -107,7 +107,8 @@ def provider_card(ctx, rec) -> None:
         with head:
             st.markdown(f"**{rec.name}** :gray-badge[{_label(rec)}]")
             where = "no network, no key" if rec.kind == "local" else f"`{rec.base_url or ''}` · {key_status(rec.api_key_name)}"
-            st.caption(f"{where} · default model `{rec.default_model or 'none'}`")
+            model = provider_service.starting_model(rec)
+            st.caption(f"{where} · {'runs' if rec.kind == 'local' else 'default model'} `{model or 'none'}`")
             if rec.kind == "local":
                 st.caption(f"Model file: {provider_service.builtin_model_status()}")
         if ctx.can_edit:
@@ -141,7 +142,8 @@ def provider_card(ctx, rec) -> None:
                     st.text_input("API key variable name", value=rec.api_key_name or "",
                                   key=f"{form}_api_key_name", help=KEY_HELP)
                     field_error(err, "api_key_name")
-                st.text_input("Default model", value=rec.default_model or "", key=f"{form}_default_model")
+                if rec.kind != "local":  # the built-in provider runs the model configured (README)
+                    st.text_input("Default model", value=rec.default_model or "", key=f"{form}_default_model")
                 st.button("Save provider", key=f"{form}_save", type="primary",
                           on_click=_update, args=(ctx.person_id, rec.id, form))
 
@@ -165,7 +167,8 @@ def add_form(ctx, expanded: bool) -> None:
             st.text_input("API key variable name", key=f"{ADD}_api_key_name", help=KEY_HELP,
                           placeholder="OPENAI_API_KEY")
             field_error(err, "api_key_name")
-        st.text_input("Default model", key=f"{ADD}_default_model", placeholder="e.g. gpt-4o-mini")
+        if not local:
+            st.text_input("Default model", key=f"{ADD}_default_model", placeholder="e.g. gpt-4o-mini")
         st.button("Add provider", key=f"{ADD}_submit", type="primary", on_click=_add,
                   args=(ctx.person_id, ctx.group_id))
 

@@ -122,7 +122,7 @@ def _reflection_picker(ctx, own: dict, left, right) -> tuple[int | None, str | N
             return None, None
         provider = providers[provider_id]
         models, problem = provider_models(ctx.person_id, provider.id, provider.base_url, provider.api_key_name)
-        default = provider.default_model or (models[0] if models else "")
+        default = provider_service.starting_model(provider) or (models[0] if models else "")
         if models:
             options = models + ([default] if default and default not in models else [])
             model = st.selectbox("Reflection model", options, index=options.index(default) if default else 0,

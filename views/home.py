@@ -57,7 +57,7 @@ with right:
     steps = [
         ("Chat with an agent", bool(recent), "Open **Chat**, pick an agent and write a message."),
         ("Connect a real model", not only_builtin,
-         "The built-in model is a small offline demo (Qwen2.5-Coder 0.5B: short answers, and tools "
+         "The built-in model is a small offline demo (Qwen2.5-Coder 1.5B: short answers, and tools "
          "when asked explicitly). On **Agents → "
          "Providers** add OpenAI, Anthropic, OpenRouter, Ollama or any OpenAI-compatible endpoint; "
          "keys stay in the environment or `.streamlit/secrets.toml`."),

@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     max_upload_mb: float = 50.0
     # The built-in model (providers/builtin_model.py, embedded_server.py).
     local_model_path: str | None = None  # a GGUF of your own instead of the pinned one
-    builtin_model: str | None = None  # which pinned GGUF (builtin_model.PINNED); None: the 0.5B
+    builtin_model: str | None = None  # which pinned GGUF (builtin_model.PINNED); None: the 1.5B
     model_cache_dir: Path | None = None  # where the pinned GGUF is assembled; default ~/.cache
     local_model_threads: int = 2
     # How hard llama.cpp's threads poll for work between steps (0-100; llama.cpp's own default

@@ -28,6 +28,7 @@ from ..optimize import get_optimization, start_optimization
 from ..models import ApiKey, ProviderRecord, RunStep, UsageRecord
 from ..playground import Variant, get_comparison, start_comparison
 from ..providers.base import Usage
+from ..providers.service import starting_model
 from ..runs.lifecycle import continue_thread
 from ..serve.keys import create_key
 from ..system import workspace
@@ -123,7 +124,7 @@ def _agents(person_id: int, group_id: int) -> dict[str, int]:
     with session_scope() as s:
         provider = s.scalar(select(ProviderRecord).where(ProviderRecord.group_id == group_id,
                                                          ProviderRecord.kind == "local"))
-        provider_id, model = provider.id, provider.default_model
+        provider_id, model = provider.id, starting_model(provider)
     ids = {}
     for spec in AGENTS:
         view = agents.create_agent(person_id, group_id, name=spec.name, description=spec.description,

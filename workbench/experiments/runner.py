@@ -325,7 +325,7 @@ class _Runner:
                 record = provider_for(s, self.group_id, int(spec.get("provider_id") or own["provider_id"]))
                 cfg = config_from_record(record)
                 model = spec.get("model") or (own.get("model") if record.id == own["provider_id"] else None) \
-                    or record.default_model or own.get("model")
+                    or cfg.default_model or own.get("model")
                 pricing_key = record.preset or record.kind
             settings = get_settings()
             cfg.timeout_s = settings.provider_timeout_s

@@ -112,7 +112,7 @@ class Workbench:
                 raise ValidationError(field_errors={"provider_id": "This group has no built-in provider: "
                                                                    "pass provider_id."})
             fields["provider_id"] = local[0].id
-            fields.setdefault("model", local[0].default_model)
+            fields.setdefault("model", providers.starting_model(local[0]))
         return agents.create_agent(self.person_id, self.group_id, name=name, **fields)
 
     def update_agent(self, agent: Any, note: str | None = None, **fields: Any) -> agents.AgentView:

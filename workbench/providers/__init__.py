@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from . import embedded_server
 from .base import (Attempt, ChatProvider, ChatRequest, Completed, ModelResponse, ProviderConfig, StreamEvent,
                    StreamReset, TextDelta, ToolCallRequest, Usage)
+from .builtin_model import model_id
 from .presets import PRESETS
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Attempt", "ChatProvider", "ChatRequest", "Completed", "ModelResponse", "ProviderConfig",
     "StreamEvent", "StreamReset", "TextDelta", "ToolCallRequest", "Usage", "PRESETS",
-    "build_provider", "config_from_record",
+    "build_provider", "config_from_record", "default_model",
 ]
 
 
@@ -49,5 +50,13 @@ def config_from_record(record: "ProviderRecord") -> ProviderConfig:
         kind=record.kind,
         base_url=record.base_url or (preset.get("base_url") if record.kind != "local" else None),
         api_key_name=record.api_key_name,
-        default_model=record.default_model or preset.get("default_model"),
+        default_model=default_model(record),
     )
+
+
+def default_model(record: "ProviderRecord") -> str | None:
+    """The model a new agent on this provider starts with. The built-in provider runs one
+    model, the one configured now (builtin_model.model_id), whatever id was stored."""
+    if record.kind == "local":
+        return model_id()
+    return record.default_model or PRESETS.get(record.preset or "", {}).get("default_model")

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import ProviderUnavailable
 from ..settings import get_settings
-from .builtin_model import MODEL_ID, ModelFile, model_file
+from .builtin_model import ModelFile, model_file, model_id
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def _params(xllamacpp: Any, file: ModelFile) -> Any:
     slots = settings.local_model_slots
     params = xllamacpp.CommonParams()
     params.model.path = str(file.path)
-    params.model_alias = {MODEL_ID}
+    params.model_alias = {model_id()}
     params.n_parallel = slots
     params.n_ctx = settings.local_model_context * slots  # split evenly between the slots
     params.cpuparams.n_threads = settings.local_model_threads

@@ -66,11 +66,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         "default_model": None,
     },
     LOCAL_PRESET: {
-        "label": "Built-in offline model (Qwen2.5-Coder 0.5B Instruct)",
+        "label": "Built-in offline model (Qwen2.5-Coder Instruct on llama.cpp)",
         "kind": "local",
         "base_url": None,
         "api_key_name": None,
-        "default_model": "qwen2.5-coder-0.5b-instruct (built-in)",  # == builtin_model.MODEL_ID
+        "default_model": None,  # the model that runs: builtin_model.model_id()
         "temperature": BUILTIN_TEMPERATURE,
     },
 }

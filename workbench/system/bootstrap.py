@@ -13,6 +13,7 @@ from ..agents.definitions import create_in_session
 from ..costs.pricing import seed_prices
 from ..db import migrate, session_scope, startup_lock
 from ..models import Connection, Person, Thing
+from ..providers.service import starting_model
 from ..runs.lifecycle import recover_interrupted_runs
 from ..runs.workers import MANAGER
 from ..settings import get_settings
@@ -21,10 +22,10 @@ from ..tenancy.people import get_or_create_person
 from . import workspace
 
 DEMO_PROMPT = ("You are a friendly assistant in Agent Workbench. Answer briefly and plainly.")
-# What the built-in model (Qwen2.5-Coder-0.5B-Instruct) does well, measured: short factual
+# What the built-in model (Qwen2.5-Coder-Instruct, 1.5B or 0.5B) does well, measured: short factual
 # answers, tips, small code. Offered tools, it also turns plain questions into tool calls,
 # so the demo agent has none; an agent given tools uses them when asked explicitly.
-DEMO_DESCRIPTION = ("Runs on the built-in offline model (Qwen2.5-Coder 0.5B): short answers, "
+DEMO_DESCRIPTION = ("Runs on the built-in offline model (Qwen2.5-Coder): short answers, "
                     "tips and small code. Give an agent Create task or Search knowledge and ask "
                     "explicitly ('Create a task to ...', 'Search the knowledge base for ...') to "
                     "see tools; connect a provider for real work.")
@@ -85,7 +86,7 @@ def _seed_local_workspace(interrupted: int) -> Startup:
         group, provider = workspace.create_in_session(s, person.id, cfg.default_group_name, "starter")
         agent = create_in_session(s, person.id, group.id, {
             "name": "Demo assistant", "description": DEMO_DESCRIPTION,
-            "provider_id": provider.id, "model": provider.default_model, "system_prompt": DEMO_PROMPT,
+            "provider_id": provider.id, "model": starting_model(provider), "system_prompt": DEMO_PROMPT,
             "temperature": 0.3, "max_output_tokens": 320, "tools": []})
         return Startup(person.id, group.id, agent.id, interrupted)
 

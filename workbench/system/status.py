@@ -20,7 +20,7 @@ from ..errors import WorkbenchError
 from ..knowledge import store
 from ..providers import embedded_server
 from ..providers.builtin_model import ModelFileRefused, cache_dir, describe_configured, pinned
-from ..providers.service import list_providers
+from ..providers.service import list_providers, starting_model
 from ..settings import get_secret, get_settings
 from ..tenancy.access import require_access
 
@@ -64,7 +64,7 @@ def provider_statuses(actor_id: int, group_id: int) -> list[ProviderStatus]:
     out = []
     for rec in list_providers(actor_id, group_id):  # checks membership
         key_present = None if not rec.api_key_name else bool(get_secret(rec.api_key_name))
-        out.append(ProviderStatus(rec.id, rec.name, rec.kind, rec.base_url, rec.default_model,
+        out.append(ProviderStatus(rec.id, rec.name, rec.kind, rec.base_url, starting_model(rec),
                                   rec.api_key_name, key_present))
     return out
 
