@@ -11,6 +11,7 @@ import pytest
 from tests.scripted_openai import text
 from tests.test_tool_decision import BUILTINS, _provider
 from workbench.providers.base import ChatRequest, ToolCallRequest
+from workbench.providers.builtin_model import model_id
 from workbench.providers.hand_over import HANDED_OVER, asks_for_a_person, handed_over
 from workbench.providers.tool_decision import with_decision
 
@@ -25,9 +26,14 @@ from workbench.providers.tool_decision import with_decision
     ("How many people work at the Lisbon office?", False),
     ("Can I call the Porto office on Fridays?", False),  # no person named
     ("Create a task for the operations manager to order chairs.", False),
+    ("The fridge in the staff kitchen smells bad; file a task to get it cleaned.", False),  # a task asked for
+    ("I want a real person, now.", True),  # wanting one
+    ("Give me a human, not a machine.", True),
+    ("Our staff park in the garage; can you tell me what the permit costs? Someone said 25 euros, I "
+     "think, but I would like to know for sure.", False),  # a person, and far from the wanting
     ("What is 12 plus 30?", False),
 ])
-def test_a_message_asks_for_a_person_when_it_names_one_and_reaching_them(message, asks):
+def test_a_message_asks_for_a_person_when_it_names_one_near_reaching_them(message, asks):
     assert asks_for_a_person(message) is asks
 
 
@@ -76,7 +82,7 @@ def test_a_run_hands_the_request_over_and_the_trace_says_why(wb, openai_server, 
     assert result.status == "complete", result.error
     with session_scope() as s:
         steps = s.scalars(select(RunStep).where(RunStep.run_id == result.run_id).order_by(RunStep.seq)).all()
-        assert [(st.kind, st.name) for st in steps][:2] == [("model_call", "m"), ("tool_call", "call_human")]
+        assert [(st.kind, st.name) for st in steps][:2] == [("model_call", model_id()), ("tool_call", "call_human")]
         assert steps[0].response["decision_replaced"] == HANDED_OVER
         assert json.loads(steps[0].response["decision"])["tool"] == "create_task"
         escalations = s.scalars(select(Connection).where(Connection.group_id == wb.group_id,

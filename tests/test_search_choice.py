@@ -14,6 +14,7 @@ from tests.scripted_openai import text
 from tests.test_message_reading import SUPPORT
 from tests.test_tool_decision import BUILTINS, _provider
 from workbench.providers.base import ChatRequest, KnowledgeProbe
+from workbench.providers.builtin_model import model_id
 from workbench.providers.message_reading import names_in
 from workbench.providers.tool_decision import (
     RELATED_MATCH,
@@ -193,7 +194,7 @@ def test_the_look_at_the_knowledge_names_what_its_passages_name_and_a_question_n
     assert probe["matches"][0][0] == "Warranty" and probe["matches"][0][1] < RELATED_MATCH
     assert probe["names"] == ["Kettle", "Max", "Pro", "Toaster"]
     assert {"kettl", "toaster", "warranty"} <= set(probe["words"])  # what the passages speak of
-    assert [(st.kind, st.name) for st in steps][:2] == [("model_call", "m"), ("tool_call", "search_knowledge")]
+    assert [(st.kind, st.name) for st in steps][:2] == [("model_call", model_id()), ("tool_call", "search_knowledge")]
 
 
 def test_the_trace_step_says_why_a_search_the_decision_chose_was_not_made(wb, openai_server, builtin_on_scripted):
@@ -209,3 +210,24 @@ def test_the_trace_step_says_why_a_search_the_decision_chose_was_not_made(wb, op
     assert steps[0].response["decision_set_aside"] == (
         "nothing relates the message to the organisation or its knowledge")
     assert "capital" not in steps[0].request["knowledge_probe"]["words"]
+
+
+def test_a_word_shared_only_with_a_passage_about_something_else_does_not_relate_the_message(
+        wb, openai_server, builtin_on_scripted):
+    """"standard" is in the question and in the shipping passage, which scores under
+    PROBE_WORDS_SCORE against it: the probe leaves that passage's words out, so the search the
+    decision chose is not made and the model answers."""
+    from workbench import knowledge
+    from workbench.runs.plan import PROBE_WORDS_SCORE
+
+    knowledge.add_snippet(wb.person_id, wb.group_id, "Shipping",
+                          "Standard shipping takes 3 to 5 business days and is free above 50 euros.")
+    openai_server.script(text(SEARCHED), text("6"))
+    result, steps = _run_on_scripted_server(
+        wb, builtin_on_scripted, "How many strings does a standard guitar have?")
+    assert result.status == "complete" and result.reply == "6"
+    probe = steps[0].request["knowledge_probe"]
+    assert probe["matches"][0][0] == "Shipping" and probe["matches"][0][1] < PROBE_WORDS_SCORE
+    assert probe["words"] == [] and [st.kind for st in steps] == ["model_call"]
+    assert steps[0].response["decision_set_aside"] == (
+        "nothing relates the message to the organisation or its knowledge")

@@ -5,11 +5,12 @@ human take over this chat?", "Is anyone human available to take my case?"), the 
 decision answered "Yes, a supervisor is available to speak with you.", filed a task, or
 searched the knowledge and said it did not know; the same message, in most of its runs,
 made the same wrong choice. So when the user's new message names a person (a human, someone,
-staff, an agent, a manager ...) together with reaching them (speak, talk, call, connect, take
-over, available ...) and call_human is offered, the call made is call_human with the user's
-words as its reason (`handed_over`); the trace step says so. Over the 432 messages of
-bench/agent_behaviours.py's sets the sign holds for 41 of the 54 asking for a person and for
-none of the 378 others (README, "A request for a person")."""
+staff, an agent, a manager ...) a few words from reaching or wanting them (speak, talk, call,
+connect, take over, available, want, give me ...), asks for no task, and call_human is
+offered, the call made is call_human with the user's words as its reason (`handed_over`); the
+trace step says so. Over the 567 messages of bench/agent_behaviours.py's 22 sets the sign
+holds for 59 of the 63 asking for a person and for none of the 504 others (README, "A request
+for a person")."""
 
 from __future__ import annotations
 
@@ -23,15 +24,30 @@ from .tool_decision import offered_tools
 
 CALL_HUMAN = "call_human"
 PERSON = re.compile(r"\b(?:humans?|person|someone|somebody|anyone|anybody|staff|agents?|representatives?|"
-                    r"supervisors?|managers?|colleagues?|operators?|team\s+members?)\b", re.IGNORECASE)
+                    r"supervisors?|managers?|colleagues?|operators?|team\s+members?|members?\s+of\s+(?:your\s+)?"
+                    r"(?:staff|team)|employees?|boss)\b", re.IGNORECASE)
+# Reaching a person, or wanting one ("I want a real person", "Give me a human").
 REACHING = re.compile(r"\b(?:speak|talk|chat|call|ring|phone|connect|transfer|put\s+me\s+through|take\s+over|"
-                      r"escalate|hand|pass|deal\s+with|available|get|fetch)\b", re.IGNORECASE)
+                      r"escalate|hand|pass|deal\s+with|available|get|fetch|want|need|demand|insist|like|prefer|"
+                      r"rather|give\s+me|put|touch)\b", re.IGNORECASE)
+NEAR = 8  # words from the person to reaching them, at most: "Hand this conversation to one of your human staff"
+# A task asked for is a task, whoever it names: "file a task to get the staff kitchen cleaned".
+TASK = re.compile(r"\b(?:tasks?|tickets?|to-?dos?)\b", re.IGNORECASE)
 HANDED_OVER = "the message asks for a person"
 
 
+def _word_spans(message: str, pattern: re.Pattern) -> list[int]:
+    """The word index where each match of `pattern` starts."""
+    return [len(message[:m.start()].split()) for m in pattern.finditer(message)]
+
+
 def asks_for_a_person(message: str) -> bool:
-    """Whether `message` asks to reach a person: it names one (PERSON) and reaching them (REACHING)."""
-    return bool(PERSON.search(message) and REACHING.search(message))
+    """Whether `message` asks to reach a person: it names one (PERSON) within NEAR words of
+    reaching or wanting them (REACHING), and asks for no task."""
+    if TASK.search(message):
+        return False
+    people, reaching = _word_spans(message, PERSON), _word_spans(message, REACHING)
+    return any(abs(p - r) <= NEAR for p in people for r in reaching)
 
 
 def handed_over(request: ChatRequest, calls: list[ToolCallRequest]) -> list[ToolCallRequest] | None:

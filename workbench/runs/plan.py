@@ -125,6 +125,11 @@ def build_request(s, plan: RunPlan, pending_user: str | None = None,
 # technicians team?" (all under 0.1) none spoke of technicians, and the question went unsearched.
 PROBE_MATCHES = 3
 PROBE_WORDS_FROM = 5
+# A passage scoring under this is about something else: a word it shares with the message is a
+# coincidence ("standard" in "how many strings does a standard guitar have?" and "Standard
+# shipping ...", 0.07). On the bench's 22 sets every question the knowledge should be searched
+# for that shares a word only with a low-scoring passage shared it with one at 0.21 or more.
+PROBE_WORDS_SCORE = 0.15
 
 
 def knowledge_probe(s, plan: RunPlan, messages: list[dict]) -> KnowledgeProbe | None:
@@ -149,7 +154,8 @@ def knowledge_probe(s, plan: RunPlan, messages: list[dict]) -> KnowledgeProbe | 
         return None
     closest = hits[:PROBE_MATCHES]
     names = sorted({name for h in closest for name in names_in(f"{h.title}.\n{h.text}")})
-    subjects = sorted(set().union(*(subject_words(f"{h.title}. {h.text}") for h in hits)))
+    subjects = sorted(set().union(*(subject_words(f"{h.title}. {h.text}") for h in hits
+                                    if h.score >= PROBE_WORDS_SCORE)))
     return KnowledgeProbe(query=query, matches=[(h.title, h.score) for h in closest], names=names, words=subjects)
 
 
