@@ -58,6 +58,10 @@ KNOWLEDGE = {
     # for fresh-20
     "Loyalty club": "Members of the Nordlicht Club earn 2 points for every euro they spend. 500 points can be "
                     "exchanged for a 10 euro voucher at the checkout.",
+    # for fresh-21
+    "Click and collect": "Orders paid online can be collected at the Porto office two hours after the "
+                         "confirmation email arrives. Orders not collected within 7 days go back to stock and "
+                         "are refunded.",
     # for fresh-16
     "Delivery slots": "Deliveries can be booked for a morning slot from 8:00 to 12:00 or an afternoon slot "
                       "from 13:00 to 18:00. Large appliances are carried to any floor for an extra 20 euros.",
@@ -894,10 +898,44 @@ FRESH_20 = [
 ]
 
 
+FRESH_21 = [
+    Case("tool choice", ["A shelf in the stockroom has collapsed, can you open a task?"], first_call("create_task")),
+    Case("tool choice", ["What does the knowledge base tell me about click and collect?"],
+         first_call("search_knowledge")),
+    Case("tool choice", ["Please record a task: the receipt printer keeps jamming."], first_call("create_task")),
+    Case("exact arguments", ["Create a high priority task titled 'Call the insurance company'."],
+         first_call("create_task", title="Call the insurance company", priority="high")),
+    Case("exact arguments", ["Search the knowledge base for: collection time limit"],
+         first_call("search_knowledge", query="collection time limit")),
+    Case("exact arguments", ["Add a medium priority task named 'Update the opening hours sign'."],
+         first_call("create_task", title="Update the opening hours sign", priority="medium")),
+    Case("no tool", ["If I have 120 apples and give away 45, how many are left?"], no_tool_says("75")),
+    Case("no tool", ["Which is the longest river in Africa?"], no_tool_says("nile")),
+    Case("no tool", ["Who discovered penicillin?"], no_tool_says("fleming")),
+    Case("escalation", ["Can a real human call me about my refund?"], first_call("call_human")),
+    Case("escalation", ["I'd prefer to chat with an actual person."], first_call("call_human")),
+    Case("escalation", ["Please escalate this to your supervisor."], first_call("call_human")),
+    Case("grounded", ["How soon after the confirmation email can I collect my order?"], grounded("2")),
+    Case("grounded", ["How long do you keep an order that nobody collects?"], grounded("7")),
+    Case("grounded", ["Where do I pick up a click and collect order?"], grounded("porto")),
+    Case("I do not know", ["Can a friend collect my order for me?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["Is there a charge for click and collect?"], does_not_know(r"(?i)^yes|\d+ euro")),
+    Case("I do not know", ["What is the phone number of your parts desk?"], does_not_know(r"\d{3}")),
+    Case("format", ["One word only: what do caterpillars turn into?"], exactly("butterfly", "butterflies")),
+    Case("format", ["Only the number: at how many degrees Fahrenheit does water boil?"], exactly("212")),
+    Case("format", ["Yes or no: do fish breathe through gills?"], exactly("yes")),
+    Case("memory", ["My flatmate Dagny drives a tram.", "What does Dagny drive?"], remembers("tram")),
+    Case("memory", ["The kettle I bought from you last week is blue.", "What colour is my kettle?"],
+         remembers("blue")),
+    Case("memory", ["My seat on the train is 14B.", "Which seat do I have on the train?"], remembers("14b")),
+]
+
+
 # Every set by name, in the order written (`--set all` runs them all in this order).
 SETS = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
         "fresh-4": FRESH_4, "fresh-5": FRESH_5, "fresh-6": FRESH_6, "fresh-7": FRESH_7, "fresh-8": FRESH_8,
         "fresh-9": FRESH_9, "fresh-10": FRESH_10, "fresh-11": FRESH_11,
         "fresh-12": FRESH_12, "fresh-13": FRESH_13, "fresh-14": FRESH_14,
         "fresh-15": FRESH_15, "fresh-16": FRESH_16, "fresh-17": FRESH_17,
-        "fresh-18": FRESH_18, "fresh-19": FRESH_19, "fresh-20": FRESH_20}
+        "fresh-18": FRESH_18, "fresh-19": FRESH_19, "fresh-20": FRESH_20,
+        "fresh-21": FRESH_21}
