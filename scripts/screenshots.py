@@ -54,8 +54,9 @@ if group is None:
     raise SystemExit
 by_name = {a.name: a.id for a in agents.list_agents(person, group)}
 support = by_name["Support agent"]
-# The triage agent's first thread: a create_task call and the reply made from its result.
-thread = next(t.id for t in reversed(threads.list_threads(person, group, agent_id=by_name["Triage agent"])))
+# The triage agent's first thread, a create_task call and the reply made from its result: the one
+# made first (the demo runs two conversations at once, so it need not be the first to end).
+thread = min(t.id for t in threads.list_threads(person, group, agent_id=by_name["Triage agent"]))
 run = traces.list_runs(person, group, traces.RunFilters(thread_id=thread), limit=1).rows[0].id
 comparisons = list_comparisons(person, group)
 done = experiments.list_experiments(person, group)

@@ -43,23 +43,22 @@ def _ask(question: str, max_tokens: int = 40, **request) -> tuple[list, object]:
 SIZE = PINNED[DEFAULT_MODEL].size
 
 
-def test_model_file_is_assembled_atomically_and_a_wrong_file_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_MODEL_CACHE_DIR", str(tmp_path / "cache"))
-    settings.reset_settings()
-    path = builtin_model.builtin_path()  # assembled from the six packages, hash-checked
-    assert path.parent == tmp_path / "cache" and path.stat().st_size == SIZE
-    assert os.listdir(path.parent) == [path.name]  # no temp file left behind
-    with path.open("r+b") as fh:  # one byte changed: same size, other hash
-        fh.seek(SIZE // 2)
-        byte = fh.read(1)
-        fh.seek(SIZE // 2)
-        fh.write(bytes([byte[0] ^ 1]))
-    os.utime(path, (1, 1))  # a new mtime: the process's "already checked" mark is stale
+def test_the_model_file_is_the_installed_parts_and_a_wrong_file_is_refused(tmp_path):
+    """The pinned file in the cache every test here runs: assembled from the installed part
+    packages on first use and hash-checked (the same steps on small parts, and a refusal
+    while assembling: tests/test_builtin_model_choice.py). A file that is not the pinned one
+    is refused before it is loaded: same size and another hash, or another size."""
+    path = builtin_model.builtin_path()  # refused unless its SHA-256 is the pinned one
+    assert path.name == PINNED[DEFAULT_MODEL].file_name and path.stat().st_size == SIZE
+    assert not [name for name in os.listdir(path.parent) if name.endswith(".tmp")]  # none left behind
+    wrong = tmp_path / "model.gguf"
+    wrong.write_bytes(b"GGUF" + bytes(4092))
+    model = builtin_model.PinnedModel("Small", "small (built-in)", wrong.name, "0" * 64, 4096, (), "requirements.txt")
     with pytest.raises(ModelFileRefused, match="Refusing to load .* not the pinned"):
-        builtin_model.model_file()
-    path.write_bytes(b"GGUF not really")
+        builtin_model.verify(wrong, model)
+    wrong.write_bytes(b"GGUF not really")
     with pytest.raises(ModelFileRefused, match="size 15 bytes"):
-        builtin_model.builtin_path()
+        builtin_model.verify(wrong, model)
 
 
 def test_own_model_path_setting(tmp_path, monkeypatch):

@@ -194,6 +194,21 @@ def test_reading_a_decision():
     assert read_decision('{"tool": "create_task", "arguments": {"title": "cut', response_format) == []
 
 
+@pytest.mark.parametrize(("query", "message", "searched"), [
+    # a name of the message left out: the message is the query
+    ("london office hours", "Until what time is the Lisbon office open?", "Until what time is the Lisbon office open?"),
+    ("warranty length", "How long is the   warranty on the Toaster Max?", "How long is the warranty on the Toaster Max?"),
+    # the names kept, whatever else the model wrote; no name to keep
+    ("liftoff Lisbon office", "Does the Lisbon office have a lift?", "liftoff Lisbon office"),
+    ("spare parts order period", "For how many years can I order spare parts?", "spare parts order period"),
+])
+def test_a_search_query_keeps_the_names_the_user_used(query, message, searched):
+    response_format = with_decision(ChatRequest(model="m", messages=[], tools=BUILTINS)).decision.response_format
+    [call] = read_decision(json.dumps({"tool": "search_knowledge", "arguments": {"query": query}}),
+                           response_format, message)
+    assert json.loads(call.arguments) == {"query": searched}
+
+
 def _provider(openai_server) -> OpenAICompatibleProvider:
     return OpenAICompatibleProvider(ProviderConfig(
         name="Small", kind="openai_compatible", base_url=openai_server.base_url, adapt_tools=True))

@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import uuid
 from dataclasses import replace
 from typing import Any
@@ -78,6 +79,7 @@ from .message_reading import (
     asks_about_the_organisation,
     instructions_of,
     last_user_text,
+    names_in,
     states_a_fact,
     subject_words,
     told_earlier,
@@ -259,8 +261,20 @@ def read_decision(text: str, response_format: dict[str, Any] | None, said: str =
         return []
     arguments = {key: as_the_user_wrote_it(value, said) if isinstance(value, str) else value
                  for key, value in (choice.get("arguments") or {}).items()}
+    if choice["tool"] == SEARCH_KNOWLEDGE and isinstance(arguments.get("query"), str):
+        arguments["query"] = query_keeping_names(arguments["query"], said)
     return [ToolCallRequest(id=f"call_{uuid.uuid4().hex[:24]}", name=choice["tool"],
                             arguments=json.dumps(arguments, ensure_ascii=False))]
+
+
+def query_keeping_names(query: str, message: str) -> str:
+    """The decision's search query, or the user's message itself when the query leaves out a
+    name the message uses: the model wrote "london office hours" for "Until what time is the
+    Lisbon office open?", and the search found nothing about Lisbon."""
+    names = names_in(message)
+    if any(not re.search(rf"\b{re.escape(name)}\b", query, re.IGNORECASE) for name in names):
+        return " ".join(message.split())
+    return query
 
 
 def as_the_user_wrote_it(value: str, message: str) -> str:
