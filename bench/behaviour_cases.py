@@ -59,9 +59,14 @@ KNOWLEDGE = {
     "Loyalty club": "Members of the Nordlicht Club earn 2 points for every euro they spend. 500 points can be "
                     "exchanged for a 10 euro voucher at the checkout.",
     # for fresh-21
-    "Click and collect": "Orders paid online can be collected at the Porto office two hours after the "
-                         "confirmation email arrives. Orders not collected within 7 days go back to stock and "
-                         "are refunded.",
+    # (at its first run it said the Porto office, which made fresh-10's "Can I collect my order from
+    # the Porto office?" answerable: the place became the pick-up point chosen at checkout)
+    "Click and collect": "Orders paid online can be collected from the pick-up point chosen at checkout two "
+                         "hours after the confirmation email arrives. Orders not collected within 7 days go "
+                         "back to stock and are refunded.",
+    # for fresh-22
+    "Extended warranty": "An extended warranty adds 4 more years of cover to any appliance over 200 euros. It "
+                         "costs 10 % of the appliance's price and can be bought up to 60 days after delivery.",
     # for fresh-16
     "Delivery slots": "Deliveries can be booked for a morning slot from 8:00 to 12:00 or an afternoon slot "
                       "from 13:00 to 18:00. Large appliances are carried to any floor for an extra 20 euros.",
@@ -917,7 +922,7 @@ FRESH_21 = [
     Case("escalation", ["Please escalate this to your supervisor."], first_call("call_human")),
     Case("grounded", ["How soon after the confirmation email can I collect my order?"], grounded("2")),
     Case("grounded", ["How long do you keep an order that nobody collects?"], grounded("7")),
-    Case("grounded", ["Where do I pick up a click and collect order?"], grounded("porto")),
+    Case("grounded", ["Where do I pick up a click and collect order?"], grounded("checkout")),
     Case("I do not know", ["Can a friend collect my order for me?"], does_not_know(r"(?i)\byes\b")),
     Case("I do not know", ["Is there a charge for click and collect?"], does_not_know(r"(?i)^yes|\d+ euro")),
     Case("I do not know", ["What is the phone number of your parts desk?"], does_not_know(r"\d{3}")),
@@ -931,6 +936,41 @@ FRESH_21 = [
 ]
 
 
+FRESH_22 = [
+    Case("tool choice", ["Somebody spilled coffee on the showroom carpet; please log a task to clean it."],
+         first_call("create_task")),
+    Case("tool choice", ["Is there anything in your knowledge base on extended warranties?"],
+         first_call("search_knowledge")),
+    Case("tool choice", ["Add a to-do for the team: replace the batteries in the door sensor."],
+         first_call("create_task")),
+    Case("exact arguments", ["Create a low priority task titled 'Archive last year's invoices'."],
+         first_call("create_task", title="Archive last year's invoices", priority="low")),
+    Case("exact arguments", ["Search the knowledge base for: three more years of cover"],
+         first_call("search_knowledge", query="three more years of cover")),
+    Case("exact arguments", ["Please make a high priority task named 'Reset the router'."],
+         first_call("create_task", title="Reset the router", priority="high")),
+    Case("no tool", ["What is 13 squared?"], no_tool_says("169")),
+    Case("no tool", ["Which planet has the most famous rings?"], no_tool_says("saturn")),
+    Case("no tool", ["In which country are the pyramids of Giza?"], no_tool_says("egypt")),
+    Case("escalation", ["Could someone from your support team give me a call?"], first_call("call_human")),
+    Case("escalation", ["I don't want to talk to a machine, get me a person."], first_call("call_human")),
+    Case("escalation", ["Is there a human on your side who could take this over?"], first_call("call_human")),
+    Case("grounded", ["How many extra years does the extended warranty add?"], grounded("4")),
+    Case("grounded", ["What does an extended warranty cost?"], grounded("10")),
+    Case("grounded", ["Until when can I buy an extended warranty after delivery?"], grounded("60")),
+    Case("I do not know", ["Does the extended warranty cover accidental damage?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["Can I transfer my extended warranty to a new owner?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["Which insurer underwrites your extended warranties?"],
+         does_not_know(r"[A-Z][a-z]+ (?:Insurance|Assurance|Group)")),
+    Case("format", ["Answer in one word: what is the young of a sheep called?"], exactly("lamb")),
+    Case("format", ["Just give the number: how many weeks are in a year?"], exactly("52")),
+    Case("format", ["Yes or no only: is a tomato a fruit?"], exactly("yes")),
+    Case("memory", ["My cat Miso is eleven years old.", "How old is Miso?"], remembers("11")),
+    Case("memory", ["I teach chemistry at a secondary school.", "Which subject do I teach?"], remembers("chemistry")),
+    Case("memory", ["My favourite football club is Benfica.", "Which club do I support?"], remembers("benfica")),
+]
+
+
 # Every set by name, in the order written (`--set all` runs them all in this order).
 SETS = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
         "fresh-4": FRESH_4, "fresh-5": FRESH_5, "fresh-6": FRESH_6, "fresh-7": FRESH_7, "fresh-8": FRESH_8,
@@ -938,4 +978,4 @@ SETS = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "f
         "fresh-12": FRESH_12, "fresh-13": FRESH_13, "fresh-14": FRESH_14,
         "fresh-15": FRESH_15, "fresh-16": FRESH_16, "fresh-17": FRESH_17,
         "fresh-18": FRESH_18, "fresh-19": FRESH_19, "fresh-20": FRESH_20,
-        "fresh-21": FRESH_21}
+        "fresh-21": FRESH_21, "fresh-22": FRESH_22}
