@@ -140,6 +140,13 @@ def _model_step(step: StepView) -> None:
             st.caption(f"Held by the server's grammar, at temperature {req.get('temperature')}: it admitted "
                        "nothing but the short form the user asked for, or the sentence an action gave to reply "
                        "with (see `grammar` under Parameters).")
+        if resp.get("passage_check") == "no":
+            st.caption("Asked first whether the passages found say the answer (`passage_check` under "
+                       "Parameters), the model said no: the reply says the knowledge base does not say, "
+                       "and no answer was written.")
+        elif resp.get("passage_check") == "yes":
+            st.caption("Asked first whether the passages found say the answer (`passage_check` under "
+                       "Parameters), the model said yes; then it answered from them.")
         replaced = resp.get("replaced")
         if replaced:
             terms = ", ".join(f"`{t}`" for t in replaced.get("unsupported") or [])

@@ -58,6 +58,10 @@ class ChatRequest:
     # is then that answer held to the form.
     plain_answer: ChatRequest | None = None
     knowledge_probe: KnowledgeProbe | None = None
+    # A hidden call made before an answer from search results (the built-in model, see
+    # tool_adapter.passage_check): whether the passages say the answer, held to yes or no;
+    # "no" and the reply says the knowledge does not say, without the answer's call.
+    passage_check: ChatRequest | None = None
     # An answer from search results (the built-in model, see grounding_check): the texts it
     # must take its numbers and names from (the passages, the user's messages). Not sent.
     sources: list[str] | None = None
@@ -106,6 +110,7 @@ class ModelResponse:
     # answer, and the words or numbers it offered to fill the form with.
     full_answer: str | None = None
     form_choices: list[str] | None = None
+    passage_check: str | None = None  # "yes" or "no": whether the passages say the answer
     # Set when the answer named what its sources do not hold and was replaced (see
     # grounding_check): {"answer": the model's answer, "unsupported": [the terms]}.
     replaced: dict[str, Any] | None = None

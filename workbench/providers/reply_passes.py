@@ -15,6 +15,7 @@ from .answer_forms import form_choices, held_request, said_choice
 from .base import ChatRequest, ModelResponse, StreamEvent, TextDelta, Usage
 from .grounding_check import NOT_IN_SOURCES, unsupported_terms
 from .hand_over import HANDED_OVER, handed_over
+from .tool_adapter import NOT_SAID
 from .tool_decision import decided_calls, search_first
 
 # One streamed call: (request, whether its text is shown to the user) -> its response.
@@ -67,9 +68,22 @@ def answer(call: Call, request: ChatRequest, started: float) -> Passes:
 
 def checked_answer(call: Call, request: ChatRequest, started: float) -> Passes:
     """An answer from passages, held back until it is checked against its sources (one
-    sentence: shown whole rather than streamed and then taken back). An answer naming
-    what they do not hold is replaced by NOT_IN_SOURCES."""
+    sentence: shown whole rather than streamed and then taken back). The passages are
+    checked first: when the model says they do not say the answer, the reply is NOT_SAID
+    without the answer's call. An answer naming what they do not hold is replaced by
+    NOT_IN_SOURCES."""
+    checked = None
+    if request.passage_check is not None:
+        checked = yield from call(request.passage_check, False)
+        if checked.finish_reason == "cancelled":
+            return replace(checked, content="")
+        if checked.content.strip().lower() != "yes":
+            response = _shown_whole(replace(checked, passage_check="no"), NOT_SAID, started)
+            yield TextDelta(response.content)
+            return response
     response = yield from call(request, False)
+    if checked is not None:
+        response.usage, response.passage_check = added(checked.usage, response.usage), "yes"
     if response.finish_reason == "cancelled":
         return replace(response, content="")  # never shown, and unchecked
     unsupported = unsupported_terms(response.content, request.sources or [])

@@ -85,7 +85,6 @@ from .message_reading import (
     told_earlier,
     words,
 )
-from .tool_adapter import ANSWERING_SCORE
 
 ANSWER = "answer"
 DECISION_SEED = 0
@@ -93,7 +92,9 @@ DECISION_SEED = 0
 DECISION_MAX_TOKENS = 256
 MAX_STRING_CHARS = 300
 SEARCH_KNOWLEDGE = "search_knowledge"
-STRONG_MATCH = ANSWERING_SCORE  # a passage that would be answered from (tool_adapter) matches strongly
+# A passage that clearly matches: the answer searches first (0.5, the floor an answer from
+# passages had before it was checked: tool_adapter.ANSWERING_SCORE).
+STRONG_MATCH = 0.5
 # A passage scoring this much shares the message's subject (an office, a product) without
 # answering it: on the dev and held-out cases messages that need no search scored at most
 # 0.25 against the bench's knowledge, questions about what it names 0.42 and up.

@@ -222,6 +222,7 @@ def _close_call(plan, response: ModelResponse, step_id: int, reply_id: int, call
                      if response.decision_replaced is not None else {}),
                   **({"full_answer": response.full_answer, "form_choices": response.form_choices}
                      if response.full_answer is not None else {}),
+                  **({"passage_check": response.passage_check} if response.passage_check is not None else {}),
                   **({"replaced": response.replaced} if response.replaced is not None else {})}))
     conn.execute(_CLOSE_REPLY, dict(
         message_key=reply_id, content=response.content, tool_calls=calls or None,

@@ -191,6 +191,11 @@ def _constraints(request: ChatRequest) -> dict[str, Any]:
         fields["plain_answer"] = {"messages": request.plain_answer.messages,
                                   "temperature": request.plain_answer.temperature,
                                   "max_tokens": request.plain_answer.max_tokens}
+    if request.passage_check is not None:  # whether the passages say the answer, asked first
+        fields["passage_check"] = {"messages": request.passage_check.messages,
+                                   "temperature": request.passage_check.temperature,
+                                   "max_tokens": request.passage_check.max_tokens,
+                                   **_constraints(request.passage_check)}
     if request.sources is not None:  # not sent: what the answer is checked against
         fields["checked_against"] = request.sources
     if request.knowledge_probe is not None:
