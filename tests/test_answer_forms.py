@@ -36,6 +36,10 @@ TASK_TOOL = [{"type": "function", "function": {
     ("In one word, which animal gives us wool?", "one word"),
     ("Answer with a single word: what is frozen water called?", "one word"),
     ("One word only: which fruit is yellow and curved?", "one word"),
+    ("Yes or no: do fish breathe through gills?", "yes or no"),  # the form leads, then the question
+    ("Just give the number: how many weeks are in a year?", "a number"),
+    ("One word: what is the opposite of early?", "one word"),
+    ("Is it yes or no: what do you think?", None),  # not leading
     ("Is it yes or no?", None),  # no "only": the user may want the reasons
     ("Answer yes or no and explain why: is the sun a star?", None),  # more than the form
     ("What is the number of the bus to the airport?", None),

@@ -149,10 +149,10 @@ def test_the_trace_keeps_the_replaced_answer_and_what_it_was_checked_against(wb,
 
 
 def test_passages_the_model_says_do_not_hold_the_answer_are_not_answered_from(openai_server):
-    """The check made first (tool_adapter.passage_check): the passages as the answer would see
-    them and the question, greedy, held to yes or no. "no": the reply is NOT_SAID and no
-    answer is asked for; "yes": the answer is, and the usage counts both calls."""
-    from workbench.providers.tool_adapter import NOT_SAID, YES_OR_NO
+    """The check made first (tool_adapter.passage_check): the answer's own conversation, its
+    question followed by the ask, greedy, held to yes or no. "no": the reply is NOT_SAID and
+    no answer is asked for; "yes": the answer is asked for, with the same prefix."""
+    from workbench.providers.tool_adapter import NOT_SAID, PASSAGE_CHECK, YES_OR_NO
 
     openai_server.script(text("no"))
     events = list(_provider(openai_server).stream_chat(
@@ -162,12 +162,13 @@ def test_passages_the_model_says_do_not_hold_the_answer_are_not_answered_from(op
     assert response.content == NOT_SAID and response.passage_check == "no"
     [check] = openai_server.chat_requests  # the answer was never asked for
     assert check.body["grammar"] == YES_OR_NO and check.body["temperature"] == 0.0
-    [asked] = check.body["messages"]
-    assert "[1] Parking: A parking permit costs 25 euros a month." in asked["content"]
-    assert asked["content"].endswith("Question: Is there a car park for customers?\nDo the passages say what "
-                                     "the answer to the question is? Answer yes or no.")
+    system, asked = check.body["messages"]
+    assert "[1] Parking: A parking permit costs 25 euros a month." in system["content"]
+    assert asked == {"role": "user", "content": PASSAGE_CHECK.format(question="Is there a car park for customers?")}
     openai_server.script(text("yes"), text("A permit costs 25 euros a month."))
     response = list(_provider(openai_server).stream_chat(
         ChatRequest(model="m", messages=_searched("What does a permit cost?", PASSAGES))))[-1].response
     assert response.content == "A permit costs 25 euros a month." and response.passage_check == "yes"
-    assert len(openai_server.chat_requests) == 3  # then the check and the answer
+    check, answer = openai_server.chat_requests[1:]  # then the check and the answer, one prefix
+    assert check.body["messages"][0] == answer.body["messages"][0]
+    assert answer.body["messages"][-1] == {"role": "user", "content": "What does a permit cost?"}

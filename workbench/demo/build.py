@@ -31,7 +31,6 @@ from ..providers.base import Usage
 from ..providers.service import starting_model
 from ..runs.lifecycle import continue_thread
 from ..serve.keys import create_key
-from ..settings import get_settings
 from ..system import workspace
 from ..tenancy import access, groups
 from .content import (AGENTS, COMPARISON_AGENT, COMPARISON_MESSAGE, CONVERSATIONS, DEMO_GROUP_NAME,
@@ -98,17 +97,11 @@ def build_demo(person_id: int, progress: ProgressFn | None = None, *, quick: boo
     say("Agents created; building the knowledge base", 0.05)
     report.steps.append(_knowledge(person_id, group.id, say))
     conversations = [c for c in CONVERSATIONS if c.quick or not quick]
-    total, at_once = len(conversations), get_settings().local_model_slots
-    # As many at once as the model has slots: it decodes them together for little more than
-    # one (the five took 29 s one by one on the 1.5B here). Threads are made in order first.
-    started_runs = [_DemoConversation(person_id, group.id, agent_ids[conv.agent], conv) for conv in conversations]
-    for first in range(0, total, at_once):
-        batch = list(zip(conversations, started_runs))[first:first + at_once]
-        say(f"Running the built-in model ({first + 1}-{first + len(batch)}/{total}): "
-            + ", ".join(conv.label or conv.message[:40] for conv, _ in batch), 0.15 + 0.75 * first / total)
-        for conv, start in batch:
-            start.begin()
-        report.steps.extend(start.finish() for _, start in batch)
+    total = len(conversations)
+    for i, conv in enumerate(conversations):
+        say(f"Running the built-in model ({i + 1}/{total}): {conv.label or conv.message[:40]}",
+            0.15 + 0.75 * i / total)
+        report.steps.append(_converse(person_id, group.id, agent_ids[conv.agent], conv))
     say("Playground: comparing the writing assistant's two versions side by side", 0.88)
     report.steps.append(_comparison(person_id, group.id, agent_ids[COMPARISON_AGENT]))
     if not quick:
@@ -174,42 +167,23 @@ def _knowledge(person_id: int, group_id: int, say: ProgressFn) -> StepOutcome:
     return StepOutcome("knowledge", len(ok) == len(files), detail)
 
 
-class _DemoConversation:
-    """One demo conversation: its thread made now, its run begun and waited for later."""
-
-    def __init__(self, person_id: int, group_id: int, agent_id: int, conv) -> None:
-        self.person_id, self.conv = person_id, conv
-        self.label = f"{conv.expect_tool or 'answer'}: {conv.message[:50]}"
-        self.thread_id, self.handle, self.error = None, None, None
-        try:
-            thread, _ = runs.create_thread(group_id, agent_id, person_id)
-            self.thread_id = thread.id
-        except WorkbenchError as err:
-            self.error = err.user_message
-
-    def begin(self) -> None:
-        if self.thread_id is None:
-            return
-        try:
-            self.handle = continue_thread(self.thread_id, self.conv.message, self.person_id)
-        except WorkbenchError as err:
-            self.error = err.user_message
-
-    def finish(self) -> StepOutcome:
-        if self.handle is None:
-            return StepOutcome(self.label, False, self.error or "not started")
-        result = self.handle.wait(RUN_TIMEOUT_S)
-        if result is None or result.status != "complete":
-            return StepOutcome(self.label, False, f"run {getattr(result, 'status', 'timed out')}: "
-                                                  f"{getattr(result, 'error', '') or ''}")
-        with session_scope() as s:
-            called = s.scalars(select(RunStep.name).where(RunStep.run_id == result.run_id,
-                                                          RunStep.kind == "tool_call")).all()
-        if self.conv.expect_tool and self.conv.expect_tool not in called:
-            return StepOutcome(self.label, False, f"the model did not call {self.conv.expect_tool} "
-                                                  f"(called: {', '.join(called) or 'no tool'}); the reply is kept")
-        return StepOutcome(self.label, True, f"thread {self.thread_id}"
-                           + (f", called {', '.join(called)}" if called else ""))
+def _converse(person_id: int, group_id: int, agent_id: int, conv) -> StepOutcome:
+    label = f"{conv.expect_tool or 'answer'}: {conv.message[:50]}"
+    try:
+        thread, handle = runs.create_thread(group_id, agent_id, person_id)
+        result = continue_thread(thread.id, conv.message, person_id).wait(RUN_TIMEOUT_S)
+    except WorkbenchError as err:
+        return StepOutcome(label, False, err.user_message)
+    if result is None or result.status != "complete":
+        return StepOutcome(label, False, f"run {getattr(result, 'status', 'timed out')}: "
+                                         f"{getattr(result, 'error', '') or ''}")
+    with session_scope() as s:
+        called = s.scalars(select(RunStep.name).where(RunStep.run_id == result.run_id,
+                                                      RunStep.kind == "tool_call")).all()
+    if conv.expect_tool and conv.expect_tool not in called:
+        return StepOutcome(label, False, f"the model did not call {conv.expect_tool} "
+                                         f"(called: {', '.join(called) or 'no tool'}); the reply is kept")
+    return StepOutcome(label, True, f"thread {thread.id}" + (f", called {', '.join(called)}" if called else ""))
 
 
 def _comparison(person_id: int, group_id: int, agent_id: int) -> StepOutcome:

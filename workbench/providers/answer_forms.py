@@ -42,15 +42,17 @@ FORMS: list[tuple[str, re.Pattern[str], str]] = [
     ("yes or no",
      re.compile(r"\b(?:answer|reply|respond)(?:\s+(?:only|just))?(?:\s+with)?(?:\s+(?:only|just))?\s+"
                 r"[\"']?yes[\"']?\s+or\s+[\"']?no\b|\byes\s+or\s+no,?\s+(?:only|nothing\s+else)\b"
-                r"|\b(?:only|just)\s+[\"']?yes[\"']?\s+or\s+[\"']?no\b", re.IGNORECASE),
+                r"|\b(?:only|just)\s+[\"']?yes[\"']?\s+or\s+[\"']?no\b"
+                r"|^\W*yes\s+or\s+no\s*[:?]", re.IGNORECASE),  # "Yes or no: do fish have gills?"
      'root ::= ("Yes" | "No" | "yes" | "no") "."?'),
     ("a number",
-     re.compile(r"\b(?:only|just)\s+(?:with\s+)?(?:the|a)\s+(?:number|figure)\b|\b(?:the\s+)?number\s+only\b"
+     re.compile(r"\b(?:only|just)\s+(?:(?:give|say|write|tell|reply)(?:\s+me)?\s+)?(?:with\s+)?(?:the|a)\s+"
+                r"(?:number|figure)\b|\b(?:the\s+)?number\s+only\b"
                 r"|\b(?:only|just)\s+(?:the\s+)?digits?\b", re.IGNORECASE),
      'root ::= "-"? [0-9]+ ([.,] [0-9]+)? "."?'),
     ("one word",
      re.compile(r"\b(?:in|with|using)\s+(?:one|a\s+single|a)\s+word\b|\bone\s+word\s+only\b"
-                r"|\bonly\s+one\s+word\b|\bsingle\s+word\b", re.IGNORECASE),
+                r"|\bonly\s+one\s+word\b|\bsingle\s+word\b|^\W*one\s+word\s*:", re.IGNORECASE),
      # a word of letters, an article allowed: any character but a space let the model write
      # "A小狗" for "what do you call a baby dog?", where with the article it wrote "A puppy"
      'root ::= (("A" | "An" | "The" | "a" | "an" | "the") " ")? [A-Za-z\\u00C0-\\u024F\'-]+ "."?'),

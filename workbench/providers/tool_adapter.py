@@ -80,8 +80,10 @@ GROUNDING = ("Passages found by {tool} for the user's question:\n{passages}\nAns
 GROUNDING_CLEAR = ("Passages found by {tool} for the user's question:\n{passages}\nAnswer in one "
                    "sentence from these passages only.")
 SAY_DONE = "Done for the user's last message. Reply with this sentence: {summary}"
-PASSAGE_CHECK = ("Passages:\n{passages}\n\nQuestion: {question}\nDo the passages say what the answer to "
-                 "the question is? Answer yes or no.")
+# Asked after the question, in the answer's own conversation (the passages in its system turn),
+# so the server reads the passages once for both calls: its prompt cache holds that prefix.
+PASSAGE_CHECK = ("{question}\n\nBefore you answer: is the answer to this question written in the passages "
+                 "above, or do they only speak of the same subject? Answer yes if it is written there, no if not.")
 YES_OR_NO = 'root ::= "yes" | "no"'
 NOT_SAID = "I do not know; the knowledge base does not say."
 # The passages found are about something else: the model answered "What are the opening
@@ -95,9 +97,10 @@ NOTHING_FOUND = ("{tool} found nothing in the knowledge base about the user's qu
 # knowledge the passages answering dev questions scored 0.64 to 0.89, but on the sets written
 # later many answering passages scored 0.35 to 0.49 against the question or the model's query
 # ("How many points do I need for a voucher?" 0.46-0.49), so the answer was "I do not know".
-# Asked whether the closest passage says the answer, the 1.5B said yes for 63 of the 63
-# grounded questions of 22 sets scoring 0.3 or more, and for 21 of the 51 "I do not know"
-# ones (0.3 to 0.5: 11 of 34; above: 10 of 17, which the check now turns to "I do not know").
+# Asked in the answer's conversation whether the passages shown say the answer, the 1.5B said
+# yes for all 66 grounded questions of the sets up to fresh-21 with a passage at 0.3 or more,
+# and for 36 of the 55 such "I do not know" ones (PASSAGE_CHECK; asked apart from that
+# conversation 32 of 55, but the server then reads the passages twice).
 ANSWERING_SCORE = 0.3
 # From this score a passage matches as clearly as those that answered the dev questions (0.64
 # to 0.89): the answer is not offered "I do not know" (GROUNDING_CLEAR). On the 96 grounded and
@@ -322,16 +325,15 @@ def said_grammar(sentence: str) -> str:
 def passage_check(request: ChatRequest, messages: list[dict[str, Any]],
                   found: list[dict[str, Any]]) -> ChatRequest | None:
     """The check made before an answer from the search results `found` (greedy, held to yes
-    or no): do the passages the answer is shown say what the answer to the user's question
-    is? None when none is shown (the reply is already "I do not know")."""
+    or no): the answer's conversation `messages`, its question followed by PASSAGE_CHECK. None
+    when no passage is shown (the reply is already "I do not know")."""
     question = _text(messages[-1].get("content")) if messages and messages[-1].get("role") == "user" else ""
     instructions = _text(messages[0].get("content")) if messages and messages[0].get("role") == "system" else ""
     kept = answering(found)
     if not kept or not question or unknown_names(question, kept, instructions):
         return None
-    ask = PASSAGE_CHECK.format(passages=numbered_passages(focused(question, kept)), question=question)
-    return ChatRequest(model=request.model, messages=[{"role": "user", "content": ask}], temperature=0.0,
-                       max_tokens=2, grammar=YES_OR_NO)
+    asked = [*messages[:-1], {"role": "user", "content": PASSAGE_CHECK.format(question=question)}]
+    return ChatRequest(model=request.model, messages=asked, temperature=0.0, max_tokens=2, grammar=YES_OR_NO)
 
 
 def answer_sources(found: list[dict[str, Any]], messages: list[dict[str, Any]]) -> list[str]:
