@@ -2,7 +2,7 @@
 through the real run loop (a fresh workbench in a temp folder, the embedded llama.cpp
 server, the group's knowledge base, real tools).
 
-    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|...|fresh-22|all] [--repeat 3] [--temperature 0.2]
+    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|...|fresh-23|all] [--repeat 3] [--temperature 0.2]
     python bench/agent_behaviours.py --decision-cost
     WORKBENCH_LOCAL_MODEL_PATH=other.gguf python bench/agent_behaviours.py  (another model)
 
@@ -49,8 +49,9 @@ and `fresh-20` before the 1.5B became the default, each with a new passage (spar
 loyalty club), and first run on both models; `fresh-21` after the 1.5B became the default and
 the hand-over and the probe's words were mended from fresh-19's misses, with a new passage
 (click and collect); `fresh-22` after answers from passages were checked first by asking the model
-whether the passages say the answer, with a new passage (extended warranty). Each committed
-before its first run."""
+whether the passages say the answer, with a new passage (extended warranty); `fresh-23` after
+that check moved into the answer's conversation and more short forms were read, with a new
+passage (appliance rental). Each committed before its first run."""
 
 from __future__ import annotations
 

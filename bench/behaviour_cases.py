@@ -67,6 +67,9 @@ KNOWLEDGE = {
     # for fresh-22
     "Extended warranty": "An extended warranty adds 4 more years of cover to any appliance over 200 euros. It "
                          "costs 10 % of the appliance's price and can be bought up to 60 days after delivery.",
+    # for fresh-23
+    "Appliance rental": "Washing machines and dryers can be rented from 19 euros a month, for at least 6 months. "
+                        "Repairs during the rental are free of charge.",
     # for fresh-16
     "Delivery slots": "Deliveries can be booked for a morning slot from 8:00 to 12:00 or an afternoon slot "
                       "from 13:00 to 18:00. Large appliances are carried to any floor for an extra 20 euros.",
@@ -971,6 +974,39 @@ FRESH_22 = [
 ]
 
 
+FRESH_23 = [
+    Case("tool choice", ["The staff toilet on the first floor is blocked; raise a task, please."],
+         first_call("create_task")),
+    Case("tool choice", ["Find what the knowledge base says about appliance rental."], first_call("search_knowledge")),
+    Case("tool choice", ["We need to order more printer ink; put that on the task list."], first_call("create_task")),
+    Case("exact arguments", ["Create a medium priority task titled 'Label the storage boxes'."],
+         first_call("create_task", title="Label the storage boxes", priority="medium")),
+    Case("exact arguments", ["Search the knowledge base for: monthly rental price"],
+         first_call("search_knowledge", query="monthly rental price")),
+    Case("exact arguments", ["Add a low priority task called 'Tidy the meeting room'."],
+         first_call("create_task", title="Tidy the meeting room", priority="low")),
+    Case("no tool", ["What is 45 plus 38?"], no_tool_says("83")),
+    Case("no tool", ["Which animal is known as the ship of the desert?"], no_tool_says("camel")),
+    Case("no tool", ["What is the chemical formula of water?"], no_tool_says("h2o")),
+    Case("escalation", ["Is there any chance of talking this through with an employee?"], first_call("call_human")),
+    Case("escalation", ["Get a manager to contact me about this order."], first_call("call_human")),
+    Case("escalation", ["This chat isn't working for me; I'd like to talk to someone."], first_call("call_human")),
+    Case("grounded", ["What is the minimum rental period for an appliance?"], grounded("6")),
+    Case("grounded", ["How much does it cost per month to rent a washing machine?"], grounded("19")),
+    Case("grounded", ["What happens to repairs on a rented appliance?"], grounded("free")),
+    Case("I do not know", ["Can I buy the washing machine at the end of the rental?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["Do you rent out dishwashers as well?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["What deposit do I pay to rent an appliance?"], does_not_know(r"\d")),
+    Case("format", ["In one word: what is the largest mammal in the sea?"], exactly("whale", "blue whale")),
+    Case("format", ["Give the number only: how many players are in a basketball team on court?"], exactly("5")),
+    Case("format", ["Yes or no: is ice lighter than liquid water?"], exactly("yes")),
+    Case("memory", ["My son's school is called Riverside Academy.", "What is my son's school called?"],
+         remembers("riverside")),
+    Case("memory", ["My blood type is O negative.", "What is my blood type?"], remembers("o negative")),
+    Case("memory", ["My holiday starts on 14 July.", "When does my holiday start?"], remembers("14 july")),
+]
+
+
 # Every set by name, in the order written (`--set all` runs them all in this order).
 SETS = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
         "fresh-4": FRESH_4, "fresh-5": FRESH_5, "fresh-6": FRESH_6, "fresh-7": FRESH_7, "fresh-8": FRESH_8,
@@ -978,4 +1014,5 @@ SETS = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "f
         "fresh-12": FRESH_12, "fresh-13": FRESH_13, "fresh-14": FRESH_14,
         "fresh-15": FRESH_15, "fresh-16": FRESH_16, "fresh-17": FRESH_17,
         "fresh-18": FRESH_18, "fresh-19": FRESH_19, "fresh-20": FRESH_20,
-        "fresh-21": FRESH_21, "fresh-22": FRESH_22}
+        "fresh-21": FRESH_21, "fresh-22": FRESH_22,
+        "fresh-23": FRESH_23}
