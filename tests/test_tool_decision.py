@@ -26,13 +26,13 @@ from workbench.providers.message_reading import (
     with_answer_note,
 )
 from workbench.providers.openai_compat import OpenAICompatibleProvider
+from workbench.providers.decided_arguments import as_the_user_wrote_it
 from workbench.providers.tool_decision import (
     DECISION_SEED,
     MAX_STRING_CHARS,
     STRONG_MATCH,
     answer_choice,
     arguments_schema,
-    as_the_user_wrote_it,
     decided_calls,
     decision_schema,
     example_turns,
