@@ -303,8 +303,7 @@ def _adapt(messages: list[dict[str, Any]]
     if ends_with_results and (searched_only or all(said)):
         out.pop()  # the turn announcing the call: the conversation ends with the user's message
         if searched_only:
-            question = _text(out[-1].get("content")) if out and out[-1].get("role") == "user" else ""
-            instructions = _text(out[0].get("content")) if out and out[0].get("role") == "system" else ""
+            question, instructions = _question_and_instructions(out)
             extra = "\n\n".join(grounding(name, found, question, instructions) for name, _, found in batch)
         else:  # actions that say what they did: the model is given their sentences to say
             extra = SAY_DONE.format(summary=" ".join(said))
@@ -322,13 +321,20 @@ def said_grammar(sentence: str) -> str:
     return f"root ::= {json.dumps(sentence)}"
 
 
+def _question_and_instructions(messages: list[dict[str, Any]]) -> tuple[str, str]:
+    """The user's question that ends `messages` and the system turn that starts them ("" for
+    either that is not there)."""
+    question = _text(messages[-1].get("content")) if messages and messages[-1].get("role") == "user" else ""
+    instructions = _text(messages[0].get("content")) if messages and messages[0].get("role") == "system" else ""
+    return question, instructions
+
+
 def passage_check(request: ChatRequest, messages: list[dict[str, Any]],
                   found: list[dict[str, Any]]) -> ChatRequest | None:
     """The check made before an answer from the search results `found` (greedy, held to yes
     or no): the answer's conversation `messages`, its question followed by PASSAGE_CHECK. None
     when no passage is shown (the reply is already "I do not know")."""
-    question = _text(messages[-1].get("content")) if messages and messages[-1].get("role") == "user" else ""
-    instructions = _text(messages[0].get("content")) if messages and messages[0].get("role") == "system" else ""
+    question, instructions = _question_and_instructions(messages)
     kept = answering(found)
     if not kept or not question or unknown_names(question, kept, instructions):
         return None
