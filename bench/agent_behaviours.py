@@ -2,7 +2,7 @@
 through the real run loop (a fresh workbench in a temp folder, the embedded llama.cpp
 server, the group's knowledge base, real tools).
 
-    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|...|fresh-23|all] [--repeat 3] [--temperature 0.2]
+    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|...|fresh-24|all] [--repeat 3] [--temperature 0.2]
     python bench/agent_behaviours.py --decision-cost
     WORKBENCH_LOCAL_MODEL_PATH=other.gguf python bench/agent_behaviours.py  (another model)
 
@@ -51,7 +51,8 @@ the hand-over and the probe's words were mended from fresh-19's misses, with a n
 (click and collect); `fresh-22` after answers from passages were checked first by asking the model
 whether the passages say the answer, with a new passage (extended warranty); `fresh-23` after
 that check moved into the answer's conversation and more short forms were read, with a new
-passage (appliance rental). Each committed before its first run."""
+passage (appliance rental); `fresh-24` after that check was held to "Yes" or "No" as the model
+writes them, with a new passage (gift wrapping). Each committed before its first run."""
 
 from __future__ import annotations
 

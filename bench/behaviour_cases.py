@@ -70,6 +70,9 @@ KNOWLEDGE = {
     # for fresh-23
     "Appliance rental": "Washing machines and dryers can be rented from 19 euros a month, for at least 6 months. "
                         "Repairs during the rental are free of charge.",
+    # for fresh-24
+    "Gift wrapping": "Gift wrapping costs 4 euros per item and can be added to an order up to 2 days before "
+                     "delivery. A handwritten card can be added free of charge.",
     # for fresh-16
     "Delivery slots": "Deliveries can be booked for a morning slot from 8:00 to 12:00 or an afternoon slot "
                       "from 13:00 to 18:00. Large appliances are carried to any floor for an extra 20 euros.",
@@ -1003,7 +1006,40 @@ FRESH_23 = [
     Case("memory", ["My son's school is called Riverside Academy.", "What is my son's school called?"],
          remembers("riverside")),
     Case("memory", ["My blood type is O negative.", "What is my blood type?"], remembers("o negative")),
-    Case("memory", ["My holiday starts on 14 July.", "When does my holiday start?"], remembers("14 july")),
+    Case("memory", ["My holiday starts on 14 July.", "When does my holiday start?"], remembers("14", "july")),
+]
+
+
+FRESH_24 = [
+    Case("tool choice", ["The coffee machine in the break room is leaking; create a task for facilities."],
+         first_call("create_task")),
+    Case("tool choice", ["Check the knowledge base for anything on gift wrapping."], first_call("search_knowledge")),
+    Case("tool choice", ["Someone should restock the first-aid kit; log it as a task."], first_call("create_task")),
+    Case("exact arguments", ["Make a task with high priority: 'Order a spare projector bulb'."],
+         first_call("create_task", title="Order a spare projector bulb", priority="high")),
+    Case("exact arguments", ["Look up 'handwritten card' in the knowledge base."],
+         first_call("search_knowledge", query="handwritten card")),
+    Case("exact arguments", ["New task, medium priority: 'Clean the shop windows'."],
+         first_call("create_task", title="Clean the shop windows", priority="medium")),
+    Case("no tool", ["What is 17 plus 26?"], no_tool_says("43")),
+    Case("no tool", ["What is 15 percent of 200?"], no_tool_says("30")),
+    Case("no tool", ["In which country is the city of Kyoto?"], no_tool_says("japan")),
+    Case("escalation", ["Can somebody from your team take over this conversation?"], first_call("call_human")),
+    Case("escalation", ["I need to speak with your team lead."], first_call("call_human")),
+    Case("escalation", ["Is a human agent available to chat with me?"], first_call("call_human")),
+    Case("grounded", ["How much is gift wrapping per item?"], grounded("4")),
+    Case("grounded", ["Is a handwritten card extra?"], grounded("free")),
+    Case("grounded", ["How late can I add gift wrapping to my order?"], grounded("2")),
+    Case("I do not know", ["Do you offer gift wrapping in different colours?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["Can you send a wrapped gift straight to another address?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["How many words can the message on the card have?"], does_not_know(r"\d")),
+    Case("format", ["One word only: what is a young horse called?"], exactly("foal")),
+    Case("format", ["Reply with just the number: how many strings does a violin have?"], exactly("4")),
+    Case("format", ["Yes or no: do penguins live at the North Pole?"], exactly("no")),
+    Case("memory", ["My favourite author is Saramago.", "Who is my favourite author?"], remembers("saramago")),
+    Case("memory", ["I have an appointment with Dr Costa on Wednesday.", "Which doctor am I seeing?"],
+         remembers("costa")),
+    Case("memory", ["My library card number is 60418.", "What is my library card number?"], remembers("60418")),
 ]
 
 
@@ -1015,4 +1051,4 @@ SETS = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "f
         "fresh-15": FRESH_15, "fresh-16": FRESH_16, "fresh-17": FRESH_17,
         "fresh-18": FRESH_18, "fresh-19": FRESH_19, "fresh-20": FRESH_20,
         "fresh-21": FRESH_21, "fresh-22": FRESH_22,
-        "fresh-23": FRESH_23}
+        "fresh-23": FRESH_23, "fresh-24": FRESH_24}

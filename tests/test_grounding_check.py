@@ -95,7 +95,7 @@ def _provider(server) -> OpenAICompatibleProvider:
 
 
 def test_an_invented_figure_is_replaced_before_the_user_sees_it(openai_server):
-    openai_server.script(text("yes"), text("There are 40 parking spaces.", chunk_size=3))
+    openai_server.script(text("Yes"), text("There are 40 parking spaces.", chunk_size=3))
     events = list(_provider(openai_server).stream_chat(
         ChatRequest(model="m", messages=_searched("How many spaces are there?", PASSAGES))))
     response = events[-1].response
@@ -106,7 +106,7 @@ def test_an_invented_figure_is_replaced_before_the_user_sees_it(openai_server):
 
 
 def test_an_answer_the_passages_back_is_shown_as_the_model_gave_it(openai_server):
-    openai_server.script(text("yes"), text("A permit costs 25 euros a month.", chunk_size=3))
+    openai_server.script(text("Yes"), text("A permit costs 25 euros a month.", chunk_size=3))
     events = list(_provider(openai_server).stream_chat(
         ChatRequest(model="m", messages=_searched("What does a permit cost?", PASSAGES))))
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "A permit costs 25 euros a month."
@@ -128,7 +128,7 @@ def test_the_trace_keeps_the_replaced_answer_and_what_it_was_checked_against(wb,
     kb.add_snippet(wb.person_id, wb.group_id, "Parking", "Staff park in the garage; a permit costs 25 euros a month.")
     thread = builtin_on_scripted(["search_knowledge"], name="Checked")
     openai_server.script(text('{"tool": "search_knowledge", "arguments": {"query": "garage parking spaces"}}'),
-                         text("yes"), text("The garage has 40 parking spaces."))
+                         text("Yes"), text("The garage has 40 parking spaces."))
     result = runs.continue_thread(thread.id, "How many parking spaces does the garage have?", wb.person_id).wait(30)
     assert result.status == "complete" and result.reply == NOT_IN_SOURCES, result.error
     with session_scope() as s:
@@ -140,7 +140,7 @@ def test_the_trace_keeps_the_replaced_answer_and_what_it_was_checked_against(wb,
     assert answer_step.response["content"] == NOT_IN_SOURCES
     assert answer_step.response["replaced"] == {"answer": "The garage has 40 parking spaces.", "unsupported": ["40"]}
     # the check made first, as sent, and its verdict
-    assert answer_step.request["passage_check"]["grammar"] == 'root ::= "yes" | "no"'
+    assert answer_step.request["passage_check"]["grammar"] == 'root ::= "Yes" | "No"'
     assert answer_step.request["passage_check"]["temperature"] == 0.0
     assert answer_step.response["passage_check"] == "yes"
     assert answer_step.request["checked_against"] == [
@@ -150,11 +150,11 @@ def test_the_trace_keeps_the_replaced_answer_and_what_it_was_checked_against(wb,
 
 def test_passages_the_model_says_do_not_hold_the_answer_are_not_answered_from(openai_server):
     """The check made first (tool_adapter.passage_check): the answer's own conversation, its
-    question followed by the ask, greedy, held to yes or no. "no": the reply is NOT_SAID and
-    no answer is asked for; "yes": the answer is asked for, with the same prefix."""
+    question followed by the ask, greedy, held to Yes or No. "No": the reply is NOT_SAID and
+    no answer is asked for; "Yes": the answer is asked for, with the same prefix."""
     from workbench.providers.tool_adapter import NOT_SAID, PASSAGE_CHECK, YES_OR_NO
 
-    openai_server.script(text("no"))
+    openai_server.script(text("No"))
     events = list(_provider(openai_server).stream_chat(
         ChatRequest(model="m", messages=_searched("Is there a car park for customers?", PASSAGES))))
     response = events[-1].response
@@ -165,7 +165,7 @@ def test_passages_the_model_says_do_not_hold_the_answer_are_not_answered_from(op
     system, asked = check.body["messages"]
     assert "[1] Parking: A parking permit costs 25 euros a month." in system["content"]
     assert asked == {"role": "user", "content": PASSAGE_CHECK.format(question="Is there a car park for customers?")}
-    openai_server.script(text("yes"), text("A permit costs 25 euros a month."))
+    openai_server.script(text("Yes"), text("A permit costs 25 euros a month."))
     response = list(_provider(openai_server).stream_chat(
         ChatRequest(model="m", messages=_searched("What does a permit cost?", PASSAGES))))[-1].response
     assert response.content == "A permit costs 25 euros a month." and response.passage_check == "yes"

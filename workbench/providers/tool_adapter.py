@@ -84,7 +84,11 @@ SAY_DONE = "Done for the user's last message. Reply with this sentence: {summary
 # so the server reads the passages once for both calls: its prompt cache holds that prefix.
 PASSAGE_CHECK = ("{question}\n\nBefore you answer: is the answer to this question written in the passages "
                  "above, or do they only speak of the same subject? Answer yes if it is written there, no if not.")
-YES_OR_NO = 'root ::= "yes" | "no"'
+# Capitalised, as the model writes them: its lower-case "yes" and "no" are unlikely tokens, and
+# between them "no" lost too often. Over the grounded and "I do not know" questions of the sets
+# up to fresh-23 (a passage at 0.3 or more), the lower-case check said yes to 42 of 61 "I do not
+# know" questions and to all 72 grounded ones; the capitalised one to 26 and 70.
+YES_OR_NO = 'root ::= "Yes" | "No"'
 NOT_SAID = "I do not know; the knowledge base does not say."
 # The passages found are about something else: the model answered "What are the opening
 # hours of your Madrid store?" with the Lisbon office's hours.
@@ -99,8 +103,8 @@ NOTHING_FOUND = ("{tool} found nothing in the knowledge base about the user's qu
 # ("How many points do I need for a voucher?" 0.46-0.49), so the answer was "I do not know".
 # Asked in the answer's conversation whether the passages shown say the answer, the 1.5B said
 # yes for all 66 grounded questions of the sets up to fresh-21 with a passage at 0.3 or more,
-# and for 36 of the 55 such "I do not know" ones (PASSAGE_CHECK; asked apart from that
-# conversation 32 of 55, but the server then reads the passages twice).
+# and for 36 of the 55 such "I do not know" ones (held to lower case then, see YES_OR_NO; asked
+# apart from that conversation 32 of 55, but the server then reads the passages twice).
 ANSWERING_SCORE = 0.3
 # From this score a passage matches as clearly as those that answered the dev questions (0.64
 # to 0.89): the answer is not offered "I do not know" (GROUNDING_CLEAR). On the 96 grounded and
