@@ -173,9 +173,15 @@ def comma_list(*items: str) -> Callable[[Outcome], bool]:
     return check
 
 
+# Tools that act for the user: telling something or asking it back calls neither (fresh-24's
+# first run called a human for "Which doctor am I seeing?" and still said "Dr Costa").
+ACTIONS = ("create_task", "call_human")
+
+
 def remembers(*needles: str) -> Callable[[Outcome], bool]:
+    """The reply holds every needle, and no turn filed a task or called a human."""
     def check(o: Outcome) -> bool:
-        return all(_says(o.reply, n) for n in needles)
+        return all(_says(o.reply, n) for n in needles) and not any(c[0] in ACTIONS for c in o.calls)
     return check
 
 
