@@ -9,7 +9,7 @@ import pytest
 
 from tests.scripted_openai import text
 from workbench.providers.base import ChatRequest, ProviderConfig, StreamReset, TextDelta
-from workbench.providers.grounding_check import NOT_IN_SOURCES, unsupported_terms
+from workbench.providers.grounding_check import NOT_IN_SOURCES, adds_to_question, unsupported_terms
 from workbench.providers.openai_compat import OpenAICompatibleProvider
 from workbench.providers.tool_adapter import ANSWERING_SCORE, adapt_request
 
@@ -66,6 +66,30 @@ def test_a_figure_must_keep_the_unit_the_sources_give_it(answer, unsupported):
     assert unsupported_terms(answer, CLASSES) == unsupported
 
 
+GIFTS = ["Gift wrapping: Gift wrapping costs 4 euros per item and can be added to an order up to 2 days "
+         "before delivery. A handwritten card can be added free of charge.",
+         "Loyalty club: Members earn 2 points for every euro they spend."]
+
+
+@pytest.mark.parametrize("question, answer, adds", [
+    ("How late can I add gift wrapping to my order?",
+     "Gift wrapping can be added up to 2 days before delivery.", True),  # a figure and a word
+    ("Is a handwritten card extra?", "No, a handwritten card is free of charge.", True),
+    ("What does gift wrapping cost?", "Gift wrapping costs four euros per item.", True),  # four is 4
+    ("Is wrapping free on an order of 60 euros?", "No, it costs 4 euros per item.", True),
+    # repeating the question says nothing the passages hold
+    ("Can you send a wrapped gift straight to another address?",
+     "Yes, you can send a wrapped gift straight to another address.", False),
+    ("Do loyalty points expire?", "Loyalty points do not expire.", False),
+    # the rule's limit: a word of the passages passes whether or not it answers
+    ("Does the card come in gold?", "Yes, the handwritten card comes in gold.", True),
+    ("What colours does the wrapping come in?", "It comes in red and green.", False),  # words of no passage
+    ("Do you wrap gifts in gold paper?", "I do not know; the knowledge base says nothing about that.", True),
+])
+def test_an_answer_must_say_something_of_the_passages_beyond_the_question(question, answer, adds):
+    assert adds_to_question(answer, question, [*GIFTS, question]) is adds
+
+
 def _searched(question: str, found: list[dict]) -> list[dict]:
     return [{"role": "system", "content": "You are the support assistant."},
             {"role": "user", "content": question},
@@ -103,6 +127,16 @@ def test_an_invented_figure_is_replaced_before_the_user_sees_it(openai_server):
     assert not any(isinstance(e, StreamReset) for e in events)
     assert response.content == NOT_IN_SOURCES
     assert response.replaced == {"answer": "There are 40 parking spaces.", "unsupported": ["40"]}
+
+
+def test_an_answer_that_only_repeats_the_question_is_replaced(openai_server):
+    openai_server.script(text("Yes"), text("Yes, there is a car park for customers.", chunk_size=3))
+    events = list(_provider(openai_server).stream_chat(
+        ChatRequest(model="m", messages=_searched("Is there a car park for customers?", PASSAGES))))
+    response = events[-1].response
+    assert [e.text for e in events if isinstance(e, TextDelta)] == [NOT_IN_SOURCES]
+    assert response.replaced == {"answer": "Yes, there is a car park for customers.", "unsupported": [],
+                                 "repeats_question": True}
 
 
 def test_an_answer_the_passages_back_is_shown_as_the_model_gave_it(openai_server):
@@ -146,6 +180,15 @@ def test_the_trace_keeps_the_replaced_answer_and_what_it_was_checked_against(wb,
     assert answer_step.request["checked_against"] == [
         "Parking: Staff park in the garage; a permit costs 25 euros a month.",
         "How many parking spaces does the garage have?"]
+    # an answer that only repeats the question: the chat's message says why it was replaced
+    openai_server.script(text('{"tool": "search_knowledge", "arguments": {"query": "garage for staff"}}'),
+                         text("Yes"), text("Yes, there is a garage for staff."))
+    result = runs.continue_thread(thread.id, "Is there a garage for staff?", wb.person_id).wait(30)
+    assert result.status == "complete" and result.reply == NOT_IN_SOURCES, result.error
+    with session_scope() as s:
+        stored = s.scalars(select(Message).where(Message.thread_id == thread.id)
+                           .order_by(Message.seq.desc())).first()
+        assert stored.data["unsupported"] == [] and stored.data["repeats_question"] is True
 
 
 def test_passages_the_model_says_do_not_hold_the_answer_are_not_answered_from(openai_server):

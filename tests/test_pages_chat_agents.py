@@ -378,6 +378,17 @@ def test_an_answer_the_grounding_check_replaced_says_so(env):
     assert NOT_IN_SOURCES in [m.value for m in at.markdown]
 
 
+def test_an_answer_replaced_for_repeating_the_question_says_so(env):
+    thread, _ = runs.create_thread(env.group, env.agent.id, env.person, title="Car park")
+    with session_scope() as s:
+        row = threads.load_thread(s, env.person, thread.id)
+        threads.append_message(s, row, role="user", content="Is there a car park for customers?")
+        threads.append_message(s, row, role="assistant", run_id=1, content=NOT_IN_SOURCES,
+                               data={"model": "m", "unsupported": [], "repeats_question": True})
+    at = chat(env, sel_thread=thread.id)
+    assert any("only repeated the question and said nothing they hold" in c.value for c in at.caption)
+
+
 def _live_view():
     import streamlit as st
 

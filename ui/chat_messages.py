@@ -122,8 +122,11 @@ def _usage_line(replies: list) -> str | None:
     return f"{', '.join(models)} · {tokens_in:,} → {tokens_out:,} tokens"
 
 
-def replaced_note(unsupported: list[str]) -> str:
+def replaced_note(unsupported: list[str], repeats_question: bool = False) -> str:
     """Under an answer the grounding check replaced (providers/grounding_check)."""
+    if repeats_question:
+        return ("🔎 Checked against the passages found: the model's answer only repeated the question "
+                "and said nothing they hold, so it was replaced. The run's trace keeps the model's answer.")
     return (f"🔎 Checked against the passages found: the model's answer named "
             f"{', '.join(unsupported)}, which they do not hold, so it was replaced. "
             "The run's trace keeps the model's answer.")
@@ -139,9 +142,9 @@ def render_assistant_message(msg, *, retry_key: str | None = None) -> bool:
         st.error((msg.data or {}).get("error") or "The reply failed.")
     elif msg.status in REPLY_NOTES:
         st.caption(REPLY_NOTES[msg.status])
-    unsupported = (msg.data or {}).get("unsupported")
-    if unsupported:
-        st.caption(replaced_note(unsupported))
+    data = msg.data or {}
+    if data.get("unsupported") or data.get("repeats_question"):
+        st.caption(replaced_note(data.get("unsupported") or [], bool(data.get("repeats_question"))))
     if retry_key:
         return st.button("Retry", key=retry_key, icon=":material/refresh:",
                          help="Run the agent again on your last message.")

@@ -149,9 +149,13 @@ def _model_step(step: StepView) -> None:
                        "Parameters), the model said yes; then it answered from them.")
         replaced = resp.get("replaced")
         if replaced:
-            terms = ", ".join(f"`{t}`" for t in replaced.get("unsupported") or [])
-            st.warning(f"Replaced: the model's answer named {terms}, which neither the passages nor "
-                       "the user's messages hold (see `checked_against` under Parameters). "
+            if replaced.get("repeats_question"):
+                why = ("only repeated the question: none of its words or figures beyond the question's "
+                       "is in the passages")
+            else:
+                terms = ", ".join(f"`{t}`" for t in replaced.get("unsupported") or [])
+                why = f"named {terms}, which neither the passages nor the user's messages hold"
+            st.warning(f"Replaced: the model's answer {why} (see `checked_against` under Parameters). "
                        "The model's answer:")
             st.text(replaced.get("answer") or "")
         if resp.get("tool_calls"):

@@ -111,8 +111,9 @@ class ModelResponse:
     full_answer: str | None = None
     form_choices: list[str] | None = None
     passage_check: str | None = None  # "yes" or "no": whether the passages say the answer
-    # Set when the answer named what its sources do not hold and was replaced (see
-    # grounding_check): {"answer": the model's answer, "unsupported": [the terms]}.
+    # Set when the answer named what its sources do not hold, or only repeated the question,
+    # and was replaced (see grounding_check): {"answer": the model's answer, "unsupported":
+    # [the terms]}, with "repeats_question": True for the second.
     replaced: dict[str, Any] | None = None
 
 

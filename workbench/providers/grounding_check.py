@@ -8,6 +8,11 @@ or a name that none of its sources (the passages, the user's messages) contains.
 provider checks each answer from passages (`ChatRequest.sources`) with `unsupported_terms`
 and replaces one that fails by NOT_IN_SOURCES; the trace keeps the replaced answer.
 
+An answer must also say something its sources hold beyond the question (`adds_to_question`).
+Asked a yes-or-no question the passages only touch, the model repeats it as a statement ("Yes,
+you can collect your order from the Porto office."): nothing in such an answer comes from the
+passages.
+
 Checked: every run of digits ("8:30" is 8 and 30; number words from two to twenty and
 ordinals from second to twentieth count as their digits) and every capitalised word inside a
 sentence, as written (a sentence's first word is capitalised anyway). A figure given with a
@@ -21,7 +26,12 @@ from __future__ import annotations
 
 import re
 
+from .message_reading import subject_words
+
 NOT_IN_SOURCES = "I do not know; the knowledge base does not say."
+# How every reply of the adapter that says it does not know begins (NOT_IN_SOURCES, and the
+# sentences tool_adapter gives the model to reply with).
+DOES_NOT_KNOW = "I do not know"
 DIGITS = re.compile(r"\d+")
 WORD = re.compile(r"[^\W\d_][\w'-]*")
 # A capitalised word of 3 letters or more that does not open a sentence, a line or a list item.
@@ -114,3 +124,20 @@ def unsupported_terms(answer: str, sources: list[str]) -> list[str]:
         if held.get(figure) and unit not in held[figure] and as_written not in missing:
             missing.append(as_written)
     return missing + unbacked_names(answer, sources)
+
+
+def adds_to_question(answer: str, question: str, sources: list[str]) -> bool:
+    """Whether `answer` says something of its `sources` that `question` does not: a subject
+    word (`subject_words`: stemmed, no function words) or a figure it holds that a source holds
+    too. In six logs of bench/agent_behaviours.py's earlier runs (both models), 42 of the 60
+    answers given to "I do not know" questions added nothing, and 19 of the 228 given to
+    grounded ones, 7 of those right ("Yes, the Lisbon office is open on Fridays."). A reply
+    that says it does not know is left as it is."""
+    if answer.strip().startswith(DOES_NOT_KNOW):
+        return True
+    return bool((_said(answer) - _said(question)) & _said("\n".join(sources)))
+
+
+def _said(text: str) -> set[str]:
+    """What `text` says, to compare: its subject words and its figures."""
+    return subject_words(text) | _numbers(text)

@@ -13,8 +13,9 @@ from dataclasses import replace
 
 from .answer_forms import form_choices, held_request, said_choice
 from .base import ChatRequest, ModelResponse, StreamEvent, TextDelta, Usage
-from .grounding_check import NOT_IN_SOURCES, unsupported_terms
+from .grounding_check import NOT_IN_SOURCES, adds_to_question, unsupported_terms
 from .hand_over import HANDED_OVER, handed_over
+from .message_reading import last_user_text
 from .tool_adapter import NOT_SAID
 from .tool_decision import decided_calls, search_first
 
@@ -70,8 +71,8 @@ def checked_answer(call: Call, request: ChatRequest, started: float) -> Passes:
     """An answer from passages, held back until it is checked against its sources (one
     sentence: shown whole rather than streamed and then taken back). The passages are
     checked first: when the model says they do not say the answer, the reply is NOT_SAID
-    without the answer's call. An answer naming what they do not hold is replaced by
-    NOT_IN_SOURCES."""
+    without the answer's call. An answer naming what they do not hold, or saying nothing
+    they hold beyond the question, is replaced by NOT_IN_SOURCES."""
     checked = None
     if request.passage_check is not None:
         checked = yield from call(request.passage_check, False)
@@ -86,10 +87,14 @@ def checked_answer(call: Call, request: ChatRequest, started: float) -> Passes:
         response.usage, response.passage_check = added(checked.usage, response.usage), "yes"
     if response.finish_reason == "cancelled":
         return replace(response, content="")  # never shown, and unchecked
-    unsupported = unsupported_terms(response.content, request.sources or [])
+    sources = request.sources or []
+    unsupported = unsupported_terms(response.content, sources)
     if unsupported:
         response = replace(response, content=NOT_IN_SOURCES,
                            replaced={"answer": response.content, "unsupported": unsupported})
+    elif not adds_to_question(response.content, last_user_text(request), sources):
+        response = replace(response, content=NOT_IN_SOURCES,
+                           replaced={"answer": response.content, "unsupported": [], "repeats_question": True})
     if response.content:
         response = _shown_whole(response, response.content, started)
         yield TextDelta(response.content)

@@ -228,7 +228,8 @@ def _close_call(plan, response: ModelResponse, step_id: int, reply_id: int, call
         message_key=reply_id, content=response.content, tool_calls=calls or None,
         status="cancelled" if cancelled else "complete",
         data={"model": cfg.model, "usage": vars(response.usage),
-              **({"unsupported": response.replaced["unsupported"]} if response.replaced else {})}))
+              **({key: response.replaced[key] for key in ("unsupported", "repeats_question") if key in response.replaced}
+                 if response.replaced else {})}))
     return rec.cost_usd
 
 
