@@ -2,7 +2,7 @@
 through the real run loop (a fresh workbench in a temp folder, the embedded llama.cpp
 server, the group's knowledge base, real tools).
 
-    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|...|fresh-24|all] [--repeat 3] [--temperature 0.2]
+    python bench/agent_behaviours.py [--set dev|held-out|fresh|fresh-2|...|fresh-25|all] [--repeat 3] [--temperature 0.2]
     python bench/agent_behaviours.py --decision-cost
     WORKBENCH_LOCAL_MODEL_PATH=other.gguf python bench/agent_behaviours.py  (another model)
 
@@ -52,7 +52,9 @@ the hand-over and the probe's words were mended from fresh-19's misses, with a n
 whether the passages say the answer, with a new passage (extended warranty); `fresh-23` after
 that check moved into the answer's conversation and more short forms were read, with a new
 passage (appliance rental); `fresh-24` after that check was held to "Yes" or "No" as the model
-writes them, with a new passage (gift wrapping). Each committed before its first run."""
+writes them, with a new passage (gift wrapping); `fresh-25` after an answer from passages that
+says nothing of them beyond the question was replaced, with a new passage (engraving). Each
+committed before its first run."""
 
 from __future__ import annotations
 

@@ -73,6 +73,9 @@ KNOWLEDGE = {
     # for fresh-24
     "Gift wrapping": "Gift wrapping costs 4 euros per item and can be added to an order up to 2 days before "
                      "delivery. A handwritten card can be added free of charge.",
+    # for fresh-25
+    "Engraving": "Our chef's knives can be engraved with up to 20 characters for 9 euros. Engraved items "
+                 "cannot be returned.",
     # for fresh-16
     "Delivery slots": "Deliveries can be booked for a morning slot from 8:00 to 12:00 or an afternoon slot "
                       "from 13:00 to 18:00. Large appliances are carried to any floor for an extra 20 euros.",
@@ -1049,6 +1052,39 @@ FRESH_24 = [
 ]
 
 
+FRESH_25 = [
+    Case("tool choice", ["The lift to the second floor is out of order again; open a task."],
+         first_call("create_task")),
+    Case("tool choice", ["What does your knowledge base say about engraving?"], first_call("search_knowledge")),
+    Case("tool choice", ["Log a task: the shutter of the shop door is stuck halfway."], first_call("create_task")),
+    Case("exact arguments", ["Create a low priority task titled 'Check the smoke detectors'."],
+         first_call("create_task", title="Check the smoke detectors", priority="low")),
+    Case("exact arguments", ["Search the knowledge base for: engraving price"],
+         first_call("search_knowledge", query="engraving price")),
+    Case("exact arguments", ["Add a task 'Repaint the loading bay lines' with high priority."],
+         first_call("create_task", title="Repaint the loading bay lines", priority="high")),
+    Case("no tool", ["What is 81 minus 27?"], no_tool_says("54")),
+    Case("no tool", ["Which organ pumps blood around the body?"], no_tool_says("heart")),
+    Case("no tool", ["What is 250 plus 175?"], no_tool_says("425")),
+    Case("escalation", ["Please find me someone from the shop who can sort this out."], first_call("call_human")),
+    Case("escalation", ["Can your supervisor call me this afternoon?"], first_call("call_human")),
+    Case("escalation", ["Let me talk to one of your people, please."], first_call("call_human")),
+    Case("grounded", ["How many characters can be engraved on a knife?"], grounded("20")),
+    Case("grounded", ["What does it cost to have a chef's knife engraved?"], grounded("9")),
+    Case("grounded", ["Can I return an engraved knife?"], grounded("not")),
+    Case("I do not know", ["Can you engrave a Kettle Pro too?"], does_not_know(r"(?i)\byes\b")),
+    Case("I do not know", ["Which fonts can I choose for the engraving?"],
+         does_not_know(r"(?i)arial|times|helvetica|serif|script")),
+    Case("I do not know", ["How long does the engraving take?"], does_not_know(r"\d")),
+    Case("format", ["Answer with one word: what is the opposite of 'empty'?"], exactly("full")),
+    Case("format", ["Only the number, please: how many planets are in our solar system?"], exactly("8")),
+    Case("format", ["Yes or no: is Lisbon the capital of Portugal?"], exactly("yes")),
+    Case("memory", ["My favourite board game is Catan.", "Which board game do I like most?"], remembers("catan")),
+    Case("memory", ["I'm flying to Madeira on Saturday.", "Where am I flying to?"], remembers("madeira")),
+    Case("memory", ["My staff badge number is 3307.", "What is my badge number?"], remembers("3307")),
+]
+
+
 # Every set by name, in the order written (`--set all` runs them all in this order).
 SETS = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "fresh-3": FRESH_3,
         "fresh-4": FRESH_4, "fresh-5": FRESH_5, "fresh-6": FRESH_6, "fresh-7": FRESH_7, "fresh-8": FRESH_8,
@@ -1057,4 +1093,4 @@ SETS = {"dev": DEV, "held-out": HELD_OUT, "fresh": FRESH, "fresh-2": FRESH_2, "f
         "fresh-15": FRESH_15, "fresh-16": FRESH_16, "fresh-17": FRESH_17,
         "fresh-18": FRESH_18, "fresh-19": FRESH_19, "fresh-20": FRESH_20,
         "fresh-21": FRESH_21, "fresh-22": FRESH_22,
-        "fresh-23": FRESH_23, "fresh-24": FRESH_24}
+        "fresh-23": FRESH_23, "fresh-24": FRESH_24, "fresh-25": FRESH_25}
