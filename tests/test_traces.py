@@ -366,3 +366,32 @@ def test_traces_page_refuses_a_run_of_another_group(scripted):
     assert not at.exception
     assert "not a member" in " ".join(e.value for e in at.error)
     assert "sel_run_id" not in at.session_state
+
+
+def _replaced_step_view():
+    from datetime import datetime
+
+    import streamlit as st
+
+    from ui.trace_view import _model_step
+    from workbench.observe.traces import StepView
+
+    _model_step(StepView(id=1, seq=3, kind="model_call", name="m", status="ok", started_at=datetime(2026, 1, 1),
+                         duration_ms=10.0, ttft_ms=10.0, input_tokens=1, output_tokens=1, retries=0,
+                         request={}, response=st.session_state["response"], error=None, message_id=None))
+
+
+@pytest.mark.parametrize("replaced, why", [
+    ({"answer": "The garage has 40 spaces.", "unsupported": ["40"]}, "the model's answer named `40`"),
+    ({"answer": "Yes, there is a garage for staff.", "unsupported": [], "repeats_question": True},
+     "the model's answer only repeated the question"),
+])
+def test_a_replaced_answer_shows_why_and_what_the_model_said(replaced, why):
+    at = AppTest.from_function(_replaced_step_view, default_timeout=30)
+    at.session_state["response"] = {"content": "I do not know; the knowledge base does not say.",
+                                    "passage_check": "yes", "replaced": replaced}
+    at.run()
+    assert not at.exception
+    [warning] = at.warning
+    assert why in warning.value
+    assert replaced["answer"] in [t.value for t in at.text]

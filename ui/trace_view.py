@@ -150,8 +150,8 @@ def _model_step(step: StepView) -> None:
         replaced = resp.get("replaced")
         if replaced:
             if replaced.get("repeats_question"):
-                why = ("only repeated the question: none of its words or figures beyond the question's "
-                       "is in the passages")
+                why = ("only repeated the question: apart from the question's own words, none of its "
+                       "words or figures is in the passages")
             else:
                 terms = ", ".join(f"`{t}`" for t in replaced.get("unsupported") or [])
                 why = f"named {terms}, which neither the passages nor the user's messages hold"
