@@ -146,10 +146,11 @@ def no_tool_says(*needles: str) -> Callable[[Outcome], bool]:
 
 
 def grounded(*needles: str, absent: tuple[str, ...] = ()) -> Callable[[Outcome], bool]:
-    """Searched, the reply holds the fact and none of the distractors' figures."""
+    """Searched, the reply holds the fact and none of the distractors' figures, and does not
+    say it does not know (fresh-25's needle "not" was in "the knowledge base does not say")."""
     def check(o: Outcome) -> bool:
         reply = _fold(o.reply)
-        return ("search_knowledge" in [c[0] for c in o.calls]
+        return ("search_knowledge" in [c[0] for c in o.calls] and not reply.startswith("i do not know")
                 and all(_says(o.reply, n) for n in needles)
                 and not any(re.search(rf"\b{re.escape(a)}\b", reply) for a in absent))
     return check
