@@ -366,27 +366,21 @@ def test_knowledge_search_results_render_as_sources(env):
     assert sources[0].markdown[0].value == "Refunds are paid within 14 days."
 
 
-def test_an_answer_the_grounding_check_replaced_says_so(env):
+@pytest.mark.parametrize("question, replaced, note", [
+    ("How many parking spaces are there?", {"unsupported": ["40"]}, "answer named 40, which they do not hold"),
+    ("Is there a car park for customers?", {"unsupported": [], "repeats_question": True},
+     "only repeated the question and said nothing they hold"),
+])
+def test_an_answer_the_grounding_check_replaced_says_so(env, question, replaced, note):
     thread, _ = runs.create_thread(env.group, env.agent.id, env.person, title="Parking")
     with session_scope() as s:
         row = threads.load_thread(s, env.person, thread.id)
-        threads.append_message(s, row, role="user", content="How many parking spaces are there?")
+        threads.append_message(s, row, role="user", content=question)
         threads.append_message(s, row, role="assistant", run_id=1, content=NOT_IN_SOURCES,
-                               data={"model": "m", "unsupported": ["40"]})
+                               data={"model": "m", **replaced})
     at = chat(env, sel_thread=thread.id)
-    assert any("answer named 40, which they do not hold" in c.value for c in at.caption)
+    assert any(note in c.value for c in at.caption)
     assert NOT_IN_SOURCES in [m.value for m in at.markdown]
-
-
-def test_an_answer_replaced_for_repeating_the_question_says_so(env):
-    thread, _ = runs.create_thread(env.group, env.agent.id, env.person, title="Car park")
-    with session_scope() as s:
-        row = threads.load_thread(s, env.person, thread.id)
-        threads.append_message(s, row, role="user", content="Is there a car park for customers?")
-        threads.append_message(s, row, role="assistant", run_id=1, content=NOT_IN_SOURCES,
-                               data={"model": "m", "unsupported": [], "repeats_question": True})
-    at = chat(env, sel_thread=thread.id)
-    assert any("only repeated the question and said nothing they hold" in c.value for c in at.caption)
 
 
 def _live_view():

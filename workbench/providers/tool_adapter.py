@@ -63,7 +63,7 @@ from typing import Any
 import numpy as np
 
 from .base import RESULT_SUMMARY, ChatRequest
-from .grounding_check import unbacked_names
+from .grounding_check import NOT_IN_SOURCES, unbacked_names
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ PASSAGE_CHECK = ("{question}\n\nBefore you answer: is the answer to this questio
 # up to fresh-23 (a passage at 0.3 or more), the lower-case check said yes to 42 of 61 "I do not
 # know" questions and to all 72 grounded ones; the capitalised one to 26 and 70.
 YES_OR_NO = 'root ::= "Yes" | "No"'
-NOT_SAID = "I do not know; the knowledge base does not say."
+NOT_SAID = NOT_IN_SOURCES  # the passages do not say: the same sentence as for an answer that failed its check
 # The passages found are about something else: the model answered "What are the opening
 # hours of your Madrid store?" with the Lisbon office's hours.
 NOT_ABOUT = ("The passages {tool} found do not mention {names}. Reply with this sentence: I do not "
